@@ -1,0 +1,127 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Clock tells the time; tests move it instead of sleeping.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock, in UTC.
+type SystemClock struct{}
+
+// Now implements Clock.
+func (SystemClock) Now() time.Time { return time.Now().UTC() }
+
+// RootKey wraps and unwraps key material. The associated data binds a wrapped blob to its owner,
+// so a blob copied to another key fails to unwrap.
+type RootKey interface {
+	Wrap(ctx context.Context, plaintext, associatedData []byte) ([]byte, error)
+	Unwrap(ctx context.Context, wrapped, associatedData []byte) ([]byte, error)
+}
+
+// SecretWrite is what an update callback asks the store to write, all or nothing.
+type SecretWrite struct {
+	Secret     *Secret           // the new metadata
+	PutValues  map[string][]byte // sealed values of new versions, by version id (write-once)
+	DropValues []string          // version ids whose values are pruned
+}
+
+// SecretQuery selects a page of secrets in name order.
+type SecretQuery struct {
+	Match  func(*Secret) bool // nil selects every secret
+	Offset int
+	Limit  int
+}
+
+// SecretPage is one page of a listing and the number of matching secrets.
+type SecretPage struct {
+	Secrets []*Secret
+	Total   int
+}
+
+// SecretStore keeps secret metadata and sealed version values. Values of one secret change
+// together with its metadata, atomically.
+type SecretStore interface {
+	// CreateSecret stores a new secret and its initial values; ErrExists when the name is taken.
+	CreateSecret(ctx context.Context, s *Secret, values map[string][]byte) error
+	// GetSecret returns the metadata; ErrNotFound when absent.
+	GetSecret(ctx context.Context, name string) (*Secret, error)
+	// ReadVersion returns the metadata and the sealed value of the version with versionID, or, when
+	// versionID is empty, of the version carrying stage. The value is nil when no version matches;
+	// ErrNotFound only when the secret is absent.
+	ReadVersion(ctx context.Context, name, versionID, stage string) (*Secret, []byte, error)
+	// UpdateSecret runs fn on the current metadata inside a transaction and applies what it returns.
+	// ErrNotFound when absent; an error from fn aborts and is returned unchanged. fn may run more
+	// than once under optimistic concurrency, so it must have no other effects.
+	UpdateSecret(ctx context.Context, name string, fn func(s *Secret) (SecretWrite, error)) error
+	// DeleteSecret removes a secret and all its values; deleting an absent secret is not an error.
+	DeleteSecret(ctx context.Context, name string) error
+	// ListSecrets returns a page in name order.
+	ListSecrets(ctx context.Context, q SecretQuery) (SecretPage, error)
+}
+
+// Record kinds kept in Records.
+const (
+	RecordInstance  = "instance"
+	RecordKey       = "key"
+	RecordAccessKey = "accesskey"
+)
+
+// Records is a small document store for low-volume kinds (instances, keys, access keys): JSON
+// documents by kind and id.
+type Records interface {
+	// CreateRecord stores a new document; ErrExists when the id is taken.
+	CreateRecord(ctx context.Context, kind, id string, doc []byte) error
+	// GetRecord returns a document; ErrNotFound when absent.
+	GetRecord(ctx context.Context, kind, id string) ([]byte, error)
+	// UpdateRecord replaces a document with what fn returns, atomically; ErrNotFound when absent.
+	// fn may run more than once, so it must have no other effects.
+	UpdateRecord(ctx context.Context, kind, id string, fn func(doc []byte) ([]byte, error)) error
+	// DeleteRecord removes a document; deleting an absent one is not an error.
+	DeleteRecord(ctx context.Context, kind, id string) error
+	// ListRecords returns every document of a kind, in id order.
+	ListRecords(ctx context.Context, kind string) ([][]byte, error)
+}
+
+// Lease is a held lock. Token is a fencing token: it grows with every acquisition of any lock of
+// the store, so a write stamped with an older token can be refused.
+type Lease struct {
+	Name   string
+	Holder string
+	Token  uint64
+}
+
+// ErrLocked is returned by Acquire while another holder's lease is live.
+var ErrLocked = errors.New("locked")
+
+// ErrLeaseLost is returned by Renew and Release when the lease expired or was taken over.
+var ErrLeaseLost = errors.New("lease lost")
+
+// Locker grants exclusive leases that expire on their own.
+type Locker interface {
+	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error)
+	Renew(ctx context.Context, l Lease, ttl time.Duration) error
+	Release(ctx context.Context, l Lease) error
+}
+
+// NonceStore remembers request nonces against replay.
+type NonceStore interface {
+	// ClaimNonce records nonce for ttl; it reports false when the nonce was already seen.
+	ClaimNonce(ctx context.Context, nonce string, ttl time.Duration) (bool, error)
+}
+
+// Store is everything Coffer keeps. The embedded store and Redis both implement it and pass the
+// same contract suite.
+type Store interface {
+	SecretStore
+	Records
+	Locker
+	NonceStore
+	Ping(ctx context.Context) error
+	Close() error
+}
