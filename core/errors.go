@@ -10,20 +10,20 @@ import (
 type Kind int
 
 const (
-	KindInternal         Kind = iota // a bug or a broken invariant; never detailed to callers
-	KindInvalidParameter             // bad input; Field names the parameter
-	KindMissingParameter             // a required parameter is absent; Field names it
-	KindNotFound                     // the named resource does not exist
-	KindAlreadyExists                // a resource with that id exists, or a write-once value differs
-	KindInDeleteWindow               // the secret is scheduled for deletion
-	KindUnavailable                  // the KMS instance has expired
-	KindKeyDisabled                  // the encryption key is disabled
-	KindKeyPendingDeletion           // the encryption key is scheduled for deletion
-	KindLimitExceeded                // a quota (versions, stages, tags) is exhausted
-	KindRotating                     // a rotation holds the secret
-	KindNoPermission                 // the caller may not do this
-	KindNoBackup                     // releasing an instance that has no backup
-	KindUnavailableTemporary         // a dependency (store, root key) cannot be reached; retry later
+	KindInternal             Kind = iota // a bug or a broken invariant; never detailed to callers
+	KindInvalidParameter                 // bad input; Field names the parameter
+	KindMissingParameter                 // a required parameter is absent; Field names it
+	KindNotFound                         // the named resource does not exist
+	KindAlreadyExists                    // a resource with that id exists, or a write-once value differs
+	KindInDeleteWindow                   // the secret is scheduled for deletion
+	KindUnavailable                      // the KMS instance has expired
+	KindKeyDisabled                      // the encryption key is disabled
+	KindKeyPendingDeletion               // the encryption key is scheduled for deletion
+	KindLimitExceeded                    // a quota (versions, stages, tags) is exhausted
+	KindRotating                         // a rotation holds the secret
+	KindNoPermission                     // the caller may not do this
+	KindNoBackup                         // releasing an instance that has no backup
+	KindUnavailableTemporary             // a dependency (store, root key) cannot be reached; retry later
 )
 
 var kindNames = map[Kind]string{

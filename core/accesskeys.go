@@ -1,0 +1,83 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"regexp"
+)
+
+// ErrAccessKeyDisabled is returned when a disabled access key signs a request.
+var ErrAccessKeyDisabled = errors.New("access key disabled")
+
+var accessKeyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{8,128}$`)
+
+// accessKeyAD binds a sealed access-key secret to its id.
+func accessKeyAD(id string) []byte { return []byte("coffer-access-key\x00" + id) }
+
+// NewAccessKey holds a created key's secret; it is shown once and never stored in the clear.
+type NewAccessKey struct {
+	ID     string
+	Secret string
+}
+
+// CreateAccessKey makes a new access key.
+func (s *Service) CreateAccessKey(ctx context.Context, admin bool, description string) (*NewAccessKey, error) {
+	if err := validateDescription(description); err != nil {
+		return nil, err
+	}
+	nk := &NewAccessKey{ID: randomID("LTAI", 12), Secret: randomID("", 24)}
+	if err := s.storeAccessKey(ctx, nk, admin, description); err != nil {
+		return nil, err
+	}
+	return nk, nil
+}
+
+// EnsureAdminKey seeds an admin access key with a given id and secret (from configuration). It
+// is idempotent: a key with that id gets the given secret and admin rights.
+func (s *Service) EnsureAdminKey(ctx context.Context, id, secret string) error {
+	if !accessKeyIDPattern.MatchString(id) {
+		return Invalid("COFFER_ADMIN_ACCESS_KEY_ID", "use 8 to 128 letters, digits, dots, dashes or underscores")
+	}
+	if len(secret) < 16 {
+		return Invalid("COFFER_ADMIN_ACCESS_KEY_SECRET", "use at least 16 characters")
+	}
+	sealed, err := s.keys.root.Wrap(ctx, []byte(secret), accessKeyAD(id))
+	if err != nil {
+		return TemporarilyUnavailable("the root key", err)
+	}
+	_, err = updateRecord(ctx, s.store, RecordAccessKey, id, "access key", func(k *AccessKey) error {
+		k.SealedSecret, k.Admin, k.Disabled = sealed, true, false
+		return nil
+	})
+	if KindOf(err) == KindNotFound {
+		err = createRecord(ctx, s.store, RecordAccessKey, id, &AccessKey{ID: id, SealedSecret: sealed, Admin: true, CreateTime: s.now(), Description: "seeded from configuration"})
+	}
+	return err
+}
+
+func (s *Service) storeAccessKey(ctx context.Context, nk *NewAccessKey, admin bool, description string) error {
+	sealed, err := s.keys.root.Wrap(ctx, []byte(nk.Secret), accessKeyAD(nk.ID))
+	if err != nil {
+		return TemporarilyUnavailable("the root key", err)
+	}
+	return createRecord(ctx, s.store, RecordAccessKey, nk.ID, &AccessKey{ID: nk.ID, SealedSecret: sealed, Admin: admin, CreateTime: s.now(), Description: description})
+}
+
+// ListAccessKeys lists access keys (never their secrets).
+func (s *Service) ListAccessKeys(ctx context.Context) ([]*AccessKey, error) {
+	return listRecords[AccessKey](ctx, s.store, RecordAccessKey)
+}
+
+// AccessKeySecret returns the secret that verifies a signature made with key id: ErrNotFound
+// (wrapped in a not-found error) for an unknown key, ErrAccessKeyDisabled for a disabled one.
+func (s *Service) AccessKeySecret(ctx context.Context, id string) ([]byte, error) {
+	k, err := getRecord[AccessKey](ctx, s.store, RecordAccessKey, id, "access key")
+	if err != nil {
+		return nil, err
+	}
+	if k.Disabled {
+		return nil, ErrAccessKeyDisabled
+	}
+	// The sealed bytes are part of the cache id, so a re-seeded secret is never served stale.
+	return s.keys.unwrap(ctx, "accesskey\x00"+id+"\x00"+string(k.SealedSecret), k.SealedSecret, accessKeyAD(id))
+}

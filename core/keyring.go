@@ -1,0 +1,77 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"sync"
+	"time"
+)
+
+// maxCachedKeys bounds the unwrapped key material kept in memory per process.
+const maxCachedKeys = 1024
+
+// keyring unwraps key-version material (and access-key secrets) through the root key and caches it, so the read path
+// does not call a cloud KMS per request.
+type keyring struct {
+	root  RootKey
+	mu    sync.Mutex
+	cache map[string][]byte
+}
+
+func newKeyring(root RootKey) *keyring {
+	return &keyring{root: root, cache: map[string][]byte{}}
+}
+
+// materialAD binds wrapped material to its key and version.
+func materialAD(keyID, versionID string) []byte {
+	return []byte("coffer-key-material\x00" + keyID + "\x00" + versionID)
+}
+
+// newVersion makes fresh AES-256 material, wrapped by the root key.
+func (k *keyring) newVersion(ctx context.Context, keyID string, now time.Time) (KeyVersion, error) {
+	material := make([]byte, 32)
+	if _, err := rand.Read(material); err != nil {
+		return KeyVersion{}, &Error{Kind: KindInternal, Message: "cannot generate key material", Err: err}
+	}
+	v := KeyVersion{ID: randomID("", 16), CreateTime: now}
+	wrapped, err := k.root.Wrap(ctx, material, materialAD(keyID, v.ID))
+	if err != nil {
+		return KeyVersion{}, TemporarilyUnavailable("the root key", err)
+	}
+	v.WrappedMaterial = wrapped
+	k.put(keyID+"/"+v.ID, material)
+	return v, nil
+}
+
+// material returns the unwrapped material of one key version.
+func (k *keyring) material(ctx context.Context, keyID string, v KeyVersion) ([]byte, error) {
+	return k.unwrap(ctx, keyID+"/"+v.ID, v.WrappedMaterial, materialAD(keyID, v.ID))
+}
+
+// unwrap returns what the root key wrapped, from the cache when it was unwrapped before.
+func (k *keyring) unwrap(ctx context.Context, cacheID string, wrapped, ad []byte) ([]byte, error) {
+	k.mu.Lock()
+	m, ok := k.cache[cacheID]
+	k.mu.Unlock()
+	if ok {
+		return m, nil
+	}
+	m, err := k.root.Unwrap(ctx, wrapped, ad)
+	if err != nil {
+		return nil, TemporarilyUnavailable("the root key", err)
+	}
+	k.put(cacheID, m)
+	return m, nil
+}
+
+func (k *keyring) put(id string, m []byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.cache) >= maxCachedKeys {
+		for victim := range k.cache { // map order is random: a cheap random eviction
+			delete(k.cache, victim)
+			break
+		}
+	}
+	k.cache[id] = m
+}

@@ -1,0 +1,873 @@
+package core
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/seed-4eefd85e/coffer/core/envelope"
+)
+
+// CreateSecretInput is CreateSecret's request.
+type CreateSecretInput struct {
+	Name             string
+	VersionID        string
+	Data             []byte
+	DataType         string // default text
+	Type             SecretType
+	Description      string
+	EncryptionKeyID  string
+	InstanceID       string
+	Tags             []Tag
+	ExtendedConfig   string
+	Policy           string
+	EnableRotation   bool
+	RotationInterval string
+}
+
+// CreateSecret stores a new secret whose first version carries ACSCurrent.
+func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secret, error) {
+	if in.Type == "" {
+		in.Type = TypeGeneric
+	}
+	if in.DataType == "" {
+		in.DataType = DataText
+	}
+	if err := validateSecretType(in.Type); err != nil {
+		return nil, err
+	}
+	ec, err := validateExtendedConfig(in.Type, in.ExtendedConfig)
+	if err != nil {
+		return nil, err
+	}
+	if in.Type == TypeRAMCredentials && in.Name == "$Auto" {
+		in.Name = "acs/ram/user/" + ec.UserName
+	}
+	if err := validateCreateName(in.Name, in.Type); err != nil {
+		return nil, err
+	}
+	if err := validateVersionID("VersionId", in.VersionID); err != nil {
+		return nil, err
+	}
+	if err := s.validateData("SecretData", "SecretDataType", in.Data, in.DataType); err != nil {
+		return nil, err
+	}
+	if in.Type.Managed() {
+		if in.DataType != DataText {
+			return nil, Invalid("SecretDataType", "must be text for %s secrets", in.Type)
+		}
+		if !json.Valid(in.Data) {
+			return nil, Invalid("SecretData", "must be JSON for %s secrets", in.Type)
+		}
+	}
+	if err := validateDescription(in.Description); err != nil {
+		return nil, err
+	}
+	if err := validateTags("Tags", in.Tags); err != nil {
+		return nil, err
+	}
+	if in.Policy != "" && !json.Valid([]byte(in.Policy)) {
+		return nil, Invalid("Policy", "must be a JSON policy document")
+	}
+	now := s.now()
+	rot, err := rotationAtCreate(in, now)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.activeInstance(ctx, in.InstanceID); err != nil {
+		return nil, err
+	}
+	key, err := s.encryptionKey(ctx, in.EncryptionKeyID, in.InstanceID)
+	if err != nil {
+		return nil, err
+	}
+	sec := &Secret{
+		Name: in.Name, InstanceID: in.InstanceID, Type: in.Type, Description: in.Description,
+		EncryptionKeyID: key.ID, Tags: in.Tags, ExtendedConfig: in.ExtendedConfig, Policy: in.Policy,
+		Rotation: rot, CreateTime: now, UpdateTime: now,
+		Versions: []Version{{ID: in.VersionID, CreateTime: now, Stages: []string{StageCurrent}, DataType: in.DataType}},
+	}
+	sealed, err := s.seal(ctx, key, sec, in.VersionID, in.Data)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.CreateSecret(ctx, sec, map[string][]byte{in.VersionID: sealed})
+	if errors.Is(err, ErrExists) {
+		return nil, Errorf(KindAlreadyExists, "the secret %s already exists", in.Name)
+	}
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return sec, nil
+}
+
+func rotationAtCreate(in CreateSecretInput, now time.Time) (RotationPolicy, error) {
+	if !in.EnableRotation {
+		if in.RotationInterval != "" && !in.Type.Managed() {
+			return RotationPolicy{}, Invalid("RotationInterval", "Generic secrets are not rotated by the service")
+		}
+		return RotationPolicy{}, nil
+	}
+	if !in.Type.Managed() {
+		return RotationPolicy{}, Invalid("EnableAutomaticRotation", "Generic secrets are not rotated by the service")
+	}
+	iv, err := ParseRotationInterval(in.RotationInterval)
+	if err != nil {
+		return RotationPolicy{}, err
+	}
+	return RotationPolicy{Enabled: true, Interval: iv, LastRotation: now, NextRotation: now.Add(iv)}, nil
+}
+
+func (s *Service) validateData(field, typeField string, data []byte, dataType string) error {
+	if len(data) == 0 {
+		return Missing(field)
+	}
+	if len(data) > s.limits.MaxSecretData {
+		return Invalid(field, "at most %d bytes", s.limits.MaxSecretData)
+	}
+	return validateDataType(typeField, dataType)
+}
+
+// seal encrypts one version's value under the key's primary version.
+func (s *Service) seal(ctx context.Context, key *Key, sec *Secret, versionID string, data []byte) ([]byte, error) {
+	kv := key.Primary()
+	kek, err := s.keys.material(ctx, key.ID, kv)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := envelope.Seal(kek, key.ID, kv.ID, envelope.AssociatedData(sec.InstanceID, sec.Name, versionID), data)
+	if err != nil {
+		return nil, &Error{Kind: KindInternal, Message: "cannot encrypt the secret value", Err: err}
+	}
+	return sealed, nil
+}
+
+// open decrypts a sealed value of sec. Authentication failure is an internal error: the store
+// was tampered with or damaged, and no plaintext is returned.
+func (s *Service) open(ctx context.Context, sec *Secret, versionID string, sealed []byte) ([]byte, error) {
+	rec, err := envelope.Parse(sealed)
+	if err != nil {
+		return nil, &Error{Kind: KindInternal, Message: "a stored secret value is damaged", Err: err}
+	}
+	key, err := getRecord[Key](ctx, s.store, RecordKey, rec.KeyID, "key")
+	if err != nil {
+		return nil, err
+	}
+	if key.State == KeyDisabled {
+		return nil, Errorf(KindKeyDisabled, "the key %s that protects the secret %s is disabled", key.ID, sec.Name)
+	}
+	kv, ok := key.Version(rec.KeyVersion)
+	if !ok {
+		return nil, &Error{Kind: KindInternal, Message: "a stored secret value names an unknown key version"}
+	}
+	kek, err := s.keys.material(ctx, key.ID, kv)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := envelope.Open(kek, rec, envelope.AssociatedData(sec.InstanceID, sec.Name, versionID))
+	if err != nil {
+		return nil, &Error{Kind: KindInternal, Message: "a stored secret value failed authentication", Err: err}
+	}
+	return pt, nil
+}
+
+// usable fails for a secret in its delete window or in an instance that is not active.
+func (s *Service) usable(ctx context.Context, sec *Secret) error {
+	if !sec.PlannedDeleteTime.IsZero() {
+		if !s.clock.Now().Before(sec.PlannedDeleteTime) {
+			return Errorf(KindNotFound, "the secret %s is not found", sec.Name)
+		}
+		return Errorf(KindInDeleteWindow, "the secret %s is planned to be deleted at %s", sec.Name, sec.PlannedDeleteTime.Format(time.RFC3339))
+	}
+	_, err := s.activeInstance(ctx, sec.InstanceID)
+	return err
+}
+
+// getSecret loads a secret that exists and is not past its deletion time.
+func (s *Service) getSecret(ctx context.Context, name string) (*Secret, error) {
+	if err := validateSecretName(name); err != nil {
+		return nil, err
+	}
+	sec, err := s.store.GetSecret(ctx, name)
+	if errors.Is(err, ErrNotFound) || err == nil && purged(sec, s.clock.Now()) {
+		return nil, Errorf(KindNotFound, "the secret %s is not found", name)
+	}
+	return sec, storeErr(err)
+}
+
+// purged reports a secret whose deletion time has passed but which no sweep has removed yet.
+func purged(sec *Secret, now time.Time) bool {
+	return !sec.PlannedDeleteTime.IsZero() && !now.Before(sec.PlannedDeleteTime)
+}
+
+// GetSecretValueInput selects a version by id or stage (default ACSCurrent).
+type GetSecretValueInput struct {
+	Name      string
+	VersionID string
+	Stage     string
+}
+
+// SecretValue is one decrypted version.
+type SecretValue struct {
+	Secret  *Secret
+	Version Version
+	Data    []byte
+}
+
+// GetSecretValue decrypts the selected version.
+func (s *Service) GetSecretValue(ctx context.Context, in GetSecretValueInput) (*SecretValue, error) {
+	if err := validateSecretName(in.Name); err != nil {
+		return nil, err
+	}
+	if in.VersionID != "" {
+		if err := validateVersionID("VersionId", in.VersionID); err != nil {
+			return nil, err
+		}
+	}
+	if in.Stage != "" {
+		if err := validateStage("VersionStage", in.Stage); err != nil {
+			return nil, err
+		}
+	}
+	stage := in.Stage
+	if stage == "" && in.VersionID == "" {
+		stage = StageCurrent
+	}
+	sec, sealed, err := s.store.ReadVersion(ctx, in.Name, in.VersionID, stage)
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(KindNotFound, "the secret %s is not found", in.Name)
+	}
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if sec.Type.Managed() && stage != StageCurrent && stage != StagePrevious {
+		return nil, Invalid("VersionStage", "only ACSCurrent and ACSPrevious can be read from %s secrets", sec.Type)
+	}
+	if err := s.usable(ctx, sec); err != nil {
+		return nil, err
+	}
+	var v *Version
+	if in.VersionID != "" {
+		v = sec.VersionByID(in.VersionID)
+		if v != nil && in.Stage != "" && !v.HasStage(in.Stage) {
+			v = nil
+		}
+	} else {
+		v = sec.VersionByStage(stage)
+	}
+	if v == nil || sealed == nil {
+		return nil, Errorf(KindNotFound, "the secret %s has no version matching the request", in.Name)
+	}
+	data, err := s.open(ctx, sec, v.ID, sealed)
+	if err != nil {
+		return nil, err
+	}
+	return &SecretValue{Secret: sec, Version: *v, Data: data}, nil
+}
+
+// PutSecretValueInput is PutSecretValue's request. Stages nil means the default move.
+type PutSecretValueInput struct {
+	Name      string
+	VersionID string
+	Data      []byte
+	DataType  string
+	Stages    []string
+}
+
+// PutSecretValue adds a version to a Generic secret. Repeating a request with the same VersionId
+// and data succeeds without change; different data for an existing VersionId is a conflict.
+func (s *Service) PutSecretValue(ctx context.Context, in PutSecretValueInput) (*Version, error) {
+	if in.DataType == "" {
+		in.DataType = DataText
+	}
+	if err := validateSecretName(in.Name); err != nil {
+		return nil, err
+	}
+	if err := validateVersionID("VersionId", in.VersionID); err != nil {
+		return nil, err
+	}
+	if err := s.validateData("SecretData", "SecretDataType", in.Data, in.DataType); err != nil {
+		return nil, err
+	}
+	stages := in.Stages
+	if stages == nil {
+		stages = []string{StageCurrent}
+	}
+	for _, st := range stages {
+		if err := validateStage("VersionStages", st); err != nil {
+			return nil, err
+		}
+	}
+	stages = dedupe(stages)
+	sec, err := s.getSecret(ctx, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if sec.Type.Managed() {
+		return nil, Invalid("SecretName", "PutSecretValue is only for Generic secrets; %s secrets change by rotation", sec.Type)
+	}
+	if err := s.usable(ctx, sec); err != nil {
+		return nil, err
+	}
+	if v := sec.VersionByID(in.VersionID); v != nil {
+		return s.samePut(ctx, sec, v, in)
+	}
+	key, err := s.encryptionKey(ctx, sec.EncryptionKeyID, sec.InstanceID)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.seal(ctx, key, sec, in.VersionID, in.Data)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var added Version
+	err = s.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
+		if purged(cur, s.clock.Now()) {
+			return SecretWrite{}, Errorf(KindNotFound, "the secret %s is not found", in.Name)
+		}
+		if !cur.PlannedDeleteTime.IsZero() {
+			return SecretWrite{}, Errorf(KindInDeleteWindow, "the secret %s is planned to be deleted", in.Name)
+		}
+		if cur.VersionByID(in.VersionID) != nil { // a concurrent put of the same id won
+			return SecretWrite{}, Errorf(KindAlreadyExists, "the version %s of secret %s was written concurrently; repeat the request", in.VersionID, in.Name)
+		}
+		cur.Versions = append(cur.Versions, Version{ID: in.VersionID, CreateTime: now, DataType: in.DataType})
+		for _, st := range stages {
+			moveStage(cur, st, in.VersionID)
+		}
+		if err := checkStageCount(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		dropped, err := prune(cur, s.limits.VersionLimit)
+		if err != nil {
+			return SecretWrite{}, err
+		}
+		cur.UpdateTime = now
+		added = *cur.VersionByID(in.VersionID)
+		return SecretWrite{Secret: cur, PutValues: map[string][]byte{in.VersionID: sealed}, DropValues: dropped}, nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(KindNotFound, "the secret %s is not found", in.Name)
+	}
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return &added, nil
+}
+
+// samePut answers a PutSecretValue whose VersionId exists: success when the data is the same.
+func (s *Service) samePut(ctx context.Context, sec *Secret, v *Version, in PutSecretValueInput) (*Version, error) {
+	_, sealed, err := s.store.ReadVersion(ctx, sec.Name, v.ID, "")
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if sealed == nil {
+		return nil, &Error{Kind: KindInternal, Message: "a secret version has no stored value"}
+	}
+	old, err := s.open(ctx, sec, v.ID, sealed)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(old, in.Data) != 1 || v.DataType != in.DataType {
+		return nil, Errorf(KindAlreadyExists, "the version %s of secret %s already exists with different data; a version's value cannot change", v.ID, sec.Name)
+	}
+	return v, nil
+}
+
+func dedupe(ss []string) []string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// moveStage puts stage on version to, removing it from any other version. Moving ACSCurrent gives
+// the version that held it ACSPrevious, as PutSecretValue does.
+func moveStage(sec *Secret, stage, to string) {
+	if stage == StageCurrent {
+		if old := sec.VersionByStage(StageCurrent); old != nil && old.ID != to {
+			removeStageEverywhere(sec, StagePrevious)
+			old.Stages = append(old.Stages, StagePrevious)
+		}
+	}
+	removeStageEverywhere(sec, stage)
+	v := sec.VersionByID(to)
+	v.Stages = append(v.Stages, stage)
+}
+
+func removeStageEverywhere(sec *Secret, stage string) {
+	for i := range sec.Versions {
+		sec.Versions[i].Stages = slices.DeleteFunc(sec.Versions[i].Stages, func(s string) bool { return s == stage })
+	}
+}
+
+func checkStageCount(sec *Secret) error {
+	n := 0
+	for _, v := range sec.Versions {
+		n += len(v.Stages)
+	}
+	if n > maxStagesPerSecret {
+		return Errorf(KindLimitExceeded, "a secret carries at most %d stage labels", maxStagesPerSecret)
+	}
+	return nil
+}
+
+// prune removes the oldest unlabelled versions beyond limit, never a labelled one.
+func prune(sec *Secret, limit int) ([]string, error) {
+	var dropped []string
+	for len(sec.Versions) > limit {
+		i := slices.IndexFunc(sec.Versions, func(v Version) bool { return len(v.Stages) == 0 })
+		if i < 0 {
+			return nil, Errorf(KindLimitExceeded, "the secret %s has %d versions, all labelled; remove a stage label first", sec.Name, limit)
+		}
+		dropped = append(dropped, sec.Versions[i].ID)
+		sec.Versions = slices.Delete(sec.Versions, i, i+1)
+	}
+	return dropped, nil
+}
+
+// UpdateSecretVersionStageInput adds, moves or removes a stage label.
+type UpdateSecretVersionStageInput struct {
+	Name              string
+	Stage             string
+	RemoveFromVersion string
+	MoveToVersion     string
+}
+
+// UpdateSecretVersionStage adds (MoveToVersion), removes (RemoveFromVersion) or moves (both) a
+// label. ACSCurrent and ACSPrevious can only be moved.
+func (s *Service) UpdateSecretVersionStage(ctx context.Context, in UpdateSecretVersionStageInput) error {
+	if err := validateSecretName(in.Name); err != nil {
+		return err
+	}
+	if err := validateStage("VersionStage", in.Stage); err != nil {
+		return err
+	}
+	if in.RemoveFromVersion == "" && in.MoveToVersion == "" {
+		return Invalid("MoveToVersion", "give RemoveFromVersion, MoveToVersion or both")
+	}
+	if (in.Stage == StageCurrent || in.Stage == StagePrevious) && in.MoveToVersion == "" {
+		return Invalid("MoveToVersion", "%s cannot be removed, only moved to another version", in.Stage)
+	}
+	sec, err := s.getSecret(ctx, in.Name)
+	if err != nil {
+		return err
+	}
+	if sec.Type.Managed() {
+		return Invalid("SecretName", "stages of %s secrets change by rotation only", sec.Type)
+	}
+	if err := s.usable(ctx, sec); err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
+		if err := s.usableState(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		if in.RemoveFromVersion != "" {
+			v := cur.VersionByID(in.RemoveFromVersion)
+			if v == nil {
+				return SecretWrite{}, Errorf(KindNotFound, "the version %s of secret %s is not found", in.RemoveFromVersion, in.Name)
+			}
+			if !v.HasStage(in.Stage) {
+				return SecretWrite{}, Invalid("RemoveFromVersion", "the version %s does not carry %s", in.RemoveFromVersion, in.Stage)
+			}
+		}
+		if in.MoveToVersion != "" {
+			if cur.VersionByID(in.MoveToVersion) == nil {
+				return SecretWrite{}, Errorf(KindNotFound, "the version %s of secret %s is not found", in.MoveToVersion, in.Name)
+			}
+			moveStage(cur, in.Stage, in.MoveToVersion)
+		} else {
+			removeStageEverywhere(cur, in.Stage)
+		}
+		if err := checkStageCount(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		cur.UpdateTime = now
+		return SecretWrite{Secret: cur}, nil
+	})
+	return s.updateErr(in.Name, err)
+}
+
+// usableState repeats the delete-window check inside a transaction.
+func (s *Service) usableState(cur *Secret) error {
+	if purged(cur, s.clock.Now()) {
+		return Errorf(KindNotFound, "the secret %s is not found", cur.Name)
+	}
+	if !cur.PlannedDeleteTime.IsZero() {
+		return Errorf(KindInDeleteWindow, "the secret %s is planned to be deleted", cur.Name)
+	}
+	return nil
+}
+
+func (s *Service) updateErr(name string, err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return Errorf(KindNotFound, "the secret %s is not found", name)
+	}
+	return storeErr(err)
+}
+
+// UpdateSecretInput changes a secret's description and custom data. Nil fields are unchanged.
+type UpdateSecretInput struct {
+	Name        string
+	Description *string
+	CustomData  map[string]string // merged into ExtendedConfig.CustomData
+}
+
+// UpdateSecret changes the description and merges custom data into ExtendedConfig.
+func (s *Service) UpdateSecret(ctx context.Context, in UpdateSecretInput) error {
+	if in.Description != nil {
+		if err := validateDescription(*in.Description); err != nil {
+			return err
+		}
+	}
+	sec, err := s.getSecret(ctx, in.Name)
+	if err != nil {
+		return err
+	}
+	if err := s.usable(ctx, sec); err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
+		if err := s.usableState(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		if in.Description != nil {
+			cur.Description = *in.Description
+		}
+		if len(in.CustomData) > 0 {
+			ec, err := mergeCustomData(cur.ExtendedConfig, in.CustomData)
+			if err != nil {
+				return SecretWrite{}, err
+			}
+			if _, err := validateExtendedConfig(cur.Type, ec); err != nil {
+				return SecretWrite{}, err
+			}
+			cur.ExtendedConfig = ec
+		}
+		cur.UpdateTime = now
+		return SecretWrite{Secret: cur}, nil
+	})
+	return s.updateErr(in.Name, err)
+}
+
+func mergeCustomData(raw string, add map[string]string) (string, error) {
+	obj := map[string]any{}
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &obj); err != nil {
+			return "", &Error{Kind: KindInternal, Message: "a stored ExtendedConfig is damaged", Err: err}
+		}
+	}
+	cd, _ := obj["CustomData"].(map[string]any)
+	if cd == nil {
+		cd = map[string]any{}
+	}
+	for k, v := range add {
+		cd[k] = v
+	}
+	obj["CustomData"] = cd
+	b, err := json.Marshal(obj)
+	return string(b), err
+}
+
+// DescribeSecret returns a secret's metadata; it works in the delete window too, so the window
+// can be seen.
+func (s *Service) DescribeSecret(ctx context.Context, name string) (*Secret, error) {
+	sec, err := s.getSecret(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.activeInstance(ctx, sec.InstanceID); err != nil {
+		return nil, err
+	}
+	return sec, nil
+}
+
+// Filter keys of ListSecrets.
+const (
+	FilterSecretName  = "SecretName"
+	FilterDescription = "Description"
+	FilterTagKey      = "TagKey"
+	FilterTagValue    = "TagValue"
+)
+
+// SecretFilter matches when any of Values matches Key; filters combine with AND.
+type SecretFilter struct {
+	Key    string
+	Values []string
+}
+
+// ListSecretsInput pages through secrets. PageNumber starts at 1.
+type ListSecretsInput struct {
+	Filters    []SecretFilter
+	PageNumber int
+	PageSize   int
+}
+
+// ValidatePage checks paging parameters as the protocol defines them (size 1 to 100).
+func ValidatePage(number, size int) error {
+	if number < 1 {
+		return Invalid("PageNumber", "must be at least 1")
+	}
+	if size < 1 || size > 100 {
+		return Invalid("PageSize", "must be between 1 and 100")
+	}
+	return nil
+}
+
+// ListSecrets returns a page of secrets in name order, those in their delete window included.
+func (s *Service) ListSecrets(ctx context.Context, in ListSecretsInput) (SecretPage, error) {
+	if err := ValidatePage(in.PageNumber, in.PageSize); err != nil {
+		return SecretPage{}, err
+	}
+	match, err := compileFilters(in.Filters)
+	if err != nil {
+		return SecretPage{}, err
+	}
+	now := s.clock.Now()
+	page, err := s.store.ListSecrets(ctx, SecretQuery{
+		Match: func(sec *Secret) bool {
+			return !purged(sec, now) && (match == nil || match(sec))
+		},
+		Offset: (in.PageNumber - 1) * in.PageSize,
+		Limit:  in.PageSize,
+	})
+	return page, storeErr(err)
+}
+
+func compileFilters(fs []SecretFilter) (func(*Secret) bool, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	if len(fs) > 4 {
+		return nil, Invalid("Filters", "at most one filter per key")
+	}
+	var preds []func(*Secret) bool
+	for _, f := range fs {
+		if len(f.Values) == 0 || len(f.Values) > 10 {
+			return nil, Invalid("Filters", "a filter has 1 to 10 values")
+		}
+		max := 256
+		if f.Key == FilterSecretName {
+			max = maxSecretNameLen
+		}
+		for _, v := range f.Values {
+			if v == "" || len(v) > max {
+				return nil, Invalid("Filters", "a %s value has 1 to %d characters", f.Key, max)
+			}
+		}
+		values := f.Values
+		any := func(field func(*Secret) []string) func(*Secret) bool {
+			return func(sec *Secret) bool {
+				for _, have := range field(sec) {
+					for _, want := range values {
+						if strings.Contains(have, want) {
+							return true
+						}
+					}
+				}
+				return false
+			}
+		}
+		switch f.Key {
+		case FilterSecretName:
+			preds = append(preds, any(func(s *Secret) []string { return []string{s.Name} }))
+		case FilterDescription:
+			preds = append(preds, any(func(s *Secret) []string { return []string{s.Description} }))
+		case FilterTagKey:
+			preds = append(preds, any(func(s *Secret) []string { return tagParts(s.Tags, true) }))
+		case FilterTagValue:
+			preds = append(preds, any(func(s *Secret) []string { return tagParts(s.Tags, false) }))
+		default:
+			return nil, Invalid("Filters", "unknown filter key %q; use SecretName, Description, TagKey or TagValue", f.Key)
+		}
+	}
+	return func(sec *Secret) bool {
+		for _, p := range preds {
+			if !p(sec) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+func tagParts(tags []Tag, keys bool) []string {
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		if keys {
+			out[i] = t.Key
+		} else {
+			out[i] = t.Value
+		}
+	}
+	return out
+}
+
+// ListSecretVersionIdsInput pages through a secret's versions.
+type ListSecretVersionIdsInput struct {
+	Name              string
+	IncludeDeprecated bool
+	PageNumber        int
+	PageSize          int
+}
+
+// VersionPage is a page of versions, oldest first.
+type VersionPage struct {
+	Versions []Version
+	Total    int
+}
+
+// ListSecretVersionIds lists versions; unlabelled (deprecated) ones only when asked.
+func (s *Service) ListSecretVersionIds(ctx context.Context, in ListSecretVersionIdsInput) (VersionPage, error) {
+	if err := ValidatePage(in.PageNumber, in.PageSize); err != nil {
+		return VersionPage{}, err
+	}
+	sec, err := s.getSecret(ctx, in.Name)
+	if err != nil {
+		return VersionPage{}, err
+	}
+	if err := s.usable(ctx, sec); err != nil {
+		return VersionPage{}, err
+	}
+	var vs []Version
+	for _, v := range sec.Versions {
+		if in.IncludeDeprecated || len(v.Stages) > 0 {
+			vs = append(vs, v)
+		}
+	}
+	total := len(vs)
+	start := min((in.PageNumber-1)*in.PageSize, total)
+	end := min(start+in.PageSize, total)
+	return VersionPage{Versions: vs[start:end], Total: total}, nil
+}
+
+// DeleteSecretInput schedules or forces deletion.
+type DeleteSecretInput struct {
+	Name               string
+	Force              bool
+	RecoveryWindowDays int // 0 means the default of 30
+}
+
+// DeleteSecret schedules deletion after a recovery window (7 to 30 days, default 30), or deletes
+// at once when forced. It returns the planned deletion time (zero when forced).
+func (s *Service) DeleteSecret(ctx context.Context, in DeleteSecretInput) (time.Time, error) {
+	days := in.RecoveryWindowDays
+	if days == 0 {
+		days = 30
+	}
+	if days < 7 || days > 30 {
+		return time.Time{}, Invalid("RecoveryWindowInDays", "must be between 7 and 30")
+	}
+	sec, err := s.getSecret(ctx, in.Name)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if _, err := s.activeInstance(ctx, sec.InstanceID); err != nil {
+		return time.Time{}, err
+	}
+	if in.Force {
+		return time.Time{}, storeErr(s.store.DeleteSecret(ctx, in.Name))
+	}
+	now := s.now()
+	planned := now.AddDate(0, 0, days)
+	err = s.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
+		if err := s.usableState(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		cur.PlannedDeleteTime = planned
+		cur.UpdateTime = now
+		return SecretWrite{Secret: cur}, nil
+	})
+	return planned, s.updateErr(in.Name, err)
+}
+
+// RestoreSecret cancels a scheduled deletion inside its recovery window.
+func (s *Service) RestoreSecret(ctx context.Context, name string) error {
+	sec, err := s.getSecret(ctx, name)
+	if err != nil {
+		return err
+	}
+	if _, err := s.activeInstance(ctx, sec.InstanceID); err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
+		if purged(cur, s.clock.Now()) {
+			return SecretWrite{}, Errorf(KindNotFound, "the secret %s is not found", name)
+		}
+		if cur.PlannedDeleteTime.IsZero() {
+			return SecretWrite{}, Invalid("SecretName", "the secret %s is not scheduled for deletion", name)
+		}
+		cur.PlannedDeleteTime = time.Time{}
+		cur.UpdateTime = now
+		return SecretWrite{Secret: cur}, nil
+	})
+	return s.updateErr(name, err)
+}
+
+// TagSecret adds or replaces tags on a secret.
+func (s *Service) TagSecret(ctx context.Context, name string, tags []Tag) error {
+	if len(tags) == 0 {
+		return Missing("Tags")
+	}
+	if err := validateTags("Tags", tags); err != nil {
+		return err
+	}
+	return s.changeTags(ctx, name, func(cur []Tag) []Tag {
+		for _, t := range tags {
+			i := slices.IndexFunc(cur, func(c Tag) bool { return c.Key == t.Key })
+			if i >= 0 {
+				cur[i].Value = t.Value
+			} else {
+				cur = append(cur, t)
+			}
+		}
+		return cur
+	})
+}
+
+// UntagSecret removes tags by key; absent keys are ignored.
+func (s *Service) UntagSecret(ctx context.Context, name string, keys []string) error {
+	if len(keys) == 0 {
+		return Missing("TagKeys")
+	}
+	return s.changeTags(ctx, name, func(cur []Tag) []Tag {
+		return slices.DeleteFunc(cur, func(t Tag) bool { return slices.Contains(keys, t.Key) })
+	})
+}
+
+func (s *Service) changeTags(ctx context.Context, name string, change func([]Tag) []Tag) error {
+	sec, err := s.getSecret(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := s.usable(ctx, sec); err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
+		if err := s.usableState(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		cur.Tags = change(cur.Tags)
+		if err := validateTags("Tags", cur.Tags); err != nil {
+			return SecretWrite{}, err
+		}
+		sort.SliceStable(cur.Tags, func(i, j int) bool { return cur.Tags[i].Key < cur.Tags[j].Key })
+		cur.UpdateTime = now
+		return SecretWrite{Secret: cur}, nil
+	})
+	return s.updateErr(name, err)
+}
