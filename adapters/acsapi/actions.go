@@ -1,0 +1,197 @@
+package acsapi
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+// Action serves one OpenAPI action: it reads parameters, calls core, and returns the response
+// body (RequestId is added by the handler).
+type Action func(ctx context.Context, svc *core.Service, p Params) (any, error)
+
+// Actions maps action names to their implementations. A function serves the subset it is given.
+type Actions map[string]Action
+
+// ReadActions is the hot read path served by getSecret: read and decrypt, nothing else.
+func ReadActions() Actions {
+	return Actions{"GetSecretValue": getSecretValue}
+}
+
+// ManageActions are the actions manageSecrets serves: every action except the rotation ones.
+func ManageActions() Actions {
+	return Actions{
+		"CreateSecret":             createSecret,
+		"GetSecretValue":           getSecretValue,
+		"PutSecretValue":           putSecretValue,
+		"UpdateSecretVersionStage": updateSecretVersionStage,
+		"UpdateSecret":             updateSecret,
+		"DescribeSecret":           describeSecret,
+		"ListSecrets":              listSecrets,
+		"ListSecretVersionIds":     listSecretVersionIds,
+		"DeleteSecret":             deleteSecret,
+		"RestoreSecret":            restoreSecret,
+		"GetRandomPassword":        getRandomPassword,
+		"TagResource":              tagResource,
+		"UntagResource":            untagResource,
+		"TagResources":             tagResources,
+		"UntagResources":           untagResources,
+		"ListTagResources":         listTagResources,
+		"CreateKey":                createKey,
+		"DescribeKey":              describeKey,
+		"ListKeys":                 listKeys,
+		"CreateKmsInstance":        createKmsInstance,
+		"GetKmsInstance":           getKmsInstance,
+		"ListKmsInstances":         listKmsInstances,
+		"RenewKmsInstance":         renewKmsInstance,
+	}
+}
+
+// Merge returns the union of action sets; the local emulator serves every set on one path.
+func Merge(sets ...Actions) Actions {
+	out := Actions{}
+	for _, s := range sets {
+		for name, a := range s {
+			out[name] = a
+		}
+	}
+	return out
+}
+
+// arnPrefix stands where Alibaba puts region and account: a self-hosted service has neither.
+const arnPrefix = "acs:kms:coffer:coffer:secret/"
+
+// Wrapper objects mirror the XML-derived shapes the SDKs decode.
+type (
+	stageList struct {
+		VersionStage []string `json:"VersionStage"`
+	}
+	tagItem struct {
+		TagKey   string `json:"TagKey"`
+		TagValue string `json:"TagValue"`
+	}
+	tagList struct {
+		Tag []tagItem `json:"Tag"`
+	}
+)
+
+func stages(v core.Version) stageList {
+	if v.Stages == nil {
+		return stageList{VersionStage: []string{}}
+	}
+	return stageList{VersionStage: v.Stages}
+}
+
+func tags(ts []core.Tag) *tagList {
+	out := &tagList{Tag: make([]tagItem, len(ts))}
+	for i, t := range ts {
+		out.Tag[i] = tagItem{TagKey: t.Key, TagValue: t.Value}
+	}
+	return out
+}
+
+// timeOrEmpty formats t, or "" for the zero time, as the SDKs expect a string either way.
+func timeOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return FormatTime(t)
+}
+
+// rotationFields are the fields managed secrets add to several responses.
+type rotationFields struct {
+	AutomaticRotation string `json:"AutomaticRotation,omitempty"`
+	RotationInterval  string `json:"RotationInterval,omitempty"`
+	LastRotationDate  string `json:"LastRotationDate,omitempty"`
+	NextRotationDate  string `json:"NextRotationDate,omitempty"`
+}
+
+func rotation(s *core.Secret) rotationFields {
+	if !s.Type.Managed() {
+		return rotationFields{}
+	}
+	r := rotationFields{AutomaticRotation: "Disabled", LastRotationDate: timeOrEmpty(s.Rotation.LastRotation)}
+	if s.Rotation.Enabled {
+		r.AutomaticRotation = "Enabled"
+		r.RotationInterval = core.FormatRotationInterval(s.Rotation.Interval)
+		r.NextRotationDate = timeOrEmpty(s.Rotation.NextRotation)
+	}
+	return r
+}
+
+// parseTags reads the Tags parameter, a JSON array of {TagKey, TagValue}.
+func parseTags(p Params, name string) ([]core.Tag, error) {
+	var items []tagItem
+	if _, err := p.JSON(name, &items); err != nil {
+		return nil, err
+	}
+	out := make([]core.Tag, len(items))
+	for i, t := range items {
+		out[i] = core.Tag{Key: t.TagKey, Value: t.TagValue}
+	}
+	return out, nil
+}
+
+// parseStages accepts VersionStages as a JSON array or as {"VersionStage":[...]}; nil when absent.
+func parseStages(p Params) ([]string, error) {
+	v := strings.TrimSpace(p.String("VersionStages"))
+	if v == "" {
+		return nil, nil
+	}
+	if strings.HasPrefix(v, "{") {
+		var w stageList
+		if _, err := p.JSON("VersionStages", &w); err != nil {
+			return nil, err
+		}
+		if w.VersionStage == nil {
+			return nil, core.Invalid("VersionStages", "the object form needs a VersionStage array")
+		}
+		return w.VersionStage, nil
+	}
+	var list []string
+	_, err := p.JSON("VersionStages", &list)
+	if list == nil && err == nil {
+		list = []string{}
+	}
+	return list, err
+}
+
+// parseTime reads an ISO-8601 UTC time parameter.
+func parseTime(p Params, name string) (time.Time, error) {
+	v := p.String(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, core.Invalid(name, "use the form 2006-01-02T15:04:05Z")
+	}
+	return t.UTC(), nil
+}
+
+// customData reads UpdateSecret's custom data in either wire form: flattened
+// ExtendedConfig.CustomData.k=v keys (the SDK) or one JSON object (the 2021 docs).
+func customData(p Params) (map[string]string, error) {
+	out := p.Map("ExtendedConfig.CustomData")
+	if _, ok := p["ExtendedConfig.CustomData"]; ok {
+		var obj map[string]any
+		if _, err := p.JSON("ExtendedConfig.CustomData", &obj); err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		for k, v := range obj {
+			if s, ok := v.(string); ok {
+				out[k] = s
+			} else {
+				b, _ := json.Marshal(v)
+				out[k] = string(b)
+			}
+		}
+	}
+	return out, nil
+}

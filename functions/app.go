@@ -1,0 +1,126 @@
+package functions
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
+	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
+	"github.com/seed-4eefd85e/coffer/adapters/store/bolt"
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+// App is the wired service every function shares within one process.
+type App struct {
+	Config  *Config
+	Service *core.Service
+	Store   core.Store
+	Log     *slog.Logger
+
+	verifier *acsapi.Verifier
+}
+
+// Options are what a caller of New may replace; zero values take production defaults.
+type Options struct {
+	Clock core.Clock
+	// Out receives the one-time banner with a generated admin key (default: discarded).
+	Out io.Writer
+	Log *slog.Logger
+}
+
+// New opens the store and the root key and builds the service. It seeds the admin access key from
+// configuration, or, with embedded storage and no key configured, creates one on first start and
+// prints it once to opts.Out.
+func New(ctx context.Context, cfg *Config, opts Options) (*App, error) {
+	if opts.Clock == nil {
+		opts.Clock = core.SystemClock{}
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	store, root, err := openStorage(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	svc := core.NewService(store, root, opts.Clock, core.Limits{VersionLimit: cfg.VersionLimit, MaxSecretData: cfg.MaxSecretData})
+	a := &App{Config: cfg, Service: svc, Store: store, Log: opts.Log}
+	a.verifier = &acsapi.Verifier{Secrets: svc.AccessKeySecret, Nonces: store, Clock: opts.Clock}
+	if err := a.seedAdmin(ctx, opts.Out); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// openStorage picks Redis when COFFER_REDIS_URL is set, else the embedded store.
+func openStorage(cfg *Config, opts Options) (core.Store, core.RootKey, error) {
+	if cfg.RedisURL != "" {
+		return nil, nil, fmt.Errorf("COFFER_REDIS_URL: Redis storage is not built into this version yet")
+	}
+	var root core.RootKey
+	var err error
+	if cfg.RootKey != "" {
+		root, err = local.FromBase64(cfg.RootKey)
+	} else {
+		var created bool
+		var rk *local.RootKey
+		rk, created, err = local.LoadOrCreate(cfg.DataDir)
+		root = rk
+		if err == nil {
+			// Said on every start: a root key beside the data it protects only suits development.
+			opts.Log.Warn("COFFER_ROOT_KEY is unset: using the root key file in the data folder; set COFFER_ROOT_KEY for anything but development",
+				slog.String("dataDir", cfg.DataDir), slog.Bool("created", created))
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := bolt.Open(cfg.DataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("COFFER_DATA_DIR: %w", err)
+	}
+	return store, root, nil
+}
+
+func (a *App) seedAdmin(ctx context.Context, out io.Writer) error {
+	if a.Config.AdminAccessKeyID != "" {
+		if err := a.Service.EnsureAdminKey(ctx, a.Config.AdminAccessKeyID, a.Config.AdminAccessKeySecret); err != nil {
+			return fmt.Errorf("seeding the admin access key: %w", err)
+		}
+		return nil
+	}
+	if a.Config.RedisURL != "" {
+		return nil // a shared deployment gets its first key from `coffer init`, never from a start
+	}
+	keys, err := a.Service.ListAccessKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("reading access keys: %w", err)
+	}
+	if len(keys) > 0 {
+		return nil
+	}
+	nk, err := a.Service.CreateAccessKey(ctx, true, "created on first start")
+	if err != nil {
+		return fmt.Errorf("creating the first admin access key: %w", err)
+	}
+	fmt.Fprintf(out, "\nCreated the first admin access key. It is shown once; keep it now.\n  AccessKeyId:     %s\n  AccessKeySecret: %s\n\n", nk.ID, nk.Secret)
+	return nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// handler builds the protocol handler for one action set.
+func (a *App) handler(actions acsapi.Actions) http.Handler {
+	return &acsapi.Handler{
+		Service: a.Service, Verifier: a.verifier, Actions: actions, Log: a.Log,
+		// SecretData travels in the query; a form body may carry it too, base64 or escaped.
+		MaxBody: int64(a.Config.MaxSecretData)*3 + 64<<10,
+	}
+}

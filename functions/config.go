@@ -1,0 +1,82 @@
+// Package functions holds Coffer's thin function handlers and the composition root that reads
+// configuration and wires adapters into core.
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Config is the configuration contract of DESIGN.md, read from the environment. README documents
+// every variable.
+type Config struct {
+	// Port and Host are where the local emulator listens; it binds loopback unless told otherwise.
+	Port string `env:"PORT, default=8080"`
+	Host string `env:"COFFER_LISTEN_HOST, default=127.0.0.1"`
+
+	DataDir  string `env:"COFFER_DATA_DIR, default=./.coffer"`
+	RedisURL string `env:"COFFER_REDIS_URL"`
+	RootKey  string `env:"COFFER_ROOT_KEY"`
+
+	AdminAccessKeyID     string `env:"COFFER_ADMIN_ACCESS_KEY_ID"`
+	AdminAccessKeySecret string `env:"COFFER_ADMIN_ACCESS_KEY_SECRET"`
+
+	TLSCert       string `env:"COFFER_TLS_CERT"`
+	TLSKey        string `env:"COFFER_TLS_KEY"`
+	TLSSelfSigned bool   `env:"COFFER_TLS_SELF_SIGNED, default=false"`
+
+	VersionLimit  int    `env:"COFFER_VERSION_LIMIT, default=100"`
+	MaxSecretData int    `env:"COFFER_MAX_SECRET_DATA, default=65536"`
+	LogLevel      string `env:"COFFER_LOG_LEVEL, default=info"`
+}
+
+// LoadConfig reads the configuration through lookuper (the process environment when nil) and
+// reports every bad variable at once.
+func LoadConfig(ctx context.Context, lookuper envconfig.Lookuper) (*Config, error) {
+	if lookuper == nil {
+		lookuper = envconfig.OsLookuper()
+	}
+	var cfg Config
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: lookuper}); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(name, why string) { errs = append(errs, fmt.Errorf("%s: %s", name, why)) }
+	if (c.AdminAccessKeyID == "") != (c.AdminAccessKeySecret == "") {
+		bad("COFFER_ADMIN_ACCESS_KEY_ID/COFFER_ADMIN_ACCESS_KEY_SECRET", "set both or neither")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("COFFER_TLS_CERT/COFFER_TLS_KEY", "set both or neither")
+	}
+	if c.TLSCert != "" && c.TLSSelfSigned {
+		bad("COFFER_TLS_SELF_SIGNED", "cannot be combined with COFFER_TLS_CERT")
+	}
+	if c.VersionLimit < 2 || c.VersionLimit > 10000 {
+		bad("COFFER_VERSION_LIMIT", "must be between 2 and 10000")
+	}
+	if c.MaxSecretData < 1 || c.MaxSecretData > 1<<20 {
+		bad("COFFER_MAX_SECRET_DATA", "must be between 1 and 1048576 bytes")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("COFFER_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.RedisURL == "" && c.DataDir == "" {
+		bad("COFFER_DATA_DIR", "must not be empty when COFFER_REDIS_URL is unset")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
