@@ -1,0 +1,137 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/seed-4eefd85e/coffer/adapters/store/storetest"
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+func TestContract(t *testing.T) {
+	var mu sync.Mutex
+	dirs := map[core.Store]string{}
+	openDir := func(t *testing.T, dir string) core.Store {
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		mu.Lock()
+		dirs[s] = dir
+		mu.Unlock()
+		return s
+	}
+	storetest.Run(t,
+		func(t *testing.T) core.Store { return openDir(t, t.TempDir()) },
+		func(t *testing.T, old core.Store) core.Store {
+			mu.Lock()
+			dir := dirs[old]
+			mu.Unlock()
+			if err := old.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			return openDir(t, dir)
+		})
+}
+
+func TestOpenCreatesPrivateFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", "data")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	for path, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, filepath.Join(dir, FileName): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatalf("stat: %v", err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s has mode %v, want %v", path, fi.Mode(), want)
+		}
+	}
+}
+
+func TestOpenInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	// bbolt's flock also excludes a second open in the same process, like another process.
+	second, err := Open(dir)
+	if err == nil {
+		second.Close()
+		t.Fatal("second Open of a folder in use succeeded")
+	}
+	if !strings.Contains(err.Error(), "in use by another Coffer process") {
+		t.Fatalf("second Open: %v", err)
+	}
+}
+
+func TestNoncesPurged(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for i := range purgeBatch {
+		if _, err := s.ClaimNonce(ctx, fmt.Sprintf("old%d", i), time.Millisecond); err != nil {
+			t.Fatalf("ClaimNonce: %v", err)
+		}
+	}
+	time.Sleep(10 * time.Millisecond)
+	if _, err := s.ClaimNonce(ctx, "fresh", time.Minute); err != nil {
+		t.Fatalf("ClaimNonce: %v", err)
+	}
+	left := 0
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		left = tx.Bucket(bucketNonces).Stats().KeyN + tx.Bucket(bucketNonceExp).Stats().KeyN
+		return nil
+	})
+	if err != nil || left != 2 {
+		t.Fatalf("%d nonce entries left after purge (%v), want only the fresh one in each bucket", left, err)
+	}
+}
+
+func BenchmarkReadVersion(b *testing.B) {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	value := bytes.Repeat([]byte{0xa5}, 4096)
+	sec := &core.Secret{
+		Name:            "bench/db-password",
+		Type:            core.TypeGeneric,
+		EncryptionKeyID: "key-bench",
+		CreateTime:      time.Now().UTC(),
+		UpdateTime:      time.Now().UTC(),
+		Versions: []core.Version{
+			{ID: "v1", CreateTime: time.Now().UTC(), Stages: []string{core.StagePrevious}, DataType: core.DataText},
+			{ID: "v2", CreateTime: time.Now().UTC(), Stages: []string{core.StageCurrent}, DataType: core.DataText},
+		},
+	}
+	if err := s.CreateSecret(ctx, sec, map[string][]byte{"v1": value, "v2": value}); err != nil {
+		b.Fatalf("CreateSecret: %v", err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(value)))
+	for b.Loop() {
+		if _, v, err := s.ReadVersion(ctx, sec.Name, "", core.StageCurrent); err != nil || len(v) != len(value) {
+			b.Fatalf("ReadVersion = %d bytes, %v", len(v), err)
+		}
+	}
+}
