@@ -1,0 +1,147 @@
+package acsapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+func TestClassify(t *testing.T) {
+	cause := errors.New("redis 10.0.0.7: password hunter2 rejected")
+	cases := []struct {
+		name   string
+		err    error
+		status int
+		code   string
+		msg    string
+	}{
+		{"invalid", core.Invalid("PageSize", "it must be an integer from 1 to 100"), 400, "InvalidParameter", `the parameter "PageSize" is invalid: it must be an integer from 1 to 100`},
+		{"missing", core.Missing("SecretName"), 400, "MissingParameter", `the parameter "SecretName" is needed but not provided`},
+		{"not found", core.Errorf(core.KindNotFound, "secret %q not found", "s1"), 404, "Forbidden.ResourceNotFound", `secret "s1" not found`},
+		{"exists", core.Errorf(core.KindAlreadyExists, "exists"), 409, "Rejected.ResourceExist", "exists"},
+		{"delete window", core.Errorf(core.KindInDeleteWindow, "planned"), 409, "Rejected.ResourceInDeleteWindow", "planned"},
+		{"unavailable", core.Errorf(core.KindUnavailable, "expired"), 409, "Rejected.Unavailable", "expired"},
+		{"key disabled", core.Errorf(core.KindKeyDisabled, "off"), 409, "Rejected.Disabled", "off"},
+		{"key pending deletion", core.Errorf(core.KindKeyPendingDeletion, "going"), 409, "Rejected.PendingDeletion", "going"},
+		{"limit", core.Errorf(core.KindLimitExceeded, "too many"), 400, "Rejected.LimitExceeded", "too many"},
+		{"rotating", core.Errorf(core.KindRotating, "rotation of s1 holds it"), 409, "Rejected.Rotating", "Your secret is being rotated. Try again later."},
+		{"no permission", core.Errorf(core.KindNoPermission, "no"), 403, "Forbidden.NoPermission", "no"},
+		{"no backup", core.Errorf(core.KindNoBackup, "no backup"), 403, "Forbidden.NoBackup", "no backup"},
+		{"temporarily unavailable", core.TemporarilyUnavailable("the store", cause), 503, "ServiceUnavailableTemporary", "the store is temporarily unavailable"},
+		{"wrapped core error", fmt.Errorf("get: %w", core.Missing("SecretName")), 400, "MissingParameter", `the parameter "SecretName" is needed but not provided`},
+		{"core error without message", &core.Error{Kind: core.KindNotFound}, 404, "Forbidden.ResourceNotFound", "The resource is not found."},
+		{"internal core error", &core.Error{Kind: core.KindInternal, Message: "invariant broken for s1", Err: cause}, 500, "InternalFailure", "An internal error occurred."},
+		{"unclassified", cause, 500, "InternalFailure", "An internal error occurred."},
+		{"unknown kind", &core.Error{Kind: core.Kind(999), Message: "odd"}, 500, "InternalFailure", "An internal error occurred."},
+		{"protocol", errBadSignature, 400, "SignatureDoesNotMatch", errBadSignature.Message},
+		{"unknown action", UnknownAction("Nope"), 404, "InvalidAction.NotFound", `Specified api "Nope" is not found.`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Classify(c.err)
+			if got.Status != c.status || got.Code != c.code || got.Message != c.msg {
+				t.Fatalf("Classify = %d %s %q, want %d %s %q", got.Status, got.Code, got.Message, c.status, c.code, c.msg)
+			}
+			if strings.Contains(got.Message, "hunter2") {
+				t.Fatalf("message leaks the cause: %q", got.Message)
+			}
+		})
+	}
+}
+
+func TestClassifyCoversEveryKind(t *testing.T) {
+	for k := core.KindInternal; k <= core.KindUnavailableTemporary; k++ {
+		if _, ok := kindErrors[k]; !ok {
+			t.Errorf("kind %v has no wire code", k)
+		}
+	}
+}
+
+func TestWriteError(t *testing.T) {
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "http://kms.example.com:8443/", nil)
+	WriteError(w, r, "REQ-1", core.TemporarilyUnavailable("the store", errors.New("dial tcp: secret-host")))
+	if w.Code != 503 {
+		t.Fatalf("status %d", w.Code)
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json;charset=utf-8" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"RequestId": "REQ-1", "HostId": "kms.example.com:8443", "Code": "ServiceUnavailableTemporary", "Message": "the store is temporarily unavailable"}
+	if fmt.Sprint(body) != fmt.Sprint(want) {
+		t.Fatalf("body %s, want %v", w.Body, want)
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	type tags struct {
+		Tag []string `json:"Tag"`
+	}
+	cases := []struct {
+		name   string
+		body   any
+		status int
+		want   string
+	}{
+		{"struct", struct {
+			SecretName string
+			SecretData string
+			Tags       tags
+			TotalCount int
+		}{"s1", "<a&b>", tags{[]string{"x"}}, 3}, 200,
+			`{"RequestId":"R","SecretName":"s1","SecretData":"<a&b>","Tags":{"Tag":["x"]},"TotalCount":3}`},
+		{"map", map[string]any{"B": 1, "A": "x"}, 200, `{"RequestId":"R","A":"x","B":1}`},
+		{"empty struct", struct{}{}, 200, `{"RequestId":"R"}`},
+		{"nil", nil, 200, `{"RequestId":"R"}`},
+		{"not an object", []string{"a"}, 500, ""},
+		{"nil pointer", (*struct{ A int })(nil), 500, ""},
+		{"unencodable", map[string]any{"f": func() {}}, 500, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			WriteJSON(w, httptest.NewRequest("POST", "/", nil), 200, "R", c.body)
+			if w.Code != c.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, c.status, w.Body)
+			}
+			if c.status != 200 {
+				if !strings.Contains(w.Body.String(), `"InternalFailure"`) {
+					t.Fatalf("body %s", w.Body)
+				}
+				return
+			}
+			if w.Body.String() != c.want {
+				t.Fatalf("body\n got %s\nwant %s", w.Body, c.want)
+			}
+			if w.Header().Get("Content-Type") != "application/json;charset=utf-8" || w.Header().Get("Cache-Control") != "no-store" {
+				t.Fatalf("headers %v", w.Header())
+			}
+		})
+	}
+}
+
+func TestNewRequestID(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$`)
+	a, b := NewRequestID(), NewRequestID()
+	if !re.MatchString(a) || a == b {
+		t.Fatalf("ids %q %q", a, b)
+	}
+}
+
+func TestFormatTime(t *testing.T) {
+	tz := time.FixedZone("CST", 8*3600)
+	if got := FormatTime(time.Date(2024, 1, 1, 8, 0, 0, 999, tz)); got != "2024-01-01T00:00:00Z" {
+		t.Fatalf("got %s", got)
+	}
+}

@@ -1,0 +1,337 @@
+package acsapi
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+// DefaultSkew is how far a request's timestamp may be from the server's clock, either way.
+const DefaultSkew = 15 * time.Minute
+
+// maxNonce bounds the nonce a request may make the store remember; SDKs send 32 to 36 characters.
+const maxNonce = 128
+
+const acs3Algorithm = "ACS3-HMAC-SHA256"
+
+// ErrAccessKeyDisabled is what Verifier.Secrets returns for an access key that exists but is
+// disabled, so that the client learns why (403 Forbidden.AccessKey) instead of "not found".
+var ErrAccessKeyDisabled = errors.New("access key disabled")
+
+// Verifier authenticates requests signed with ACS3-HMAC-SHA256 (the default of the
+// kms-20160120 SDK) or RPC v1 HMAC-SHA1 (the old SDK, used by the secrets-manager caching client).
+type Verifier struct {
+	// Secrets returns the secret of an access key. It returns core.ErrNotFound (or a core error of
+	// kind NotFound) for an unknown key and ErrAccessKeyDisabled for a disabled one; any other error
+	// fails the request as retryable, never as accepted.
+	Secrets func(ctx context.Context, accessKeyID string) ([]byte, error)
+	// Nonces remembers nonces of accepted requests, so none is accepted twice.
+	Nonces core.NonceStore
+	// Clock is nil for core.SystemClock.
+	Clock core.Clock
+	// Skew is how far a timestamp may be from Clock, either way; zero means DefaultSkew.
+	Skew time.Duration
+}
+
+// signed is what one signature scheme extracted from a request, ready to check.
+type signed struct {
+	accessKeyID string
+	nonce       string
+	nonceName   string // where the nonce came from, for errors
+	timestamp   string
+	timeName    string // where the timestamp came from, for errors
+	mac         func() hash.Hash
+	keySuffix   string // appended to the secret to form the HMAC key
+	toSign      string
+	signature   []byte // as sent, decoded
+}
+
+// Verify authenticates req (parsed from r by ParseRequest) and returns the access key id that
+// signed it. Checks run cheapest first; the nonce is claimed only after the signature verified,
+// so that nobody can burn the nonces of requests they cannot sign.
+//
+// SignatureDoesNotMatch does not echo the server's string to sign, as Alibaba does: for RPC v1 it
+// holds every parameter, SecretData included, and secret values stay out of error messages. The
+// old SDK only looks for that text to improve its hint, and works without it.
+func (v *Verifier) Verify(ctx context.Context, r *http.Request, req *Request) (string, error) {
+	var s signed
+	var err error
+	auth := r.Header.Get("Authorization")
+	_, rpc := req.Params["Signature"]
+	switch {
+	case strings.HasPrefix(auth, acs3Algorithm+" "):
+		s, err = parseACS3(r, req, strings.TrimPrefix(auth, acs3Algorithm+" "))
+	case rpc:
+		s, err = parseRPC(r, req)
+	case auth != "":
+		return "", incompleteSignature("The Authorization scheme is not supported: sign with ACS3-HMAC-SHA256 or HMAC-SHA1.")
+	default:
+		return "", errNoSignature
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := v.checkTime(s.timestamp, s.timeName); err != nil {
+		return "", err
+	}
+	if s.nonce == "" {
+		return "", core.Missing(s.nonceName)
+	}
+	if len(s.nonce) > maxNonce {
+		return "", core.Invalid(s.nonceName, "it is longer than %d characters", maxNonce)
+	}
+	secret, err := v.secret(ctx, s.accessKeyID)
+	if err != nil {
+		return "", err
+	}
+	if !s.matches(secret) {
+		return "", errBadSignature
+	}
+	// A timestamp is accepted while within skew of now either way, so its nonce must be kept for
+	// twice the skew. Nonces are scoped by key (length-prefixed, so no two pairs collide): one
+	// key's clients cannot collide with, or pre-claim, another's.
+	skew := v.skew()
+	fresh, err := v.Nonces.ClaimNonce(ctx, strconv.Itoa(len(s.accessKeyID))+":"+s.accessKeyID+s.nonce, 2*skew)
+	if err != nil {
+		return "", core.TemporarilyUnavailable("the nonce store", err)
+	}
+	if !fresh {
+		return "", errNonceUsed
+	}
+	return s.accessKeyID, nil
+}
+
+// matches reports, in constant time, whether the request's signature is the one secret makes.
+func (s *signed) matches(secret []byte) bool {
+	key := append(append(make([]byte, 0, len(secret)+len(s.keySuffix)), secret...), s.keySuffix...)
+	mac := hmac.New(s.mac, key)
+	clear(key)
+	mac.Write([]byte(s.toSign))
+	return hmac.Equal(mac.Sum(nil), s.signature)
+}
+
+func (v *Verifier) skew() time.Duration {
+	if v.Skew > 0 {
+		return v.Skew
+	}
+	return DefaultSkew
+}
+
+func (v *Verifier) checkTime(ts, name string) error {
+	if ts == "" {
+		return illegalTimestamp("The input parameter " + strconv.Quote(name) + " that is mandatory for processing this request is not supplied.")
+	}
+	t, err := time.Parse(time.RFC3339, ts)
+	if err != nil {
+		return illegalTimestamp("The input parameter " + strconv.Quote(name) + " must be a UTC time such as 2006-01-02T15:04:05Z.")
+	}
+	var clock core.Clock = core.SystemClock{}
+	if v.Clock != nil {
+		clock = v.Clock
+	}
+	now := clock.Now()
+	if d := now.Sub(t); d > v.skew() || d < -v.skew() {
+		return illegalTimestamp("The input parameter " + strconv.Quote(name) + " is more than " + v.skew().String() +
+			" away from the server time " + FormatTime(now) + ".")
+	}
+	return nil
+}
+
+func (v *Verifier) secret(ctx context.Context, id string) ([]byte, error) {
+	secret, err := v.Secrets(ctx, id)
+	switch {
+	case errors.Is(err, core.ErrNotFound) || (err != nil && core.KindOf(err) == core.KindNotFound):
+		return nil, errUnknownAccessKey
+	case errors.Is(err, ErrAccessKeyDisabled):
+		return nil, errDisabledAccessKey
+	case err != nil:
+		return nil, core.TemporarilyUnavailable("the access key store", err)
+	case len(secret) == 0:
+		// An empty HMAC key would let anyone sign as this key.
+		return nil, &core.Error{Kind: core.KindInternal, Message: "access key " + strconv.Quote(id) + " has an empty secret"}
+	}
+	return secret, nil
+}
+
+// parseACS3 reads an ACS3-HMAC-SHA256 request (reference §6.2). fields is the Authorization
+// header after the algorithm name.
+func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
+	var cred, headerList, sig string
+	for _, f := range strings.Split(fields, ",") {
+		k, val, _ := strings.Cut(strings.TrimSpace(f), "=")
+		switch {
+		case k == "Credential" && cred == "":
+			cred = val
+		case k == "SignedHeaders" && headerList == "":
+			headerList = val
+		case k == "Signature" && sig == "":
+			sig = val
+		default:
+			return signed{}, incompleteSignature("The Authorization header must hold Credential, SignedHeaders and Signature, once each.")
+		}
+	}
+	if cred == "" || headerList == "" || sig == "" {
+		return signed{}, incompleteSignature("The Authorization header must hold Credential, SignedHeaders and Signature, once each.")
+	}
+	signature, err := hex.DecodeString(sig)
+	if err != nil || len(signature) != sha256.Size {
+		return signed{}, incompleteSignature("The Signature must be a hex-encoded HMAC-SHA256.")
+	}
+
+	// Every header that steers the request must be signed: the action, and the timestamp, nonce
+	// and body hash that make the signature fresh and bind the body.
+	required := []string{"host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"}
+	for _, h := range []string{"x-acs-action", "x-acs-version", "content-type"} {
+		if r.Header.Get(h) != "" {
+			required = append(required, h)
+		}
+	}
+	names := strings.Split(headerList, ";")
+	var headers strings.Builder
+	for i, name := range names {
+		if name == "" || name != strings.ToLower(name) || slices.Contains(names[:i], name) {
+			return signed{}, incompleteSignature("The SignedHeaders must be distinct lower-case header names.")
+		}
+		value := r.Host
+		if name != "host" {
+			values := r.Header.Values(name)
+			if len(values) != 1 {
+				return signed{}, incompleteSignature("The signed header " + strconv.Quote(name) + " must be sent exactly once.")
+			}
+			value = values[0]
+		}
+		headers.WriteString(name)
+		headers.WriteByte(':')
+		headers.WriteString(strings.TrimSpace(value))
+		headers.WriteByte('\n')
+	}
+	for _, h := range required {
+		if !slices.Contains(names, h) {
+			return signed{}, incompleteSignature("The header " + strconv.Quote(h) + " must be signed.")
+		}
+	}
+
+	bodyHash := sha256.Sum256(req.body)
+	hexBody := hex.EncodeToString(bodyHash[:])
+	if r.Header.Get("x-acs-content-sha256") != hexBody {
+		return signed{}, &Error{400, "SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the request body."}
+	}
+
+	path := r.URL.Path
+	if path == "" {
+		path = "/"
+	}
+	var canon strings.Builder
+	canon.WriteString(r.Method)
+	canon.WriteByte('\n')
+	canon.WriteString(path)
+	canon.WriteByte('\n')
+	for i, k := range req.query.sortedKeys() {
+		if i > 0 {
+			canon.WriteByte('&')
+		}
+		canon.WriteString(k) // the SDK does not escape keys
+		canon.WriteByte('=')
+		percentEncode(&canon, req.query[k])
+	}
+	canon.WriteByte('\n')
+	canon.WriteString(headers.String())
+	canon.WriteByte('\n')
+	canon.WriteString(headerList)
+	canon.WriteByte('\n')
+	canon.WriteString(hexBody)
+	canonHash := sha256.Sum256([]byte(canon.String()))
+
+	return signed{
+		accessKeyID: cred,
+		nonce:       r.Header.Get("x-acs-signature-nonce"),
+		nonceName:   "x-acs-signature-nonce",
+		timestamp:   r.Header.Get("x-acs-date"),
+		timeName:    "x-acs-date",
+		mac:         sha256.New,
+		toSign:      acs3Algorithm + "\n" + hex.EncodeToString(canonHash[:]),
+		signature:   signature,
+	}, nil
+}
+
+// parseRPC reads an RPC v1 request signed with HMAC-SHA1 (reference §6.3).
+func parseRPC(r *http.Request, req *Request) (signed, error) {
+	p := req.Params
+	signature, err := base64.StdEncoding.DecodeString(p["Signature"])
+	if err != nil || len(signature) != sha1.Size {
+		return signed{}, incompleteSignature("The Signature must be a base64-encoded HMAC-SHA1.")
+	}
+	switch p["SignatureMethod"] {
+	case "HMAC-SHA1":
+	case "":
+		return signed{}, core.Missing("SignatureMethod")
+	default:
+		// SHA256withRSA (client keys) is not implemented yet.
+		return signed{}, core.Invalid("SignatureMethod", "unsupported signature method: only HMAC-SHA1 is accepted")
+	}
+	if p["AccessKeyId"] == "" {
+		return signed{}, core.Missing("AccessKeyId")
+	}
+	// Only parameters are signed here, so the action must be one; the x-acs-action header alone
+	// could be swapped. ParseRequest already made the two agree when both are present.
+	if p["Action"] == "" {
+		return signed{}, core.Missing("Action")
+	}
+
+	var params strings.Builder
+	for _, k := range p.sortedKeys() {
+		if k == "Signature" {
+			continue
+		}
+		if params.Len() > 0 {
+			params.WriteByte('&')
+		}
+		percentEncode(&params, k)
+		params.WriteByte('=')
+		percentEncode(&params, p[k])
+	}
+	var toSign strings.Builder
+	toSign.WriteString(r.Method)
+	toSign.WriteString("&%2F&")
+	percentEncode(&toSign, params.String())
+
+	return signed{
+		accessKeyID: p["AccessKeyId"],
+		nonce:       p["SignatureNonce"],
+		nonceName:   "SignatureNonce",
+		timestamp:   p["Timestamp"],
+		timeName:    "Timestamp",
+		mac:         sha1.New,
+		keySuffix:   "&",
+		toSign:      toSign.String(),
+		signature:   signature,
+	}, nil
+}
+
+// percentEncode writes s escaped as RFC 3986 with only A-Za-z0-9-_.~ left alone, which is what
+// the SDKs' url.QueryEscape plus "+"->"%20", "*"->"%2A", "%7E"->"~" amounts to.
+func percentEncode(b *strings.Builder, s string) {
+	const upperHex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(upperHex[c>>4])
+		b.WriteByte(upperHex[c&15])
+	}
+}
