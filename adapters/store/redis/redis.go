@@ -1,0 +1,263 @@
+// Package redis implements core.Store on Redis: a single node, a Cluster or a Sentinel-managed
+// primary. Every key of one secret shares a hash tag, so a Lua script changes them atomically even
+// in Cluster; SCHEMA.md lists the keys and why no change is ever half applied.
+package redis
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+var _ core.Store = (*Store)(nil)
+
+// Options tune a Store; the zero value suits a serverless function.
+type Options struct {
+	// Prefix starts every key, so several deployments can share one Redis. Default "coffer:".
+	Prefix string
+	// Timeout bounds each store call, retries included, so nothing hangs when Redis is gone.
+	// Default 2s.
+	Timeout time.Duration
+	// PoolSize is the number of connections per node unless the URL sets pool_size. Default 3:
+	// a function instance serves few requests at once.
+	PoolSize int
+	// IndexGrace is how old a pending change of the listing index must be before a listing may
+	// settle it (see SCHEMA.md). It must exceed any call's duration by far; default
+	// max(1m, 10*Timeout).
+	IndexGrace time.Duration
+}
+
+// Store is a core.Store on Redis. It is safe for concurrent use.
+type Store struct {
+	rdb     redis.UniversalClient
+	prefix  string
+	timeout time.Duration
+	grace   time.Duration
+	// stripes serialise read-modify-write calls on one object inside this process, so concurrent
+	// requests of one function instance queue instead of failing each other's check-and-set.
+	stripes [64]chan struct{}
+}
+
+// Open connects to the Redis at rawURL (no I/O happens until the first call):
+//   - redis://[user:pass@]host:port/db or rediss://... (TLS): a single node;
+//   - the same with addr=host:port query parameters: a Cluster (go-redis ParseClusterURL);
+//   - with a master_name=NAME query parameter: Sentinel, host:port and any addr parameters being
+//     the sentinels (go-redis ParseFailoverURL).
+func Open(rawURL string, opts Options) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url's error repeats the URL, which may hold a password.
+		return nil, errors.New("redis store: the url cannot be parsed")
+	}
+	q := u.Query()
+	if opts.Prefix == "" {
+		opts.Prefix = "coffer:"
+	}
+	if strings.ContainsAny(opts.Prefix, "{}") {
+		return nil, fmt.Errorf("redis store: prefix %q must not contain braces: they would change the hash tags", opts.Prefix)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Second
+	}
+	if opts.PoolSize <= 0 {
+		opts.PoolSize = 3
+	}
+	if opts.IndexGrace <= 0 {
+		opts.IndexGrace = max(time.Minute, 10*opts.Timeout)
+	}
+	if opts.IndexGrace < 2*opts.Timeout {
+		return nil, fmt.Errorf("redis store: index grace %v must be at least twice the call timeout %v", opts.IndexGrace, opts.Timeout)
+	}
+	disabled := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	// Values the URL sets win (cmp.Or keeps the first non-zero). Retries default to none (-1):
+	// go-redis would resend a script whose reply was lost and apply a non-idempotent write twice.
+
+	var rdb redis.UniversalClient
+	switch {
+	case q.Has("master_name"):
+		o, err := redis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redis store: sentinel url: %w", err)
+		}
+		o.PoolSize = cmp.Or(o.PoolSize, opts.PoolSize)
+		o.ConnMaxIdleTime = cmp.Or(o.ConnMaxIdleTime, time.Minute)
+		o.DialTimeout = cmp.Or(o.DialTimeout, 2*time.Second)
+		o.ReadTimeout = cmp.Or(o.ReadTimeout, 2*time.Second)
+		o.WriteTimeout = cmp.Or(o.WriteTimeout, 2*time.Second)
+		o.MaxRetries = cmp.Or(o.MaxRetries, -1)
+		o.PoolFIFO = true
+		o.ContextTimeoutEnabled = true
+		o.DisableIdentity = true
+		rdb = redis.NewFailoverClient(o) // maintenance notifications are always off for Sentinel
+	case q.Has("addr"):
+		o, err := redis.ParseClusterURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redis store: cluster url: %w", err)
+		}
+		o.PoolSize = cmp.Or(o.PoolSize, opts.PoolSize)
+		o.ConnMaxIdleTime = cmp.Or(o.ConnMaxIdleTime, time.Minute)
+		o.DialTimeout = cmp.Or(o.DialTimeout, 2*time.Second)
+		o.ReadTimeout = cmp.Or(o.ReadTimeout, 2*time.Second)
+		o.WriteTimeout = cmp.Or(o.WriteTimeout, 2*time.Second)
+		o.MaxRetries = cmp.Or(o.MaxRetries, -1)
+		o.PoolFIFO = true
+		o.ContextTimeoutEnabled = true
+		o.DisableIdentity = true
+		o.MaintNotificationsConfig = disabled
+		rdb = redis.NewClusterClient(o)
+	default:
+		o, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redis store: url: %w", err)
+		}
+		o.PoolSize = cmp.Or(o.PoolSize, opts.PoolSize)
+		o.ConnMaxIdleTime = cmp.Or(o.ConnMaxIdleTime, time.Minute)
+		o.DialTimeout = cmp.Or(o.DialTimeout, 2*time.Second)
+		o.ReadTimeout = cmp.Or(o.ReadTimeout, 2*time.Second)
+		o.WriteTimeout = cmp.Or(o.WriteTimeout, 2*time.Second)
+		o.MaxRetries = cmp.Or(o.MaxRetries, -1)
+		o.PoolFIFO = true
+		o.ContextTimeoutEnabled = true
+		o.DisableIdentity = true
+		o.MaintNotificationsConfig = disabled
+		rdb = redis.NewClient(o)
+	}
+	s := &Store{rdb: rdb, prefix: opts.Prefix, timeout: opts.Timeout, grace: opts.IndexGrace}
+	for i := range s.stripes {
+		s.stripes[i] = make(chan struct{}, 1)
+	}
+	return s, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.rdb.Close() }
+
+// Ping checks the primary, or every primary of a Cluster, since a secret may live on any of them.
+func (s *Store) Ping(ctx context.Context) error {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	var err error
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		err = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.Ping(ctx).Err() })
+	} else {
+		err = s.rdb.Ping(ctx).Err()
+	}
+	if err != nil {
+		return s.fail(parent, "ping", err)
+	}
+	return nil
+}
+
+// transient names the server replies that mean "try again later", not a bug.
+var transient = []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "NOREPLICAS", "OOM", "MOVED", "ASK"}
+
+// fail classifies a failed call. The caller's own cancellation comes back as such; a network or
+// server outage becomes core.TemporarilyUnavailable so the API answers a retryable error; any
+// other server reply (a script error, a wrong type) is a bug and stays unclassified.
+func (s *Store) fail(parent context.Context, op string, err error) error {
+	if perr := parent.Err(); perr != nil {
+		return fmt.Errorf("redis store: %s: %w", op, perr)
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		word, _, _ := strings.Cut(rerr.Error(), " ")
+		if !slices.Contains(transient, word) {
+			return fmt.Errorf("redis store: %s: %w", op, err)
+		}
+	}
+	return core.TemporarilyUnavailable("redis store", fmt.Errorf("%s: %w", op, err))
+}
+
+// lockStripe waits for the in-process stripe of key, or for ctx.
+func (s *Store) lockStripe(ctx context.Context, key string) (unlock func(), err error) {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	ch := s.stripes[h.Sum32()%uint32(len(s.stripes))]
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// maxAttempts bounds check-and-set retries; the call deadline bounds them too.
+const maxAttempts = 50
+
+// errGaveUp marks a check-and-set loop that ran out of attempts or time.
+var errGaveUp = errors.New("gave up retrying")
+
+// casLoop runs attempt until it reports done, backing off with jitter after each conflict, so
+// writers in other processes spread out instead of colliding again in lockstep.
+func casLoop(ctx context.Context, attempt func() (done bool, err error)) error {
+	for i := range maxAttempts {
+		done, err := attempt()
+		if err != nil || done {
+			return err
+		}
+		t := time.NewTimer(time.Duration(rand.Int64N(int64(time.Millisecond) << min(i, 5))))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w: %w", errGaveUp, ctx.Err())
+		}
+	}
+	return fmt.Errorf("%w after %d attempts: the object kept changing", errGaveUp, maxAttempts)
+}
+
+// esc makes a name safe inside a key. Names made of the characters Alibaba allows in secret
+// names stay readable; anything else (braces or colons, which could move the hash tag or make
+// two names share a key) is base64url-encoded behind a '~', which no readable name contains.
+func esc(name string) string {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_/+=.@-", c) >= 0) {
+			return "~" + base64.RawURLEncoding.EncodeToString([]byte(name))
+		}
+	}
+	return name
+}
+
+// secretKeys are the keys of one secret, all under the hash tag {s:NAME}: meta, stage, values.
+func (s *Store) secretKeys(name string) []string {
+	tag := s.prefix + "{s:" + esc(name) + "}:"
+	return []string{tag + "meta", tag + "stage", tag + "values"}
+}
+
+// indexKeys are the listing index and its pending changes, under the tag {secrets}.
+func (s *Store) indexKeys() []string {
+	return []string{s.prefix + "{secrets}:names", s.prefix + "{secrets}:unsettled"}
+}
+
+func (s *Store) recordKey(kind, id string) string {
+	return s.prefix + "{r:" + esc(kind) + "}:d:" + esc(id)
+}
+
+func (s *Store) recordIndexKey(kind string) string {
+	return s.prefix + "{r:" + esc(kind) + "}:index"
+}
+
+// lockKeys are a lock and the fence counter: one tag {lock} for every lock, so one script can
+// take a lock and draw its token.
+func (s *Store) lockKeys(name string) []string {
+	return []string{s.prefix + "{lock}:l:" + esc(name), s.prefix + "{lock}:fence"}
+}
+
+func (s *Store) nonceKey(nonce string) string {
+	return s.prefix + "{n:" + esc(nonce) + "}"
+}

@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# Throwaway Redis servers for tests, sourced by scripts/test:
+#   start_redis_single DIR   one redis-server; exports COFFER_TEST_REDIS_URL
+#   start_redis_cluster DIR  a 3-node Cluster; exports COFFER_TEST_REDIS_CLUSTER_URL
+#   stop_redis_all DIR       stops every server started under DIR (by pidfile)
+# Servers listen on free loopback ports, keep nothing on disk and live under DIR.
+
+# redis_require_server makes sure redis-server and redis-cli exist, installing them as root.
+redis_require_server() {
+	if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+		return 0
+	fi
+	if [ "$(id -u)" = 0 ]; then
+		apt-get update && apt-get install -y redis-server
+		return
+	fi
+	echo "redis-server is missing: run 'apt-get update && apt-get install -y redis-server' as root" >&2
+	return 1
+}
+
+# redis_free_port prints a loopback TCP port nobody listens on; the kernel picks it, so parallel
+# runs do not collide the way a fixed range would.
+redis_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# redis_start_node DIR PORT [ARGS...] starts one daemonized server and waits until it answers.
+redis_start_node() {
+	local dir=$1 port=$2
+	shift 2
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+		--daemonize yes --pidfile "$dir/redis-$port.pid" --logfile "$dir/redis-$port.log" "$@" || return
+	local i
+	for i in $(seq 100); do
+		if redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "redis-server on port $port did not start; see $dir/redis-$port.log" >&2
+	return 1
+}
+
+start_redis_single() {
+	local dir=$1
+	redis_require_server || return
+	mkdir -p "$dir/single" || return
+	local port
+	port=$(redis_free_port) || return
+	redis_start_node "$dir/single" "$port" || return
+	export COFFER_TEST_REDIS_URL="redis://127.0.0.1:$port/0"
+}
+
+start_redis_cluster() {
+	local dir=$1
+	redis_require_server || return
+	mkdir -p "$dir/cluster" || return
+	local ports=() port
+	for _ in 1 2 3; do
+		port=$(redis_free_port) || return
+		# Skip a port the kernel handed out twice before any server bound it.
+		while [[ " ${ports[*]} " == *" $port "* ]]; do port=$(redis_free_port) || return; done
+		ports+=("$port")
+		redis_start_node "$dir/cluster" "$port" --cluster-enabled yes --cluster-config-file "nodes-$port.conf" || return
+	done
+	redis-cli --cluster create "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}" "127.0.0.1:${ports[2]}" \
+		--cluster-replicas 0 --cluster-yes >"$dir/cluster/create.log" 2>&1 || {
+		echo "redis-cli --cluster create failed; see $dir/cluster/create.log" >&2
+		return 1
+	}
+	local i p ok
+	for i in $(seq 100); do
+		ok=1
+		for p in "${ports[@]}"; do
+			redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || ok=0
+		done
+		if [ "$ok" = 1 ]; then
+			export COFFER_TEST_REDIS_CLUSTER_URL="redis://127.0.0.1:${ports[0]}?addr=127.0.0.1:${ports[1]}&addr=127.0.0.1:${ports[2]}"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "the Redis Cluster did not reach cluster_state:ok" >&2
+	return 1
+}
+
+stop_redis_all() {
+	local dir=$1 pidfile pid
+	for pidfile in "$dir"/single/redis-*.pid "$dir"/cluster/redis-*.pid; do
+		[ -f "$pidfile" ] || continue
+		pid=$(cat "$pidfile")
+		kill "$pid" 2>/dev/null
+		# Wait so a following start does not race the old server for its files.
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		rm -f "$pidfile"
+	done
+}
