@@ -10,6 +10,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
 	"github.com/seed-4eefd85e/coffer/adapters/store/bolt"
+	"github.com/seed-4eefd85e/coffer/adapters/store/redis"
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
@@ -61,7 +62,15 @@ func New(ctx context.Context, cfg *Config, opts Options) (*App, error) {
 // openStorage picks Redis when COFFER_REDIS_URL is set, else the embedded store.
 func openStorage(cfg *Config, opts Options) (core.Store, core.RootKey, error) {
 	if cfg.RedisURL != "" {
-		return nil, nil, fmt.Errorf("COFFER_REDIS_URL: Redis storage is not built into this version yet")
+		root, err := local.FromBase64(cfg.RootKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		store, err := redis.Open(cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix})
+		if err != nil {
+			return nil, nil, fmt.Errorf("COFFER_REDIS_URL: %w", err)
+		}
+		return store, root, nil
 	}
 	var root core.RootKey
 	var err error

@@ -19,7 +19,9 @@ type Config struct {
 
 	DataDir  string `env:"COFFER_DATA_DIR, default=./.coffer"`
 	RedisURL string `env:"COFFER_REDIS_URL"`
-	RootKey  string `env:"COFFER_ROOT_KEY"`
+	// RedisPrefix starts every Redis key, so deployments (or test runs) can share one Redis.
+	RedisPrefix string `env:"COFFER_REDIS_PREFIX, default=coffer:"`
+	RootKey     string `env:"COFFER_ROOT_KEY"`
 
 	AdminAccessKeyID     string `env:"COFFER_ADMIN_ACCESS_KEY_ID"`
 	AdminAccessKeySecret string `env:"COFFER_ADMIN_ACCESS_KEY_SECRET"`
@@ -71,6 +73,9 @@ func (c *Config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("COFFER_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.RedisURL != "" && c.RootKey == "" {
+		bad("COFFER_ROOT_KEY", "is required with COFFER_REDIS_URL: function instances share no disk to keep a generated one")
 	}
 	if c.RedisURL == "" && c.DataDir == "" {
 		bad("COFFER_DATA_DIR", "must not be empty when COFFER_REDIS_URL is unset")

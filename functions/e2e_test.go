@@ -3,8 +3,11 @@ package functions_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +24,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/seed-4eefd85e/coffer/functions"
+	"github.com/seed-4eefd85e/coffer/internal/testenv"
 )
 
 const (
@@ -54,16 +58,41 @@ type server struct {
 	logs  *bytes.Buffer
 }
 
-// startServer runs the emulator's handler on a loopback port with the given extra environment.
-func startServer(t *testing.T, env map[string]string) *server {
+// backend is one storage configuration the end-to-end tests run against.
+type backend struct {
+	name string
+	env  map[string]string
+}
+
+// forEachBackend runs test on the embedded store, a real redis-server and a real Redis Cluster
+// (both started by scripts/test).
+func forEachBackend(t *testing.T, test func(*testing.T, backend)) {
+	t.Run("embedded", func(t *testing.T) { test(t, backend{name: "embedded"}) })
+	for _, r := range []struct{ name, variable string }{{"redis", "COFFER_TEST_REDIS_URL"}, {"cluster", "COFFER_TEST_REDIS_CLUSTER_URL"}} {
+		t.Run(r.name, func(t *testing.T) {
+			url := testenv.Require(t, r.variable)
+			test(t, backend{name: r.name, env: map[string]string{
+				"COFFER_REDIS_URL":    url,
+				"COFFER_REDIS_PREFIX": fmt.Sprintf("e2e%d:", rand.Int64()),
+				"COFFER_ROOT_KEY":     base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
+			}})
+		})
+	}
+}
+
+// start runs the emulator's handler on a loopback port with the backend's and the given
+// environment.
+func (b backend) start(t *testing.T, env map[string]string) *server {
 	t.Helper()
 	vars := map[string]string{
 		"COFFER_DATA_DIR":                t.TempDir(),
 		"COFFER_ADMIN_ACCESS_KEY_ID":     adminID,
 		"COFFER_ADMIN_ACCESS_KEY_SECRET": adminSecret,
 	}
-	for k, v := range env {
-		vars[k] = v
+	for _, e := range []map[string]string{b.env, env} {
+		for k, v := range e {
+			vars[k] = v
+		}
 	}
 	ctx := context.Background()
 	cfg, err := functions.LoadConfig(ctx, envconfig.MapLookuper(vars))
@@ -163,8 +192,10 @@ func (r result[T]) must(t *testing.T) T {
 	return r.v
 }
 
-func TestSDKSecretLifecycle(t *testing.T) {
-	s := startServer(t, nil)
+func TestSDKSecretLifecycle(t *testing.T) { forEachBackend(t, testSDKSecretLifecycle) }
+
+func testSDKSecretLifecycle(t *testing.T, b backend) {
+	s := b.start(t, nil)
 	for _, mode := range []string{"", "v2"} {
 		t.Run("mode="+mode, func(t *testing.T) {
 			c := s.client(t, mode)
@@ -239,8 +270,10 @@ func TestSDKSecretLifecycle(t *testing.T) {
 	}
 }
 
-func TestSDKInstancesAndKeys(t *testing.T) {
-	s := startServer(t, nil)
+func TestSDKInstancesAndKeys(t *testing.T) { forEachBackend(t, testSDKInstancesAndKeys) }
+
+func testSDKInstancesAndKeys(t *testing.T, b backend) {
+	s := b.start(t, nil)
 	c := s.client(t, "")
 	end := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05Z")
 	res := ok(call(c, "CreateKmsInstance", map[string]string{"KmsInstanceName": "prod", "EndDate": end})).must(t)
@@ -298,8 +331,10 @@ func TestSDKInstancesAndKeys(t *testing.T) {
 
 // TestSDKErrors drives each error code in the situation that produces it; bad input changes
 // nothing.
-func TestSDKErrors(t *testing.T) {
-	s := startServer(t, map[string]string{"COFFER_MAX_SECRET_DATA": "1024"})
+func TestSDKErrors(t *testing.T) { forEachBackend(t, testSDKErrors) }
+
+func testSDKErrors(t *testing.T, b backend) {
+	s := b.start(t, map[string]string{"COFFER_MAX_SECRET_DATA": "1024"})
 	c := s.client(t, "")
 	ok(c.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("e"), VersionId: tea.String("v1"), SecretData: tea.String("x")})).must(t)
 	cases := []struct {
@@ -354,8 +389,10 @@ func TestSDKErrors(t *testing.T) {
 	wantCode(t, err, 409, "Rejected.ResourceInDeleteWindow")
 }
 
-func TestSDKAuthentication(t *testing.T) {
-	s := startServer(t, nil)
+func TestSDKAuthentication(t *testing.T) { forEachBackend(t, testSDKAuthentication) }
+
+func testSDKAuthentication(t *testing.T, b backend) {
+	s := b.start(t, nil)
 	for _, mode := range []string{"", "v2"} {
 		t.Run("mode="+mode, func(t *testing.T) {
 			bad, _ := kms.NewClient(&openapi.Config{AccessKeyId: tea.String(adminID), AccessKeySecret: tea.String("wrong-secret"), Endpoint: tea.String(s.host), Protocol: tea.String("http"), SignatureAlgorithm: tea.String(mode)})
@@ -384,8 +421,10 @@ func TestSDKAuthentication(t *testing.T) {
 }
 
 // TestReplayRejected captures a request the SDK signed and sends it again.
-func TestReplayRejected(t *testing.T) {
-	s := startServer(t, nil)
+func TestReplayRejected(t *testing.T) { forEachBackend(t, testReplayRejected) }
+
+func testReplayRejected(t *testing.T, b backend) {
+	s := b.start(t, nil)
 	var mu sync.Mutex
 	var captured *http.Request
 	var body []byte
@@ -433,7 +472,11 @@ func TestReplayRejected(t *testing.T) {
 }
 
 func TestGetSecretFunctionServesOnlyReads(t *testing.T) {
-	s := startServer(t, nil)
+	forEachBackend(t, testGetSecretFunctionServesOnlyReads)
+}
+
+func testGetSecretFunctionServesOnlyReads(t *testing.T, b backend) {
+	s := b.start(t, nil)
 	// Only ACS3 requests carry their path; the RPC-style SDK path always posts to /.
 	c := s.client(t, "")
 	if _, err := callPath(c, "/manageSecrets", "CreateSecret", map[string]string{"SecretName": "r", "VersionId": "v1", "SecretData": "x"}); err != nil {

@@ -58,8 +58,9 @@ start_redis_cluster() {
 	local ports=() port
 	for _ in 1 2 3; do
 		port=$(redis_free_port) || return
-		# Skip a port the kernel handed out twice before any server bound it.
-		while [[ " ${ports[*]} " == *" $port "* ]]; do port=$(redis_free_port) || return; done
+		# Skip a port the kernel handed out twice before any server bound it, and ports above
+		# 55535: a Cluster node also listens on its port + 10000.
+		while [[ " ${ports[*]} " == *" $port "* ]] || [ "$port" -gt 55535 ]; do port=$(redis_free_port) || return; done
 		ports+=("$port")
 		redis_start_node "$dir/cluster" "$port" --cluster-enabled yes --cluster-config-file "nodes-$port.conf" || return
 	done
