@@ -26,16 +26,20 @@ type RootKey interface {
 
 // SecretWrite is what an update callback asks the store to write, all or nothing.
 type SecretWrite struct {
-	Secret     *Secret           // the new metadata
-	PutValues  map[string][]byte // sealed values of new versions, by version id (write-once)
-	DropValues []string          // version ids whose values are pruned
+	Secret *Secret // the new metadata, non-nil and with the same name
+	// PutValues are sealed values of new versions, by version id. Values are write-once: the same
+	// bytes again succeed, different bytes for an existing id fail the write with ErrExists.
+	PutValues  map[string][]byte
+	DropValues []string // version ids whose values are pruned
 }
 
 // SecretQuery selects a page of secrets in name order.
 type SecretQuery struct {
-	Match  func(*Secret) bool // nil selects every secret
+	// Match filters secrets; nil selects every secret and lets the store answer from its index in
+	// O(page). With a Match the store reads every secret.
+	Match  func(*Secret) bool
 	Offset int
-	Limit  int
+	Limit  int // 0 means no limit
 }
 
 // SecretPage is one page of a listing and the number of matching secrets.
