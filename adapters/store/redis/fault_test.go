@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 // redisServer runs a dedicated redis-server for a test that stops and restarts it.
 type redisServer struct {
 	bin, dir, port string
+	args           []string // before the common flags, e.g. a sentinel config file
 	cmd            *exec.Cmd
 }
 
@@ -42,7 +44,8 @@ func (r *redisServer) url() string { return "redis://127.0.0.1:" + r.port + "/0"
 
 func (r *redisServer) start(t *testing.T) {
 	t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", r.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", r.dir)
+	args := slices.Concat(r.args, []string{"--port", r.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", r.dir})
+	r.cmd = exec.Command(r.bin, args...)
 	if err := r.cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}
@@ -168,4 +171,20 @@ func TestFault(t *testing.T) {
 	if _, v, err := s.ReadVersion(ctx, "app", "", core.StageCurrent); err != nil || string(v) != string(value) {
 		t.Fatalf("ReadVersion after restart = %q, %v", v, err)
 	}
+}
+
+// TestContractSentinel runs the contract suite through a Sentinel (one sentinel watching one
+// primary), which Open selects for a URL with master_name.
+func TestContractSentinel(t *testing.T) {
+	primary := newRedisServer(t)
+	primary.start(t)
+	sentinel := newRedisServer(t)
+	conf := sentinel.dir + "/sentinel.conf"
+	if err := os.WriteFile(conf, []byte("sentinel monitor coffer 127.0.0.1 "+primary.port+" 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sentinel.args = []string{conf, "--sentinel"}
+	sentinel.start(t)
+	url := "redis://127.0.0.1:" + sentinel.port + "?master_name=coffer"
+	runContract(t, url)
 }
