@@ -105,7 +105,18 @@ func (b backend) start(t *testing.T, env map[string]string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(app.Mux())
+	srv := httptest.NewUnstartedServer(app.Mux())
+	// With COFFER_TLS_SELF_SIGNED the server speaks HTTPS with the emulator's own certificate.
+	tlsCfg, _, err := cfg.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tlsCfg != nil {
+		srv.TLS = tlsCfg
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(func() { srv.Close(); app.Close() })
 	u, _ := url.Parse(srv.URL)
 	return &server{url: srv.URL, host: u.Host, clock: clock, logs: logs}
