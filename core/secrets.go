@@ -458,45 +458,54 @@ func (s *Service) UpdateSecretVersionStage(ctx context.Context, in UpdateSecretV
 	if (in.Stage == StageCurrent || in.Stage == StagePrevious) && in.MoveToVersion == "" {
 		return Invalid("MoveToVersion", "%s cannot be removed, only moved to another version", in.Stage)
 	}
-	sec, err := s.getSecret(ctx, in.Name)
-	if err != nil {
-		return err
-	}
-	if sec.Type.Managed() {
-		return Invalid("SecretName", "stages of %s secrets change by rotation only", sec.Type)
-	}
-	if err := s.usable(ctx, sec); err != nil {
-		return err
-	}
-	now := s.now()
-	err = s.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
-		if err := s.usableState(cur); err != nil {
-			return SecretWrite{}, err
+	return s.mutate(ctx, in.Name, func(cur *Secret) error {
+		if cur.Type.Managed() {
+			return Invalid("SecretName", "stages of %s secrets change by rotation only", cur.Type)
 		}
 		if in.RemoveFromVersion != "" {
 			v := cur.VersionByID(in.RemoveFromVersion)
 			if v == nil {
-				return SecretWrite{}, Errorf(KindNotFound, "the version %s of secret %s is not found", in.RemoveFromVersion, in.Name)
+				return Errorf(KindNotFound, "the version %s of secret %s is not found", in.RemoveFromVersion, in.Name)
 			}
 			if !v.HasStage(in.Stage) {
-				return SecretWrite{}, Invalid("RemoveFromVersion", "the version %s does not carry %s", in.RemoveFromVersion, in.Stage)
+				return Invalid("RemoveFromVersion", "the version %s does not carry %s", in.RemoveFromVersion, in.Stage)
 			}
 		}
 		if in.MoveToVersion != "" {
 			if cur.VersionByID(in.MoveToVersion) == nil {
-				return SecretWrite{}, Errorf(KindNotFound, "the version %s of secret %s is not found", in.MoveToVersion, in.Name)
+				return Errorf(KindNotFound, "the version %s of secret %s is not found", in.MoveToVersion, in.Name)
 			}
 			moveStage(cur, in.Stage, in.MoveToVersion)
 		} else {
 			removeStageEverywhere(cur, in.Stage)
 		}
-		if err := checkStageCount(cur); err != nil {
+		return checkStageCount(cur)
+	})
+}
+
+// mutate changes the metadata of a usable secret (not in its delete window, instance active)
+// atomically and stamps UpdateTime. change runs inside the store's transaction and may run more
+// than once.
+func (s *Service) mutate(ctx context.Context, name string, change func(cur *Secret) error) error {
+	sec, err := s.getSecret(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := s.usable(ctx, sec); err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
+		if err := s.usableState(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		if err := change(cur); err != nil {
 			return SecretWrite{}, err
 		}
 		cur.UpdateTime = now
 		return SecretWrite{Secret: cur}, nil
 	})
-	return s.updateErr(in.Name, err)
+	return s.updateErr(name, err)
 }
 
 // usableState repeats the delete-window check inside a transaction.
@@ -531,35 +540,22 @@ func (s *Service) UpdateSecret(ctx context.Context, in UpdateSecretInput) error 
 			return err
 		}
 	}
-	sec, err := s.getSecret(ctx, in.Name)
-	if err != nil {
-		return err
-	}
-	if err := s.usable(ctx, sec); err != nil {
-		return err
-	}
-	now := s.now()
-	err = s.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
-		if err := s.usableState(cur); err != nil {
-			return SecretWrite{}, err
-		}
+	return s.mutate(ctx, in.Name, func(cur *Secret) error {
 		if in.Description != nil {
 			cur.Description = *in.Description
 		}
 		if len(in.CustomData) > 0 {
 			ec, err := mergeCustomData(cur.ExtendedConfig, in.CustomData)
 			if err != nil {
-				return SecretWrite{}, err
+				return err
 			}
 			if _, err := validateExtendedConfig(cur.Type, ec); err != nil {
-				return SecretWrite{}, err
+				return err
 			}
 			cur.ExtendedConfig = ec
 		}
-		cur.UpdateTime = now
-		return SecretWrite{Secret: cur}, nil
+		return nil
 	})
-	return s.updateErr(in.Name, err)
 }
 
 func mergeCustomData(raw string, add map[string]string) (string, error) {
@@ -856,25 +852,12 @@ func (s *Service) UntagSecret(ctx context.Context, name string, keys []string) e
 }
 
 func (s *Service) changeTags(ctx context.Context, name string, change func([]Tag) []Tag) error {
-	sec, err := s.getSecret(ctx, name)
-	if err != nil {
-		return err
-	}
-	if err := s.usable(ctx, sec); err != nil {
-		return err
-	}
-	now := s.now()
-	err = s.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
-		if err := s.usableState(cur); err != nil {
-			return SecretWrite{}, err
-		}
+	return s.mutate(ctx, name, func(cur *Secret) error {
 		cur.Tags = change(cur.Tags)
 		if err := validateTags("Tags", cur.Tags); err != nil {
-			return SecretWrite{}, err
+			return err
 		}
 		sort.SliceStable(cur.Tags, func(i, j int) bool { return cur.Tags[i].Key < cur.Tags[j].Key })
-		cur.UpdateTime = now
-		return SecretWrite{Secret: cur}, nil
+		return nil
 	})
-	return s.updateErr(name, err)
 }
