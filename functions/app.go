@@ -36,11 +36,25 @@ type Options struct {
 // configuration, or, with embedded storage and no key configured, creates one on first start and
 // prints it once to opts.Out.
 func New(ctx context.Context, cfg *Config, opts Options) (*App, error) {
-	if opts.Clock == nil {
-		opts.Clock = core.SystemClock{}
-	}
 	if opts.Out == nil {
 		opts.Out = io.Discard
+	}
+	a, err := Open(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.seedAdmin(ctx, opts.Out); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Open opens the store and the root key and builds the service without seeding any access key, for
+// `coffer init`, which creates the first key itself.
+func Open(cfg *Config, opts Options) (*App, error) {
+	if opts.Clock == nil {
+		opts.Clock = core.SystemClock{}
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -52,10 +66,6 @@ func New(ctx context.Context, cfg *Config, opts Options) (*App, error) {
 	svc := core.NewService(store, root, opts.Clock, core.Limits{VersionLimit: cfg.VersionLimit, MaxSecretData: cfg.MaxSecretData})
 	a := &App{Config: cfg, Service: svc, Store: store, Log: opts.Log}
 	a.verifier = &acsapi.Verifier{Secrets: svc.AccessKeySecret, Nonces: store, Clock: opts.Clock}
-	if err := a.seedAdmin(ctx, opts.Out); err != nil {
-		store.Close()
-		return nil, err
-	}
 	return a, nil
 }
 
