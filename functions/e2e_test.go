@@ -52,6 +52,7 @@ func (c *offsetClock) Add(d time.Duration) {
 }
 
 type server struct {
+	app   *functions.App
 	url   string
 	host  string
 	clock *offsetClock
@@ -67,22 +68,29 @@ type backend struct {
 // forEachBackend runs test on the embedded store, a real redis-server and a real Redis Cluster
 // (both started by scripts/test).
 func forEachBackend(t *testing.T, test func(*testing.T, backend)) {
-	t.Run("embedded", func(t *testing.T) { test(t, backend{name: "embedded"}) })
-	for _, r := range []struct{ name, variable string }{{"redis", "COFFER_TEST_REDIS_URL"}, {"cluster", "COFFER_TEST_REDIS_CLUSTER_URL"}} {
-		t.Run(r.name, func(t *testing.T) {
-			url := testenv.Require(t, r.variable)
-			test(t, backend{name: r.name, env: map[string]string{
-				"COFFER_REDIS_URL":    url,
-				"COFFER_REDIS_PREFIX": fmt.Sprintf("e2e%d:", rand.Int64()),
-				"COFFER_ROOT_KEY":     base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
-			}})
-		})
+	for _, name := range backendNames {
+		t.Run(name, func(t *testing.T) { test(t, newBackend(t, name)) })
 	}
+}
+
+var backendNames = []string{"embedded", "redis", "cluster"}
+
+// newBackend configures one backend; the Redis ones use a fresh key prefix so runs never meet.
+func newBackend(tb testing.TB, name string) backend {
+	variable := map[string]string{"redis": "COFFER_TEST_REDIS_URL", "cluster": "COFFER_TEST_REDIS_CLUSTER_URL"}[name]
+	if variable == "" {
+		return backend{name: name}
+	}
+	return backend{name: name, env: map[string]string{
+		"COFFER_REDIS_URL":    testenv.Require(tb, variable),
+		"COFFER_REDIS_PREFIX": fmt.Sprintf("e2e%d:", rand.Int64()),
+		"COFFER_ROOT_KEY":     base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
+	}}
 }
 
 // start runs the emulator's handler on a loopback port with the backend's and the given
 // environment.
-func (b backend) start(t *testing.T, env map[string]string) *server {
+func (b backend) start(t testing.TB, env map[string]string) *server {
 	t.Helper()
 	vars := map[string]string{
 		"COFFER_DATA_DIR":                t.TempDir(),
@@ -119,7 +127,7 @@ func (b backend) start(t *testing.T, env map[string]string) *server {
 	}
 	t.Cleanup(func() { srv.Close(); app.Close() })
 	u, _ := url.Parse(srv.URL)
-	return &server{url: srv.URL, host: u.Host, clock: clock, logs: logs}
+	return &server{url: srv.URL, host: u.Host, clock: clock, logs: logs, app: app}
 }
 
 type lockedWriter struct {
@@ -135,7 +143,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 // client returns the official SDK client in one signature mode: "" (ACS3, the default) or "v2"
 // (RPC v1 HMAC-SHA1).
-func (s *server) client(t *testing.T, mode string) *kms.Client {
+func (s *server) client(t testing.TB, mode string) *kms.Client {
 	t.Helper()
 	cfg := &openapi.Config{
 		AccessKeyId: tea.String(adminID), AccessKeySecret: tea.String(adminSecret),
@@ -195,7 +203,7 @@ type result[T any] struct {
 
 func ok[T any](v T, err error) result[T] { return result[T]{v, err} }
 
-func (r result[T]) must(t *testing.T) T {
+func (r result[T]) must(t testing.TB) T {
 	t.Helper()
 	if r.err != nil {
 		t.Fatal(r.err)
