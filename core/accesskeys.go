@@ -20,13 +20,36 @@ type NewAccessKey struct {
 	Secret string
 }
 
-// CreateAccessKey makes a new access key.
+// CreateAccessKey makes a new access key: an admin key, or one with no permission of its own
+// (a secret's policy may still grant it some).
 func (s *Service) CreateAccessKey(ctx context.Context, admin bool, description string) (*NewAccessKey, error) {
-	if err := validateDescription(description); err != nil {
+	return s.createAccessKey(ctx, AccessKey{Admin: admin, Description: description})
+}
+
+// CreateAccessPointKey makes an access key that acts for an access point: its policies say what
+// the key may do. It is how applications that cannot use client keys (the ACS3 SDK) get least
+// privilege.
+func (s *Service) CreateAccessPointKey(ctx context.Context, accessPoint, description string) (*NewAccessKey, error) {
+	if accessPoint == "" {
+		return nil, Missing("AapName")
+	}
+	if _, err := s.DescribeAccessPoint(ctx, accessPoint); err != nil {
+		return nil, err
+	}
+	return s.createAccessKey(ctx, AccessKey{AccessPoint: accessPoint, Description: description})
+}
+
+func (s *Service) createAccessKey(ctx context.Context, k AccessKey) (*NewAccessKey, error) {
+	if err := validateDescription(k.Description); err != nil {
 		return nil, err
 	}
 	nk := &NewAccessKey{ID: randomID("LTAI", 12), Secret: randomID("", 24)}
-	if err := s.storeAccessKey(ctx, nk, admin, description); err != nil {
+	sealed, err := s.keys.root.Wrap(ctx, []byte(nk.Secret), accessKeyAD(nk.ID))
+	if err != nil {
+		return nil, TemporarilyUnavailable("the root key", err)
+	}
+	k.ID, k.SealedSecret, k.CreateTime = nk.ID, sealed, s.now()
+	if err := createRecord(ctx, s.store, RecordAccessKey, nk.ID, &k); err != nil {
 		return nil, err
 	}
 	return nk, nil
@@ -55,17 +78,34 @@ func (s *Service) EnsureAdminKey(ctx context.Context, id, secret string) error {
 	return err
 }
 
-func (s *Service) storeAccessKey(ctx context.Context, nk *NewAccessKey, admin bool, description string) error {
-	sealed, err := s.keys.root.Wrap(ctx, []byte(nk.Secret), accessKeyAD(nk.ID))
-	if err != nil {
-		return TemporarilyUnavailable("the root key", err)
-	}
-	return createRecord(ctx, s.store, RecordAccessKey, nk.ID, &AccessKey{ID: nk.ID, SealedSecret: sealed, Admin: admin, CreateTime: s.now(), Description: description})
-}
-
 // ListAccessKeys lists access keys (never their secrets).
 func (s *Service) ListAccessKeys(ctx context.Context) ([]*AccessKey, error) {
 	return listRecords[AccessKey](ctx, s.store, RecordAccessKey)
+}
+
+// SetAccessKeyDisabled disables or re-enables an access key; a disabled key signs nothing. The
+// caller cannot disable its own key.
+func (s *Service) SetAccessKeyDisabled(ctx context.Context, id, caller string, disabled bool) error {
+	if disabled && id == caller {
+		return Invalid("AccessKeyId", "an access key cannot disable itself")
+	}
+	_, err := updateRecord(ctx, s.store, RecordAccessKey, id, "access key", func(k *AccessKey) error {
+		k.Disabled = disabled
+		return nil
+	})
+	return err
+}
+
+// DeleteAccessKey removes an access key. The caller's own key cannot be deleted, so that an admin
+// cannot lock everyone out by mistake.
+func (s *Service) DeleteAccessKey(ctx context.Context, id, caller string) error {
+	if id == caller {
+		return Invalid("AccessKeyId", "an access key cannot delete itself")
+	}
+	if _, err := getRecord[AccessKey](ctx, s.store, RecordAccessKey, id, "access key"); err != nil {
+		return err
+	}
+	return storeErr(s.store.DeleteRecord(ctx, RecordAccessKey, id))
 }
 
 // AccessKeySecret returns the secret that verifies a signature made with key id: ErrNotFound

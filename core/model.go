@@ -148,6 +148,8 @@ type Secret struct {
 	UpdateTime        time.Time      `json:"updateTime"`
 	PlannedDeleteTime time.Time      `json:"plannedDeleteTime,omitzero"`
 	Versions          []Version      `json:"versions"` // oldest first
+	// RotationState is the rotation in progress or failed; nil when none is.
+	RotationState *RotationState `json:"rotationState,omitempty"`
 }
 
 // VersionByID finds a version.
@@ -175,6 +177,7 @@ type AccessKey struct {
 	ID           string    `json:"id"`
 	SealedSecret []byte    `json:"sealedSecret"`
 	Admin        bool      `json:"admin,omitempty"`
+	AccessPoint  string    `json:"accessPoint,omitempty"` // whose policies apply to a non-admin key
 	Disabled     bool      `json:"disabled,omitempty"`
 	CreateTime   time.Time `json:"createTime"`
 	Description  string    `json:"description,omitempty"`

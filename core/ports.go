@@ -119,6 +119,28 @@ type NonceStore interface {
 	ClaimNonce(ctx context.Context, nonce string, ttl time.Duration) (bool, error)
 }
 
+// AuditSink keeps one AuditRecord per call. Record must return within ctx's deadline; an error
+// means the record may be lost, and the caller decides whether to fail closed.
+type AuditSink interface {
+	Record(ctx context.Context, r AuditRecord) error
+}
+
+// Rotator changes credentials on one kind of rotation target. Values are a secret's version
+// values (JSON). Errors must never carry a value or a password.
+type Rotator interface {
+	// Apply makes pending the live credential, logging in with base, the credential it replaces.
+	// It is idempotent: when pending is already live it succeeds.
+	Apply(ctx context.Context, t RotationTarget, base, pending []byte) error
+	// Test logs in with value.
+	Test(ctx context.Context, t RotationTarget, value []byte) error
+}
+
+// ValueGenerator is a Rotator that makes its own new values (key pairs, cloud access keys);
+// without it core draws a new password for the base value's account.
+type ValueGenerator interface {
+	NewValue(ctx context.Context, t RotationTarget, base []byte) ([]byte, error)
+}
+
 // Store is everything Coffer keeps. The embedded store and Redis both implement it and pass the
 // same contract suite.
 type Store interface {

@@ -1,0 +1,397 @@
+package core
+
+import (
+	"context"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Record kinds of access control, kept in Records beside access keys.
+const (
+	RecordAccessPoint = "accesspoint"
+	RecordPolicy      = "accesspolicy"
+	RecordNetworkRule = "networkrule"
+	RecordClientKey   = "clientkey"
+)
+
+// MaxPoliciesPerAccessPoint is Alibaba's limit.
+const MaxPoliciesPerAccessPoint = 3
+
+// AccessPoint (an application access point, AAP) is an application's identity: its policies say
+// what its credentials (client keys, or access keys bound to it) may do.
+type AccessPoint struct {
+	Name                 string    `json:"name"`
+	AuthenticationMethod string    `json:"authenticationMethod"`
+	Policies             []string  `json:"policies"`
+	Description          string    `json:"description,omitempty"`
+	CreateTime           time.Time `json:"createTime"`
+}
+
+// AccessPolicy grants the permissions of RBAC templates on resources, from the networks of its
+// network rules.
+type AccessPolicy struct {
+	Name         string    `json:"name"`
+	Permissions  []string  `json:"permissions"`  // RBAC template names
+	Resources    []string  `json:"resources"`    // secret/<name or pattern>, key/<id>, instance/<id>, *
+	NetworkRules []string  `json:"networkRules"` // names of network rules; the policy applies from their sources only
+	KmsInstance  string    `json:"kmsInstance,omitempty"`
+	Description  string    `json:"description,omitempty"`
+	CreateTime   time.Time `json:"createTime"`
+}
+
+// NetworkRule is a named set of source networks.
+type NetworkRule struct {
+	Name        string    `json:"name"`
+	Type        string    `json:"type"`
+	Sources     []string  `json:"sources"` // CIDRs or single addresses, IPv4 or IPv6
+	Description string    `json:"description,omitempty"`
+	CreateTime  time.Time `json:"createTime"`
+}
+
+// Templates maps each RBAC template to the permissions it grants. The first three are Alibaba's
+// (also accepted with their RbacPermission/Template/ prefix); the Coffer ones cover management.
+var Templates = map[string][]string{
+	"SecretUser":              {"kms:GetSecretValue"},
+	"CryptoServiceSecretUser": {"kms:GetSecretValue", "kms:DescribeSecret"},
+	"CryptoServiceKeyUser":    {"kms:DescribeKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"},
+	"CofferSecretManager": {
+		"kms:CreateSecret", "kms:GetSecretValue", "kms:PutSecretValue", "kms:UpdateSecretVersionStage",
+		"kms:UpdateSecret", "kms:DescribeSecret", "kms:ListSecrets", "kms:ListSecretVersionIds",
+		"kms:DeleteSecret", "kms:RestoreSecret", "kms:GetRandomPassword", "kms:TagResource",
+		"kms:UntagResource", "kms:TagResources", "kms:UntagResources", "kms:ListTagResources",
+		"kms:GetSecretPolicy", "kms:SetSecretPolicy",
+	},
+	"CofferRotationOperator": {"kms:RotateSecret", "kms:UpdateSecretRotationPolicy", "kms:DescribeSecret"},
+	"CofferAdmin":            {"*"},
+}
+
+const templatePrefix = "RbacPermission/Template/"
+
+var accessNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+func validateAccessName(field, name string) error {
+	if name == "" {
+		return Missing(field)
+	}
+	if !accessNamePattern.MatchString(name) {
+		return Invalid(field, "use 1 to 64 letters, digits, dots, dashes or underscores")
+	}
+	return nil
+}
+
+// CreateAccessPoint stores a new access point whose policies must exist.
+func (s *Service) CreateAccessPoint(ctx context.Context, ap AccessPoint) (*AccessPoint, error) {
+	if err := validateAccessName("Name", ap.Name); err != nil {
+		return nil, err
+	}
+	if err := s.checkAccessPoint(ctx, &ap); err != nil {
+		return nil, err
+	}
+	ap.CreateTime = s.now()
+	if err := createRecord(ctx, s.store, RecordAccessPoint, ap.Name, &ap); err != nil {
+		return nil, err
+	}
+	return &ap, nil
+}
+
+func (s *Service) checkAccessPoint(ctx context.Context, ap *AccessPoint) error {
+	switch ap.AuthenticationMethod {
+	case "":
+		ap.AuthenticationMethod = "ClientKey"
+	case "ClientKey", "AccessKey":
+	default:
+		return Invalid("AuthenticationMethod", "use ClientKey or AccessKey")
+	}
+	if err := validateDescription(ap.Description); err != nil {
+		return err
+	}
+	ap.Policies = dedupe(ap.Policies)
+	if len(ap.Policies) == 0 {
+		return Missing("Policies")
+	}
+	if len(ap.Policies) > MaxPoliciesPerAccessPoint {
+		return Invalid("Policies", "an access point has at most %d policies", MaxPoliciesPerAccessPoint)
+	}
+	for _, p := range ap.Policies {
+		if _, err := getRecord[AccessPolicy](ctx, s.store, RecordPolicy, p, "policy"); err != nil {
+			if KindOf(err) == KindNotFound {
+				return Invalid("Policies", "the policy %q does not exist", p)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateAccessPoint replaces the policies and, when non-nil, the description.
+func (s *Service) UpdateAccessPoint(ctx context.Context, name string, policies []string, description *string) (*AccessPoint, error) {
+	cur, err := s.DescribeAccessPoint(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if policies != nil {
+		cur.Policies = policies
+	}
+	if description != nil {
+		cur.Description = *description
+	}
+	if err := s.checkAccessPoint(ctx, cur); err != nil {
+		return nil, err
+	}
+	return updateRecord(ctx, s.store, RecordAccessPoint, name, "application access point", func(ap *AccessPoint) error {
+		ap.Policies, ap.Description = cur.Policies, cur.Description
+		return nil
+	})
+}
+
+// DescribeAccessPoint returns an access point.
+func (s *Service) DescribeAccessPoint(ctx context.Context, name string) (*AccessPoint, error) {
+	return getRecord[AccessPoint](ctx, s.store, RecordAccessPoint, name, "application access point")
+}
+
+// ListAccessPoints lists access points by name.
+func (s *Service) ListAccessPoints(ctx context.Context) ([]*AccessPoint, error) {
+	return listRecords[AccessPoint](ctx, s.store, RecordAccessPoint)
+}
+
+// DeleteAccessPoint removes an access point and its client keys, so no credential outlives it.
+func (s *Service) DeleteAccessPoint(ctx context.Context, name string) error {
+	if _, err := s.DescribeAccessPoint(ctx, name); err != nil {
+		return err
+	}
+	keys, err := s.ListClientKeys(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := s.store.DeleteRecord(ctx, RecordClientKey, k.ID); err != nil {
+			return storeErr(err)
+		}
+	}
+	return storeErr(s.store.DeleteRecord(ctx, RecordAccessPoint, name))
+}
+
+// CreatePolicy stores a new policy.
+func (s *Service) CreatePolicy(ctx context.Context, p AccessPolicy) (*AccessPolicy, error) {
+	if err := validateAccessName("Name", p.Name); err != nil {
+		return nil, err
+	}
+	if err := s.checkPolicy(ctx, &p); err != nil {
+		return nil, err
+	}
+	p.CreateTime = s.now()
+	if err := createRecord(ctx, s.store, RecordPolicy, p.Name, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (s *Service) checkPolicy(ctx context.Context, p *AccessPolicy) error {
+	if err := validateDescription(p.Description); err != nil {
+		return err
+	}
+	if len(p.Permissions) == 0 {
+		return Missing("Permissions")
+	}
+	for i, t := range p.Permissions {
+		t = strings.TrimPrefix(t, templatePrefix)
+		if _, ok := Templates[t]; !ok {
+			return Invalid("Permissions", "unknown RBAC template %q", p.Permissions[i])
+		}
+		p.Permissions[i] = t
+	}
+	if len(p.Resources) == 0 {
+		return Missing("Resources")
+	}
+	for _, r := range p.Resources {
+		if err := validateResourcePattern(r); err != nil {
+			return err
+		}
+	}
+	// A policy without a network applies from nowhere; say so instead of storing a dead policy.
+	if len(p.NetworkRules) == 0 {
+		return Missing("AccessControlRules")
+	}
+	for _, n := range p.NetworkRules {
+		if _, err := getRecord[NetworkRule](ctx, s.store, RecordNetworkRule, n, "network rule"); err != nil {
+			if KindOf(err) == KindNotFound {
+				return Invalid("AccessControlRules", "the network rule %q does not exist", n)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func validateResourcePattern(r string) error {
+	if r == "*" {
+		return nil
+	}
+	kind, rest, _ := strings.Cut(r, "/")
+	switch {
+	case rest == "":
+	case kind == "secret", kind == "key", kind == "instance":
+		return nil
+	}
+	return Invalid("Resources", "%q is not secret/<name or pattern>, key/<id>, instance/<id> or *", r)
+}
+
+// UpdatePolicy replaces the fields given (non-nil).
+func (s *Service) UpdatePolicy(ctx context.Context, name string, permissions, resources, networkRules []string, description *string) (*AccessPolicy, error) {
+	cur, err := s.DescribePolicy(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if permissions != nil {
+		cur.Permissions = permissions
+	}
+	if resources != nil {
+		cur.Resources = resources
+	}
+	if networkRules != nil {
+		cur.NetworkRules = networkRules
+	}
+	if description != nil {
+		cur.Description = *description
+	}
+	if err := s.checkPolicy(ctx, cur); err != nil {
+		return nil, err
+	}
+	return updateRecord(ctx, s.store, RecordPolicy, name, "policy", func(p *AccessPolicy) error {
+		p.Permissions, p.Resources, p.NetworkRules, p.Description = cur.Permissions, cur.Resources, cur.NetworkRules, cur.Description
+		return nil
+	})
+}
+
+// DescribePolicy returns a policy.
+func (s *Service) DescribePolicy(ctx context.Context, name string) (*AccessPolicy, error) {
+	return getRecord[AccessPolicy](ctx, s.store, RecordPolicy, name, "policy")
+}
+
+// ListPolicies lists policies by name.
+func (s *Service) ListPolicies(ctx context.Context) ([]*AccessPolicy, error) {
+	return listRecords[AccessPolicy](ctx, s.store, RecordPolicy)
+}
+
+// DeletePolicy removes a policy that no access point uses.
+func (s *Service) DeletePolicy(ctx context.Context, name string) error {
+	if _, err := s.DescribePolicy(ctx, name); err != nil {
+		return err
+	}
+	aps, err := s.ListAccessPoints(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ap := range aps {
+		if slices.Contains(ap.Policies, name) {
+			return Invalid("Name", "the application access point %q uses this policy", ap.Name)
+		}
+	}
+	return storeErr(s.store.DeleteRecord(ctx, RecordPolicy, name))
+}
+
+// CreateNetworkRule stores a new network rule.
+func (s *Service) CreateNetworkRule(ctx context.Context, n NetworkRule) (*NetworkRule, error) {
+	if err := validateAccessName("Name", n.Name); err != nil {
+		return nil, err
+	}
+	if err := checkNetworkRule(&n); err != nil {
+		return nil, err
+	}
+	n.CreateTime = s.now()
+	if err := createRecord(ctx, s.store, RecordNetworkRule, n.Name, &n); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+func checkNetworkRule(n *NetworkRule) error {
+	switch n.Type {
+	case "":
+		n.Type = "Private"
+	case "Private":
+	default:
+		return Invalid("Type", "use Private")
+	}
+	if err := validateDescription(n.Description); err != nil {
+		return err
+	}
+	if len(n.Sources) == 0 {
+		return Missing("SourcePrivateIp")
+	}
+	for i, src := range n.Sources {
+		p, err := parseSource(src)
+		if err != nil {
+			return Invalid("SourcePrivateIp", "%q is not an IPv4 or IPv6 address or CIDR", src)
+		}
+		n.Sources[i] = p.String()
+	}
+	return nil
+}
+
+// parseSource reads a CIDR or a single address (a /32 or /128), masked to its network.
+func parseSource(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return p.Masked(), nil
+}
+
+// UpdateNetworkRule replaces the sources and, when non-nil, the description.
+func (s *Service) UpdateNetworkRule(ctx context.Context, name string, sources []string, description *string) (*NetworkRule, error) {
+	cur, err := s.DescribeNetworkRule(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if sources != nil {
+		cur.Sources = sources
+	}
+	if description != nil {
+		cur.Description = *description
+	}
+	if err := checkNetworkRule(cur); err != nil {
+		return nil, err
+	}
+	return updateRecord(ctx, s.store, RecordNetworkRule, name, "network rule", func(n *NetworkRule) error {
+		n.Sources, n.Description = cur.Sources, cur.Description
+		return nil
+	})
+}
+
+// DescribeNetworkRule returns a network rule.
+func (s *Service) DescribeNetworkRule(ctx context.Context, name string) (*NetworkRule, error) {
+	return getRecord[NetworkRule](ctx, s.store, RecordNetworkRule, name, "network rule")
+}
+
+// ListNetworkRules lists network rules by name.
+func (s *Service) ListNetworkRules(ctx context.Context) ([]*NetworkRule, error) {
+	return listRecords[NetworkRule](ctx, s.store, RecordNetworkRule)
+}
+
+// DeleteNetworkRule removes a network rule that no policy uses.
+func (s *Service) DeleteNetworkRule(ctx context.Context, name string) error {
+	if _, err := s.DescribeNetworkRule(ctx, name); err != nil {
+		return err
+	}
+	ps, err := s.ListPolicies(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if slices.Contains(p.NetworkRules, name) {
+			return Invalid("Name", "the policy %q uses this network rule", p.Name)
+		}
+	}
+	return storeErr(s.store.DeleteRecord(ctx, RecordNetworkRule, name))
+}
