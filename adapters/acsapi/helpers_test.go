@@ -190,6 +190,13 @@ func defaultRPC() rpc {
 }
 
 func (p rpc) signature() string {
+	mac := hmac.New(sha1.New, []byte(p.secret+"&"))
+	mac.Write([]byte(p.stringToSign()))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// stringToSign is the RPC v1 string both HMAC-SHA1 and SHA256withRSA sign.
+func (p rpc) stringToSign() string {
 	all := map[string]string{}
 	for k, v := range p.query {
 		all[k] = v
@@ -206,9 +213,7 @@ func (p rpc) signature() string {
 	for _, k := range keys {
 		pairs = append(pairs, sdkEncode(k)+"="+sdkEncode(all[k]))
 	}
-	mac := hmac.New(sha1.New, []byte(p.secret+"&"))
-	mac.Write([]byte(p.method + "&%2F&" + sdkEncode(strings.Join(pairs, "&"))))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return p.method + "&%2F&" + sdkEncode(strings.Join(pairs, "&"))
 }
 
 // request builds the HTTP request carrying signature as the Signature query parameter.

@@ -2,7 +2,9 @@ package acsapi
 
 import (
 	"context"
+	"crypto"
 	"crypto/hmac"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
@@ -27,16 +29,22 @@ const maxNonce = 128
 const acs3Algorithm = "ACS3-HMAC-SHA256"
 
 // ErrAccessKeyDisabled is what Verifier.Secrets returns for an access key that exists but is
-// disabled, so that the client learns why (403 Forbidden.AccessKey) instead of "not found".
-var ErrAccessKeyDisabled = errors.New("access key disabled")
+// disabled (and Verifier.PublicKeys for a client key outside its validity), so that the client
+// learns why (403 Forbidden.AccessKey) instead of "not found". It is core's, so core.Service
+// methods plug in directly.
+var ErrAccessKeyDisabled = core.ErrAccessKeyDisabled
 
 // Verifier authenticates requests signed with ACS3-HMAC-SHA256 (the default of the
-// kms-20160120 SDK) or RPC v1 HMAC-SHA1 (the old SDK, used by the secrets-manager caching client).
+// kms-20160120 SDK), RPC v1 HMAC-SHA1 (the old SDK, used by the secrets-manager caching client)
+// or RPC v1 SHA256withRSA (client keys, reference §5).
 type Verifier struct {
 	// Secrets returns the secret of an access key. It returns core.ErrNotFound (or a core error of
 	// kind NotFound) for an unknown key and ErrAccessKeyDisabled for a disabled one; any other error
 	// fails the request as retryable, never as accepted.
 	Secrets func(ctx context.Context, accessKeyID string) ([]byte, error)
+	// PublicKeys returns the public key of a client key (KAAP.<uuid>), with the same errors as
+	// Secrets. Nil refuses SHA256withRSA.
+	PublicKeys func(ctx context.Context, clientKeyID string) (*rsa.PublicKey, error)
 	// Nonces remembers nonces of accepted requests, so none is accepted twice.
 	Nonces core.NonceStore
 	// Clock is nil for core.SystemClock.
@@ -51,9 +59,9 @@ type signed struct {
 	nonce       string
 	nonceName   string // where the nonce came from, for errors
 	timestamp   string
-	timeName    string // where the timestamp came from, for errors
-	mac         func() hash.Hash
-	keySuffix   string // appended to the secret to form the HMAC key
+	timeName    string           // where the timestamp came from, for errors
+	mac         func() hash.Hash // nil: an RSA signature (SHA256withRSA)
+	keySuffix   string           // appended to the secret to form the HMAC key
 	toSign      string
 	signature   []byte // as sent, decoded
 }
@@ -92,12 +100,8 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, req *Request) (s
 	if len(s.nonce) > maxNonce {
 		return "", core.Invalid(s.nonceName, "it is longer than %d characters", maxNonce)
 	}
-	secret, err := v.secret(ctx, s.accessKeyID)
-	if err != nil {
+	if err := v.check(ctx, &s); err != nil {
 		return "", err
-	}
-	if !s.matches(secret) {
-		return "", errBadSignature
 	}
 	// A timestamp is accepted while within skew of now either way, so its nonce must be kept for
 	// twice the skew. Nonces are scoped by key (length-prefixed, so no two pairs collide): one
@@ -111,6 +115,36 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, req *Request) (s
 		return "", errNonceUsed
 	}
 	return s.accessKeyID, nil
+}
+
+// check verifies the signature with the key's secret, or its public key for SHA256withRSA.
+func (v *Verifier) check(ctx context.Context, s *signed) error {
+	if s.mac == nil {
+		if v.PublicKeys == nil {
+			return core.Invalid("SignatureMethod", "unsupported signature method: client keys are not enabled")
+		}
+		pub, err := v.PublicKeys(ctx, s.accessKeyID)
+		if err = credentialErr(s.accessKeyID, err); err != nil {
+			return err
+		}
+		digest := sha256.Sum256([]byte(s.toSign))
+		if rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], s.signature) != nil {
+			return errBadSignature
+		}
+		return nil
+	}
+	secret, err := v.Secrets(ctx, s.accessKeyID)
+	if err = credentialErr(s.accessKeyID, err); err != nil {
+		return err
+	}
+	if len(secret) == 0 {
+		// An empty HMAC key would let anyone sign as this key.
+		return &core.Error{Kind: core.KindInternal, Message: "access key " + strconv.Quote(s.accessKeyID) + " has an empty secret"}
+	}
+	if !s.matches(secret) {
+		return errBadSignature
+	}
+	return nil
 }
 
 // matches reports, in constant time, whether the request's signature is the one secret makes.
@@ -149,20 +183,17 @@ func (v *Verifier) checkTime(ts, name string) error {
 	return nil
 }
 
-func (v *Verifier) secret(ctx context.Context, id string) ([]byte, error) {
-	secret, err := v.Secrets(ctx, id)
+// credentialErr maps a failed credential lookup to the wire: unknown, disabled, or retryable.
+func credentialErr(id string, err error) error {
 	switch {
-	case errors.Is(err, core.ErrNotFound) || (err != nil && core.KindOf(err) == core.KindNotFound):
-		return nil, errUnknownAccessKey
+	case err == nil:
+		return nil
+	case errors.Is(err, core.ErrNotFound) || core.KindOf(err) == core.KindNotFound:
+		return errUnknownAccessKey
 	case errors.Is(err, ErrAccessKeyDisabled):
-		return nil, errDisabledAccessKey
-	case err != nil:
-		return nil, core.TemporarilyUnavailable("the access key store", err)
-	case len(secret) == 0:
-		// An empty HMAC key would let anyone sign as this key.
-		return nil, &core.Error{Kind: core.KindInternal, Message: "access key " + strconv.Quote(id) + " has an empty secret"}
+		return errDisabledAccessKey
 	}
-	return secret, nil
+	return core.TemporarilyUnavailable("the access key store", err)
 }
 
 // parseACS3 reads an ACS3-HMAC-SHA256 request (reference §6.2). fields is the Authorization
@@ -266,20 +297,27 @@ func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 	}, nil
 }
 
-// parseRPC reads an RPC v1 request signed with HMAC-SHA1 (reference §6.3).
+// parseRPC reads an RPC v1 request signed with HMAC-SHA1 (reference §6.3) or, by a client key,
+// SHA256withRSA over the same string to sign (reference §5).
 func parseRPC(r *http.Request, req *Request) (signed, error) {
 	p := req.Params
 	signature, err := base64.StdEncoding.DecodeString(p["Signature"])
-	if err != nil || len(signature) != sha1.Size {
-		return signed{}, incompleteSignature("The Signature must be a base64-encoded HMAC-SHA1.")
-	}
+	mac := sha1.New
 	switch p["SignatureMethod"] {
 	case "HMAC-SHA1":
+		if err != nil || len(signature) != sha1.Size {
+			return signed{}, incompleteSignature("The Signature must be a base64-encoded HMAC-SHA1.")
+		}
+	case "SHA256withRSA":
+		// RSA-2048 to 4096 signatures; the key decides which verifies.
+		if err != nil || len(signature) < 256 || len(signature) > 512 {
+			return signed{}, incompleteSignature("The Signature must be a base64-encoded RSA signature.")
+		}
+		mac = nil
 	case "":
 		return signed{}, core.Missing("SignatureMethod")
 	default:
-		// SHA256withRSA (client keys) is not implemented yet.
-		return signed{}, core.Invalid("SignatureMethod", "unsupported signature method: only HMAC-SHA1 is accepted")
+		return signed{}, core.Invalid("SignatureMethod", "unsupported signature method: use HMAC-SHA1 or SHA256withRSA")
 	}
 	if p["AccessKeyId"] == "" {
 		return signed{}, core.Missing("AccessKeyId")
@@ -313,7 +351,7 @@ func parseRPC(r *http.Request, req *Request) (signed, error) {
 		nonceName:   "SignatureNonce",
 		timestamp:   p["Timestamp"],
 		timeName:    "Timestamp",
-		mac:         sha1.New,
+		mac:         mac,
 		keySuffix:   "&",
 		toSign:      toSign.String(),
 		signature:   signature,

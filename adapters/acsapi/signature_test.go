@@ -276,8 +276,8 @@ func TestVerifyRPC(t *testing.T) {
 			p := defaultRPC()
 			p.query["SignatureMethod"] = "SHA256withRSA"
 			p.query["SignatureType"] = "PRIVATEKEY"
-			return p.signed()
-		}, "InvalidParameter"},
+			return p.signed() // an HMAC where an RSA signature belongs
+		}, "IncompleteSignature"},
 		{"no SignatureMethod", func() *http.Request {
 			p := defaultRPC()
 			delete(p.query, "SignatureMethod")
