@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
+	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	util "github.com/alibabacloud-go/tea-utils/v2/service"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+// client is the official SDK client with the runtime options every call takes: a deadline, and
+// the TLS trust the operator chose.
+type client struct {
+	sdk *kms.Client
+	rt  *util.RuntimeOptions
+	drt *dara.RuntimeOptions
+}
+
+// connect resolves the connection settings and builds the SDK client.
+func (c *cli) connect() (*client, error) {
+	conn, err := c.resolve(true)
+	if err != nil {
+		return nil, err
+	}
+	return conn.client()
+}
+
+func (conn *connection) client() (*client, error) {
+	ms := int(conn.timeout.Milliseconds())
+	cfg := &openapi.Config{
+		AccessKeyId: tea.String(conn.keyID), AccessKeySecret: tea.String(conn.keySecret),
+		Endpoint: tea.String(conn.url.Host), Protocol: tea.String(conn.url.Scheme), RegionId: tea.String("coffer"),
+		ReadTimeout: tea.Int(ms), ConnectTimeout: tea.Int(ms),
+	}
+	if conn.caFile != "" {
+		pem, err := os.ReadFile(conn.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca file: %w", err)
+		}
+		cfg.Ca = tea.String(string(pem))
+	}
+	sdk, err := kms.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sdk client: %w", err)
+	}
+	// No automatic retries: a command says what happened; the operator or the script retries.
+	rt := &util.RuntimeOptions{ReadTimeout: tea.Int(ms), ConnectTimeout: tea.Int(ms), IgnoreSSL: tea.Bool(conn.insecure), Autoretry: tea.Bool(false)}
+	drt := &dara.RuntimeOptions{ReadTimeout: tea.Int(ms), ConnectTimeout: tea.Int(ms), IgnoreSSL: tea.Bool(conn.insecure), Autoretry: tea.Bool(false)}
+	return &client{sdk: sdk, rt: rt, drt: drt}, nil
+}
+
+// call sends an action the SDK has no method for (Coffer's extension actions) through its generic
+// CallApi, exactly as the typed methods send theirs.
+func (cl *client) call(action string, query map[string]string) (map[string]any, error) {
+	q := map[string]*string{}
+	for k, v := range query {
+		if v != "" {
+			q[k] = tea.String(v)
+		}
+	}
+	res, err := cl.sdk.CallApi(&openapiutil.Params{
+		Action: tea.String(action), Version: tea.String("2016-01-20"), Protocol: cl.sdk.Protocol,
+		Pathname: tea.String("/"), Method: tea.String("POST"), AuthType: tea.String("AK"),
+		Style: tea.String("RPC"), ReqBodyType: tea.String("formData"), BodyType: tea.String("json"),
+	}, &openapiutil.OpenApiRequest{Query: q}, cl.drt)
+	if err != nil {
+		return nil, protocolErr(err)
+	}
+	body, _ := res["body"].(map[string]any)
+	return body, nil
+}
+
+// asMap turns an SDK response body into the generic form the printers take.
+func asMap(body any) map[string]any {
+	raw, _ := json.Marshal(body)
+	out := map[string]any{}
+	_ = json.Unmarshal(raw, &out) // an SDK struct always marshals to an object
+	return out
+}
+
+// protocolError is an error answer of the endpoint, or a failure to reach it.
+type protocolError struct {
+	status    int
+	code      string
+	message   string
+	requestID string
+}
+
+func (e *protocolError) Error() string {
+	s := e.code + ": " + e.message
+	if e.requestID != "" {
+		s += " (request " + e.requestID + ")"
+	}
+	return s
+}
+
+// notFound is exit code 3: the named secret, version, key or instance does not exist.
+func (e *protocolError) notFound() bool { return e.code == "Forbidden.ResourceNotFound" }
+
+// protocolErr extracts the protocol code and the server's own message from an SDK error.
+func protocolErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *tea.SDKError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("calling the endpoint: %w", err)
+	}
+	pe := &protocolError{status: tea.IntValue(se.StatusCode), code: tea.StringValue(se.Code), message: tea.StringValue(se.Message)}
+	var data map[string]any
+	if json.Unmarshal([]byte(tea.StringValue(se.Data)), &data) == nil {
+		if m, ok := data["Message"].(string); ok {
+			pe.message = m
+		}
+		pe.requestID, _ = data["RequestId"].(string)
+	}
+	if pe.status == 0 && pe.requestID == "" {
+		// Not an answer of the endpoint: connection refused, TLS failure, timeout.
+		pe.code = "Unreachable"
+		pe.message = strings.TrimSpace(strings.TrimPrefix(pe.message, "SDKError:"))
+	}
+	return pe
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"time"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+func instanceCommands() *command {
+	return &command{name: "instance", summary: "create, renew and inspect KMS instances", subs: []*command{
+		instanceCreate(), instanceGet(), instanceList(), instanceRenew(),
+	}}
+}
+
+// endDate reads --end-date or --days into the protocol's time form.
+type endDate struct {
+	date string
+	days int
+}
+
+func (e *endDate) declare(fs *flag.FlagSet, defaultDays int) {
+	fs.StringVar(&e.date, "end-date", "", "end of the instance's term, `TIME` as 2006-01-02T15:04:05Z")
+	fs.IntVar(&e.days, "days", defaultDays, "end of the term in `N` days from now, when --end-date is not given")
+}
+
+func (e *endDate) value() (string, error) {
+	if e.date != "" {
+		return e.date, nil // the server names a bad date precisely
+	}
+	if e.days <= 0 {
+		return "", usagef("give --end-date or a positive --days")
+	}
+	return time.Now().UTC().AddDate(0, 0, e.days).Format("2006-01-02T15:04:05Z"), nil
+}
+
+func instanceCreate() *command {
+	return &command{name: "create", summary: "create a KMS instance (extension action CreateKmsInstance)",
+		help: "Creates a KMS instance that holds keys and secrets until its end date; renew it before then.",
+		setup: func(fs *flag.FlagSet) runner {
+			name := fs.String("name", "", "instance `NAME`")
+			var end endDate
+			end.declare(fs, 365)
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				date, err := end.value()
+				if err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				body, err := cl.call("CreateKmsInstance", map[string]string{"KmsInstanceName": *name, "EndDate": date})
+				if err != nil {
+					return err
+				}
+				return c.emit(body, func() {
+					fmt.Fprintf(c.stdout, "Created KMS instance %s, active until %s.\n", text(body["KmsInstanceId"]), date)
+				})
+			}
+		}}
+}
+
+func instanceRenew() *command {
+	return &command{name: "renew", args: "ID", summary: "move an instance's end date (extension action RenewKmsInstance)",
+		help: "Moves the end date of instance ID; an expired instance within its 15-day grace becomes active again.",
+		setup: func(fs *flag.FlagSet) runner {
+			var end endDate
+			end.declare(fs, 365)
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "ID"); err != nil {
+					return err
+				}
+				date, err := end.value()
+				if err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				body, err := cl.call("RenewKmsInstance", map[string]string{"KmsInstanceId": args[0], "EndDate": date})
+				if err != nil {
+					return err
+				}
+				return c.emit(body, func() {
+					fmt.Fprintf(c.stdout, "KMS instance %s is active until %s.\n", text(body["KmsInstanceId"]), text(body["EndDate"]))
+				})
+			}
+		}}
+}
+
+func instanceGet() *command {
+	return &command{name: "get", args: "ID", summary: "show an instance: state, term, numbers of keys and secrets",
+		help: "Shows instance ID: its state (Connected, Expired), term, and how many keys and secrets it holds.",
+		setup: func(fs *flag.FlagSet) runner {
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "ID"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.GetKmsInstanceWithOptions(&kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(args[0])}, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				body := asMap(resp.Body)
+				return c.emit(body, func() {
+					inst, _ := body["KmsInstance"].(map[string]any)
+					c.printFields(inst, "InstanceId", "InstanceName", "Status", "CreateTime", "StartDate", "EndDate", "KeyNum", "SecretNum")
+				})
+			}
+		}}
+}
+
+func instanceList() *command {
+	return &command{name: "list", summary: "list KMS instances",
+		help: "Lists every KMS instance (all pages).",
+		setup: func(fs *flag.FlagSet) runner {
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				all, err := pages(func(n int32) ([]map[string]any, int, error) {
+					resp, err := cl.sdk.ListKmsInstancesWithOptions(&kms.ListKmsInstancesRequest{PageNumber: tea.Int32(n), PageSize: tea.Int32(100)}, cl.rt)
+					if err != nil {
+						return nil, 0, protocolErr(err)
+					}
+					return list(asMap(resp.Body), "KmsInstances", "KmsInstance"), int(tea.Int64Value(resp.Body.TotalCount)), nil
+				})
+				if err != nil {
+					return err
+				}
+				if c.g.output == "json" {
+					return c.printJSON(all)
+				}
+				rows := make([][]string, len(all))
+				for i, in := range all {
+					rows[i] = []string{text(in["KmsInstanceId"]), text(in["KmsInstanceArn"])}
+				}
+				c.printTable([]string{"ID", "ARN"}, rows)
+				return nil
+			}
+		}}
+}
+
+func keyCommands() *command {
+	return &command{name: "key", summary: "create and inspect encryption keys", subs: []*command{
+		keyCreate(), keyList(), keyDescribe(),
+	}}
+}
+
+var keyFields = []string{"KeyId", "KeyState", "DKMSInstanceId", "Description", "KeySpec", "CreationDate", "PrimaryKeyVersion", "Arn"}
+
+func keyCreate() *command {
+	return &command{name: "create", summary: "create an AES-256 key in an instance",
+		help: "Creates a symmetric AES-256 key in --instance (or in the shared pool without it).",
+		setup: func(fs *flag.FlagSet) runner {
+			instance := fs.String("instance", "", "KMS instance `ID` (kst-...)")
+			desc := fs.String("description", "", "description of the key")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.CreateKeyWithOptions(&kms.CreateKeyRequest{DKMSInstanceId: optional(*instance), Description: optional(*desc)}, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				body := asMap(resp.Body)
+				return c.emit(body, func() {
+					meta, _ := body["KeyMetadata"].(map[string]any)
+					c.printFields(meta, keyFields...)
+				})
+			}
+		}}
+}
+
+func keyDescribe() *command {
+	return &command{name: "describe", args: "ID", summary: "show a key's metadata",
+		help: "Shows key ID: state, instance, spec, creation date and primary version.",
+		setup: func(fs *flag.FlagSet) runner {
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "ID"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.DescribeKeyWithOptions(&kms.DescribeKeyRequest{KeyId: tea.String(args[0])}, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				body := asMap(resp.Body)
+				return c.emit(body, func() {
+					meta, _ := body["KeyMetadata"].(map[string]any)
+					c.printFields(meta, keyFields...)
+				})
+			}
+		}}
+}
+
+func keyList() *command {
+	return &command{name: "list", summary: "list keys",
+		help: "Lists every key (all pages).",
+		setup: func(fs *flag.FlagSet) runner {
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				all, err := pages(func(n int32) ([]map[string]any, int, error) {
+					resp, err := cl.sdk.ListKeysWithOptions(&kms.ListKeysRequest{PageNumber: tea.Int32(n), PageSize: tea.Int32(100)}, cl.rt)
+					if err != nil {
+						return nil, 0, protocolErr(err)
+					}
+					return list(asMap(resp.Body), "Keys", "Key"), int(tea.Int32Value(resp.Body.TotalCount)), nil
+				})
+				if err != nil {
+					return err
+				}
+				if c.g.output == "json" {
+					return c.printJSON(all)
+				}
+				rows := make([][]string, len(all))
+				for i, k := range all {
+					rows[i] = []string{text(k["KeyId"]), text(k["KeyArn"])}
+				}
+				c.printTable([]string{"ID", "ARN"}, rows)
+				return nil
+			}
+		}}
+}
+
+func passwordCommand() *command {
+	return &command{name: "password", summary: "print a random password (GetRandomPassword)",
+		help: "Prints a random password made by the server, for a value to store with 'coffer secret put'.",
+		setup: func(fs *flag.FlagSet) runner {
+			length := fs.Int("length", 32, "password `LENGTH`, 8 to 128")
+			exclude := fs.String("exclude", "", "`CHARACTERS` never to use")
+			noPunct := fs.Bool("no-punctuation", false, "no punctuation characters")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.GetRandomPasswordWithOptions(&kms.GetRandomPasswordRequest{
+					PasswordLength: tea.String(strconv.Itoa(*length)), ExcludeCharacters: optional(*exclude),
+					ExcludePunctuation: tea.String(strconv.FormatBool(*noPunct)),
+				}, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				body := asMap(resp.Body)
+				return c.emit(body, func() { fmt.Fprintln(c.stdout, text(body["RandomPassword"])) })
+			}
+		}}
+}

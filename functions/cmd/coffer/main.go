@@ -1,0 +1,256 @@
+// Command coffer is the operator's command-line tool for Coffer. It speaks the KMS OpenAPI through
+// Alibaba's official Go SDK, so every command is also a call a real client could make; `coffer
+// init` and `coffer doctor --local` reach the store and the root key directly instead.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Exit codes scripts can rely on.
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitNotFound = 3
+)
+
+// usageError is a mistake in the command line: exit code 2 and the command's usage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// runner runs a leaf command once its flags are parsed.
+type runner func(ctx context.Context, c *cli, args []string) error
+
+// command is one node of the command tree: a group with subs, or a leaf with setup.
+type command struct {
+	name    string
+	args    string // synopsis of the positional arguments
+	summary string
+	help    string // what a leaf does, for its --help
+	// setup declares the leaf's flags on fs and returns what runs after parsing.
+	setup func(fs *flag.FlagSet) runner
+	subs  []*command
+}
+
+// cli is one invocation: its streams, environment and global options.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	g              globals
+	// stdinTTY and stderrTTY say whether a person is at the terminal (prompts and progress bars).
+	stdinTTY, stderrTTY bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		stdinTTY: isTerminal(os.Stdin), stderrTTY: isTerminal(os.Stderr)}
+	code := c.run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func commands() *command {
+	return &command{name: "coffer", subs: []*command{
+		initCommand(), doctorCommand(), secretCommands(), importCommand(), passwordCommand(),
+		instanceCommands(), keyCommands(),
+	}}
+}
+
+// run executes args and returns the exit code.
+func (c *cli) run(ctx context.Context, args []string) int {
+	root := commands()
+	node, path := root, []string{"coffer"}
+	for len(args) > 0 && node.setup == nil {
+		name := args[0]
+		if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+			c.groupHelp(c.stdout, node, path)
+			return exitOK
+		}
+		if strings.HasPrefix(name, "-") {
+			fmt.Fprintf(c.stderr, "coffer: %s: give the command first, then its flags\n\n", name)
+			c.groupHelp(c.stderr, node, path)
+			return exitUsage
+		}
+		next := node.sub(name)
+		if next == nil {
+			fmt.Fprintf(c.stderr, "coffer: unknown command %q\n\n", strings.Join(append(path[1:], name), " "))
+			c.groupHelp(c.stderr, node, path)
+			return exitUsage
+		}
+		node, path, args = next, append(path, name), args[1:]
+	}
+	if node.setup == nil {
+		c.groupHelp(c.stderr, node, path)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet(strings.Join(path, " "), flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.g.declare(fs)
+	run := node.setup(fs)
+	positional, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		c.leafHelp(c.stdout, node, path, fs)
+		return exitOK
+	}
+	if err == nil {
+		err = c.g.check()
+	}
+	if err == nil {
+		err = run(ctx, c, positional)
+	}
+	return c.report(err, node, path, fs)
+}
+
+// report prints err the way scripts and people need it and returns the exit code.
+func (c *cli) report(err error, node *command, path []string, fs *flag.FlagSet) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	if errors.As(err, &ue) || isFlagError(err) {
+		fmt.Fprintf(c.stderr, "coffer: %v\n\n", err)
+		c.leafHelp(c.stderr, node, path, fs)
+		return exitUsage
+	}
+	var pe *protocolError
+	if errors.As(err, &pe) {
+		fmt.Fprintf(c.stderr, "coffer: %s\n", pe.Error())
+		if pe.notFound() {
+			return exitNotFound
+		}
+		return exitError
+	}
+	if errors.Is(err, errReported) {
+		return exitError
+	}
+	fmt.Fprintf(c.stderr, "coffer: %v\n", err)
+	return exitError
+}
+
+// errReported means the command already told the user what went wrong.
+var errReported = errors.New("reported")
+
+// flagErr marks errors of the flag package, which are usage mistakes.
+type flagErr struct{ error }
+
+func isFlagError(err error) bool {
+	var fe flagErr
+	return errors.As(err, &fe)
+}
+
+// parseInterspersed parses flags wherever they stand among the positional arguments, so
+// `coffer secret get app/db --stage ACSPrevious` works as people type it. "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, flagErr{err}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if len(args) > 0 && len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
+	}
+}
+
+func (n *command) sub(name string) *command {
+	for _, s := range n.subs {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *cli) groupHelp(w io.Writer, n *command, path []string) {
+	if len(path) == 1 {
+		fmt.Fprint(w, `coffer: the operator's tool for Coffer, speaking the KMS OpenAPI through Alibaba's Go SDK.
+
+Usage: coffer COMMAND [SUBCOMMAND] [flags] [arguments]
+
+Connection (flags, else environment, else the profile file):
+  --endpoint URL             COFFER_ENDPOINT (default http://127.0.0.1:8080)
+  --access-key-id ID         COFFER_ACCESS_KEY_ID
+  --access-key-secret SECRET COFFER_ACCESS_KEY_SECRET (prefer the variable or the profile: flags show in ps)
+  --profile FILE             COFFER_PROFILE (default `+defaultProfileHint()+`), JSON with
+                             endpoint, access_key_id, access_key_secret; mode 0600 or it is refused
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 not found.
+
+Commands:
+`)
+	} else {
+		fmt.Fprintf(w, "Usage: %s SUBCOMMAND [flags] [arguments]\n\n", strings.Join(path, " "))
+	}
+	names := make([]string, 0, len(n.subs))
+	width := 0
+	for _, s := range n.subs {
+		names = append(names, s.name)
+		width = max(width, len(s.name))
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, name, n.sub(name).summary)
+	}
+	fmt.Fprintf(w, "\nRun '%s --help' for its flags.\n", strings.Join(append(path, "COMMAND"), " "))
+}
+
+func (c *cli) leafHelp(w io.Writer, n *command, path []string, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: %s [flags] %s\n\n%s\n", strings.Join(path, " "), n.args, strings.TrimSpace(n.help))
+	var own, global strings.Builder
+	fs.VisitAll(func(f *flag.Flag) {
+		b := &own
+		if isGlobal(f.Name) {
+			b = &global
+		}
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintf(b, "%-30s %s", line, usage)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
+			fmt.Fprintf(b, " (default %s)", f.DefValue)
+		}
+		b.WriteString("\n")
+	})
+	if own.Len() > 0 {
+		fmt.Fprintf(w, "\nFlags:\n%s", own.String())
+	}
+	fmt.Fprintf(w, "\nGlobal flags:\n%s", global.String())
+}
+
+// wantArgs checks the number of positional arguments.
+func wantArgs(args []string, n int, names string) error {
+	if len(args) != n {
+		return usagef("want %s, got %d argument(s)", names, len(args))
+	}
+	return nil
+}

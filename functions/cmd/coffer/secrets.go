@@ -1,0 +1,477 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+func secretCommands() *command {
+	return &command{name: "secret", summary: "create, read, version and delete secrets", subs: []*command{
+		secretCreate(), secretGet(), secretPut(), secretList(), secretVersions(), secretDescribe(),
+		secretStage(), secretDelete(), secretRestore(),
+	}}
+}
+
+// valueFlags are the ways a command takes a secret value: never echoed, and not on the command
+// line unless the operator insists.
+type valueFlags struct {
+	file   string
+	binary bool
+}
+
+func (v *valueFlags) declare(fs *flag.FlagSet) {
+	fs.StringVar(&v.file, "from-file", "", "read the value from `FILE` (- for stdin); without it and without VALUE the value is read from stdin")
+	fs.BoolVar(&v.binary, "binary", false, "store the bytes as a binary secret (SecretDataType binary, base64 on the wire)")
+}
+
+const valueHelp = `The value is read, in this order, from --from-file, from the VALUE argument, or from stdin
+(pipe or redirect it: a value typed as an argument stays in shell history and shows in ps). It is
+stored byte for byte, a trailing newline included: use printf '%s', not echo. It is never printed.`
+
+// read returns the value and its SecretDataType.
+func (v *valueFlags) read(c *cli, arg []string) (data, dataType string, err error) {
+	var raw []byte
+	switch {
+	case v.file != "" && len(arg) > 0:
+		return "", "", usagef("give the value either as VALUE or with --from-file, not both")
+	case v.file == "-":
+		raw, err = io.ReadAll(c.stdin)
+	case v.file != "":
+		raw, err = os.ReadFile(v.file)
+	case len(arg) > 0:
+		fmt.Fprintln(c.stderr, "coffer: warning: a value given as an argument stays in shell history and shows in ps; prefer --from-file or stdin")
+		raw = []byte(arg[0])
+	case c.stdinTTY:
+		return "", "", usagef("no value: pipe it in (coffer secret put NAME < file) or use --from-file FILE")
+	default:
+		raw, err = io.ReadAll(c.stdin)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("reading the value: %w", err)
+	}
+	if v.binary {
+		return base64.StdEncoding.EncodeToString(raw), "binary", nil
+	}
+	return string(raw), "text", nil
+}
+
+// tagFlags collects repeated --tag KEY=VALUE flags.
+type tagFlags []map[string]string
+
+func (t *tagFlags) String() string { return "" }
+
+func (t *tagFlags) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("use KEY=VALUE")
+	}
+	*t = append(*t, map[string]string{"TagKey": k, "TagValue": v})
+	return nil
+}
+
+func (t tagFlags) json() *string {
+	if len(t) == 0 {
+		return nil
+	}
+	raw, _ := json.Marshal([]map[string]string(t))
+	return tea.String(string(raw))
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return tea.String(s)
+}
+
+func secretCreate() *command {
+	return &command{name: "create", args: "NAME [VALUE]", summary: "create a secret with its first version",
+		help: "Creates the secret NAME; its first version takes ACSCurrent.\n\n" + valueHelp,
+		setup: func(fs *flag.FlagSet) runner {
+			var v valueFlags
+			v.declare(fs)
+			var tags tagFlags
+			version := fs.String("version-id", "v1", "`ID` of the first version")
+			desc := fs.String("description", "", "description of the secret")
+			instance := fs.String("instance", "", "KMS instance `ID` (kst-...); without it the secret lives in the shared pool")
+			key := fs.String("key", "", "encryption key `ID` (key-...), of the same instance")
+			typ := fs.String("type", "", "`TYPE`: Generic (default), Rds, RAMCredentials or ECS")
+			ext := fs.String("extended-config", "", "ExtendedConfig `JSON` of a managed (non-Generic) secret")
+			interval := fs.String("rotation-interval", "", "enable automatic rotation every `INTERVAL` (e.g. 30d; managed types only)")
+			fs.Var(&tags, "tag", "tag `KEY=VALUE` (repeatable)")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if len(args) < 1 || len(args) > 2 {
+					return usagef("want NAME [VALUE]")
+				}
+				data, dataType, err := v.read(c, args[1:])
+				if err != nil {
+					return err
+				}
+				req := &kms.CreateSecretRequest{
+					SecretName: tea.String(args[0]), VersionId: tea.String(*version), SecretData: tea.String(data),
+					SecretDataType: tea.String(dataType), Description: optional(*desc), DKMSInstanceId: optional(*instance),
+					EncryptionKeyId: optional(*key), SecretType: optional(*typ), Tags: tags.json(),
+				}
+				if *ext != "" {
+					if err := json.Unmarshal([]byte(*ext), &req.ExtendedConfig); err != nil {
+						return usagef("--extended-config is not a JSON object: %v", err)
+					}
+				}
+				if *interval != "" {
+					req.EnableAutomaticRotation, req.RotationInterval = tea.Bool(true), tea.String(*interval)
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.CreateSecretWithOptions(req, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				body := asMap(resp.Body)
+				return c.emit(body, func() {
+					fmt.Fprintf(c.stdout, "Created secret %s (version %s).\n", text(body["SecretName"]), text(body["VersionId"]))
+				})
+			}
+		}}
+}
+
+func secretGet() *command {
+	return &command{name: "get", args: "NAME", summary: "print a secret's value (only the value, for $(...))",
+		help: `Prints the value of the version marked ACSCurrent (or --stage, or --version-id) and nothing
+else, so it composes in shell: export DB_PASS=$(coffer secret get app/db). A newline is added only
+when stdout is a terminal. A binary secret is printed as its raw bytes. --json (or --output json)
+prints the whole GetSecretValue response instead.`,
+		setup: func(fs *flag.FlagSet) runner {
+			stage := fs.String("stage", "", "read the version with this stage `LABEL` (default ACSCurrent)")
+			version := fs.String("version-id", "", "read this version `ID`")
+			asJSON := fs.Bool("json", false, "print the whole response as JSON")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.GetSecretValueWithOptions(&kms.GetSecretValueRequest{
+					SecretName: tea.String(args[0]), VersionStage: optional(*stage), VersionId: optional(*version),
+				}, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				if *asJSON || c.g.output == "json" {
+					return c.printJSON(asMap(resp.Body))
+				}
+				value := []byte(tea.StringValue(resp.Body.SecretData))
+				if tea.StringValue(resp.Body.SecretDataType) == "binary" {
+					if value, err = base64.StdEncoding.DecodeString(string(value)); err != nil {
+						return fmt.Errorf("the binary value is not base64")
+					}
+				}
+				if _, err := c.stdout.Write(value); err != nil {
+					return err
+				}
+				if f, ok := c.stdout.(*os.File); ok && isTerminal(f) {
+					fmt.Fprintln(c.stdout)
+				}
+				return nil
+			}
+		}}
+}
+
+// newVersionID names a version by its time, so `coffer secret versions` reads in order, plus a
+// random suffix so two puts in one second never collide.
+func newVersionID() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+func secretPut() *command {
+	return &command{name: "put", args: "NAME [VALUE]", summary: "store a new version of a secret's value",
+		help: "Stores a new version of NAME. By default it takes ACSCurrent and the previous current version\nbecomes ACSPrevious; --stage replaces that with the labels given.\n\n" + valueHelp,
+		setup: func(fs *flag.FlagSet) runner {
+			var v valueFlags
+			v.declare(fs)
+			version := fs.String("version-id", "", "`ID` of the new version (default: the time and a random suffix)")
+			var stages stringList
+			fs.Var(&stages, "stage", "stage `LABEL` of the new version (repeatable; replaces the default ACSCurrent)")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if len(args) < 1 || len(args) > 2 {
+					return usagef("want NAME [VALUE]")
+				}
+				data, dataType, err := v.read(c, args[1:])
+				if err != nil {
+					return err
+				}
+				if *version == "" {
+					*version = newVersionID()
+				}
+				req := &kms.PutSecretValueRequest{SecretName: tea.String(args[0]), VersionId: tea.String(*version), SecretData: tea.String(data), SecretDataType: tea.String(dataType)}
+				if len(stages) > 0 {
+					raw, _ := json.Marshal([]string(stages))
+					req.VersionStages = tea.String(string(raw))
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.PutSecretValueWithOptions(req, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				body := asMap(resp.Body)
+				return c.emit(body, func() {
+					fmt.Fprintf(c.stdout, "Stored version %s of %s (stages: %s).\n", text(body["VersionId"]), text(body["SecretName"]), text(body["VersionStages"]))
+				})
+			}
+		}}
+}
+
+// stringList collects a repeated flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// pages fetches every page of a list action; fetch returns one page's items and the total.
+func pages(fetch func(number int32) ([]map[string]any, int, error)) ([]map[string]any, error) {
+	var all []map[string]any
+	for n := int32(1); ; n++ {
+		items, total, err := fetch(n)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if len(items) == 0 || len(all) >= total {
+			return all, nil
+		}
+	}
+}
+
+func secretList() *command {
+	return &command{name: "list", summary: "list secrets",
+		help: "Lists every secret (all pages), or those matching the filters.",
+		setup: func(fs *flag.FlagSet) runner {
+			var names, tagKeys stringList
+			fs.Var(&names, "name", "only secrets whose name contains `TEXT` (repeatable, ORed)")
+			fs.Var(&tagKeys, "tag-key", "only secrets with the tag `KEY` (repeatable, ORed)")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				var filters []map[string]any
+				if len(names) > 0 {
+					filters = append(filters, map[string]any{"Key": "SecretName", "Values": names})
+				}
+				if len(tagKeys) > 0 {
+					filters = append(filters, map[string]any{"Key": "TagKey", "Values": tagKeys})
+				}
+				req := &kms.ListSecretsRequest{PageSize: tea.Int32(100), FetchTags: tea.String("true")}
+				if filters != nil {
+					raw, _ := json.Marshal(filters)
+					req.Filters = tea.String(string(raw))
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				all, err := pages(func(n int32) ([]map[string]any, int, error) {
+					req.PageNumber = tea.Int32(n)
+					resp, err := cl.sdk.ListSecretsWithOptions(req, cl.rt)
+					if err != nil {
+						return nil, 0, protocolErr(err)
+					}
+					body := asMap(resp.Body)
+					return list(body, "SecretList", "Secret"), int(tea.Int32Value(resp.Body.TotalCount)), nil
+				})
+				if err != nil {
+					return err
+				}
+				if c.g.output == "json" {
+					return c.printJSON(all)
+				}
+				rows := make([][]string, len(all))
+				for i, s := range all {
+					rows[i] = []string{text(s["SecretName"]), text(s["SecretType"]), text(s["CreateTime"]), text(s["UpdateTime"]), text(s["PlannedDeleteTime"]), text(s["Tags"])}
+				}
+				c.printTable([]string{"NAME", "TYPE", "CREATED", "UPDATED", "PLANNED DELETE", "TAGS"}, rows)
+				return nil
+			}
+		}}
+}
+
+func secretVersions() *command {
+	return &command{name: "versions", args: "NAME", summary: "list a secret's versions and their stages",
+		help: "Lists the versions of NAME that carry a stage label, or all of them with --include-deprecated.",
+		setup: func(fs *flag.FlagSet) runner {
+			all := fs.Bool("include-deprecated", false, "also list versions without a stage label")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				versions, err := pages(func(n int32) ([]map[string]any, int, error) {
+					resp, err := cl.sdk.ListSecretVersionIdsWithOptions(&kms.ListSecretVersionIdsRequest{
+						SecretName: tea.String(args[0]), IncludeDeprecated: tea.String(strconv.FormatBool(*all)),
+						PageNumber: tea.Int32(n), PageSize: tea.Int32(100),
+					}, cl.rt)
+					if err != nil {
+						return nil, 0, protocolErr(err)
+					}
+					return list(asMap(resp.Body), "VersionIds", "VersionId"), int(tea.Int32Value(resp.Body.TotalCount)), nil
+				})
+				if err != nil {
+					return err
+				}
+				if c.g.output == "json" {
+					return c.printJSON(versions)
+				}
+				rows := make([][]string, len(versions))
+				for i, v := range versions {
+					rows[i] = []string{text(v["VersionId"]), text(v["VersionStages"]), text(v["CreateTime"])}
+				}
+				c.printTable([]string{"VERSION", "STAGES", "CREATED"}, rows)
+				return nil
+			}
+		}}
+}
+
+func secretDescribe() *command {
+	return &command{name: "describe", args: "NAME", summary: "show a secret's metadata (never its value)",
+		help: "Shows the metadata of NAME: type, key, instance, dates, rotation and tags. The value is not fetched.",
+		setup: func(fs *flag.FlagSet) runner {
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.DescribeSecretWithOptions(&kms.DescribeSecretRequest{SecretName: tea.String(args[0]), FetchTags: tea.String("true")}, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				body := asMap(resp.Body)
+				return c.emit(body, func() {
+					c.printFields(body, "SecretName", "Arn", "SecretType", "Description", "DKMSInstanceId", "EncryptionKeyId",
+						"CreateTime", "UpdateTime", "PlannedDeleteTime", "AutomaticRotation", "RotationInterval",
+						"LastRotationDate", "NextRotationDate", "ExtendedConfig", "Tags")
+				})
+			}
+		}}
+}
+
+func secretStage() *command {
+	return &command{name: "stage", args: "NAME LABEL", summary: "move, add or remove a stage label",
+		help: `Moves the stage LABEL of NAME to the version --to, from the version --from. --to alone adds the
+label (moving it from wherever it was); --from alone removes a custom label. ACSCurrent and
+ACSPrevious can only be moved, so they need --to.`,
+		setup: func(fs *flag.FlagSet) runner {
+			to := fs.String("to", "", "version `ID` that gets the label")
+			from := fs.String("from", "", "version `ID` that loses the label")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 2, "NAME LABEL"); err != nil {
+					return err
+				}
+				if *to == "" && *from == "" {
+					return usagef("give --to, --from or both")
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.UpdateSecretVersionStageWithOptions(&kms.UpdateSecretVersionStageRequest{
+					SecretName: tea.String(args[0]), VersionStage: tea.String(args[1]), MoveToVersion: optional(*to), RemoveFromVersion: optional(*from),
+				}, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				return c.emit(asMap(resp.Body), func() {
+					switch {
+					case *to != "":
+						fmt.Fprintf(c.stdout, "%s of %s now marks version %s.\n", args[1], args[0], *to)
+					default:
+						fmt.Fprintf(c.stdout, "Removed %s from version %s of %s.\n", args[1], *from, args[0])
+					}
+				})
+			}
+		}}
+}
+
+func secretDelete() *command {
+	return &command{name: "delete", args: "NAME", summary: "plan a secret's deletion (or delete it now with --force)",
+		help: `Plans the deletion of NAME after a recovery window of 7 to 30 days (default 30); until then
+'coffer secret restore NAME' brings it back. --force deletes it at once, with no recovery.`,
+		setup: func(fs *flag.FlagSet) runner {
+			days := fs.Int("recovery-days", 0, "recovery window in `DAYS`, 7 to 30 (default 30)")
+			force := fs.Bool("force", false, "delete at once, without a recovery window")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
+					return err
+				}
+				if *force && *days != 0 {
+					return usagef("--force and --recovery-days exclude each other")
+				}
+				req := &kms.DeleteSecretRequest{SecretName: tea.String(args[0]), ForceDeleteWithoutRecovery: tea.String(strconv.FormatBool(*force))}
+				if *days != 0 {
+					req.RecoveryWindowInDays = tea.String(strconv.Itoa(*days))
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.DeleteSecretWithOptions(req, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				body := asMap(resp.Body)
+				return c.emit(body, func() {
+					if *force {
+						fmt.Fprintf(c.stdout, "Deleted secret %s.\n", args[0])
+						return
+					}
+					fmt.Fprintf(c.stdout, "Secret %s will be deleted at %s; 'coffer secret restore %s' brings it back until then.\n", args[0], text(body["PlannedDeleteTime"]), args[0])
+				})
+			}
+		}}
+}
+
+func secretRestore() *command {
+	return &command{name: "restore", args: "NAME", summary: "cancel a planned deletion",
+		help: "Brings back NAME, planned for deletion, with all its versions.",
+		setup: func(fs *flag.FlagSet) runner {
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.RestoreSecretWithOptions(&kms.RestoreSecretRequest{SecretName: tea.String(args[0])}, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				return c.emit(asMap(resp.Body), func() { fmt.Fprintf(c.stdout, "Restored secret %s.\n", args[0]) })
+			}
+		}}
+}
