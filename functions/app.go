@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,7 @@ type App struct {
 	Log     *slog.Logger
 
 	verifier *acsapi.Verifier
+	root     core.RootKey
 }
 
 // Options are what a caller of New may replace; zero values take production defaults.
@@ -64,7 +66,7 @@ func Open(cfg *Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	svc := core.NewService(store, root, opts.Clock, core.Limits{VersionLimit: cfg.VersionLimit, MaxSecretData: cfg.MaxSecretData})
-	a := &App{Config: cfg, Service: svc, Store: store, Log: opts.Log}
+	a := &App{Config: cfg, Service: svc, Store: store, Log: opts.Log, root: root}
 	a.verifier = &acsapi.Verifier{Secrets: svc.AccessKeySecret, Nonces: store, Clock: opts.Clock}
 	return a, nil
 }
@@ -72,7 +74,7 @@ func Open(cfg *Config, opts Options) (*App, error) {
 // openStorage picks Redis when COFFER_REDIS_URL is set, else the embedded store.
 func openStorage(cfg *Config, opts Options) (core.Store, core.RootKey, error) {
 	if cfg.RedisURL != "" {
-		root, err := local.FromBase64(cfg.RootKey)
+		root, err := openRootKey(cfg)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -85,7 +87,7 @@ func openStorage(cfg *Config, opts Options) (core.Store, core.RootKey, error) {
 	var root core.RootKey
 	var err error
 	if cfg.RootKey != "" {
-		root, err = local.FromBase64(cfg.RootKey)
+		root, err = openRootKey(cfg)
 	} else {
 		var created bool
 		var rk *local.RootKey
@@ -132,8 +134,14 @@ func (a *App) seedAdmin(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close releases the store and a root key client that holds a connection.
+func (a *App) Close() error {
+	err := a.Store.Close()
+	if c, ok := a.root.(io.Closer); ok {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}
 
 // handler builds the protocol handler for one action set.
 func (a *App) handler(actions acsapi.Actions) http.Handler {

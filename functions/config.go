@@ -22,6 +22,14 @@ type Config struct {
 	// RedisPrefix starts every Redis key, so deployments (or test runs) can share one Redis.
 	RedisPrefix string `env:"COFFER_REDIS_PREFIX, default=coffer:"`
 	RootKey     string `env:"COFFER_ROOT_KEY"`
+	// RootKeyProvider says what COFFER_ROOT_KEY holds: local (base64 key), awskms (key id, ARN or
+	// alias) or gcpkms (crypto key name).
+	RootKeyProvider string `env:"COFFER_ROOT_KEY_PROVIDER, default=local"`
+
+	// Set by the platforms themselves; they tell a function instance, which has no shared disk.
+	LambdaFunctionName string `env:"AWS_LAMBDA_FUNCTION_NAME"`
+	CloudRunService    string `env:"K_SERVICE"`
+	FunctionTarget     string `env:"FUNCTION_TARGET"`
 
 	AdminAccessKeyID     string `env:"COFFER_ADMIN_ACCESS_KEY_ID"`
 	AdminAccessKeySecret string `env:"COFFER_ADMIN_ACCESS_KEY_SECRET"`
@@ -80,6 +88,7 @@ func (c *Config) validate() error {
 	if c.RedisURL == "" && c.DataDir == "" {
 		bad("COFFER_DATA_DIR", "must not be empty when COFFER_REDIS_URL is unset")
 	}
+	errs = append(errs, c.deploymentErrors()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}

@@ -40,8 +40,9 @@ type API interface {
 // RootKey wraps with one symmetric Cloud KMS crypto key (its primary version encrypts; every
 // enabled version decrypts).
 type RootKey struct {
-	api  API
-	name string
+	api   API
+	name  string
+	close func() error // the client's, when Open made it
 }
 
 var _ core.RootKey = (*RootKey)(nil)
@@ -57,21 +58,31 @@ func New(api API, name string) (*RootKey, error) {
 }
 
 // Open connects to Cloud KMS with the default credentials (the function's service account) and
-// checks the key. opts are for tests, which point the client at another server.
-func Open(ctx context.Context, name string, opts ...option.ClientOption) (*RootKey, func() error, error) {
+// checks the key; Close releases the connection. opts are for tests, which point the client at
+// another server.
+func Open(ctx context.Context, name string, opts ...option.ClientOption) (*RootKey, error) {
+	k, err := New(nil, name)
+	if err != nil {
+		return nil, err
+	}
 	c, err := kms.NewKeyManagementClient(ctx, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("gcp kms root key: %w", err)
+		return nil, fmt.Errorf("gcp kms root key: %w", err)
 	}
-	k, err := New(c, name)
-	if err == nil {
-		err = k.Check(ctx)
-	}
-	if err != nil {
+	k.api, k.close = c, c.Close
+	if err := k.Check(ctx); err != nil {
 		c.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return k, c.Close, nil
+	return k, nil
+}
+
+// Close releases the client Open made.
+func (k *RootKey) Close() error {
+	if k.close == nil {
+		return nil
+	}
+	return k.close()
 }
 
 // Check makes sure the key exists, is a symmetric encryption key and its primary version is

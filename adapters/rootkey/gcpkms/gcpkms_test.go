@@ -125,11 +125,11 @@ func TestWrapUnwrapOverGRPC(t *testing.T) {
 	f := &fakeKMS{keys: map[string]cipher.AEAD{keyName: newAEAD(t, 1), otherName: newAEAD(t, 2)}}
 	opts := serve(t, f)
 	ctx := context.Background()
-	k, closeFn, err := gcpkms.Open(ctx, keyName, opts...)
+	k, err := gcpkms.Open(ctx, keyName, opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	defer closeFn()
+	defer k.Close()
 	material := bytes.Repeat([]byte{0x5A}, 32)
 	ad := []byte("coffer-key-material\x00key-1\x00v1")
 	wrapped, err := k.Wrap(ctx, material, ad)
@@ -143,11 +143,11 @@ func TestWrapUnwrapOverGRPC(t *testing.T) {
 	if _, err := k.Unwrap(ctx, wrapped, []byte("other")); err == nil {
 		t.Fatal("a blob unwrapped under other associated data")
 	}
-	other, closeOther, err := gcpkms.Open(ctx, otherName, opts...)
+	other, err := gcpkms.Open(ctx, otherName, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeOther()
+	defer other.Close()
 	if _, err := other.Unwrap(ctx, wrapped, ad); err == nil {
 		t.Fatal("a blob of one key unwrapped through another")
 	}
@@ -164,11 +164,11 @@ func TestOpenRefusesBadKeys(t *testing.T) {
 	opts := serve(t, &fakeKMS{keys: map[string]cipher.AEAD{keyName: newAEAD(t, 1)}})
 	ctx := context.Background()
 	for _, name := range []string{"", "root", "projects/p/locations/l/keyRings/r", keyName + "/cryptoKeyVersions/1"} {
-		if _, _, err := gcpkms.Open(ctx, name, opts...); err == nil {
+		if _, err := gcpkms.Open(ctx, name, opts...); err == nil {
 			t.Errorf("Open(%q) succeeded, want a malformed-name error", name)
 		}
 	}
-	_, _, err := gcpkms.Open(ctx, otherName, opts...)
+	_, err := gcpkms.Open(ctx, otherName, opts...)
 	if err == nil || !strings.Contains(err.Error(), otherName) {
 		t.Fatalf("Open of an absent key: %v, want an error naming it", err)
 	}
