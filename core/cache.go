@@ -1,0 +1,85 @@
+package core
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// maxCachedRecords bounds the records a process keeps.
+const maxCachedRecords = 4096
+
+// CacheRecords wraps store so GetRecord of the given kinds is served from memory for ttl. The
+// read path then fetches the access key, the encryption key and the instance once per ttl instead
+// of on every request. Writes through the wrapper drop the entry at once; a change made by another
+// process (another function instance) is seen within ttl, which bounds how long a disabled access
+// key, a disabled key or a renewed instance goes unnoticed there.
+func CacheRecords(store Store, ttl time.Duration, kinds ...string) Store {
+	if ttl <= 0 {
+		return store
+	}
+	c := &recordCache{Store: store, ttl: ttl, kinds: map[string]bool{}, entries: map[string]cachedRecord{}}
+	for _, k := range kinds {
+		c.kinds[k] = true
+	}
+	return c
+}
+
+type cachedRecord struct {
+	doc     []byte
+	expires time.Time
+}
+
+type recordCache struct {
+	Store
+	ttl     time.Duration
+	kinds   map[string]bool
+	mu      sync.Mutex
+	entries map[string]cachedRecord
+}
+
+func cacheKey(kind, id string) string { return kind + "\x00" + id }
+
+func (c *recordCache) GetRecord(ctx context.Context, kind, id string) ([]byte, error) {
+	if !c.kinds[kind] {
+		return c.Store.GetRecord(ctx, kind, id)
+	}
+	key := cacheKey(kind, id)
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.doc, nil
+	}
+	doc, err := c.Store.GetRecord(ctx, kind, id)
+	if err != nil {
+		return nil, err // misses are not cached: a record created elsewhere is found at once
+	}
+	c.mu.Lock()
+	if len(c.entries) >= maxCachedRecords {
+		for k := range c.entries { // random eviction, as the key cache does
+			delete(c.entries, k)
+			break
+		}
+	}
+	c.entries[key] = cachedRecord{doc: doc, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return doc, nil
+}
+
+func (c *recordCache) forget(kind, id string) {
+	c.mu.Lock()
+	delete(c.entries, cacheKey(kind, id))
+	c.mu.Unlock()
+}
+
+func (c *recordCache) UpdateRecord(ctx context.Context, kind, id string, fn func(doc []byte) ([]byte, error)) error {
+	defer c.forget(kind, id)
+	return c.Store.UpdateRecord(ctx, kind, id, fn)
+}
+
+func (c *recordCache) DeleteRecord(ctx context.Context, kind, id string) error {
+	defer c.forget(kind, id)
+	return c.Store.DeleteRecord(ctx, kind, id)
+}

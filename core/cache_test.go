@@ -1,0 +1,90 @@
+package core_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/seed-4eefd85e/coffer/adapters/store/bolt"
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+// countingStore counts the GetRecord calls that reach the real store.
+type countingStore struct {
+	core.Store
+	gets int
+}
+
+func (c *countingStore) GetRecord(ctx context.Context, kind, id string) ([]byte, error) {
+	c.gets++
+	return c.Store.GetRecord(ctx, kind, id)
+}
+
+func TestCacheRecords(t *testing.T) {
+	ctx := context.Background()
+	b, err := bolt.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	inner := &countingStore{Store: b}
+	st := core.CacheRecords(inner, 50*time.Millisecond, core.RecordKey)
+	if err := st.CreateRecord(ctx, core.RecordKey, "k1", []byte(`{"v":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if doc, err := st.GetRecord(ctx, core.RecordKey, "k1"); err != nil || string(doc) != `{"v":1}` {
+			t.Fatalf("get: %s %v", doc, err)
+		}
+	}
+	if inner.gets != 1 {
+		t.Fatalf("%d reads reached the store, want 1", inner.gets)
+	}
+	// A write through the cache is seen at once.
+	if err := st.UpdateRecord(ctx, core.RecordKey, "k1", func([]byte) ([]byte, error) { return []byte(`{"v":2}`), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if doc, _ := st.GetRecord(ctx, core.RecordKey, "k1"); string(doc) != `{"v":2}` {
+		t.Fatalf("after update: %s", doc)
+	}
+	// A write by another process (straight to the store) is seen once the entry expires.
+	if err := b.UpdateRecord(ctx, core.RecordKey, "k1", func([]byte) ([]byte, error) { return []byte(`{"v":3}`), nil }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		doc, _ := st.GetRecord(ctx, core.RecordKey, "k1")
+		if string(doc) == `{"v":3}` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cache never expired")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Kinds not named are never cached, and misses are not remembered.
+	if err := st.CreateRecord(ctx, core.RecordInstance, "i1", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	before := inner.gets
+	st.GetRecord(ctx, core.RecordInstance, "i1")
+	st.GetRecord(ctx, core.RecordInstance, "i1")
+	if inner.gets != before+2 {
+		t.Fatal("an uncached kind was cached")
+	}
+	if _, err := st.GetRecord(ctx, core.RecordKey, "missing"); err == nil {
+		t.Fatal("a missing record was found")
+	}
+	if err := st.CreateRecord(ctx, core.RecordKey, "missing", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetRecord(ctx, core.RecordKey, "missing"); err != nil {
+		t.Fatal("a miss was cached")
+	}
+	if err := st.DeleteRecord(ctx, core.RecordKey, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetRecord(ctx, core.RecordKey, "k1"); err == nil {
+		t.Fatal("a deleted record is still served")
+	}
+}
