@@ -65,6 +65,9 @@ func Open(cfg *Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The read path needs the access key, the encryption key and the instance on every call; a
+	// short cache keeps those off the store's round trips.
+	store = core.CacheRecords(store, cfg.CacheTTL, core.RecordAccessKey, core.RecordKey, core.RecordInstance)
 	svc := core.NewService(store, root, opts.Clock, core.Limits{VersionLimit: cfg.VersionLimit, MaxSecretData: cfg.MaxSecretData})
 	a := &App{Config: cfg, Service: svc, Store: store, Log: opts.Log, root: root}
 	a.verifier = &acsapi.Verifier{Secrets: svc.AccessKeySecret, Nonces: store, Clock: opts.Clock}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	VersionLimit  int    `env:"COFFER_VERSION_LIMIT, default=100"`
 	MaxSecretData int    `env:"COFFER_MAX_SECRET_DATA, default=65536"`
 	LogLevel      string `env:"COFFER_LOG_LEVEL, default=info"`
+	// CacheTTL is how long a process reuses access-key, key and instance records; a change made
+	// by another process is seen within it. 0 turns the cache off.
+	CacheTTL time.Duration `env:"COFFER_CACHE_TTL, default=2s"`
 }
 
 // LoadConfig reads the configuration through lookuper (the process environment when nil) and
@@ -70,6 +74,9 @@ func (c *Config) validate() error {
 	}
 	if c.TLSCert != "" && c.TLSSelfSigned {
 		bad("COFFER_TLS_SELF_SIGNED", "cannot be combined with COFFER_TLS_CERT")
+	}
+	if c.CacheTTL < 0 || c.CacheTTL > time.Minute {
+		bad("COFFER_CACHE_TTL", "must be between 0s and 1m")
 	}
 	if c.VersionLimit < 2 || c.VersionLimit > 10000 {
 		bad("COFFER_VERSION_LIMIT", "must be between 2 and 10000")
