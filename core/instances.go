@@ -119,6 +119,7 @@ func (s *Service) RenewKmsInstance(ctx context.Context, id string, endDate time.
 			return Invalid("EndDate", "must be later than the current end date %s", inst.EndDate.Format(time.RFC3339))
 		}
 		inst.EndDate = endDate.UTC()
+		inst.Warned = nil // warnings were about the old EndDate
 		return nil
 	})
 }
@@ -154,6 +155,8 @@ func formatDay(t time.Time) string { return t.UTC().Format("2006-01-02") }
 type CreateKeyInput struct {
 	InstanceID  string
 	Description string
+	// RotationInterval, when set, turns on automatic rotation (see ParseKeyRotationInterval).
+	RotationInterval time.Duration
 }
 
 // CreateKey makes an AES-256 key in an instance (or the shared pool).
@@ -173,7 +176,8 @@ func (s *Service) createKey(ctx context.Context, id string, in CreateKeyInput) (
 	if err != nil {
 		return nil, err
 	}
-	k := &Key{ID: id, InstanceID: in.InstanceID, Description: in.Description, State: KeyEnabled, CreateTime: now, Versions: []KeyVersion{v}}
+	k := &Key{ID: id, InstanceID: in.InstanceID, Description: in.Description, State: KeyEnabled, CreateTime: now,
+		RotationInterval: in.RotationInterval, Versions: []KeyVersion{v}}
 	if err := createRecord(ctx, s.store, RecordKey, id, k); err != nil {
 		return nil, err
 	}

@@ -46,6 +46,9 @@ type Instance struct {
 	StartDate  time.Time `json:"startDate"`
 	EndDate    time.Time `json:"endDate"`
 	CreateTime time.Time `json:"createTime"`
+	// Warned lists the expiry warnings already sent for the current EndDate (lead times such as
+	// "7d", and "expired"), so expiryCheck sends each once; renewal clears it.
+	Warned []string `json:"warned,omitempty"`
 }
 
 // State of the instance at now.
@@ -78,14 +81,16 @@ type KeyVersion struct {
 
 // Key is a symmetric AES-256 key of one instance. The newest version encrypts; all decrypt.
 type Key struct {
-	ID          string       `json:"id"`
-	InstanceID  string       `json:"instanceId,omitempty"` // empty: the shared pool
-	Description string       `json:"description,omitempty"`
-	State       KeyState     `json:"state"`
-	CreateTime  time.Time    `json:"createTime"`
-	DeleteDate  time.Time    `json:"deleteDate,omitzero"`
-	Versions    []KeyVersion `json:"versions"`
-	Tags        []Tag        `json:"tags,omitempty"`
+	ID          string    `json:"id"`
+	InstanceID  string    `json:"instanceId,omitempty"` // empty: the shared pool
+	Description string    `json:"description,omitempty"`
+	State       KeyState  `json:"state"`
+	CreateTime  time.Time `json:"createTime"`
+	DeleteDate  time.Time `json:"deleteDate,omitzero"`
+	// RotationInterval, when set, makes expiryCheck add a key version once the primary is older.
+	RotationInterval time.Duration `json:"rotationInterval,omitempty"`
+	Versions         []KeyVersion  `json:"versions"`
+	Tags             []Tag         `json:"tags,omitempty"`
 }
 
 // Primary is the version that encrypts new data.

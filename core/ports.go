@@ -141,6 +141,20 @@ type ValueGenerator interface {
 	NewValue(ctx context.Context, t RotationTarget, base []byte) ([]byte, error)
 }
 
+// BackupSink keeps backup files by id. A file is self-describing and checksummed, so a sink is
+// plain storage: it needs no index and may be any folder or bucket.
+type BackupSink interface {
+	// PutBackup stores a new file; the id is fresh, so no overwrite is expected.
+	PutBackup(ctx context.Context, id string, data []byte) error
+	// GetBackup returns a file; ErrNotFound when absent.
+	GetBackup(ctx context.Context, id string) ([]byte, error)
+}
+
+// EventSink receives lifecycle events (expiry warnings, releases, purges) for operators.
+type EventSink interface {
+	Publish(ctx context.Context, e Event) error
+}
+
 // Store is everything Coffer keeps. The embedded store and Redis both implement it and pass the
 // same contract suite.
 type Store interface {

@@ -27,6 +27,7 @@ type Service struct {
 	keys   *keyring
 	clock  Clock
 	limits Limits
+	life   Lifecycle // expiry, backup and release settings; see SetLifecycle
 }
 
 // NewService wires the use cases to their ports. A zero field of limits takes its default.

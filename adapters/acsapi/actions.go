@@ -47,6 +47,18 @@ func ManageActions() Actions {
 		"GetKmsInstance":           getKmsInstance,
 		"ListKmsInstances":         listKmsInstances,
 		"RenewKmsInstance":         renewKmsInstance,
+		"ReleaseKmsInstance":       releaseKmsInstance,
+		"EnableKey":                enableKey,
+		"DisableKey":               disableKey,
+		"ScheduleKeyDeletion":      scheduleKeyDeletion,
+		"CancelKeyDeletion":        cancelKeyDeletion,
+		"UpdateRotationPolicy":     updateRotationPolicy,
+		"Encrypt":                  encrypt,
+		"Decrypt":                  decrypt,
+		"GenerateDataKey":          generateDataKey,
+		"CreateBackup":             createBackup,
+		"ListBackups":              listBackups,
+		"RestoreBackup":            restoreBackup,
 	}
 }
 

@@ -3,6 +3,7 @@ package acsapi
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/seed-4eefd85e/coffer/core"
 )
@@ -176,7 +177,7 @@ func listTagResources(ctx context.Context, svc *core.Service, p Params) (any, er
 func keyArn(id string) string { return "acs:kms:coffer:coffer:key/" + id }
 
 func keyMetadata(k *core.Key) any {
-	return struct {
+	m := struct {
 		KeyId             string `json:"KeyId"`
 		Arn               string `json:"Arn"`
 		KeyState          string `json:"KeyState"`
@@ -190,12 +191,20 @@ func keyMetadata(k *core.Key) any {
 		DKMSInstanceId    string `json:"DKMSInstanceId"`
 		PrimaryKeyVersion string `json:"PrimaryKeyVersion"`
 		AutomaticRotation string `json:"AutomaticRotation"`
+		RotationInterval  string `json:"RotationInterval,omitempty"`
+		NextRotationDate  string `json:"NextRotationDate,omitempty"`
 		Creator           string `json:"Creator"`
 	}{
 		KeyId: k.ID, Arn: keyArn(k.ID), KeyState: string(k.State), KeySpec: "Aliyun_AES_256", KeyUsage: "ENCRYPT/DECRYPT",
 		Origin: "Aliyun_KMS", ProtectionLevel: "SOFTWARE", CreationDate: FormatTime(k.CreateTime), DeleteDate: timeOrEmpty(k.DeleteDate),
 		Description: k.Description, DKMSInstanceId: k.InstanceID, PrimaryKeyVersion: k.Primary().ID, AutomaticRotation: "Disabled", Creator: "coffer",
 	}
+	if k.RotationInterval > 0 {
+		m.AutomaticRotation = "Enabled"
+		m.RotationInterval = strconv.FormatInt(int64(k.RotationInterval/time.Second), 10) + "s"
+		m.NextRotationDate = FormatTime(k.Primary().CreateTime.Add(k.RotationInterval))
+	}
+	return m
 }
 
 func createKey(ctx context.Context, svc *core.Service, p Params) (any, error) {
@@ -205,7 +214,11 @@ func createKey(ctx context.Context, svc *core.Service, p Params) (any, error) {
 	if usage := p.String("KeyUsage"); usage != "" && usage != "ENCRYPT/DECRYPT" {
 		return nil, core.Invalid("KeyUsage", "only ENCRYPT/DECRYPT is supported")
 	}
-	k, err := svc.CreateKey(ctx, core.CreateKeyInput{InstanceID: p.String("DKMSInstanceId"), Description: p.String("Description")})
+	iv, err := keyRotation(p)
+	if err != nil {
+		return nil, err
+	}
+	k, err := svc.CreateKey(ctx, core.CreateKeyInput{InstanceID: p.String("DKMSInstanceId"), Description: p.String("Description"), RotationInterval: iv})
 	if err != nil {
 		return nil, err
 	}
