@@ -92,11 +92,21 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 		Rotation: rot, CreateTime: now, UpdateTime: now,
 		Versions: []Version{{ID: in.VersionID, CreateTime: now, Stages: []string{StageCurrent}, DataType: in.DataType}},
 	}
-	sealed, err := s.seal(ctx, key, sec, in.VersionID, in.Data)
+	current, previous, err := initialValues(in.Type, ec.SecretSubType, in.Data)
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.CreateSecret(ctx, sec, map[string][]byte{in.VersionID: sealed})
+	sealed, err := s.seal(ctx, key, sec, in.VersionID, current)
+	if err != nil {
+		return nil, err
+	}
+	values := map[string][]byte{in.VersionID: sealed}
+	if previous != nil {
+		if err := s.addPrevious(ctx, key, sec, previous, values); err != nil {
+			return nil, err
+		}
+	}
+	err = s.store.CreateSecret(ctx, sec, values)
 	if errors.Is(err, ErrExists) {
 		return nil, Errorf(KindAlreadyExists, "the secret %s already exists", in.Name)
 	}

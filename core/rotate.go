@@ -1,0 +1,469 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// StagePending marks the version a rotation is installing. Readers of managed secrets can address
+// only ACSCurrent and ACSPrevious, so the pending value is never served before it is promoted.
+const StagePending = "ACSPending"
+
+// RotationStep is where a rotation stands. Each step is idempotent, so a run that dies between
+// steps is finished by the next one from the recorded step.
+type RotationStep string
+
+const (
+	StepApply   RotationStep = "apply"   // the pending version exists; change the target to it
+	StepTest    RotationStep = "test"    // log in with the pending value
+	StepPromote RotationStep = "promote" // move ACSCurrent to it and ACSPrevious to the old one
+)
+
+// RotationState is the persisted state machine of a secret's rotation in progress (or failed).
+type RotationState struct {
+	Step          RotationStep `json:"step"`
+	VersionID     string       `json:"versionId"`     // the pending version
+	BaseVersionID string       `json:"baseVersionId"` // the version whose credential authorizes the change
+	Attempt       int          `json:"attempt,omitempty"`
+	Started       time.Time    `json:"started"`
+	WindowEnd     time.Time    `json:"windowEnd,omitzero"`
+	LastError     string       `json:"lastError,omitempty"`
+	// Failed is set when the rotation did not finish within StuckAfter; it then no longer blocks
+	// RotateSecret, which starts over, and the schedule retries it after NextAttempt.
+	Failed      bool      `json:"failed,omitempty"`
+	NextAttempt time.Time `json:"nextAttempt,omitzero"`
+	Holder      string    `json:"holder,omitempty"`
+	Token       uint64    `json:"token"` // fencing token of the lease that last took the rotation
+}
+
+// RotationEvent reports a rotation that finished or failed a step; Cause never holds secret material.
+type RotationEvent struct {
+	Secret  string
+	Step    RotationStep
+	Attempt int
+	Failed  bool // stuck: marked failed
+	Cause   string
+	Done    bool
+}
+
+// RotationOptions configure the engine; zero fields take the defaults in brackets.
+type RotationOptions struct {
+	// Rotators by kind: "postgres", "mysql" (Rds, by the DBInstanceId URL scheme), "ssh" (ECS).
+	Rotators map[string]Rotator
+	Holder   string        // names this process in leases and DescribeSecret [random]
+	LeaseTTL time.Duration // the rotation lock's lease [2m]
+	// CallTimeout is the deadline of each call to a target [20s].
+	CallTimeout time.Duration
+	// StuckAfter marks a rotation failed when a step fails this long after it started [2m].
+	StuckAfter time.Duration
+	Events     func(RotationEvent) // [none]
+}
+
+// Rotation is the rotation engine: RotateSecret, UpdateSecretRotationPolicy and the sweep.
+type Rotation struct {
+	svc  *Service
+	opts RotationOptions
+}
+
+// NewRotation builds the engine over svc's store, keys and clock.
+func NewRotation(svc *Service, opts RotationOptions) *Rotation {
+	if opts.Holder == "" {
+		opts.Holder = randomID("rotator-", 6)
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 2 * time.Minute
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 20 * time.Second
+	}
+	if opts.StuckAfter <= 0 {
+		opts.StuckAfter = 2 * time.Minute
+	}
+	if opts.Events == nil {
+		opts.Events = func(RotationEvent) {}
+	}
+	return &Rotation{svc: svc, opts: opts}
+}
+
+func rotatingErr(name string) error {
+	return Errorf(KindRotating, "the secret %s is being rotated", name)
+}
+
+// errFenced refuses a write from a holder whose lease was taken over.
+var errFenced = Errorf(KindRotating, "the rotation lease was taken over by another run")
+
+func lockName(secret string) string { return "rotation/" + secret }
+
+// RotateSecretInput is RotateSecret's request; VersionID is the idempotency key.
+type RotateSecretInput struct {
+	Name      string
+	VersionID string
+}
+
+// RotateSecret rotates a managed secret now and returns the version that became ACSCurrent. A
+// VersionID that exists succeeds without rotating. While another rotation runs it fails with
+// KindRotating.
+func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (string, error) {
+	if err := validateVersionID("VersionId", in.VersionID); err != nil {
+		return "", err
+	}
+	sec, err := r.managed(ctx, in.Name)
+	if err != nil {
+		return "", err
+	}
+	if sec.VersionByID(in.VersionID) != nil {
+		return in.VersionID, nil
+	}
+	if st := sec.RotationState; st != nil && !st.Failed {
+		return "", rotatingErr(in.Name)
+	}
+	return r.run(ctx, in.Name, in.VersionID, false)
+}
+
+// managed loads a usable managed secret.
+func (r *Rotation) managed(ctx context.Context, name string) (*Secret, error) {
+	sec, err := r.svc.getSecret(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if !sec.Type.Managed() {
+		return nil, Invalid("SecretName", "Generic secrets are not rotated by the service")
+	}
+	return sec, r.svc.usable(ctx, sec)
+}
+
+// UpdateRotationPolicyInput is UpdateSecretRotationPolicy's request.
+type UpdateRotationPolicyInput struct {
+	Name     string
+	Enable   bool
+	Interval string // required when Enable
+}
+
+// UpdateSecretRotationPolicy turns automatic rotation on or off. The next rotation is the last
+// one (or the creation) plus the interval. It fails with KindRotating while a rotation runs.
+func (r *Rotation) UpdateSecretRotationPolicy(ctx context.Context, in UpdateRotationPolicyInput) error {
+	var iv time.Duration
+	if in.Enable || in.Interval != "" {
+		var err error
+		if iv, err = ParseRotationInterval(in.Interval); err != nil {
+			return err
+		}
+	}
+	if _, err := r.managed(ctx, in.Name); err != nil {
+		return err
+	}
+	// Holding the rotation lock keeps a policy change from racing a rotation's start.
+	lease, err := r.acquire(ctx, in.Name)
+	if err != nil {
+		return err
+	}
+	defer r.release(ctx, lease)
+	now := r.svc.now()
+	err = r.svc.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
+		if err := r.svc.usableState(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		if st := cur.RotationState; st != nil && !st.Failed {
+			return SecretWrite{}, rotatingErr(in.Name)
+		}
+		p := &cur.Rotation
+		p.Enabled = in.Enable
+		if iv > 0 {
+			p.Interval = iv
+		}
+		p.NextRotation = time.Time{}
+		if p.Enabled {
+			last := p.LastRotation
+			if last.IsZero() {
+				last = cur.CreateTime
+			}
+			p.NextRotation = last.Add(p.Interval)
+		}
+		cur.UpdateTime = now
+		return SecretWrite{Secret: cur}, nil
+	})
+	return r.svc.updateErr(in.Name, err)
+}
+
+func (r *Rotation) acquire(ctx context.Context, name string) (Lease, error) {
+	lease, err := r.svc.store.Acquire(ctx, lockName(name), r.opts.Holder, r.opts.LeaseTTL)
+	if errors.Is(err, ErrLocked) {
+		return Lease{}, rotatingErr(name)
+	}
+	return lease, storeErr(err)
+}
+
+// release frees the lock even when ctx was cancelled; a lease that expired meanwhile is fine.
+func (r *Rotation) release(ctx context.Context, lease Lease) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = r.svc.store.Release(ctx, lease)
+}
+
+// run holds the secret's rotation lock while it starts or resumes the rotation and drives it to
+// its end. versionID names a fresh pending version (random when empty). A scheduled run skips a
+// secret that is no longer due.
+func (r *Rotation) run(ctx context.Context, name, versionID string, scheduled bool) (string, error) {
+	lease, err := r.acquire(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	defer r.release(ctx, lease)
+	sec, err := r.managed(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	t, rot, err := r.target(sec)
+	if err != nil {
+		return "", err
+	}
+	now := r.svc.clock.Now()
+	st := sec.RotationState
+	fresh := st == nil
+	switch {
+	case st == nil && scheduled && (!sec.Rotation.Enabled || now.Before(sec.Rotation.NextRotation)):
+		return "", nil
+	case st == nil && versionID != "" && sec.VersionByID(versionID) != nil:
+		return versionID, nil
+	case st != nil && scheduled && now.Before(st.NextAttempt):
+		return "", nil
+	case st != nil && !scheduled && !st.Failed:
+		return "", rotatingErr(name)
+	case st != nil && st.Step == StepApply && st.Attempt > 0:
+		// A retry draws a fresh credential, unless the failed one may be live: while the old
+		// credential still logs in, the pending one was never applied and can be abandoned.
+		base, err := r.value(ctx, sec, st.BaseVersionID)
+		if err != nil {
+			return "", err
+		}
+		fresh = r.call(ctx, func(c context.Context) error { return rot.Test(c, t, base) }) == nil
+	}
+	if versionID == "" {
+		versionID = randomID("rot-", 8)
+	}
+	if err := r.start(ctx, lease, sec, t, rot, fresh, versionID); err != nil {
+		return "", err
+	}
+	return r.advance(ctx, lease, name, t, rot)
+}
+
+// call runs one target call under its own deadline.
+func (r *Rotation) call(ctx context.Context, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.CallTimeout)
+	defer cancel()
+	return fn(ctx)
+}
+
+// start stamps the lease's token on the rotation state, so older holders can no longer write.
+// With fresh it also stores a new pending value as version versionID.
+func (r *Rotation) start(ctx context.Context, lease Lease, sec *Secret, t RotationTarget, rot Rotator, fresh bool, versionID string) error {
+	var sealed []byte
+	baseID := ""
+	if fresh {
+		base := baseVersion(sec, t)
+		if base == nil {
+			return Errorf(KindInternal, "the secret %s has no version to rotate from", sec.Name)
+		}
+		baseID = base.ID
+		baseValue, err := r.value(ctx, sec, baseID)
+		if err != nil {
+			return err
+		}
+		pending, err := r.newValue(ctx, rot, t, baseValue)
+		if err != nil {
+			return err
+		}
+		key, err := r.svc.encryptionKey(ctx, sec.EncryptionKeyID, sec.InstanceID)
+		if err != nil {
+			return err
+		}
+		if sealed, err = r.svc.seal(ctx, key, sec, versionID, pending); err != nil {
+			return err
+		}
+	}
+	now := r.svc.now()
+	err := r.svc.store.UpdateSecret(ctx, sec.Name, func(cur *Secret) (SecretWrite, error) {
+		if err := r.svc.usableState(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		st := cur.RotationState
+		if st != nil && st.Token > lease.Token {
+			return SecretWrite{}, errFenced
+		}
+		w := SecretWrite{Secret: cur}
+		if fresh {
+			if cur.VersionByID(versionID) != nil {
+				return SecretWrite{}, Errorf(KindAlreadyExists, "the version %s of secret %s already exists", versionID, cur.Name)
+			}
+			if st == nil {
+				st = &RotationState{}
+			}
+			removeStageEverywhere(cur, StagePending)
+			cur.Versions = append(cur.Versions, Version{ID: versionID, CreateTime: now, Stages: []string{StagePending}, DataType: DataText})
+			dropped, err := prune(cur, r.svc.limits.VersionLimit)
+			if err != nil {
+				return SecretWrite{}, err
+			}
+			*st = RotationState{Step: StepApply, VersionID: versionID, BaseVersionID: baseID, Attempt: st.Attempt, Started: now, LastError: st.LastError}
+			w.PutValues, w.DropValues = map[string][]byte{versionID: sealed}, dropped
+		}
+		st.Token, st.Holder, st.Failed = lease.Token, lease.Holder, false
+		cur.RotationState = st
+		cur.UpdateTime = now
+		return w, nil
+	})
+	return r.svc.updateErr(sec.Name, err)
+}
+
+// baseVersion is the version whose credential authorizes the change: the current one, or for
+// DoubleUsers the previous account, which is the one rotated.
+func baseVersion(sec *Secret, t RotationTarget) *Version {
+	if t.SubType == "DoubleUsers" {
+		return sec.VersionByStage(StagePrevious)
+	}
+	return sec.VersionByStage(StageCurrent)
+}
+
+// value decrypts one version of sec.
+func (r *Rotation) value(ctx context.Context, sec *Secret, versionID string) ([]byte, error) {
+	_, sealed, err := r.svc.store.ReadVersion(ctx, sec.Name, versionID, "")
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if sealed == nil {
+		return nil, Errorf(KindInternal, "the version %s of secret %s has no stored value", versionID, sec.Name)
+	}
+	return r.svc.open(ctx, sec, versionID, sealed)
+}
+
+// advance runs the recorded steps until the rotation is promoted. Every write is fenced.
+func (r *Rotation) advance(ctx context.Context, lease Lease, name string, t RotationTarget, rot Rotator) (string, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err // interrupted between steps: the next run resumes from the recorded one
+		}
+		if err := r.svc.store.Renew(ctx, lease, r.opts.LeaseTTL); err != nil {
+			if errors.Is(err, ErrLeaseLost) {
+				return "", errFenced
+			}
+			return "", storeErr(err)
+		}
+		sec, err := r.svc.getSecret(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		st := sec.RotationState
+		if st == nil || st.Token != lease.Token {
+			return "", errFenced
+		}
+		var next RotationStep
+		switch st.Step {
+		case StepApply:
+			var base, pending []byte
+			if base, err = r.value(ctx, sec, st.BaseVersionID); err == nil {
+				if pending, err = r.value(ctx, sec, st.VersionID); err == nil {
+					err = r.call(ctx, func(c context.Context) error { return rot.Apply(c, t, base, pending) })
+				}
+			}
+			next = StepTest
+		case StepTest:
+			var pending []byte
+			if pending, err = r.value(ctx, sec, st.VersionID); err == nil {
+				err = r.call(ctx, func(c context.Context) error { return rot.Test(c, t, pending) })
+			}
+			next = StepPromote
+		case StepPromote:
+			return st.VersionID, r.promote(ctx, lease, name, st)
+		default:
+			return "", Errorf(KindInternal, "the secret %s has an unknown rotation step %q", name, st.Step)
+		}
+		if err != nil {
+			return "", r.fail(ctx, lease, name, st, err)
+		}
+		if err := r.fenced(ctx, lease, name, func(_ *Secret, st *RotationState) { st.Step = next }); err != nil {
+			return "", err
+		}
+	}
+}
+
+// fenced applies fn to the rotation state unless a newer lease took the rotation over.
+func (r *Rotation) fenced(ctx context.Context, lease Lease, name string, fn func(*Secret, *RotationState)) error {
+	err := r.svc.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
+		st := cur.RotationState
+		if st == nil || st.Token != lease.Token {
+			return SecretWrite{}, errFenced
+		}
+		fn(cur, st)
+		return SecretWrite{Secret: cur}, nil
+	})
+	return r.svc.updateErr(name, err)
+}
+
+// promote moves ACSCurrent to the pending version (the old current one gets ACSPrevious) and
+// ends the rotation, in one write.
+func (r *Rotation) promote(ctx context.Context, lease Lease, name string, st *RotationState) error {
+	now := r.svc.now()
+	var dropped []string
+	err := r.svc.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
+		cs := cur.RotationState
+		if cs == nil || cs.Token != lease.Token {
+			return SecretWrite{}, errFenced
+		}
+		if cur.VersionByID(cs.VersionID) == nil {
+			return SecretWrite{}, Errorf(KindInternal, "the pending version %s of secret %s is missing", cs.VersionID, name)
+		}
+		removeStageEverywhere(cur, StagePending)
+		moveStage(cur, StageCurrent, cs.VersionID)
+		var err error
+		if dropped, err = prune(cur, r.svc.limits.VersionLimit); err != nil {
+			return SecretWrite{}, err
+		}
+		cur.Rotation.LastRotation = now
+		cur.Rotation.NextRotation = time.Time{}
+		if cur.Rotation.Enabled {
+			cur.Rotation.NextRotation = now.Add(cur.Rotation.Interval)
+		}
+		cur.RotationState = nil
+		cur.UpdateTime = now
+		return SecretWrite{Secret: cur, DropValues: dropped}, nil
+	})
+	if err != nil {
+		return r.svc.updateErr(name, err)
+	}
+	r.opts.Events(RotationEvent{Secret: name, Step: StepPromote, Attempt: st.Attempt, Done: true})
+	return nil
+}
+
+// fail records a failed step: the cause, the attempt, a backoff before the next one, and, past
+// StuckAfter, the failed mark. An interrupted run records nothing, so the next resumes at once.
+func (r *Rotation) fail(ctx context.Context, lease Lease, name string, st *RotationState, cause error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	now := r.svc.clock.Now()
+	msg := fmt.Sprintf("%s: %v", st.Step, cause)
+	ev := RotationEvent{Secret: name, Step: st.Step, Cause: msg}
+	err := r.fenced(ctx, lease, name, func(_ *Secret, st *RotationState) {
+		st.Attempt++
+		st.LastError = msg
+		st.NextAttempt = now.Add(backoff(st.Attempt))
+		st.Failed = now.Sub(st.Started) >= r.opts.StuckAfter
+		ev.Attempt, ev.Failed = st.Attempt, st.Failed
+	})
+	if err != nil {
+		return err
+	}
+	r.opts.Events(ev)
+	return Errorf(KindUnavailableTemporary, "the rotation of secret %s failed at step %s; DescribeSecret shows the cause", name, st.Step)
+}
+
+// backoff doubles from 30 s per failed attempt, up to an hour.
+func backoff(attempt int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < attempt && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
