@@ -1,0 +1,140 @@
+// Package mysql rotates the password of a MySQL or MariaDB account (an Rds secret whose
+// DBInstanceId is a mysql:// URL). The account changes its own password: MySQL with
+// ALTER USER USER(), MariaDB, where an ordinary account may not ALTER USER itself, with
+// SET PASSWORD = PASSWORD(...). No administrator credential is needed.
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	driver "github.com/go-sql-driver/mysql"
+
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+// Rotator implements core.Rotator for MySQL and MariaDB.
+type Rotator struct{}
+
+var _ core.Rotator = Rotator{}
+
+type account struct {
+	AccountName     string `json:"AccountName"`
+	AccountPassword string `json:"AccountPassword"`
+}
+
+// connect logs in as the value's account on one connection.
+func connect(ctx context.Context, t core.RotationTarget, value []byte) (*sql.Conn, func(), string, error) {
+	var a account
+	if err := json.Unmarshal(value, &a); err != nil || a.AccountName == "" {
+		return nil, nil, "", errors.New("the value holds no AccountName")
+	}
+	cfg, err := config(t.Location)
+	if err != nil {
+		return nil, nil, a.AccountName, err
+	}
+	cfg.User, cfg.Passwd = a.AccountName, a.AccountPassword
+	if d, ok := ctx.Deadline(); ok {
+		cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = time.Until(d), time.Until(d), time.Until(d)
+	}
+	connector, err := driver.NewConnector(cfg)
+	if err != nil {
+		return nil, nil, a.AccountName, errors.New("DBInstanceId is not a usable mysql:// URL")
+	}
+	db := sql.OpenDB(connector)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, a.AccountName, err
+	}
+	return conn, func() { conn.Close(); db.Close() }, a.AccountName, nil
+}
+
+// config reads mysql://host:port/dbname?tls=... into a driver configuration.
+func config(location string) (*driver.Config, error) {
+	u, err := url.Parse(location)
+	if err != nil || u.Scheme != "mysql" || u.Host == "" {
+		return nil, errors.New("DBInstanceId is not a valid mysql://host:port/dbname URL")
+	}
+	cfg := driver.NewConfig()
+	cfg.Net, cfg.Addr, cfg.DBName = "tcp", u.Host, strings.TrimPrefix(u.Path, "/")
+	if u.Port() == "" {
+		cfg.Addr = u.Host + ":3306"
+	}
+	// Client-side quoting, because neither password statement takes bind parameters.
+	cfg.InterpolateParams = true
+	if tls := u.Query().Get("tls"); tls != "" {
+		cfg.TLSConfig = tls // true, false, skip-verify or preferred; NewConnector checks it
+	}
+	return cfg, nil
+}
+
+// authFailed reports a refused login.
+func authFailed(err error) bool {
+	var me *driver.MySQLError
+	return errors.As(err, &me) && me.Number == 1045
+}
+
+// Apply implements core.Rotator: the account logs in with its current password and sets the new
+// one. When the current password is refused but the new one works, the change already happened.
+func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending []byte) error {
+	var next account
+	if err := json.Unmarshal(pending, &next); err != nil {
+		return errors.New("the pending value is not an Rds account")
+	}
+	conn, done, name, err := connect(ctx, t, base)
+	if authFailed(err) {
+		if _, done2, _, err2 := connect(ctx, t, pending); err2 == nil {
+			done2()
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("login as %s: %s", name, serverError(err))
+	}
+	defer done()
+	var version string
+	if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return fmt.Errorf("login as %s: %s", name, serverError(err))
+	}
+	stmt := "ALTER USER USER() IDENTIFIED BY ?"
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		stmt = "SET PASSWORD = PASSWORD(?)"
+	}
+	if _, err := conn.ExecContext(ctx, stmt, next.AccountPassword); err != nil {
+		return fmt.Errorf("changing the password of %s: %s", name, serverError(err))
+	}
+	return nil
+}
+
+// serverError names a failure by the server's error number and message, never by the statement,
+// whose text holds the new password.
+func serverError(err error) string {
+	var me *driver.MySQLError
+	if errors.As(err, &me) {
+		return fmt.Sprintf("error %d: %s", me.Number, me.Message)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "the server did not answer in time"
+	}
+	return err.Error() // network and driver errors, which carry no credentials
+}
+
+// Test implements core.Rotator: a login with value and a round trip.
+func (Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) error {
+	conn, done, name, err := connect(ctx, t, value)
+	if err != nil {
+		return fmt.Errorf("login as %s: %s", name, serverError(err))
+	}
+	defer done()
+	if err := conn.PingContext(ctx); err != nil {
+		return fmt.Errorf("login as %s: %s", name, serverError(err))
+	}
+	return nil
+}
