@@ -167,12 +167,14 @@ func describeSecret(ctx context.Context, svc *core.Service, p Params) (any, erro
 		DKMSInstanceId    string   `json:"DKMSInstanceId"`
 		Tags              *tagList `json:"Tags,omitempty"`
 		rotationFields
+		// RotationState is Coffer's extension: the rotation in progress or failed, and its cause.
+		RotationState *rotationStateView `json:"RotationState,omitempty"`
 	}
 	r := response{
 		Arn: arnPrefix + s.Name, SecretName: s.Name, SecretType: string(s.Type), Description: s.Description,
 		EncryptionKeyId: s.EncryptionKeyID, CreateTime: FormatTime(s.CreateTime), UpdateTime: FormatTime(s.UpdateTime),
 		PlannedDeleteTime: timeOrEmpty(s.PlannedDeleteTime), ExtendedConfig: s.ExtendedConfig,
-		DKMSInstanceId: s.InstanceID, rotationFields: rotation(s),
+		DKMSInstanceId: s.InstanceID, rotationFields: rotation(s), RotationState: rotationState(s.RotationState),
 	}
 	if fetchTags {
 		r.Tags = tags(s.Tags)

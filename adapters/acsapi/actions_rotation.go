@@ -1,0 +1,86 @@
+package acsapi
+
+import (
+	"context"
+
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+// RotationActions are the actions rotateSecret serves, backed by the rotation engine.
+func RotationActions(r *core.Rotation) Actions {
+	return Actions{
+		"RotateSecret": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
+			return rotateSecret(ctx, r, p)
+		},
+		"UpdateSecretRotationPolicy": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
+			return updateSecretRotationPolicy(ctx, r, p)
+		},
+	}
+}
+
+func rotateSecret(ctx context.Context, r *core.Rotation, p Params) (any, error) {
+	name, err := p.Required("SecretName")
+	if err != nil {
+		return nil, err
+	}
+	vid, err := p.Required("VersionId")
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p["RotationWindow"]; ok {
+		return nil, core.Invalid("RotationWindow", "only RAMCredentials secrets take a rotation window, and Coffer does not rotate them yet")
+	}
+	v, err := r.RotateSecret(ctx, core.RotateSecretInput{Name: name, VersionID: vid})
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Arn        string `json:"Arn"`
+		SecretName string `json:"SecretName"`
+		VersionId  string `json:"VersionId"`
+	}{arnPrefix + name, name, v}, nil
+}
+
+func updateSecretRotationPolicy(ctx context.Context, r *core.Rotation, p Params) (any, error) {
+	name, err := p.Required("SecretName")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.Required("EnableAutomaticRotation"); err != nil {
+		return nil, err
+	}
+	enable, err := p.Bool("EnableAutomaticRotation", false)
+	if err != nil {
+		return nil, err
+	}
+	in := core.UpdateRotationPolicyInput{Name: name, Enable: enable, Interval: p.String("RotationInterval")}
+	if err := r.UpdateSecretRotationPolicy(ctx, in); err != nil {
+		return nil, err
+	}
+	return nameOnly{name}, nil
+}
+
+// rotationStateView is DescribeSecret's extension field: where a rotation in progress (or failed)
+// stands and who holds it.
+type rotationStateView struct {
+	Step        string `json:"Step"`
+	VersionId   string `json:"VersionId"`
+	Attempt     int    `json:"Attempt"`
+	Started     string `json:"Started"`
+	WindowEnd   string `json:"WindowEnd,omitempty"`
+	LastError   string `json:"LastError,omitempty"`
+	Failed      bool   `json:"Failed"`
+	NextAttempt string `json:"NextAttempt,omitempty"`
+	LockHolder  string `json:"LockHolder,omitempty"`
+}
+
+func rotationState(st *core.RotationState) *rotationStateView {
+	if st == nil {
+		return nil
+	}
+	return &rotationStateView{
+		Step: string(st.Step), VersionId: st.VersionID, Attempt: st.Attempt, Started: FormatTime(st.Started),
+		WindowEnd: timeOrEmpty(st.WindowEnd), LastError: st.LastError, Failed: st.Failed,
+		NextAttempt: timeOrEmpty(st.NextAttempt), LockHolder: st.Holder,
+	}
+}
