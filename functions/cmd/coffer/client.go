@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
@@ -111,7 +112,8 @@ func protocolErr(err error) error {
 	}
 	var se *tea.SDKError
 	if !errors.As(err, &se) {
-		return fmt.Errorf("calling the endpoint: %w", err)
+		// Not an answer of the endpoint: connection refused, TLS failure, timeout.
+		return &protocolError{code: "Unreachable", message: scrubQuery(err.Error())}
 	}
 	pe := &protocolError{status: tea.IntValue(se.StatusCode), code: tea.StringValue(se.Code), message: tea.StringValue(se.Message)}
 	var data map[string]any
@@ -122,9 +124,14 @@ func protocolErr(err error) error {
 		pe.requestID, _ = data["RequestId"].(string)
 	}
 	if pe.status == 0 && pe.requestID == "" {
-		// Not an answer of the endpoint: connection refused, TLS failure, timeout.
 		pe.code = "Unreachable"
-		pe.message = strings.TrimSpace(strings.TrimPrefix(pe.message, "SDKError:"))
+		pe.message = scrubQuery(strings.TrimSpace(strings.TrimPrefix(pe.message, "SDKError:")))
 	}
 	return pe
 }
+
+// queryPart matches the query of a URL quoted in a transport error: the SDK sends every
+// parameter, SecretData included, in the query, so it must never be printed.
+var queryPart = regexp.MustCompile(`\?[^\s"]*`)
+
+func scrubQuery(msg string) string { return queryPart.ReplaceAllString(msg, "") }

@@ -13,7 +13,7 @@ import (
 
 func instanceCommands() *command {
 	return &command{name: "instance", summary: "create, renew and inspect KMS instances", subs: []*command{
-		instanceCreate(), instanceGet(), instanceList(), instanceRenew(),
+		instanceCreate(), instanceGet(), instanceList(), instanceRenew(), instanceRelease(),
 	}}
 }
 
@@ -28,12 +28,15 @@ func (e *endDate) declare(fs *flag.FlagSet, defaultDays int) {
 	fs.IntVar(&e.days, "days", defaultDays, "end of the term in `N` days from now, when --end-date is not given")
 }
 
+// value is "" when neither flag is set and there is no default.
 func (e *endDate) value() (string, error) {
-	if e.date != "" {
+	switch {
+	case e.date != "":
 		return e.date, nil // the server names a bad date precisely
-	}
-	if e.days <= 0 {
-		return "", usagef("give --end-date or a positive --days")
+	case e.days < 0:
+		return "", usagef("--days must not be negative")
+	case e.days == 0:
+		return "", nil
 	}
 	return time.Now().UTC().AddDate(0, 0, e.days).Format("2006-01-02T15:04:05Z"), nil
 }
@@ -159,7 +162,7 @@ func instanceList() *command {
 
 func keyCommands() *command {
 	return &command{name: "key", summary: "create and inspect encryption keys", subs: []*command{
-		keyCreate(), keyList(), keyDescribe(),
+		keyCreate(), keyList(), keyDescribe(), keyState("enable", "EnableKey"), keyState("disable", "DisableKey"),
 	}}
 }
 
@@ -276,6 +279,38 @@ func passwordCommand() *command {
 				}
 				body := asMap(resp.Body)
 				return c.emit(body, func() { fmt.Fprintln(c.stdout, text(body["RandomPassword"])) })
+			}
+		}}
+}
+
+// keyState enables or disables a key; a disabled key neither encrypts nor decrypts.
+func keyState(name, action string) *command {
+	return &command{name: name, args: "ID", summary: name + " a key (" + action + ")",
+		help: "Runs " + action + " on key ID. A disabled key neither encrypts new values nor decrypts stored ones:\nits secrets answer Rejected.Disabled until the key is enabled again.",
+		setup: func(fs *flag.FlagSet) runner {
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "ID"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				var body map[string]any
+				if action == "EnableKey" {
+					resp, err := cl.sdk.EnableKeyWithOptions(&kms.EnableKeyRequest{KeyId: tea.String(args[0])}, cl.rt)
+					if err != nil {
+						return protocolErr(err)
+					}
+					body = asMap(resp.Body)
+				} else {
+					resp, err := cl.sdk.DisableKeyWithOptions(&kms.DisableKeyRequest{KeyId: tea.String(args[0])}, cl.rt)
+					if err != nil {
+						return protocolErr(err)
+					}
+					body = asMap(resp.Body)
+				}
+				return c.emit(body, func() { fmt.Fprintf(c.stdout, "Key %s is %sd.\n", args[0], name) })
 			}
 		}}
 }

@@ -72,7 +72,7 @@ func isTerminal(f *os.File) bool {
 func commands() *command {
 	return &command{name: "coffer", subs: []*command{
 		initCommand(), doctorCommand(), secretCommands(), importCommand(), passwordCommand(),
-		instanceCommands(), keyCommands(),
+		instanceCommands(), keyCommands(), backupCommands(),
 	}}
 }
 
@@ -103,10 +103,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		c.groupHelp(c.stderr, node, path)
 		return exitUsage
 	}
-	fs := flag.NewFlagSet(strings.Join(path, " "), flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	c.g.declare(fs)
-	run := node.setup(fs)
+	fs, run := c.flagSet(node, path)
 	positional, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		c.leafHelp(c.stdout, node, path, fs)
@@ -119,6 +116,14 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		err = run(ctx, c, positional)
 	}
 	return c.report(err, node, path, fs)
+}
+
+// flagSet declares a leaf's own and the global flags.
+func (c *cli) flagSet(n *command, path []string) (*flag.FlagSet, runner) {
+	fs := flag.NewFlagSet(strings.Join(path, " "), flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.g.declare(fs)
+	return fs, n.setup(fs)
 }
 
 // report prints err the way scripts and people need it and returns the exit code.

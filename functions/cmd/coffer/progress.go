@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // progress draws a one-line bar on a terminal; off a terminal it stays silent and the command's
@@ -39,4 +40,31 @@ func (p *progress) finish() {
 	if p.on {
 		fmt.Fprintln(p.w)
 	}
+}
+
+// spin shows, on a terminal, that one long call (a backup, a restore) is still running; the server
+// reports no steps within a call, so elapsed time is all there is to show. It returns the stop.
+func spin(c *cli, label string) func() {
+	if !c.stderrTTY {
+		return func() {}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		start := time.Now()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		frames := `|/-\`
+		for i := 0; ; i++ {
+			fmt.Fprintf(c.stderr, "\r%s %c %s", label, frames[i%len(frames)], time.Since(start).Round(time.Second))
+			select {
+			case <-done:
+				fmt.Fprintln(c.stderr)
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }

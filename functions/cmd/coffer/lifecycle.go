@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+)
+
+func instanceRelease() *command {
+	return &command{name: "release", args: "ID", summary: "delete an instance with its keys and secrets (extension action ReleaseKmsInstance)",
+		help: `Deletes instance ID with every key and secret in it. The server refuses unless a backup of the
+instance exists that is recent enough to restore it ('coffer backup create --instance ID');
+--no-backup releases without one, and nothing can bring the data back.`,
+		setup: func(fs *flag.FlagSet) runner {
+			force := fs.Bool("no-backup", false, "release even without a backup; the data is lost")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "ID"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				stop := spin(c, "releasing "+args[0])
+				body, err := cl.call("ReleaseKmsInstance", map[string]string{"KmsInstanceId": args[0], "ForceDeleteWithoutBackup": strconv.FormatBool(*force)})
+				stop()
+				if err != nil {
+					return err
+				}
+				return c.emit(body, func() { fmt.Fprintf(c.stdout, "Released KMS instance %s.\n", args[0]) })
+			}
+		}}
+}
+
+func backupCommands() *command {
+	return &command{name: "backup", summary: "back up and restore KMS instances", subs: []*command{
+		backupCreate(), backupList(), backupRestore(),
+	}}
+}
+
+var backupColumns = []string{"BackupId", "KmsInstanceId", "CreateTime", "KeyNum", "SecretNum", "Size"}
+
+func backupCreate() *command {
+	return &command{name: "create", summary: "back up an instance's keys and secrets (extension action CreateBackup)",
+		help: "Writes a backup of --instance (its keys, still wrapped, and its sealed secrets) to the server's\nbackup sink and prints its id.",
+		setup: func(fs *flag.FlagSet) runner {
+			instance := fs.String("instance", "", "KMS instance `ID` to back up (required)")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				if *instance == "" {
+					return usagef("--instance is required")
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				stop := spin(c, "backing up "+*instance)
+				body, err := cl.call("CreateBackup", map[string]string{"KmsInstanceId": *instance})
+				stop()
+				if err != nil {
+					return err
+				}
+				return c.emit(body, func() { c.printFields(body, backupColumns...) })
+			}
+		}}
+}
+
+func backupList() *command {
+	return &command{name: "list", summary: "list backups (extension action ListBackups)",
+		help: "Lists the backups of --instance, or of every instance without it.",
+		setup: func(fs *flag.FlagSet) runner {
+			instance := fs.String("instance", "", "only backups of this KMS instance `ID`")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				all, err := pages(func(n int32) ([]map[string]any, int, error) {
+					body, err := cl.call("ListBackups", map[string]string{"KmsInstanceId": *instance, "PageNumber": strconv.Itoa(int(n)), "PageSize": "100"})
+					if err != nil {
+						return nil, 0, err
+					}
+					total, _ := body["TotalCount"].(float64)
+					return list(body, "Backups", "Backup"), int(total), nil
+				})
+				if err != nil {
+					return err
+				}
+				if c.g.output == "json" {
+					return c.printJSON(all)
+				}
+				rows := make([][]string, len(all))
+				for i, b := range all {
+					for _, col := range backupColumns {
+						rows[i] = append(rows[i], text(b[col]))
+					}
+				}
+				c.printTable([]string{"ID", "INSTANCE", "CREATED", "KEYS", "SECRETS", "BYTES"}, rows)
+				return nil
+			}
+		}}
+}
+
+func backupRestore() *command {
+	return &command{name: "restore", args: "BACKUP_ID", summary: "restore a backup (extension action RestoreBackup)",
+		help: `Restores the keys and secrets of BACKUP_ID. With --instance naming an existing instance they go
+into it; otherwise the restore creates the instance (with the backed-up id when --instance names it,
+else a new one), which needs an end date: --end-date or --days.`,
+		setup: func(fs *flag.FlagSet) runner {
+			instance := fs.String("instance", "", "KMS instance `ID` to restore into")
+			var end endDate
+			end.declare(fs, 0)
+			return func(ctx context.Context, c *cli, args []string) error {
+				if err := wantArgs(args, 1, "BACKUP_ID"); err != nil {
+					return err
+				}
+				date, err := end.value()
+				if err != nil {
+					return err
+				}
+				cl, err := c.connect()
+				if err != nil {
+					return err
+				}
+				stop := spin(c, "restoring "+args[0])
+				body, err := cl.call("RestoreBackup", map[string]string{"BackupId": args[0], "KmsInstanceId": *instance, "EndDate": date})
+				stop()
+				if err != nil {
+					return err
+				}
+				return c.emit(body, func() {
+					fmt.Fprintf(c.stdout, "Restored %s keys and %s secrets into KMS instance %s.\n", text(body["KeyNum"]), text(body["SecretNum"]), text(body["KmsInstanceId"]))
+				})
+			}
+		}}
+}
