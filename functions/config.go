@@ -45,6 +45,9 @@ type Config struct {
 	// CacheTTL is how long a process reuses access-key, key and instance records; a change made
 	// by another process is seen within it. 0 turns the cache off.
 	CacheTTL time.Duration `env:"COFFER_CACHE_TTL, default=2s"`
+	// ConsoleOrigins may call the API from a browser (CORS) besides the emulator's own origin:
+	// where a static copy of the web console is served.
+	ConsoleOrigins []string `env:"COFFER_CONSOLE_ORIGINS"`
 }
 
 // LoadConfig reads the configuration through lookuper (the process environment when nil) and
@@ -88,6 +91,11 @@ func (c *Config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("COFFER_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	for _, o := range c.ConsoleOrigins {
+		if err := checkOrigin(o); err != nil {
+			bad("COFFER_CONSOLE_ORIGINS", err.Error())
+		}
 	}
 	if c.RedisURL != "" && c.RootKey == "" {
 		bad("COFFER_ROOT_KEY", "is required with COFFER_REDIS_URL: function instances share no disk to keep a generated one")

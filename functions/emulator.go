@@ -3,11 +3,13 @@ package functions
 import "net/http"
 
 // Mux serves every function at /<name>, as the functions framework does without
-// FUNCTION_TARGET, and every action at /, so one SDK endpoint reaches everything.
+// FUNCTION_TARGET, every action at /, so one SDK endpoint reaches everything, and the web console
+// at /console/. The API answers browsers on the console's origins (CORS).
 func (a *App) Mux() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/getSecret", a.GetSecret())
-	mux.Handle("/manageSecrets", a.ManageSecrets())
-	mux.Handle("/", a.AllActions())
+	mux.Handle("/getSecret", a.withCORS(a.GetSecret()))
+	mux.Handle("/manageSecrets", a.withCORS(a.ManageSecrets()))
+	mux.Handle("/", a.withCORS(a.AllActions()))
+	mux.Handle("/console/", Console())
 	return mux
 }

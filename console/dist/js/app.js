@@ -1,0 +1,111 @@
+// The console's entry point: sign-in, the header, and a hash router over the views. The access
+// key lives in sessionStorage only: it is gone when the tab closes and never sent anywhere but
+// into the signature.
+import { ApiError, Client } from "./api.js";
+import { attempt, h } from "./dom.js";
+import * as instances from "./views/instances.js";
+import * as keys from "./views/keys.js";
+import * as secret from "./views/secret.js";
+import * as secrets from "./views/secrets.js";
+const storageKey = "coffer.session";
+function loadSession() {
+    try {
+        const s = JSON.parse(sessionStorage.getItem(storageKey) ?? "null");
+        return s && s.endpoint && s.accessKeyId && s.accessKeySecret ? s : null;
+    }
+    catch {
+        return null;
+    }
+}
+// defaultEndpoint is the page's own origin when the emulator serves the console, or the
+// endpoint a static deployment names in <meta name="coffer-endpoint">.
+function defaultEndpoint() {
+    const meta = document.querySelector('meta[name="coffer-endpoint"]')?.content;
+    return meta || location.origin;
+}
+function signIn(main) {
+    const endpoint = h("input", { name: "endpoint", type: "url", required: true, value: defaultEndpoint() });
+    const id = h("input", { name: "accessKeyId", required: true, autocomplete: "off", spellcheck: "false" });
+    const secretInput = h("input", { name: "accessKeySecret", type: "password", required: true, autocomplete: "off" });
+    const slot = h("div", { class: "slot" });
+    const form = h("form", {
+        class: "signin",
+        "on:submit": async (e) => {
+            e.preventDefault();
+            const s = { endpoint: endpoint.value, accessKeyId: id.value.trim(), accessKeySecret: secretInput.value };
+            const ok = await attempt(slot, "Signing in", async () => {
+                // A cheap signed call proves the key before it is kept.
+                await new Client(s.endpoint, s).call("ListKmsInstances", { PageSize: "1" });
+            });
+            if (!ok)
+                return;
+            sessionStorage.setItem(storageKey, JSON.stringify(s));
+            route();
+        },
+    }, h("h1", {}, "Sign in to Coffer"), h("p", {}, "The access key stays in this tab (sessionStorage) and signs each call here; it is never sent."), h("label", {}, "Endpoint", endpoint), h("label", {}, "AccessKeyId", id), h("label", {}, "AccessKeySecret", secretInput), h("button", { type: "submit" }, "Sign in"));
+    main.replaceChildren(form, slot);
+    document.getElementById("nav").hidden = true;
+}
+function signOut() {
+    sessionStorage.removeItem(storageKey);
+    location.hash = "";
+    route();
+}
+let support = new Map();
+function context(s, main) {
+    const client = new Client(s.endpoint, s);
+    return {
+        client,
+        main,
+        navigate: (hash) => {
+            if (location.hash === hash)
+                route();
+            else
+                location.hash = hash;
+        },
+        supports: (action) => {
+            let p = support.get(action);
+            if (!p) {
+                p = client.supports(action);
+                support.set(action, p);
+                p.catch(() => support.delete(action));
+            }
+            return p;
+        },
+    };
+}
+async function route() {
+    const main = document.getElementById("main");
+    const s = loadSession();
+    if (!s) {
+        support = new Map();
+        signIn(main);
+        return;
+    }
+    const nav = document.getElementById("nav");
+    nav.hidden = false;
+    nav.querySelector(".who").textContent = `${s.accessKeyId} at ${s.endpoint}`;
+    const ctx = context(s, main);
+    const hash = location.hash.replace(/^#\/?/, "");
+    const [path, q = ""] = hash.split("?");
+    const query = new URLSearchParams(q);
+    for (const a of nav.querySelectorAll("a"))
+        a.classList.toggle("active", path.startsWith(a.getAttribute("href").slice(2)));
+    try {
+        if (path.startsWith("secret/"))
+            await secret.render(ctx, decodeURIComponent(path.slice("secret/".length)));
+        else if (path === "secrets")
+            await secrets.render(ctx, query);
+        else if (path === "keys")
+            await keys.render(ctx);
+        else
+            await instances.render(ctx);
+    }
+    catch (e) {
+        // A view that could not finish says why rather than leaving a blank page.
+        main.append(h("div", { class: "error", role: "alert" }, e instanceof ApiError ? `${e.code}: ${e.message}` : String(e)));
+    }
+}
+document.getElementById("signout").addEventListener("click", signOut);
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,82 @@
+// Small DOM helpers. Text always goes in through textContent, never as HTML, so nothing the API
+// returns can become markup.
+import { ApiError } from "./api.js";
+// h builds an element; attributes named on:<event> become listeners.
+export function h(tag, attrs = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+        if (typeof v === "function")
+            el.addEventListener(k.slice(3), v);
+        else if (v === true)
+            el.setAttribute(k, "");
+        else if (v !== false)
+            el.setAttribute(k, v);
+    }
+    for (const c of children.flat()) {
+        if (c === null || c === undefined || c === false)
+            continue;
+        el.append(c instanceof Node ? c : String(c));
+    }
+    return el;
+}
+let inFlight = 0;
+// busy shows the progress bar with label while work runs; every API action goes through it.
+export async function busy(label, work) {
+    const bar = document.getElementById("progress");
+    inFlight++;
+    if (bar) {
+        bar.hidden = false;
+        bar.querySelector(".label").textContent = label;
+    }
+    try {
+        return await work();
+    }
+    finally {
+        inFlight--;
+        if (bar && inFlight === 0)
+            bar.hidden = true;
+    }
+}
+// errorBox shows an API error with its code and message, as the API gave them.
+export function errorBox(e) {
+    if (e instanceof ApiError) {
+        return h("div", { class: "error", role: "alert" }, h("strong", { class: "code" }, e.code), e.status ? ` (HTTP ${e.status})` : "", ": ", h("span", { class: "message" }, e.message), e.requestId ? h("small", {}, ` request ${e.requestId}`) : "");
+    }
+    return h("div", { class: "error", role: "alert" }, h("strong", { class: "code" }, "ConsoleError"), ": ", String(e));
+}
+// attempt runs an action with progress and puts any error into slot instead of throwing.
+export async function attempt(slot, label, work) {
+    slot.replaceChildren();
+    try {
+        await busy(label, work);
+        return true;
+    }
+    catch (e) {
+        slot.replaceChildren(errorBox(e));
+        return false;
+    }
+}
+export function table(headers, rows, cls = "") {
+    return h("table", { class: cls }, h("thead", {}, h("tr", {}, headers.map((t) => h("th", {}, t)))), h("tbody", {}, rows));
+}
+const dayMs = 86_400_000;
+// daysBetween counts whole days from a to b, rounded up, so "expires today" is never 0 too early.
+export function daysBetween(a, b) {
+    return Math.ceil((b.getTime() - a.getTime()) / dayMs);
+}
+export function addDays(d, n) {
+    return new Date(d.getTime() + n * dayMs);
+}
+// day formats a time as a calendar day in UTC, which is how the API states every date.
+export function day(d) {
+    const t = typeof d === "string" ? new Date(d) : d;
+    return isNaN(t.getTime()) ? "" : t.toISOString().slice(0, 10);
+}
+export function when(s) {
+    const v = String(s ?? "");
+    return v === "" ? "—" : v.replace("T", " ").replace("Z", " UTC");
+}
+export function list(body, outer, inner) {
+    const o = body[outer];
+    return (o?.[inner] ?? []).slice();
+}

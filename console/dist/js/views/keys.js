@@ -1,0 +1,41 @@
+// The keys view: every key with its instance and state; a key of an expired instance shows the
+// error its calls answer.
+import { attempt, busy, errorBox, h, list, table, when } from "../dom.js";
+import { loadInstances } from "./instances.js";
+function row(ctx, id) {
+    const tr = h("tr", { "data-key": id }, h("td", {}, id), h("td", { colspan: "5" }, "…"));
+    ctx.client.call("DescribeKey", { KeyId: id }).then((b) => {
+        const k = b.KeyMetadata;
+        tr.replaceChildren(h("td", {}, id), h("td", {}, k.DKMSInstanceId || "shared pool"), h("td", {}, k.KeyState), h("td", {}, when(k.CreationDate)), h("td", {}, k.PrimaryKeyVersion), h("td", {}, k.Description || "—"));
+    }, (e) => tr.replaceChildren(h("td", {}, id), h("td", { colspan: "5" }, errorBox(e))));
+    return tr;
+}
+function createForm(ctx, insts, slot) {
+    const where = h("select", { name: "DKMSInstanceId" }, h("option", { value: "" }, "shared pool"), insts.map((i) => h("option", { value: i.InstanceId }, i.InstanceId)));
+    const desc = h("input", { name: "Description", placeholder: "description" });
+    return h("form", {
+        class: "inline",
+        "on:submit": async (e) => {
+            e.preventDefault();
+            const ok = await attempt(slot, "Creating a key", async () => {
+                await ctx.client.call("CreateKey", { DKMSInstanceId: where.value, Description: desc.value });
+            });
+            if (ok)
+                await render(ctx);
+        },
+    }, h("strong", {}, "New key "), h("label", {}, "in ", where), desc, h("button", { type: "submit" }, "Create"));
+}
+export async function render(ctx) {
+    const { main } = ctx;
+    let ids;
+    let insts;
+    try {
+        [ids, insts] = await busy("Loading keys", () => Promise.all([ctx.client.pages("ListKeys", {}, (b) => list(b, "Keys", "Key")), loadInstances(ctx.client)]));
+    }
+    catch (e) {
+        main.replaceChildren(h("h1", {}, "Keys"), errorBox(e));
+        return;
+    }
+    const slot = h("div", { class: "slot" });
+    main.replaceChildren(h("h1", {}, "Keys"), table(["Key", "Instance", "State", "Created", "Primary version", "Description"], ids.map((k) => row(ctx, k.KeyId)), "keys"), createForm(ctx, insts, slot), slot);
+}

@@ -1,0 +1,173 @@
+// The secret view: details, rotation in words, versions with their stages, and the actions on
+// them. The value is fetched only when the user asks for it, and never before.
+import { attempt, busy, errorBox, h, list, table, when } from "../dom.js";
+// shown are the DescribeSecret fields this view places itself; any other field the endpoint adds
+// (rotation state, policies, ...) is listed under "More" so a new field is never hidden.
+const shown = new Set([
+    "RequestId", "Arn", "SecretName", "SecretType", "Description", "EncryptionKeyId", "CreateTime", "UpdateTime",
+    "PlannedDeleteTime", "AutomaticRotation", "RotationInterval", "LastRotationDate", "NextRotationDate",
+    "DKMSInstanceId", "Tags", "ExtendedConfig",
+]);
+// interval turns the protocol's "604800s" into words.
+export function interval(s) {
+    const secs = Number(s.replace(/s$/, ""));
+    if (!Number.isFinite(secs) || secs <= 0)
+        return s;
+    if (secs % 86400 === 0)
+        return `${secs / 86400} days`;
+    if (secs % 3600 === 0)
+        return `${secs / 3600} hours`;
+    return `${secs} seconds`;
+}
+function words(v) {
+    if (v === null || v === undefined || v === "")
+        return "—";
+    if (typeof v === "object") {
+        return Object.entries(v)
+            .map(([k, x]) => `${k}: ${typeof x === "object" ? JSON.stringify(x) : String(x)}`)
+            .join("; ");
+    }
+    return String(v);
+}
+// rotationSummary says a secret's rotation policy and state in one line.
+export function rotationSummary(b) {
+    if (b.SecretType === "Generic")
+        return "by the producer (put a value)";
+    const parts = [];
+    if (b.AutomaticRotation === "Enabled") {
+        parts.push(`automatic every ${interval(String(b.RotationInterval ?? ""))}, next ${when(b.NextRotationDate)}`);
+    }
+    else {
+        parts.push("automatic rotation off");
+    }
+    if (b.LastRotationDate)
+        parts.push(`last ${when(b.LastRotationDate)}`);
+    for (const [k, v] of Object.entries(b)) {
+        if (/^Rotation(State|Status)/.test(k))
+            parts.push(`${k}: ${words(v)}`);
+    }
+    return parts.join("; ");
+}
+function dl(items) {
+    return h("dl", {}, items.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
+// valuePanel reveals a version's value only after a click, and hides it again on request.
+function valuePanel(ctx, name, versionId = "") {
+    const slot = h("div", { class: "value-slot" });
+    const label = versionId ? `Reveal ${versionId}` : "Reveal current value";
+    const reveal = h("button", {
+        type: "button",
+        class: "reveal",
+        "on:click": () => attempt(slot, `Reading ${name}`, async () => {
+            const params = { SecretName: name };
+            if (versionId)
+                params.VersionId = versionId;
+            const b = await ctx.client.call("GetSecretValue", params);
+            const hide = h("button", { type: "button", "on:click": () => slot.replaceChildren() }, "Hide");
+            slot.replaceChildren(h("pre", { class: "value" }, String(b.SecretData ?? "")), hide);
+        }),
+    }, label);
+    return h("div", { class: "value-panel" }, reveal, slot);
+}
+function versionId() {
+    return "v" + new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
+}
+function putForm(ctx, name, slot) {
+    const id = h("input", { name: "VersionId", required: true, value: versionId(), maxlength: "64" });
+    const data = h("textarea", { name: "SecretData", required: true, rows: "2", autocomplete: "off", placeholder: "new value" });
+    const stages = h("input", { name: "VersionStages", placeholder: "stages, comma-separated (default: ACSCurrent)" });
+    return h("form", {
+        class: "put",
+        "on:submit": async (e) => {
+            e.preventDefault();
+            const list = stages.value.split(",").map((s) => s.trim()).filter(Boolean);
+            const ok = await attempt(slot, `Putting ${id.value}`, async () => {
+                await ctx.client.call("PutSecretValue", {
+                    SecretName: name,
+                    VersionId: id.value,
+                    SecretData: data.value,
+                    VersionStages: list.length ? JSON.stringify(list) : "",
+                });
+            });
+            if (ok)
+                await render(ctx, name);
+        },
+    }, h("strong", {}, "Put a new value"), h("label", {}, "Version ", id), data, stages, h("button", { type: "submit" }, "Put"));
+}
+function moveForm(ctx, name, versions, slot) {
+    const holder = new Map();
+    for (const v of versions)
+        for (const s of v.VersionStages.VersionStage)
+            holder.set(s, v.VersionId);
+    const stage = h("input", { name: "VersionStage", required: true, list: "stages", placeholder: "stage" });
+    const to = h("select", { name: "MoveToVersion" }, versions.map((v) => h("option", { value: v.VersionId }, v.VersionId)));
+    return h("form", {
+        class: "move",
+        "on:submit": async (e) => {
+            e.preventDefault();
+            const from = holder.get(stage.value) ?? "";
+            const ok = await attempt(slot, `Moving ${stage.value}`, async () => {
+                await ctx.client.call("UpdateSecretVersionStage", {
+                    SecretName: name,
+                    VersionStage: stage.value,
+                    MoveToVersion: to.value,
+                    RemoveFromVersion: from === to.value ? "" : from,
+                });
+            });
+            if (ok)
+                await render(ctx, name);
+        },
+    }, h("strong", {}, "Move a stage"), stage, h("datalist", { id: "stages" }, [...new Set(["ACSCurrent", "ACSPrevious", ...holder.keys()])].map((s) => h("option", { value: s }))), h("label", {}, "to ", to), h("button", { type: "submit" }, "Move"));
+}
+function rotateButton(ctx, name, slot) {
+    return h("button", {
+        type: "button",
+        class: "rotate",
+        "on:click": async () => {
+            const ok = await attempt(slot, `Rotating ${name}`, async () => {
+                await ctx.client.call("RotateSecret", { SecretName: name, VersionId: versionId() });
+            });
+            if (ok)
+                await render(ctx, name);
+        },
+    }, "Rotate now");
+}
+export async function render(ctx, name) {
+    const { main } = ctx;
+    const head = h("h1", {}, name);
+    const slot = h("div", { class: "slot" });
+    let desc = null;
+    let versions = [];
+    let failure = null;
+    try {
+        [desc, versions] = await busy(`Loading ${name}`, () => Promise.all([
+            ctx.client.call("DescribeSecret", { SecretName: name, FetchTags: "true" }),
+            ctx.client.pages("ListSecretVersionIds", { SecretName: name, IncludeDeprecated: "true" }, (b) => list(b, "VersionIds", "VersionId")),
+        ]));
+    }
+    catch (e) {
+        failure = errorBox(e);
+    }
+    if (!desc) {
+        // The value panel stays, so a failing read shows its own code too.
+        main.replaceChildren(head, failure ?? "", valuePanel(ctx, name));
+        return;
+    }
+    const inst = String(desc.DKMSInstanceId ?? "");
+    const tags = list(desc, "Tags", "Tag");
+    const managed = desc.SecretType !== "Generic";
+    const canRotate = managed && (await ctx.supports("RotateSecret").catch(() => false));
+    const more = Object.entries(desc).filter(([k]) => !shown.has(k));
+    const rows = versions.map((v) => h("tr", { "data-version": v.VersionId }, h("td", {}, v.VersionId), h("td", {}, when(v.CreateTime)), h("td", { class: "stages" }, v.VersionStages.VersionStage.length ? v.VersionStages.VersionStage.map((s) => h("span", { class: "stage" }, s)) : h("em", {}, "deprecated")), h("td", {}, valuePanel(ctx, name, v.VersionId))));
+    main.replaceChildren(head, desc.PlannedDeleteTime
+        ? h("div", { class: "banner expired", role: "alert" }, `Planned to be deleted on ${when(desc.PlannedDeleteTime)}; until then every call but RestoreSecret answers Rejected.ResourceInDeleteWindow.`)
+        : "", dl([
+        ["Type", String(desc.SecretType ?? "")],
+        ["Instance", inst ? h("a", { href: `#/secrets?instance=${encodeURIComponent(inst)}` }, inst) : "shared pool"],
+        ["Encryption key", String(desc.EncryptionKeyId ?? "—")],
+        ["Description", words(desc.Description)],
+        ["Tags", tags.map((t) => `${t.TagKey}=${t.TagValue}`).join(", ") || "—"],
+        ["Created", when(desc.CreateTime)],
+        ["Updated", when(desc.UpdateTime)],
+    ]), h("h2", {}, "Rotation"), h("p", { class: "rotation" }, rotationSummary(desc)), more.length ? h("div", {}, h("h3", {}, "More"), dl(more.map(([k, v]) => [k, words(v)]))) : "", h("h2", {}, "Value"), valuePanel(ctx, name), h("h2", {}, "Versions"), table(["Version", "Created", "Stages", "Value"], rows, "versions"), managed ? "" : putForm(ctx, name, slot), managed ? "" : moveForm(ctx, name, versions, slot), canRotate ? rotateButton(ctx, name, slot) : "", slot);
+}

@@ -1,0 +1,187 @@
+// The console in a real browser: Debian's Chromium driven by playwright-core against an emulator
+// that the Go test TestConsoleInBrowser starts and seeds. Run by that test; the environment:
+//   COFFER_CONSOLE_URL         the console, e.g. http://127.0.0.1:PORT/console/
+//   COFFER_ACCESS_KEY_ID/_SECRET  an admin access key
+//   COFFER_EXPIRED_INSTANCE, COFFER_EXPIRED_SECRET, COFFER_ACTIVE_INSTANCE  seeded by the Go test
+//   COFFER_TEST_CHROMIUM       the browser binary (/usr/bin/chromium)
+//   COFFER_SCREENSHOTS         where the screenshots go
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, Page } from "playwright-core";
+
+import { Client } from "../src/api.js";
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: TestConsoleInBrowser runs this script`);
+  return v;
+}
+
+const consoleURL = env("COFFER_CONSOLE_URL");
+const keyId = env("COFFER_ACCESS_KEY_ID");
+const keySecret = env("COFFER_ACCESS_KEY_SECRET");
+const expiredInstance = env("COFFER_EXPIRED_INSTANCE");
+const expiredSecret = env("COFFER_EXPIRED_SECRET");
+const activeInstance = env("COFFER_ACTIVE_INSTANCE");
+const shots = env("COFFER_SCREENSHOTS");
+mkdirSync(shots, { recursive: true });
+
+const poolSecret = "app/created-by-api";
+const firstValue = `first-${crypto.randomUUID()}`;
+const secondValue = `second-${crypto.randomUUID()}`;
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+// idle waits until no call is in flight, so a screenshot shows a finished view.
+async function idle(page: Page): Promise<void> {
+  await page.locator("#progress").waitFor({ state: "hidden" });
+}
+
+async function stageOf(page: Page, version: string): Promise<string> {
+  return (await page.locator(`tr[data-version="${version}"] td.stages`).innerText()).trim();
+}
+
+const browser = await chromium.launch({
+  executablePath: env("COFFER_TEST_CHROMIUM"),
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  timeout: 60_000,
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+page.setDefaultTimeout(20_000);
+const problems: string[] = [];
+page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+page.on("console", (m) => {
+  // A 4xx answer is logged by Chromium as a failed load; that is expected here. Anything else,
+  // and any CSP refusal above all, is a fault.
+  if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(`console: ${m.text()}`);
+});
+
+let step = "";
+async function check(name: string, body: () => Promise<void>): Promise<void> {
+  step = name;
+  await body();
+  console.log(`ok - ${name}`);
+}
+
+try {
+  await check("a wrong secret is refused with the API's code", async () => {
+    await page.goto(consoleURL);
+    await page.fill("input[name=accessKeyId]", keyId);
+    await page.fill("input[name=accessKeySecret]", "not-the-secret-0000");
+    await page.click("form.signin button[type=submit]");
+    await page.locator(".error .code", { hasText: "SignatureDoesNotMatch" }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  });
+
+  await check("sign in keeps the key in sessionStorage only", async () => {
+    await page.fill("input[name=accessKeySecret]", keySecret);
+    await shot(page, "signin");
+    await page.click("form.signin button[type=submit]");
+    await page.locator("h1", { hasText: "KMS instances" }).waitFor();
+    const stored = await page.evaluate(() => ({ session: sessionStorage.getItem("coffer.session"), local: localStorage.length, cookie: document.cookie }));
+    assert.ok(stored.session?.includes(keyId), "the session holds the key");
+    assert.equal(stored.local, 0);
+    assert.equal(stored.cookie, "");
+  });
+
+  await check("an expired instance shows the banner with what happens when", async () => {
+    await idle(page);
+    const banner = page.locator(".banner.expired", { hasText: expiredInstance });
+    const text = await banner.innerText();
+    assert.match(text, /expired on/);
+    assert.match(text, /Rejected\.Unavailable/);
+    assert.match(text, /released/);
+    assert.match(await page.locator(`tr[data-instance="${expiredInstance}"] td.left`).innerText(), /of 15 grace days left/);
+    assert.match(await page.locator(`tr[data-instance="${activeInstance}"] td.left`).innerText(), /days until expiry/);
+    await shot(page, "instances");
+  });
+
+  await check("a secret created through the API is listed under the shared pool", async () => {
+    const client = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
+    await client.call("CreateSecret", { SecretName: poolSecret, VersionId: "v1", SecretData: firstValue, Tags: JSON.stringify([{ TagKey: "team", TagValue: "web" }]) });
+    await page.click("nav a[href='#/secrets']");
+    await page.locator(`[data-group="shared"] tr[data-secret="${poolSecret}"]`).waitFor();
+    await page.locator(`[data-group="${expiredInstance}"] tr[data-secret="${expiredSecret}"]`).waitFor();
+    assert.match(await page.locator(`tr[data-secret="${poolSecret}"]`).innerText(), /team=web/);
+    await idle(page);
+    await shot(page, "secrets");
+  });
+
+  await check("the instance filter shows one group", async () => {
+    await page.selectOption("select[name=instance]", activeInstance);
+    await page.locator(`[data-group="${activeInstance}"]`).waitFor();
+    assert.equal(await page.locator('[data-group="shared"]').count(), 0);
+    await page.selectOption("select[name=instance]", "shared");
+    await page.locator(`[data-group="shared"] tr[data-secret="${poolSecret}"]`).waitFor();
+    assert.equal(await page.locator(`[data-group="${activeInstance}"]`).count(), 0);
+  });
+
+  await check("the value is in the page only after a click", async () => {
+    await page.click(`a[href="#/secret/${encodeURIComponent(poolSecret)}"]`);
+    await page.locator("h1", { hasText: poolSecret }).waitFor();
+    await idle(page);
+    assert.ok(!(await page.content()).includes(firstValue), "the value is in the page before the click");
+    await page.click("button.reveal >> nth=0");
+    await page.locator("pre.value", { hasText: firstValue }).waitFor();
+    await shot(page, "secret");
+  });
+
+  await check("putting a new value moves the stages", async () => {
+    await page.fill("form.put input[name=VersionId]", "v2");
+    await page.fill("form.put textarea[name=SecretData]", secondValue);
+    await page.click("form.put button[type=submit]");
+    await page.locator('tr[data-version="v2"]').waitFor();
+    await idle(page);
+    assert.equal(await stageOf(page, "v2"), "ACSCurrent");
+    assert.equal(await stageOf(page, "v1"), "ACSPrevious");
+    assert.ok(!(await page.content()).includes(secondValue), "the new value stays hidden after the put");
+    await shot(page, "versions");
+  });
+
+  await check("moving a stage back", async () => {
+    await page.fill("form.move input[name=VersionStage]", "ACSCurrent");
+    await page.selectOption("form.move select[name=MoveToVersion]", "v1");
+    await page.click("form.move button[type=submit]");
+    await page.waitForFunction(() => document.querySelector('tr[data-version="v1"] td.stages')?.textContent?.includes("ACSCurrent"));
+    await idle(page);
+    assert.equal(await stageOf(page, "v1"), "ACSCurrent");
+    assert.equal(await stageOf(page, "v2"), "ACSPrevious");
+    await page.click("button.reveal >> nth=0");
+    await page.locator("pre.value", { hasText: firstValue }).waitFor();
+  });
+
+  await check("a secret of the expired instance fails with the code shown", async () => {
+    await page.goto(`${consoleURL}#/secret/${encodeURIComponent(expiredSecret)}`);
+    await page.locator(".error .code", { hasText: "Rejected.Unavailable" }).first().waitFor();
+    await page.click("button.reveal");
+    await page.locator(".value-slot .error .code", { hasText: "Rejected.Unavailable" }).waitFor();
+    await idle(page);
+    await shot(page, "expired-secret");
+  });
+
+  await check("keys are listed with their instances", async () => {
+    await page.click("nav a[href='#/keys']");
+    await page.locator("table.keys tbody tr").first().waitFor();
+    await page.locator(`table.keys td`, { hasText: activeInstance }).first().waitFor();
+    await idle(page);
+    await shot(page, "keys");
+  });
+
+  await check("sign out forgets the key", async () => {
+    await page.click("#signout");
+    await page.locator("form.signin").waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  });
+
+  assert.deepEqual(problems, [], "the page logged errors");
+} catch (e) {
+  await shot(page, "failure").catch(() => {});
+  console.error(`not ok - ${step}`);
+  throw e;
+} finally {
+  await browser.close();
+}

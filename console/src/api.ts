@@ -1,0 +1,104 @@
+// The KMS OpenAPI client the console uses: every call is a signed POST to the endpoint's /, with
+// the action in x-acs-action and every parameter in the query, as the official SDK sends it.
+
+import { acsDate, authorization, canonicalQuery, Credentials, nonce, sha256Hex } from "./sign.js";
+
+export const apiVersion = "2016-01-20";
+
+// timeoutMs bounds every call, so a hung endpoint shows an error instead of a spinner forever.
+const timeoutMs = 30_000;
+
+// ApiError is an error answer in the protocol's shape, or a transport failure with a code the
+// console invents (NetworkError, BadResponse) so every error reads the same way.
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 0,
+    readonly requestId = "",
+  ) {
+    super(message);
+  }
+}
+
+export type Params = Record<string, string>;
+export type Body = Record<string, unknown>;
+
+export class Client {
+  readonly endpoint: URL;
+
+  constructor(
+    endpoint: string,
+    readonly credentials: Credentials,
+  ) {
+    this.endpoint = new URL("/", endpoint);
+  }
+
+  async call(action: string, params: Params = {}): Promise<Body> {
+    const query: Params = {};
+    for (const [k, v] of Object.entries(params)) {
+      if (v !== "") query[k] = v;
+    }
+    const acs: Record<string, string> = {
+      "x-acs-action": action,
+      "x-acs-content-sha256": await sha256Hex(""),
+      "x-acs-date": acsDate(new Date()),
+      "x-acs-signature-nonce": nonce(),
+      "x-acs-version": apiVersion,
+    };
+    // The browser sets Host itself, from the URL, so it is signed but not sent by hand.
+    const headers = { host: this.endpoint.host, ...acs };
+    const auth = await authorization({ method: "POST", path: "/", query, headers, body: "" }, this.credentials);
+    const url = new URL(this.endpoint);
+    url.search = canonicalQuery(query);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: "POST",
+        headers: { ...acs, authorization: auth, accept: "application/json" },
+        cache: "no-store",
+        credentials: "omit",
+        referrerPolicy: "no-referrer",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new ApiError("NetworkError", `${this.endpoint.origin} did not answer (${why}); check the endpoint and its COFFER_CONSOLE_ORIGINS`);
+    }
+    let body: Body;
+    try {
+      body = (await res.json()) as Body;
+    } catch {
+      throw new ApiError("BadResponse", `the endpoint answered HTTP ${res.status} without a JSON body`, res.status);
+    }
+    if (!res.ok) {
+      throw new ApiError(String(body.Code ?? "Unknown"), String(body.Message ?? ""), res.status, String(body.RequestId ?? ""));
+    }
+    return body;
+  }
+
+  // pages calls a paged list action until every item is read; pick returns one page's items.
+  async pages<T>(action: string, params: Params, pick: (b: Body) => T[]): Promise<T[]> {
+    const out: T[] = [];
+    for (let page = 1; ; page++) {
+      const b = await this.call(action, { ...params, PageNumber: String(page), PageSize: "100" });
+      const items = pick(b);
+      out.push(...items);
+      if (items.length === 0 || out.length >= Number(b.TotalCount ?? 0)) return out;
+    }
+  }
+
+  // supports tells whether the endpoint serves an action, by calling it without parameters:
+  // an unknown action answers InvalidAction.NotFound before any parameter is read, a known one
+  // fails on its first missing parameter and changes nothing.
+  async supports(action: string): Promise<boolean> {
+    try {
+      await this.call(action);
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "InvalidAction.NotFound") return false;
+      if (e instanceof ApiError && (e.code === "MissingParameter" || e.code === "InvalidParameter")) return true;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,197 @@
+// The instances view: each KMS instance's dates and state, with what expiry means spelled out.
+
+import { Body, Client } from "../api.js";
+import { addDays, attempt, busy, day, daysBetween, errorBox, h, list, table, when } from "../dom.js";
+import { Ctx } from "./context.js";
+
+// graceDays is how long an expired instance can still be renewed before it is released.
+export const graceDays = 15;
+
+export interface Instance {
+  InstanceId: string;
+  InstanceName: string;
+  Status: string;
+  StartDate: string;
+  EndDate: string;
+  SecretNum: string;
+  KeyNum: number;
+}
+
+export async function loadInstances(client: Client): Promise<Instance[]> {
+  const ids = await client.pages<{ KmsInstanceId: string }>("ListKmsInstances", {}, (b) => list(b, "KmsInstances", "KmsInstance"));
+  return Promise.all(
+    ids.map(async (i) => (await client.call("GetKmsInstance", { KmsInstanceId: i.KmsInstanceId })).KmsInstance as Instance),
+  );
+}
+
+export function releaseDate(inst: Instance): Date {
+  return addDays(new Date(inst.EndDate), graceDays);
+}
+
+// timeLeft says, in days, how long until expiry or until release.
+export function timeLeft(inst: Instance, now = new Date()): string {
+  const end = new Date(inst.EndDate);
+  switch (inst.Status) {
+    case "Expired": {
+      const left = Math.max(0, daysBetween(now, releaseDate(inst)));
+      return `${left} of ${graceDays} grace days left (released on ${day(releaseDate(inst))})`;
+    }
+    case "Released":
+      return `released on ${day(releaseDate(inst))}`;
+    default: {
+      const left = daysBetween(now, end);
+      return left === 1 ? "expires within a day" : `${left} days until expiry`;
+    }
+  }
+}
+
+// expiredBanner tells what an expired instance means now and what happens next.
+export function expiredBanner(inst: Instance): HTMLElement {
+  const name = inst.InstanceName && inst.InstanceName !== inst.InstanceId ? ` (${inst.InstanceName})` : "";
+  if (inst.Status === "Released") {
+    return h(
+      "div",
+      { class: "banner expired", role: "alert" },
+      h("strong", {}, `${inst.InstanceId}${name} was released on ${day(releaseDate(inst))}.`),
+      " Its keys and secrets are deleted; restore the backup taken at release to get them back.",
+    );
+  }
+  return h(
+    "div",
+    { class: "banner expired", role: "alert" },
+    h("strong", {}, `${inst.InstanceId}${name} expired on ${when(inst.EndDate)}.`),
+    " Every call on its secrets and keys now answers ",
+    h("code", {}, "Rejected.Unavailable"),
+    `. Renew it before ${day(releaseDate(inst))} to restore access with no data change. After that it is released: Coffer takes a backup, then deletes its keys and secrets.`,
+  );
+}
+
+function defaultRenewal(inst: Instance): string {
+  const from = Math.max(Date.now(), new Date(inst.EndDate).getTime());
+  return day(addDays(new Date(from), 365));
+}
+
+function renewForm(ctx: Ctx, inst: Instance, slot: HTMLElement): HTMLElement {
+  const date = h("input", { type: "date", name: "EndDate", required: true, value: defaultRenewal(inst) });
+  const form = h(
+    "form",
+    {
+      class: "inline",
+      "on:submit": async (e: Event) => {
+        e.preventDefault();
+        const ok = await attempt(slot, `Renewing ${inst.InstanceId}`, async () => {
+          await ctx.client.call("RenewKmsInstance", { KmsInstanceId: inst.InstanceId, EndDate: `${date.value}T00:00:00Z` });
+        });
+        if (ok) await render(ctx);
+      },
+    },
+    h("label", {}, "New end date ", date),
+    h("button", { type: "submit" }, "Renew"),
+  );
+  return form;
+}
+
+function actions(ctx: Ctx, inst: Instance, canBackup: boolean): HTMLElement {
+  const slot = h("div", { class: "slot" });
+  const cell = h("td", { class: "actions" });
+  const renew = h("button", { type: "button", "on:click": () => renew.replaceWith(renewForm(ctx, inst, slot)) }, "Renew…");
+  cell.append(renew);
+  if (canBackup) {
+    cell.append(
+      h(
+        "button",
+        {
+          type: "button",
+          "on:click": () =>
+            attempt(slot, `Backing up ${inst.InstanceId}`, async () => {
+              const res = await ctx.client.call("CreateBackup", { KmsInstanceId: inst.InstanceId });
+              slot.replaceChildren(h("div", { class: "ok" }, `Backup made: ${summary(res)}`));
+            }),
+        },
+        "Back up",
+      ),
+    );
+  }
+  cell.append(slot);
+  return cell;
+}
+
+// summary shows the fields of an answer other than RequestId, for actions whose shape may grow.
+function summary(b: Body): string {
+  return Object.entries(b)
+    .filter(([k]) => k !== "RequestId")
+    .map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+    .join(", ");
+}
+
+function createForm(ctx: Ctx, slot: HTMLElement): HTMLElement {
+  const name = h("input", { name: "KmsInstanceName", placeholder: "name (optional)", maxlength: "128" });
+  const end = h("input", { type: "date", name: "EndDate", required: true, value: day(addDays(new Date(), 365)) });
+  return h(
+    "form",
+    {
+      class: "inline",
+      "on:submit": async (e: Event) => {
+        e.preventDefault();
+        const ok = await attempt(slot, "Creating an instance", async () => {
+          await ctx.client.call("CreateKmsInstance", { KmsInstanceName: name.value, EndDate: `${end.value}T00:00:00Z` });
+        });
+        if (ok) await render(ctx);
+      },
+    },
+    h("strong", {}, "New instance "),
+    name,
+    h("label", {}, " until ", end),
+    h("button", { type: "submit" }, "Create"),
+  );
+}
+
+export async function render(ctx: Ctx): Promise<void> {
+  const { main } = ctx;
+  let insts: Instance[];
+  let canBackup: boolean;
+  try {
+    [insts, canBackup] = await busy("Loading instances", () =>
+      Promise.all([loadInstances(ctx.client), ctx.supports("CreateBackup")]),
+    );
+  } catch (e) {
+    main.replaceChildren(h("h1", {}, "KMS instances"), errorBox(e));
+    return;
+  }
+  const slot = h("div", { class: "slot" });
+  const rows = insts.map((inst) =>
+    h(
+      "tr",
+      { class: inst.Status === "Connected" ? "" : "expired", "data-instance": inst.InstanceId },
+      h("td", {}, h("a", { href: `#/secrets?instance=${encodeURIComponent(inst.InstanceId)}` }, inst.InstanceId), h("br"), h("small", {}, inst.InstanceName)),
+      h("td", {}, h("span", { class: `status ${inst.Status.toLowerCase()}` }, inst.Status === "Connected" ? "Active" : inst.Status)),
+      h("td", {}, when(inst.StartDate)),
+      h("td", {}, when(inst.EndDate)),
+      h("td", { class: "left" }, timeLeft(inst)),
+      h("td", {}, inst.SecretNum),
+      h("td", {}, String(inst.KeyNum)),
+      actions(ctx, inst, canBackup),
+    ),
+  );
+  rows.unshift(
+    h(
+      "tr",
+      { "data-instance": "" },
+      h("td", {}, h("a", { href: "#/secrets?instance=shared" }, "Shared pool"), h("br"), h("small", {}, "secrets created without DKMSInstanceId")),
+      h("td", {}, h("span", { class: "status connected" }, "Active")),
+      h("td", {}, "—"),
+      h("td", {}, "—"),
+      h("td", { class: "left" }, "never expires"),
+      h("td", {}, "see Secrets"),
+      h("td", {}, "—"),
+      h("td", {}),
+    ),
+  );
+  main.replaceChildren(
+    h("h1", {}, "KMS instances"),
+    ...insts.filter((i) => i.Status !== "Connected").map(expiredBanner),
+    table(["Instance", "Status", "Start", "End", "Time left", "Secrets", "Keys", ""], rows, "instances"),
+    createForm(ctx, slot),
+    slot,
+  );
+}

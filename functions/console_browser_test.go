@@ -1,0 +1,80 @@
+package functions_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
+	"github.com/seed-4eefd85e/coffer/internal/testenv"
+)
+
+// TestConsoleInBrowser drives the web console in Debian's Chromium (console/e2e/browser.ts, built
+// by scripts/test) against this emulator: sign-in, the expired-instance banner, the shared pool
+// group, reveal on click, put and move stages, and the error code of a read on an expired
+// instance. Screenshots go to console/screenshots/ (or $COFFER_SCREENSHOTS).
+func TestConsoleInBrowser(t *testing.T) {
+	browser := testenv.Require(t, "COFFER_TEST_CHROMIUM")
+	driver, err := filepath.Abs(filepath.Join("..", "console", "build", "e2e", "browser.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(driver); err != nil {
+		t.Fatalf("the browser driver is not built: run `npm ci && npm test` in console/ (scripts/test does): %v", err)
+	}
+	shots := os.Getenv("COFFER_SCREENSHOTS")
+	if shots == "" {
+		shots, _ = filepath.Abs(filepath.Join("..", "console", "screenshots"))
+	}
+
+	s := backend{name: "embedded"}.start(t, nil)
+	c := s.client(t, "")
+	// The expired instance is made with the clock ten minutes back and an EndDate five minutes on;
+	// the clock then returns to now, so the server and the browser agree it expired five minutes ago.
+	s.clock.Add(-10 * time.Minute)
+	expired := ok(call(c, "CreateKmsInstance", map[string]string{
+		"KmsInstanceName": "billing", "EndDate": acsapi.FormatTime(s.clock.Now().Add(5 * time.Minute)),
+	})).must(t)["KmsInstanceId"].(string)
+	expiredKey := ok(call(c, "CreateKey", map[string]string{"DKMSInstanceId": expired, "Description": "billing data"})).must(t)
+	ok(call(c, "CreateSecret", map[string]string{
+		"SecretName": "billing/db-password", "VersionId": "v1", "SecretData": "expired-value",
+		"DKMSInstanceId": expired, "EncryptionKeyId": expiredKey["KeyMetadata"].(map[string]any)["KeyId"].(string),
+	})).must(t)
+	s.clock.Add(10 * time.Minute)
+
+	active := ok(call(c, "CreateKmsInstance", map[string]string{
+		"KmsInstanceName": "payments", "EndDate": acsapi.FormatTime(s.clock.Now().Add(90 * 24 * time.Hour)),
+	})).must(t)["KmsInstanceId"].(string)
+	activeKey := ok(call(c, "CreateKey", map[string]string{"DKMSInstanceId": active, "Description": "payments data"})).must(t)
+	ok(call(c, "CreateSecret", map[string]string{
+		"SecretName": "payments/api-token", "VersionId": "v1", "SecretData": "active-value",
+		"DKMSInstanceId": active, "EncryptionKeyId": activeKey["KeyMetadata"].(map[string]any)["KeyId"].(string),
+		"Tags": `[{"TagKey":"env","TagValue":"prod"}]`,
+	})).must(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", driver)
+	cmd.Dir = filepath.Dir(driver)
+	cmd.Env = append(os.Environ(),
+		"COFFER_CONSOLE_URL="+s.url+"/console/",
+		"COFFER_ACCESS_KEY_ID="+adminID,
+		"COFFER_ACCESS_KEY_SECRET="+adminSecret,
+		"COFFER_EXPIRED_INSTANCE="+expired,
+		"COFFER_EXPIRED_SECRET=billing/db-password",
+		"COFFER_ACTIVE_INSTANCE="+active,
+		"COFFER_TEST_CHROMIUM="+browser,
+		"COFFER_SCREENSHOTS="+shots,
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	t.Logf("browser test output (screenshots in %s):\n%s", shots, out.String())
+	if err != nil {
+		t.Fatalf("the browser test failed: %v", err)
+	}
+}

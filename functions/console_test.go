@@ -1,0 +1,120 @@
+package functions_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/seed-4eefd85e/coffer/functions"
+)
+
+func TestConsoleServedWithStrictHeaders(t *testing.T) {
+	s := backend{name: "embedded"}.start(t, nil)
+	for _, path := range []string{"/console/", "/console/js/app.js", "/console/console.css"} {
+		res, err := http.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || len(body) == 0 {
+			t.Fatalf("%s: %d with %d bytes", path, res.StatusCode, len(body))
+		}
+		h := res.Header
+		csp := h.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe") {
+			t.Errorf("%s: CSP %q allows unsafe sources", path, csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s: headers %v", path, h)
+		}
+	}
+	res, err := http.Get(s.url + "/console/js/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("a folder listing answered %d, want 404", res.StatusCode)
+	}
+}
+
+// preflight sends the OPTIONS request a browser sends before a signed cross-origin call.
+func preflight(t *testing.T, url, origin string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodOptions, url, nil)
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "authorization,x-acs-action,x-acs-date")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	return res
+}
+
+func TestCORSOnlyForConsoleOrigins(t *testing.T) {
+	const console = "https://console.example.com"
+	s := backend{name: "embedded"}.start(t, map[string]string{"COFFER_CONSOLE_ORIGINS": console + ",http://localhost:5173"})
+	for _, origin := range []string{console, "http://" + s.host} {
+		res := preflight(t, s.url+"/", origin)
+		if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != origin ||
+			!strings.Contains(res.Header.Get("Access-Control-Allow-Headers"), "x-acs-signature-nonce") {
+			t.Errorf("preflight from %s: %d %v", origin, res.StatusCode, res.Header)
+		}
+	}
+
+	res := preflight(t, s.url+"/manageSecrets", "https://evil.example.com")
+	var body struct{ Code, Message string }
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusForbidden || body.Code != "Forbidden.NoPermission" || res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another origin: %d %+v %v", res.StatusCode, body, res.Header)
+	}
+
+	// An answer to a call from another origin carries no CORS header, so its page cannot read it.
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/", nil)
+	req.Header.Set("Origin", "https://evil.example.com")
+	out, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Body.Close()
+	if out.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("an unsigned call from another origin got CORS headers: %v", out.Header)
+	}
+	req.Header.Set("Origin", console)
+	out, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Body.Close()
+	if out.Header.Get("Access-Control-Allow-Origin") != console || out.StatusCode != http.StatusBadRequest {
+		t.Errorf("a call from the console's origin: %d %v", out.StatusCode, out.Header)
+	}
+}
+
+func TestConsoleOriginsMustBeOrigins(t *testing.T) {
+	for _, bad := range []string{"*", "console.example.com", "https://console.example.com/", "https://x.example.com/app", "ftp://x.example.com", "https://u@x.example.com"} {
+		_, err := functions.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"COFFER_CONSOLE_ORIGINS": bad}))
+		if err == nil || !strings.Contains(err.Error(), "COFFER_CONSOLE_ORIGINS") {
+			t.Errorf("%q: got %v, want a COFFER_CONSOLE_ORIGINS error", bad, err)
+		}
+	}
+	cfg, err := functions.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"COFFER_CONSOLE_ORIGINS": "https://a.example.com,http://127.0.0.1:5173"}))
+	if err != nil || len(cfg.ConsoleOrigins) != 2 {
+		t.Fatalf("two good origins: %v %v", cfg, err)
+	}
+}
