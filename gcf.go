@@ -19,6 +19,7 @@ import (
 func init() {
 	ff.HTTP("getSecret", serve((*functions.App).GetSecret))
 	ff.HTTP("manageSecrets", serve((*functions.App).ManageSecrets))
+	ff.HTTP("rotateSecret", serve((*functions.App).RotateSecret))
 }
 
 var (

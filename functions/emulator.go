@@ -9,6 +9,7 @@ func (a *App) Mux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/getSecret", a.withCORS(a.GetSecret()))
 	mux.Handle("/manageSecrets", a.withCORS(a.ManageSecrets()))
+	mux.Handle("/rotateSecret", a.withCORS(a.RotateSecret()))
 	mux.Handle("/", a.withCORS(a.AllActions()))
 	mux.Handle("/console/", Console())
 	return mux

@@ -11,5 +11,5 @@ func (a *App) ManageSecrets() http.Handler { return a.handler(acsapi.ManageActio
 
 // AllActions serves every action on one path, as the local emulator does on /.
 func (a *App) AllActions() http.Handler {
-	return a.handler(acsapi.Merge(acsapi.ReadActions(), acsapi.ManageActions()))
+	return a.handler(acsapi.Merge(acsapi.ReadActions(), acsapi.ManageActions(), acsapi.RotationActions(a.rotation())))
 }

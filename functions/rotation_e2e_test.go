@@ -1,0 +1,131 @@
+package functions_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/rotatortest"
+)
+
+func TestSDKRotation(t *testing.T) { forEachBackend(t, testSDKRotation) }
+
+// testSDKRotation rotates real PostgreSQL and MariaDB accounts through the official SDK on the
+// rotateSecret function's path, then logs in to prove which passwords work.
+func testSDKRotation(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	c := s.client(t, "")
+	for _, db := range []rotatortest.DB{rotatortest.Postgres(t), rotatortest.MariaDB(t)} {
+		t.Run(db.Kind+"/single", func(t *testing.T) {
+			name := db.Account(t, "initial-pw")
+			secret := createRds(t, c, db, "SingleUser", [][2]string{{name, "initial-pw"}})
+			res := ok(callPath(c, "/rotateSecret", "RotateSecret", map[string]string{"SecretName": secret, "VersionId": "r1"})).must(t)
+			if res["VersionId"] != "r1" || res["SecretName"] != secret {
+				t.Fatalf("RotateSecret answered %v", res)
+			}
+			cur := account(t, c, secret, "ACSCurrent")
+			if cur[0] != name || cur[1] == "initial-pw" {
+				t.Fatalf("ACSCurrent after rotation: %s", cur[0])
+			}
+			if err := db.Login(name, cur[1]); err != nil {
+				t.Fatalf("the new password does not log in: %v", err)
+			}
+			if err := db.Login(name, "initial-pw"); err == nil {
+				t.Fatal("the old password still logs in")
+			}
+			if prev := account(t, c, secret, "ACSPrevious"); prev[1] != "initial-pw" {
+				t.Fatal("ACSPrevious is not the old value")
+			}
+			// The same VersionId again succeeds without rotating.
+			ok(callPath(c, "/rotateSecret", "RotateSecret", map[string]string{"SecretName": secret, "VersionId": "r1"})).must(t)
+			if again := account(t, c, secret, "ACSCurrent"); again[1] != cur[1] {
+				t.Fatal("a repeated VersionId rotated again")
+			}
+		})
+		t.Run(db.Kind+"/double", func(t *testing.T) {
+			a, b := db.Account(t, "pw-a"), db.Account(t, "pw-b")
+			secret := createRds(t, c, db, "DoubleUsers", [][2]string{{a, "pw-a"}, {b, "pw-b"}})
+			ok(c.RotateSecret(&kms.RotateSecretRequest{SecretName: tea.String(secret), VersionId: tea.String("r1")})).must(t)
+			cur, prev := account(t, c, secret, "ACSCurrent"), account(t, c, secret, "ACSPrevious")
+			if cur[0] != b || prev[0] != a || prev[1] != "pw-a" {
+				t.Fatalf("after rotation ACSCurrent is %s and ACSPrevious %s", cur[0], prev[0])
+			}
+			for _, cred := range [][2]string{cur, prev} {
+				if err := db.Login(cred[0], cred[1]); err != nil {
+					t.Fatalf("%s does not log in: %v", cred[0], err)
+				}
+			}
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		dead := rotatortest.DB{Kind: "postgres", Location: "postgres://127.0.0.1:1/app?sslmode=disable"}
+		secret := createRds(t, c, dead, "SingleUser", [][2]string{{"app", "initial-pw"}})
+		_, err := c.RotateSecret(&kms.RotateSecretRequest{SecretName: tea.String(secret), VersionId: tea.String("r1")})
+		wantCode(t, err, 503, "ServiceUnavailableTemporary")
+		_, err = c.RotateSecret(&kms.RotateSecretRequest{SecretName: tea.String(secret), VersionId: tea.String("r2")})
+		wantCode(t, err, 409, "Rejected.Rotating")
+		_, err = c.UpdateSecretRotationPolicy(&kms.UpdateSecretRotationPolicyRequest{SecretName: tea.String(secret), EnableAutomaticRotation: tea.Bool(true), RotationInterval: tea.String("7d")})
+		wantCode(t, err, 409, "Rejected.Rotating")
+		desc := ok(call(c, "DescribeSecret", map[string]string{"SecretName": secret})).must(t)
+		st, _ := desc["RotationState"].(map[string]any)
+		if st["Step"] != "apply" || fmt.Sprint(st["Attempt"]) != "1" || !strings.Contains(fmt.Sprint(st["LastError"]), "login as app") || st["LockHolder"] == "" {
+			t.Fatalf("DescribeSecret's RotationState: %v", desc["RotationState"])
+		}
+		if strings.Contains(s.logs.String(), "initial-pw") {
+			t.Fatal("a password reached the log")
+		}
+	})
+	t.Run("schedule", func(t *testing.T) {
+		db := rotatortest.Postgres(t)
+		name := db.Account(t, "initial-pw")
+		secret := createRds(t, c, db, "SingleUser", [][2]string{{name, "initial-pw"}})
+		ok(c.UpdateSecretRotationPolicy(&kms.UpdateSecretRotationPolicyRequest{SecretName: tea.String(secret), EnableAutomaticRotation: tea.Bool(true), RotationInterval: tea.String("6h")})).must(t)
+		desc := ok(c.DescribeSecret(&kms.DescribeSecretRequest{SecretName: tea.String(secret)})).must(t)
+		if tea.StringValue(desc.Body.AutomaticRotation) != "Enabled" || tea.StringValue(desc.Body.RotationInterval) != "21600s" {
+			t.Fatalf("policy: %+v", desc.Body)
+		}
+		s.clock.Add(7 * time.Hour)
+		rep, err := s.app.RotateDue(context.Background())
+		s.clock.Add(-7 * time.Hour) // back, so the SDK's signed timestamps verify again
+		if err != nil || !slices.Contains(rep.Rotated, secret) {
+			t.Fatalf("the schedule did not rotate %s: %+v %v", secret, rep, err)
+		}
+		if err := db.Login(name, account(t, c, secret, "ACSCurrent")[1]); err != nil {
+			t.Fatalf("the scheduled rotation's password does not log in: %v", err)
+		}
+	})
+}
+
+// createRds creates an Rds secret for accounts on db and returns its name.
+func createRds(t *testing.T, c *kms.Client, db rotatortest.DB, sub string, accounts [][2]string) string {
+	t.Helper()
+	var list []map[string]string
+	for _, a := range accounts {
+		list = append(list, map[string]string{"AccountName": a[0], "AccountPassword": a[1]})
+	}
+	data, _ := json.Marshal(map[string]any{"Accounts": list})
+	name := fmt.Sprintf("rds-%s-%s-%d", db.Kind, sub, time.Now().UnixNano())
+	ok(c.CreateSecret(&kms.CreateSecretRequest{
+		SecretName: tea.String(name), VersionId: tea.String("v1"), SecretData: tea.String(string(data)),
+		SecretType: tea.String("Rds"), ExtendedConfig: map[string]any{"SecretSubType": sub, "DBInstanceId": db.Location},
+	})).must(t)
+	return name
+}
+
+// account reads the AccountName and AccountPassword of one stage.
+func account(t *testing.T, c *kms.Client, secret, stage string) [2]string {
+	t.Helper()
+	v := ok(c.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String(secret), VersionStage: tea.String(stage)})).must(t)
+	var a struct{ AccountName, AccountPassword string }
+	if err := json.Unmarshal([]byte(tea.StringValue(v.Body.SecretData)), &a); err != nil {
+		t.Fatalf("%s is not an Rds account: %v", stage, err)
+	}
+	return [2]string{a.AccountName, a.AccountPassword}
+}
