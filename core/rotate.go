@@ -40,6 +40,7 @@ type RotationState struct {
 
 // RotationEvent reports a rotation that finished or failed a step; Cause never holds secret material.
 type RotationEvent struct {
+	Time    time.Time
 	Secret  string
 	Step    RotationStep
 	Attempt int
@@ -432,7 +433,7 @@ func (r *Rotation) promote(ctx context.Context, lease Lease, name string, st *Ro
 	if err != nil {
 		return r.svc.updateErr(name, err)
 	}
-	r.opts.Events(RotationEvent{Secret: name, Step: StepPromote, Attempt: st.Attempt, Done: true})
+	r.opts.Events(RotationEvent{Time: now, Secret: name, Step: StepPromote, Attempt: st.Attempt, Done: true})
 	return nil
 }
 
@@ -444,7 +445,7 @@ func (r *Rotation) fail(ctx context.Context, lease Lease, name string, st *Rotat
 	}
 	now := r.svc.clock.Now()
 	msg := fmt.Sprintf("%s: %v", st.Step, cause)
-	ev := RotationEvent{Secret: name, Step: st.Step, Cause: msg}
+	ev := RotationEvent{Time: now, Secret: name, Step: st.Step, Cause: msg}
 	err := r.fenced(ctx, lease, name, func(_ *Secret, st *RotationState) {
 		st.Attempt++
 		st.LastError = msg
