@@ -519,7 +519,7 @@ func TestInitRedis(t *testing.T) {
 		t.Fatalf("get: %q", got)
 	}
 	// The saved profile points at the endpoint given at init; with the real one it works as is.
-	saved := newEnv(t, url).with("COFFER_ACCESS_KEY_ID", "", "COFFER_ACCESS_KEY_SECRET", "", "COFFER_PROFILE", profilePath)
+	saved := newEnv(t, "").with("COFFER_ACCESS_KEY_ID", "", "COFFER_ACCESS_KEY_SECRET", "", "COFFER_PROFILE", profilePath)
 	saved.run(t, "", "secret", "list").want(t, 1, "Unreachable")
 	saved.run(t, "", "secret", "list", "--endpoint", url).must(t)
 }
