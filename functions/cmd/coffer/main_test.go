@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -65,7 +67,17 @@ func startServer(t *testing.T, env map[string]string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(app.Mux())
+	srv := httptest.NewUnstartedServer(app.Mux())
+	tlsCfg, _, err := cfg.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tlsCfg != nil {
+		srv.TLS = tlsCfg
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(func() { srv.Close(); app.Close() })
 	return srv.URL
 }
@@ -572,4 +584,38 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("after restore: %q", got)
 	}
 	env.run(t, "", "backup", "restore", "bk-nope", "--days", "30").want(t, 3)
+}
+
+// TestTLS runs the CLI and doctor against the emulator's self-signed certificate: refused by
+// default, trusted with --ca-file, accepted with a warning under --insecure.
+func TestTLS(t *testing.T) {
+	url := startServer(t, map[string]string{"COFFER_TLS_SELF_SIGNED": "true"})
+	env := newEnv(t, url)
+	env.run(t, "", "secret", "list").want(t, 1, "Unreachable", "certificate")
+	r := env.run(t, "", "doctor")
+	r.want(t, 1)
+	if !strings.Contains(r.stdout, "FAIL  tls") || !strings.Contains(r.stdout, "fix: give the CA with --ca-file") {
+		t.Fatalf("doctor on an untrusted certificate:\n%s", r.stdout)
+	}
+	out := env.run(t, "", "doctor", "--insecure").must(t)
+	if !strings.Contains(out, "warn  tls          certificate not verified") || !strings.Contains(out, "ok    credentials") {
+		t.Fatalf("doctor --insecure:\n%s", out)
+	}
+	env.run(t, "tls-value", "secret", "create", "tls/one", "--insecure").must(t)
+
+	// The self-signed certificate is its own authority.
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(url, "https://"), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := conn.ConnectionState().PeerCertificates[0]
+	conn.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})))
+	if got := env.run(t, "", "secret", "get", "tls/one", "--ca-file", ca).must(t); got != "tls-value" {
+		t.Fatalf("get over verified TLS: %q", got)
+	}
+	if out := env.with("COFFER_CA_FILE", ca).run(t, "", "doctor").must(t); !strings.Contains(out, "ok    tls          certificate valid until") {
+		t.Fatalf("doctor with the CA:\n%s", out)
+	}
 }
