@@ -7,8 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"os"
 
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
+	"github.com/seed-4eefd85e/coffer/adapters/audit/redisstream"
+	"github.com/seed-4eefd85e/coffer/adapters/audit/stdout"
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
 	"github.com/seed-4eefd85e/coffer/adapters/store/bolt"
 	"github.com/seed-4eefd85e/coffer/adapters/store/redis"
@@ -24,6 +28,8 @@ type App struct {
 
 	verifier *acsapi.Verifier
 	root     core.RootKey
+	audit    core.AuditSink
+	trusted  []netip.Prefix
 }
 
 // Options are what a caller of New may replace; zero values take production defaults.
@@ -32,6 +38,8 @@ type Options struct {
 	// Out receives the one-time banner with a generated admin key (default: discarded).
 	Out io.Writer
 	Log *slog.Logger
+	// AuditOut receives the audit records with COFFER_AUDIT=stdout (default: os.Stdout).
+	AuditOut io.Writer
 }
 
 // New opens the store and the root key and builds the service. It seeds the admin access key from
@@ -67,11 +75,36 @@ func Open(cfg *Config, opts Options) (*App, error) {
 	}
 	// The read path needs the access key, the encryption key and the instance on every call; a
 	// short cache keeps those off the store's round trips.
-	store = core.CacheRecords(store, cfg.CacheTTL, core.RecordAccessKey, core.RecordKey, core.RecordInstance)
+	store = core.CacheRecords(store, cfg.CacheTTL, core.RecordAccessKey, core.RecordKey, core.RecordInstance,
+		core.RecordAccessPoint, core.RecordPolicy, core.RecordNetworkRule, core.RecordClientKey)
 	svc := core.NewService(store, root, opts.Clock, core.Limits{VersionLimit: cfg.VersionLimit, MaxSecretData: cfg.MaxSecretData})
 	a := &App{Config: cfg, Service: svc, Store: store, Log: opts.Log, root: root}
-	a.verifier = &acsapi.Verifier{Secrets: svc.AccessKeySecret, Nonces: store, Clock: opts.Clock}
+	a.verifier = &acsapi.Verifier{Secrets: svc.AccessKeySecret, PublicKeys: svc.ClientKeyPublic, Nonces: store, Clock: opts.Clock}
+	a.trusted, _ = cfg.trustedProxies() // LoadConfig has checked them
+	if a.audit, err = openAudit(cfg, opts); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// openAudit picks the audit sink: JSON lines on stdout (the default), a capped Redis Stream
+// beside the Redis store, or none.
+func openAudit(cfg *Config, opts Options) (core.AuditSink, error) {
+	switch cfg.Audit {
+	case "redis":
+		s, err := redisstream.Open(cfg.RedisURL, cfg.RedisPrefix+"audit", cfg.AuditStreamMaxLen)
+		if err != nil {
+			return nil, fmt.Errorf("COFFER_AUDIT: %w", err)
+		}
+		return s, nil
+	case "off":
+		return nil, nil
+	}
+	if opts.AuditOut == nil {
+		opts.AuditOut = os.Stdout
+	}
+	return stdout.New(opts.AuditOut), nil
 }
 
 // openStorage picks Redis when COFFER_REDIS_URL is set, else the embedded store.
@@ -143,6 +176,9 @@ func (a *App) Close() error {
 	if c, ok := a.root.(io.Closer); ok {
 		err = errors.Join(err, c.Close())
 	}
+	if c, ok := a.audit.(io.Closer); ok {
+		err = errors.Join(err, c.Close())
+	}
 	return err
 }
 
@@ -150,6 +186,7 @@ func (a *App) Close() error {
 func (a *App) handler(actions acsapi.Actions) http.Handler {
 	return &acsapi.Handler{
 		Service: a.Service, Verifier: a.verifier, Actions: actions, Log: a.Log,
+		Audit: a.audit, AuditFailClosed: a.Config.AuditFailClosed, TrustedProxies: a.trusted,
 		// SecretData travels in the query; a form body may carry it too, base64 or escaped.
 		MaxBody: int64(a.Config.MaxSecretData)*3 + 64<<10,
 	}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -48,6 +50,26 @@ type Config struct {
 	// ConsoleOrigins may call the API from a browser (CORS) besides the emulator's own origin:
 	// where a static copy of the web console is served.
 	ConsoleOrigins []string `env:"COFFER_CONSOLE_ORIGINS"`
+
+	// TrustedProxies are CIDRs of proxies whose X-Forwarded-For names the caller's address.
+	TrustedProxies []string `env:"COFFER_TRUSTED_PROXIES"`
+	// Audit is where the record of every call goes: stdout, redis or off.
+	Audit             string `env:"COFFER_AUDIT, default=stdout"`
+	AuditFailClosed   bool   `env:"COFFER_AUDIT_FAIL_CLOSED, default=false"`
+	AuditStreamMaxLen int64  `env:"COFFER_AUDIT_STREAM_MAXLEN, default=1000000"`
+}
+
+// trustedProxies parses COFFER_TRUSTED_PROXIES.
+func (c *Config) trustedProxies() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(c.TrustedProxies))
+	for _, s := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // LoadConfig reads the configuration through lookuper (the process environment when nil) and
@@ -96,6 +118,24 @@ func (c *Config) validate() error {
 		if err := checkOrigin(o); err != nil {
 			bad("COFFER_CONSOLE_ORIGINS", err.Error())
 		}
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		bad("COFFER_TRUSTED_PROXIES", err.Error())
+	}
+	switch c.Audit {
+	case "stdout", "off":
+	case "redis":
+		if c.RedisURL == "" {
+			bad("COFFER_AUDIT", "redis needs COFFER_REDIS_URL")
+		}
+	default:
+		bad("COFFER_AUDIT", "must be stdout, redis or off")
+	}
+	if c.AuditStreamMaxLen < 1 {
+		bad("COFFER_AUDIT_STREAM_MAXLEN", "must be positive")
+	}
+	if c.AuditFailClosed && c.Audit == "off" {
+		bad("COFFER_AUDIT_FAIL_CLOSED", "needs an audit sink: COFFER_AUDIT is off")
 	}
 	if c.RedisURL != "" && c.RootKey == "" {
 		bad("COFFER_ROOT_KEY", "is required with COFFER_REDIS_URL: function instances share no disk to keep a generated one")

@@ -109,7 +109,9 @@ func (b backend) start(t testing.TB, env map[string]string) *server {
 	}
 	clock := &offsetClock{}
 	logs := &bytes.Buffer{}
-	app, err := functions.New(ctx, cfg, functions.Options{Clock: clock, Log: functions.NewLogger(&lockedWriter{w: logs}, "debug")})
+	// Logs and audit records land in one buffer, so a test can search everything a call left behind.
+	out := &lockedWriter{w: logs}
+	app, err := functions.New(ctx, cfg, functions.Options{Clock: clock, Log: functions.NewLogger(out, "debug"), AuditOut: out})
 	if err != nil {
 		t.Fatal(err)
 	}

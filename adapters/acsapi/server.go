@@ -1,15 +1,21 @@
 package acsapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-// Handler serves a set of actions over HTTP: it parses, authenticates, dispatches and answers.
-// Each function is one Handler with its own action set.
+// auditTimeout bounds how long a call waits for its audit record to be kept.
+const auditTimeout = 2 * time.Second
+
+// Handler serves a set of actions over HTTP: it parses, authenticates, authorizes, dispatches,
+// audits and answers. Each function is one Handler with its own action set.
 type Handler struct {
 	Service  *core.Service
 	Verifier *Verifier
@@ -18,58 +24,158 @@ type Handler struct {
 	MaxBody int64
 	// Log receives one line per call: action, caller, status, code, latency. Never parameters.
 	Log *slog.Logger
+	// Audit keeps one record per call; nil keeps none.
+	Audit core.AuditSink
+	// AuditFailClosed answers 503 instead of the result when the audit record cannot be kept.
+	AuditFailClosed bool
+	// TrustedProxies are the peers whose X-Forwarded-For names the caller; anyone else's is
+	// ignored, so a caller cannot pick its own source address.
+	TrustedProxies []netip.Prefix
+}
+
+// call is what serving one request produced.
+type call struct {
+	action, caller string
+	resources      []string
+	body           any
+	err            error
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := NewRequestID()
-	action, caller, err := h.serve(w, r, id)
-	status, code := http.StatusOK, ""
-	if err != nil {
-		e := Classify(err)
+	ip := h.SourceIP(r)
+	c := h.serve(r, ip)
+	status, code := http.StatusOK, "OK"
+	if c.err != nil {
+		e := Classify(c.err)
 		status, code = e.Status, e.Code
-		WriteError(w, r, id, err)
+	}
+	if h.Audit != nil {
+		rec := core.AuditRecord{
+			Time: start.UTC(), RequestID: id, AccessKeyID: c.caller, Action: c.action, Resources: c.resources,
+			SourceIP: ipString(ip), Status: status, Code: code, Latency: time.Since(start),
+		}
+		// The record outlives a client that hangs up, but not the deadline.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
+		err := h.Audit.Record(ctx, rec)
+		cancel()
+		if err != nil {
+			h.Log.LogAttrs(r.Context(), slog.LevelError, "audit record lost", slog.String("requestId", id), slog.String("cause", err.Error()))
+			if h.AuditFailClosed {
+				c.err = core.TemporarilyUnavailable("the audit sink", err)
+				e := Classify(c.err)
+				status, code = e.Status, e.Code
+			}
+		}
+	}
+	if c.err != nil {
+		WriteError(w, r, id, c.err)
+	} else {
+		WriteJSON(w, r, http.StatusOK, id, c.body)
 	}
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
 	}
 	attrs := []slog.Attr{
-		slog.String("requestId", id), slog.String("action", action), slog.String("accessKeyId", caller),
-		slog.Int("status", status), slog.Duration("latency", time.Since(start)),
+		slog.String("requestId", id), slog.String("action", c.action), slog.String("accessKeyId", c.caller),
+		slog.String("sourceIp", ipString(ip)), slog.Int("status", status), slog.Duration("latency", time.Since(start)),
 	}
-	if code != "" {
+	if code != "OK" {
 		attrs = append(attrs, slog.String("code", code))
 	}
-	if status >= 500 && err != nil {
+	if status >= 500 && c.err != nil {
 		// The cause stays in the log; core errors never carry secret material.
-		attrs = append(attrs, slog.String("cause", err.Error()))
+		attrs = append(attrs, slog.String("cause", c.err.Error()))
 	}
 	h.Log.LogAttrs(r.Context(), level, "call", attrs...)
 }
 
-// serve handles one call and writes the success response; a returned error is written by
-// ServeHTTP.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, id string) (action, caller string, err error) {
+// ipString is ip, or "" when the source is unknown.
+func ipString(ip netip.Addr) string {
+	if ip.IsValid() {
+		return ip.String()
+	}
+	return ""
+}
+
+// serve handles one call up to its result; ServeHTTP audits and writes it.
+func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 	req, err := ParseRequest(r, h.MaxBody)
 	if err != nil {
-		return "", "", err
+		c.err = err
+		return c
 	}
+	c.action = req.Action
 	// Authenticate before anything else, so an anonymous caller learns nothing, not even which
 	// actions exist.
-	caller, err = h.Verifier.Verify(r.Context(), r, req)
-	if err != nil {
-		return req.Action, "", err
+	if c.caller, c.err = h.Verifier.Verify(r.Context(), r, req); c.err != nil {
+		return c
 	}
 	serve, ok := h.Actions[req.Action]
 	if !ok {
-		return req.Action, caller, UnknownAction(req.Action)
+		c.err = UnknownAction(req.Action)
+		return c
 	}
-	body, err := serve(r.Context(), h.Service, req.Params)
+	perm, resources, err := Permission(req.Action, req.Params)
+	c.resources = resources
 	if err != nil {
-		return req.Action, caller, err
+		c.err = err
+		return c
 	}
-	WriteJSON(w, r, http.StatusOK, id, body)
-	return req.Action, caller, nil
+	// Authorize from the parameters alone, before any data is read for the action: a denial is the
+	// same whether or not the resource exists.
+	if c.err = h.Service.Authorize(r.Context(), core.AccessRequest{CallerID: c.caller, Permission: perm, Resources: resources, SourceIP: ip}); c.err != nil {
+		return c
+	}
+	c.body, c.err = serve(context.WithValue(r.Context(), callerKey{}, c.caller), h.Service, req.Params)
+	return c
+}
+
+type callerKey struct{}
+
+// Caller returns the access key or client key id that signed the call being served.
+func Caller(ctx context.Context) string {
+	id, _ := ctx.Value(callerKey{}).(string)
+	return id
+}
+
+// SourceIP is the caller's address: the connection's peer, or, when that peer is a trusted proxy,
+// the nearest address in X-Forwarded-For that is not one. An address that does not parse gives
+// the invalid address, which no network rule admits.
+func (h *Handler) SourceIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip := ap.Addr().Unmap()
+	if !h.trusted(ip) {
+		return ip
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return netip.Addr{}
+		}
+		ip = a.Unmap()
+		if !h.trusted(ip) {
+			return ip
+		}
+	}
+	return ip
+}
+
+func (h *Handler) trusted(ip netip.Addr) bool {
+	for _, p := range h.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

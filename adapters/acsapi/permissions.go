@@ -1,0 +1,110 @@
+package acsapi
+
+import (
+	"strings"
+
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+// resourcesOf reads, from an action's parameters alone, the resources the action touches, so a
+// call is authorized before anything is looked up.
+type resourcesOf func(Params) ([]string, error)
+
+// permissions lists every action a non-admin policy can grant, with the resources it touches; the
+// permission is "kms:" + the action. An action missing here needs core.AdminPermission, so a new
+// action is admin-only until it gets a row.
+var permissions = map[string]resourcesOf{
+	"CreateSecret":               secretParam,
+	"GetSecretValue":             secretParam,
+	"PutSecretValue":             secretParam,
+	"UpdateSecretVersionStage":   secretParam,
+	"UpdateSecret":               secretParam,
+	"DescribeSecret":             secretParam,
+	"ListSecretVersionIds":       secretParam,
+	"DeleteSecret":               secretParam,
+	"RestoreSecret":              secretParam,
+	"GetSecretPolicy":            secretParam,
+	"SetSecretPolicy":            secretParam,
+	"RotateSecret":               secretParam,
+	"UpdateSecretRotationPolicy": secretParam,
+	"ListSecrets":                fixed("secret/*"), // names every secret
+	"GetRandomPassword":          fixed(),
+	"TagResource":                tagTargetParam,
+	"UntagResource":              tagTargetParam,
+	"TagResources":               resourceIDs,
+	"UntagResources":             resourceIDs,
+	"ListTagResources":           resourceIDs,
+	"CreateKey":                  fixed("key/*"),
+	"DescribeKey":                keyParam,
+	"Encrypt":                    keyParam,
+	"GenerateDataKey":            keyParam,
+	"Decrypt":                    fixed("key/*"), // the key is named inside the blob, read only after authorization
+	"ListKeys":                   fixed("key/*"),
+	"GetKmsInstance":             instanceParam,
+	"ListKmsInstances":           fixed("instance/*"),
+}
+
+// Permission returns what a call of action needs: the permission and the resources.
+func Permission(action string, p Params) (string, []string, error) {
+	of, ok := permissions[action]
+	if !ok {
+		return core.AdminPermission, nil, nil
+	}
+	resources, err := of(p)
+	return "kms:" + action, resources, err
+}
+
+func fixed(resources ...string) resourcesOf {
+	return func(Params) ([]string, error) { return resources, nil }
+}
+
+// secretParam reads SecretName, which may be an ARN (acs:kms:<region>:<account>:secret/<name>).
+func secretParam(p Params) ([]string, error) {
+	return []string{"secret/" + secretName(p.String("SecretName"))}, nil
+}
+
+func secretName(s string) string {
+	if strings.HasPrefix(s, "acs:kms:") {
+		if _, name, ok := strings.Cut(s, ":secret/"); ok {
+			return name
+		}
+	}
+	return s
+}
+
+func keyParam(p Params) ([]string, error) { return []string{"key/" + p.String("KeyId")}, nil }
+
+func instanceParam(p Params) ([]string, error) {
+	return []string{"instance/" + p.String("KmsInstanceId")}, nil
+}
+
+func tagTargetParam(p Params) ([]string, error) {
+	if id := p.String("KeyId"); id != "" {
+		return []string{"key/" + id}, nil
+	}
+	return secretParam(p)
+}
+
+// resourceIDs reads ResourceType and ResourceId.N; without ids the call lists every resource of
+// the type.
+func resourceIDs(p Params) ([]string, error) {
+	kind := p.String("ResourceType")
+	if kind != "key" {
+		kind = "secret"
+	}
+	ids, err := p.Indexed("ResourceId")
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return []string{kind + "/*"}, nil
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		if kind == "secret" {
+			id = secretName(id)
+		}
+		out[i] = kind + "/" + id
+	}
+	return out, nil
+}
