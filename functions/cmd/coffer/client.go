@@ -33,6 +33,14 @@ func (c *cli) connect() (*client, error) {
 	return conn.client()
 }
 
+// connectFor checks the number of positional arguments, then connects.
+func (c *cli) connectFor(args []string, n int, names string) (*client, error) {
+	if err := wantArgs(args, n, names); err != nil {
+		return nil, err
+	}
+	return c.connect()
+}
+
 func (conn *connection) client() (*client, error) {
 	ms := int(conn.timeout.Milliseconds())
 	cfg := &openapi.Config{

@@ -105,10 +105,7 @@ func instanceGet() *command {
 		help: "Shows instance ID: its state (Connected, Expired), term, and how many keys and secrets it holds.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 1, "ID"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 1, "ID")
 				if err != nil {
 					return err
 				}
@@ -130,10 +127,7 @@ func instanceList() *command {
 		help: "Lists every KMS instance (all pages).",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 0, "no arguments"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 0, "no arguments")
 				if err != nil {
 					return err
 				}
@@ -147,15 +141,7 @@ func instanceList() *command {
 				if err != nil {
 					return err
 				}
-				if c.g.output == "json" {
-					return c.printJSON(all)
-				}
-				rows := make([][]string, len(all))
-				for i, in := range all {
-					rows[i] = []string{text(in["KmsInstanceId"]), text(in["KmsInstanceArn"])}
-				}
-				c.printTable([]string{"ID", "ARN"}, rows)
-				return nil
+				return c.printItems(all, []string{"ID", "ARN"}, "KmsInstanceId", "KmsInstanceArn")
 			}
 		}}
 }
@@ -175,10 +161,7 @@ func keyCreate() *command {
 			instance := fs.String("instance", "", "KMS instance `ID` (kst-...)")
 			desc := fs.String("description", "", "description of the key")
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 0, "no arguments"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 0, "no arguments")
 				if err != nil {
 					return err
 				}
@@ -200,10 +183,7 @@ func keyDescribe() *command {
 		help: "Shows key ID: state, instance, spec, creation date and primary version.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 1, "ID"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 1, "ID")
 				if err != nil {
 					return err
 				}
@@ -225,10 +205,7 @@ func keyList() *command {
 		help: "Lists every key (all pages).",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 0, "no arguments"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 0, "no arguments")
 				if err != nil {
 					return err
 				}
@@ -242,15 +219,7 @@ func keyList() *command {
 				if err != nil {
 					return err
 				}
-				if c.g.output == "json" {
-					return c.printJSON(all)
-				}
-				rows := make([][]string, len(all))
-				for i, k := range all {
-					rows[i] = []string{text(k["KeyId"]), text(k["KeyArn"])}
-				}
-				c.printTable([]string{"ID", "ARN"}, rows)
-				return nil
+				return c.printItems(all, []string{"ID", "ARN"}, "KeyId", "KeyArn")
 			}
 		}}
 }
@@ -263,10 +232,7 @@ func passwordCommand() *command {
 			exclude := fs.String("exclude", "", "`CHARACTERS` never to use")
 			noPunct := fs.Bool("no-punctuation", false, "no punctuation characters")
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 0, "no arguments"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 0, "no arguments")
 				if err != nil {
 					return err
 				}
@@ -289,10 +255,7 @@ func keyState(name, action string) *command {
 		help: "Runs " + action + " on key ID. A disabled key neither encrypts new values nor decrypts stored ones:\nits secrets answer Rejected.Disabled until the key is enabled again.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 1, "ID"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 1, "ID")
 				if err != nil {
 					return err
 				}

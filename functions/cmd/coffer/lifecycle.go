@@ -15,10 +15,7 @@ instance exists that is recent enough to restore it ('coffer backup create --ins
 		setup: func(fs *flag.FlagSet) runner {
 			force := fs.Bool("no-backup", false, "release even without a backup; the data is lost")
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 1, "ID"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 1, "ID")
 				if err != nil {
 					return err
 				}
@@ -74,10 +71,7 @@ func backupList() *command {
 		setup: func(fs *flag.FlagSet) runner {
 			instance := fs.String("instance", "", "only backups of this KMS instance `ID`")
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 0, "no arguments"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 0, "no arguments")
 				if err != nil {
 					return err
 				}
@@ -92,17 +86,7 @@ func backupList() *command {
 				if err != nil {
 					return err
 				}
-				if c.g.output == "json" {
-					return c.printJSON(all)
-				}
-				rows := make([][]string, len(all))
-				for i, b := range all {
-					for _, col := range backupColumns {
-						rows[i] = append(rows[i], text(b[col]))
-					}
-				}
-				c.printTable([]string{"ID", "INSTANCE", "CREATED", "KEYS", "SECRETS", "BYTES"}, rows)
-				return nil
+				return c.printItems(all, []string{"ID", "INSTANCE", "CREATED", "KEYS", "SECRETS", "BYTES"}, backupColumns...)
 			}
 		}}
 }

@@ -23,6 +23,21 @@ func (c *cli) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// printItems prints a list as a JSON array, or as a table of the given fields.
+func (c *cli) printItems(items []map[string]any, headers []string, fields ...string) error {
+	if c.g.output == "json" {
+		return c.printJSON(items)
+	}
+	rows := make([][]string, len(items))
+	for i, it := range items {
+		for _, f := range fields {
+			rows[i] = append(rows[i], text(it[f]))
+		}
+	}
+	c.printTable(headers, rows)
+	return nil
+}
+
 // printTable prints aligned columns under upper-case headers.
 func (c *cli) printTable(headers []string, rows [][]string) {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)

@@ -160,10 +160,7 @@ prints the whole GetSecretValue response instead.`,
 			version := fs.String("version-id", "", "read this version `ID`")
 			asJSON := fs.Bool("json", false, "print the whole response as JSON")
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 1, "NAME"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 1, "NAME")
 				if err != nil {
 					return err
 				}
@@ -302,15 +299,7 @@ func secretList() *command {
 				if err != nil {
 					return err
 				}
-				if c.g.output == "json" {
-					return c.printJSON(all)
-				}
-				rows := make([][]string, len(all))
-				for i, s := range all {
-					rows[i] = []string{text(s["SecretName"]), text(s["SecretType"]), text(s["CreateTime"]), text(s["UpdateTime"]), text(s["PlannedDeleteTime"]), text(s["Tags"])}
-				}
-				c.printTable([]string{"NAME", "TYPE", "CREATED", "UPDATED", "PLANNED DELETE", "TAGS"}, rows)
-				return nil
+				return c.printItems(all, []string{"NAME", "TYPE", "CREATED", "UPDATED", "PLANNED DELETE", "TAGS"}, "SecretName", "SecretType", "CreateTime", "UpdateTime", "PlannedDeleteTime", "Tags")
 			}
 		}}
 }
@@ -321,10 +310,7 @@ func secretVersions() *command {
 		setup: func(fs *flag.FlagSet) runner {
 			all := fs.Bool("include-deprecated", false, "also list versions without a stage label")
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 1, "NAME"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 1, "NAME")
 				if err != nil {
 					return err
 				}
@@ -341,15 +327,7 @@ func secretVersions() *command {
 				if err != nil {
 					return err
 				}
-				if c.g.output == "json" {
-					return c.printJSON(versions)
-				}
-				rows := make([][]string, len(versions))
-				for i, v := range versions {
-					rows[i] = []string{text(v["VersionId"]), text(v["VersionStages"]), text(v["CreateTime"])}
-				}
-				c.printTable([]string{"VERSION", "STAGES", "CREATED"}, rows)
-				return nil
+				return c.printItems(versions, []string{"VERSION", "STAGES", "CREATED"}, "VersionId", "VersionStages", "CreateTime")
 			}
 		}}
 }
@@ -359,10 +337,7 @@ func secretDescribe() *command {
 		help: "Shows the metadata of NAME: type, key, instance, dates, rotation and tags. The value is not fetched.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 1, "NAME"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 1, "NAME")
 				if err != nil {
 					return err
 				}
@@ -460,10 +435,7 @@ func secretRestore() *command {
 		help: "Brings back NAME, planned for deletion, with all its versions.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 1, "NAME"); err != nil {
-					return err
-				}
-				cl, err := c.connect()
+				cl, err := c.connectFor(args, 1, "NAME")
 				if err != nil {
 					return err
 				}
