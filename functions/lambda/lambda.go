@@ -1,0 +1,113 @@
+// Package lambda runs Coffer's functions on AWS Lambda: one bootstrap per function calls Start
+// with the function's name. It adapts HTTP API v2 and Function URL events to net/http, runs
+// EventBridge schedules, registers the AWS KMS root key, and closes the store on SIGTERM.
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	runtime "github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/seed-4eefd85e/coffer/adapters/rootkey/awskms"
+	"github.com/seed-4eefd85e/coffer/core"
+	"github.com/seed-4eefd85e/coffer/functions"
+)
+
+func init() {
+	functions.RegisterRootKey("awskms", func(ctx context.Context, ref string) (core.RootKey, error) {
+		k, err := awskms.Open(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return k, nil
+	})
+}
+
+// Start runs function name until Lambda stops the process. A configuration or dependency that
+// does not work fails the init (exit 1, cause logged) rather than answering requests wrongly.
+func Start(name string) {
+	h, app, err := setup(context.Background(), name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "coffer %s cannot start: %v\n", name, err)
+		os.Exit(1)
+	}
+	runtime.StartWithOptions(h, runtime.WithEnableSIGTERM(func() {
+		// The instance is being shut down: release the Redis pool and the KMS client cleanly.
+		if err := app.Close(); err != nil {
+			app.Log.Warn("closing on SIGTERM", slog.String("cause", err.Error()))
+			return
+		}
+		app.Log.Info("SIGTERM: the store is closed")
+	}))
+}
+
+func setup(ctx context.Context, name string) (func(context.Context, json.RawMessage) (any, error), *functions.App, error) {
+	fn, ok := functions.Lookup(name)
+	if !ok {
+		return nil, nil, fmt.Errorf("no function is called %q", name)
+	}
+	cfg, err := functions.LoadConfig(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	app, err := functions.New(ctx, cfg, functions.Options{Log: functions.NewLogger(os.Stdout, cfg.LogLevel)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return Handler(app, fn), app, nil
+}
+
+// Handler serves fn's events: HTTP requests when fn has an HTTP trigger, schedules when it has a
+// job. Anything else is an error, which Lambda reports to the invoker.
+func Handler(app *functions.App, fn functions.Function) func(context.Context, json.RawMessage) (any, error) {
+	var serveHTTP func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+	if fn.HTTP != nil {
+		serveHTTP = HTTPHandler(fn.HTTP(app))
+	}
+	var job functions.Job
+	if fn.Job != nil {
+		job = fn.Job(app)
+	}
+	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		var probe struct {
+			RequestContext struct {
+				HTTP struct {
+					Method string `json:"method"`
+				} `json:"http"`
+			} `json:"requestContext"`
+		}
+		if json.Unmarshal(payload, &probe) == nil && probe.RequestContext.HTTP.Method != "" {
+			if serveHTTP == nil {
+				return nil, fmt.Errorf("%s has no HTTP trigger", fn.Name)
+			}
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return nil, fmt.Errorf("decoding the HTTP event: %w", err)
+			}
+			return serveHTTP(ctx, ev)
+		}
+		run, err := scheduledJob(fn.Name, payload)
+		if err != nil {
+			return nil, err
+		}
+		if !run || job == nil {
+			return nil, errUnsupported(fn.Name)
+		}
+		report, err := job(ctx)
+		if err != nil {
+			app.Log.Error("scheduled run failed", slog.String("function", fn.Name), slog.String("cause", err.Error()))
+			return nil, err
+		}
+		return report, nil
+	}
+}
+
+func errUnsupported(name string) error {
+	return errors.New(name + " does not handle this event: send an HTTP API v2 or Function URL request, or a schedule to a function with one")
+}
