@@ -20,6 +20,7 @@ func init() {
 	ff.HTTP("getSecret", serve((*functions.App).GetSecret))
 	ff.HTTP("manageSecrets", serve((*functions.App).ManageSecrets))
 	ff.HTTP("rotateSecret", serve((*functions.App).RotateSecret))
+	ff.HTTP("expiryCheck", serve((*functions.App).ExpiryCheckHTTP))
 }
 
 var (

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 
 	"github.com/seed-4eefd85e/coffer/core/envelope"
@@ -101,7 +102,8 @@ func (s *Service) Decrypt(ctx context.Context, blob []byte, encryptionContext ma
 }
 
 // GenerateDataKey makes a random data key of n bytes (1 to 1024) and returns it in the clear and
-// sealed under keyID.
+// sealed under keyID. As in Alibaba KMS, what is sealed is the key's base64 text, so Decrypt of
+// the ciphertext answers the same Plaintext string GenerateDataKey did.
 func (s *Service) GenerateDataKey(ctx context.Context, keyID string, n int, encryptionContext map[string]string) ([]byte, *Ciphertext, error) {
 	if n < 1 || n > 1024 {
 		return nil, nil, Invalid("NumberOfBytes", "must be between 1 and 1024")
@@ -110,7 +112,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, keyID string, n int, encr
 	if _, err := rand.Read(dk); err != nil {
 		return nil, nil, &Error{Kind: KindInternal, Message: "cannot generate a data key", Err: err}
 	}
-	ct, err := s.Encrypt(ctx, keyID, dk, encryptionContext)
+	ct, err := s.Encrypt(ctx, keyID, []byte(base64.StdEncoding.EncodeToString(dk)), encryptionContext)
 	if err != nil {
 		return nil, nil, err
 	}

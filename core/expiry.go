@@ -309,7 +309,7 @@ func (s *Service) expire(ctx context.Context, r *ExpiryReport, id string) error 
 		}
 		if b == nil {
 			if b, err = s.CreateBackup(ctx, id); err != nil {
-				return fmt.Errorf("kept, because no backup could be taken: %w", err)
+				return &Error{Kind: KindOf(err), Message: "kept, because no backup could be taken: " + safeMessage(err), Err: err}
 			}
 		}
 		e.BackupID = b.ID

@@ -3,6 +3,7 @@ package core_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -525,7 +526,7 @@ func TestDataPlaneCrypto(t *testing.T) {
 	if err != nil || len(dk) != 32 {
 		t.Fatalf("data key: %d bytes, %v", len(dk), err)
 	}
-	if pt, _, err := f.svc.Decrypt(ctx, dct.Blob, nil); err != nil || !bytes.Equal(pt, dk) {
+	if pt, _, err := f.svc.Decrypt(ctx, dct.Blob, nil); err != nil || string(pt) != base64.StdEncoding.EncodeToString(dk) {
 		t.Fatalf("data key round trip: %v", err)
 	}
 	_, _, err = f.svc.GenerateDataKey(ctx, k, 0, nil)

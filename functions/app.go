@@ -78,6 +78,12 @@ func Open(cfg *Config, opts Options) (*App, error) {
 	store = core.CacheRecords(store, cfg.CacheTTL, core.RecordAccessKey, core.RecordKey, core.RecordInstance,
 		core.RecordAccessPoint, core.RecordPolicy, core.RecordNetworkRule, core.RecordClientKey)
 	svc := core.NewService(store, root, opts.Clock, core.Limits{VersionLimit: cfg.VersionLimit, MaxSecretData: cfg.MaxSecretData})
+	life, err := lifecycle(cfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	svc.SetLifecycle(life)
 	a := &App{Config: cfg, Service: svc, Store: store, Log: opts.Log, root: root}
 	a.verifier = &acsapi.Verifier{Secrets: svc.AccessKeySecret, PublicKeys: svc.ClientKeyPublic, Nonces: store, Clock: opts.Clock}
 	a.trusted, _ = cfg.trustedProxies() // LoadConfig has checked them

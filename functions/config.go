@@ -51,6 +51,20 @@ type Config struct {
 	// where a static copy of the web console is served.
 	ConsoleOrigins []string `env:"COFFER_CONSOLE_ORIGINS"`
 
+	// Instance lifecycle (expiryCheck) and backups; README explains each choice.
+	BackupDir           string   `env:"COFFER_BACKUP_DIR"` // default <COFFER_DATA_DIR>/backups in embedded mode
+	BackupS3Bucket      string   `env:"COFFER_BACKUP_S3_BUCKET"`
+	BackupS3Prefix      string   `env:"COFFER_BACKUP_S3_PREFIX, default=coffer-backups/"`
+	BackupS3Region      string   `env:"COFFER_BACKUP_S3_REGION"`
+	BackupS3Endpoint    string   `env:"COFFER_BACKUP_S3_ENDPOINT"`
+	BackupS3AccessKeyID string   `env:"COFFER_BACKUP_S3_ACCESS_KEY_ID"`
+	BackupS3SecretKey   string   `env:"COFFER_BACKUP_S3_SECRET_ACCESS_KEY"`
+	BackupBeforeRelease bool     `env:"COFFER_BACKUP_BEFORE_RELEASE, default=true"`
+	ExpiryWarnings      []string `env:"COFFER_EXPIRY_WARNINGS, default=30d,7d,1d"`
+	ExpiryMaxWork       int      `env:"COFFER_EXPIRY_MAX_WORK, default=100"`
+	WebhookURL          string   `env:"COFFER_EVENTS_WEBHOOK_URL"`
+	WebhookSecret       string   `env:"COFFER_EVENTS_WEBHOOK_SECRET"`
+
 	// TrustedProxies are CIDRs of proxies whose X-Forwarded-For names the caller's address.
 	TrustedProxies []string `env:"COFFER_TRUSTED_PROXIES"`
 	// Audit is where the record of every call goes: stdout, redis or off.
@@ -144,6 +158,7 @@ func (c *Config) validate() error {
 		bad("COFFER_DATA_DIR", "must not be empty when COFFER_REDIS_URL is unset")
 	}
 	errs = append(errs, c.deploymentErrors()...)
+	errs = append(errs, c.lifecycleErrors()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}

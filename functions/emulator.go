@@ -10,6 +10,7 @@ func (a *App) Mux() *http.ServeMux {
 	mux.Handle("/getSecret", a.withCORS(a.GetSecret()))
 	mux.Handle("/manageSecrets", a.withCORS(a.ManageSecrets()))
 	mux.Handle("/rotateSecret", a.withCORS(a.RotateSecret()))
+	mux.Handle("/expiryCheck", a.ExpiryCheckHTTP())
 	mux.Handle("/", a.withCORS(a.AllActions()))
 	mux.Handle("/console/", Console())
 	return mux
