@@ -191,13 +191,12 @@ func (s *Service) ExpiryCheck(ctx context.Context, holder string) (*ExpiryReport
 		return nil, err
 	}
 	cur.Key, _ = sweep(rotate, cur.Key, budget, r, func(id string) error { return s.rotateKey(ctx, r, id) })
-	r.More = cur != expiryCursor{}
 	return r, s.saveCursor(ctx, cur)
 }
 
 // sweep handles the ids after cursor first and then wraps around, up to budget. It returns the
-// new cursor ("" when every id was handled) and the budget left. A failure is reported and the
-// sweep goes on.
+// new cursor ("" when every id was handled) and the budget left, and sets r.More when it stops
+// early. A failure is reported and the sweep goes on.
 func sweep(ids []string, cursor string, budget int, r *ExpiryReport, fn func(string) error) (string, int) {
 	sort.Strings(ids)
 	at := sort.SearchStrings(ids, cursor)
@@ -207,6 +206,7 @@ func sweep(ids []string, cursor string, budget int, r *ExpiryReport, fn func(str
 	order := append(slices.Clone(ids[at:]), ids[:at]...)
 	for i, id := range order {
 		if budget == 0 {
+			r.More = true
 			if i == 0 {
 				return cursor, 0
 			}

@@ -342,7 +342,7 @@ func TestExpiryCheckKeepsAnInstanceItCannotBackUp(t *testing.T) {
 func TestExpiryCheckPurgesInBoundedRuns(t *testing.T) {
 	ctx := context.Background()
 	f, _, _ := lifecycleFixture(t, core.Lifecycle{MaxWork: 2})
-	for i := range 5 {
+	for i := range 4 { // the purges use up the bound exactly, so the rotations need a further run
 		name := fmt.Sprintf("gone/%d", i)
 		f.create(t, name, "x")
 		if _, err := f.svc.DeleteSecret(ctx, core.DeleteSecretInput{Name: name, RecoveryWindowDays: 7}); err != nil {
@@ -350,27 +350,41 @@ func TestExpiryCheckPurgesInBoundedRuns(t *testing.T) {
 		}
 	}
 	f.create(t, "kept", "x")
+	// Two keys due for rotation come after the purges and share the same bound.
+	inst, err := f.svc.CreateKmsInstance(ctx, core.CreateKmsInstanceInput{EndDate: epoch.Add(365 * day)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := f.svc.CreateKey(ctx, core.CreateKeyInput{InstanceID: inst.ID, RotationInterval: 7 * day}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.clock.Set(epoch.Add(7 * day))
-	var purged []string
+	var purged, rotated []string
 	for run := 0; ; run++ {
 		r, err := f.svc.ExpiryCheck(ctx, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.Purged) > 2 {
-			t.Fatalf("run %d purged %d, bound is 2", run, len(r.Purged))
+		if len(r.Purged)+len(r.Rotated) > 2 {
+			t.Fatalf("run %d did %d items, bound is 2", run, len(r.Purged)+len(r.Rotated))
 		}
 		purged = append(purged, r.Purged...)
+		rotated = append(rotated, r.Rotated...)
 		if !r.More {
 			break
 		}
-		if run > 5 {
+		if run > 6 {
 			t.Fatal("the runs never finish")
 		}
 	}
 	slices.Sort(purged)
-	if !slices.Equal(purged, []string{"gone/0", "gone/1", "gone/2", "gone/3", "gone/4"}) {
+	if !slices.Equal(purged, []string{"gone/0", "gone/1", "gone/2", "gone/3"}) {
 		t.Fatalf("purged %v", purged)
+	}
+	if len(rotated) != 2 {
+		t.Fatalf("rotated %v, want both keys", rotated)
 	}
 	if f.value(t, "kept", "") != "x" {
 		t.Fatal("kept was purged")
