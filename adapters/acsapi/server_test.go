@@ -1,0 +1,158 @@
+package acsapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+
+	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
+	"github.com/seed-4eefd85e/coffer/adapters/store/bolt"
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+func TestSourceIP(t *testing.T) {
+	h := &Handler{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16"), netip.MustParsePrefix("fd00::/8")}}
+	cases := []struct {
+		name, peer string
+		xff        []string
+		want       string
+	}{
+		{"direct", "192.0.2.7:5000", nil, "192.0.2.7"},
+		{"an untrusted peer cannot claim an address", "192.0.2.7:5000", []string{"10.0.0.5"}, "192.0.2.7"},
+		{"behind a trusted proxy", "10.9.1.1:5000", []string{"10.0.0.5"}, "10.0.0.5"},
+		{"the nearest untrusted hop wins", "10.9.1.1:5000", []string{"10.0.0.5, 198.51.100.1, 10.9.2.2"}, "198.51.100.1"},
+		{"several headers", "10.9.1.1:5000", []string{"10.0.0.5", "198.51.100.1"}, "198.51.100.1"},
+		{"IPv6 proxy and client", "[fd00::1]:5000", []string{"2001:db8::5"}, "2001:db8::5"},
+		{"IPv4-mapped peer", "[::ffff:192.0.2.7]:5000", nil, "192.0.2.7"},
+		{"garbage behind a proxy is no address", "10.9.1.1:5000", []string{"not-an-ip"}, "invalid IP"},
+		{"trusted proxy without the header", "10.9.1.1:5000", nil, "10.9.1.1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/", nil)
+			r.RemoteAddr = c.peer
+			for _, v := range c.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := h.SourceIP(r).String(); got != c.want {
+				t.Fatalf("SourceIP = %s, want %s", got, c.want)
+			}
+		})
+	}
+}
+
+func TestPermissionTable(t *testing.T) {
+	cases := []struct {
+		action string
+		params Params
+		perm   string
+		res    []string
+	}{
+		{"GetSecretValue", Params{"SecretName": "a/b"}, "kms:GetSecretValue", []string{"secret/a/b"}},
+		{"GetSecretValue", Params{"SecretName": "acs:kms:cn-hangzhou:1:secret/a/b"}, "kms:GetSecretValue", []string{"secret/a/b"}},
+		{"TagResources", Params{"ResourceType": "key", "ResourceId.1": "k1", "ResourceId.2": "k2"}, "kms:TagResources", []string{"key/k1", "key/k2"}},
+		{"ListTagResources", Params{}, "kms:ListTagResources", []string{"secret/*"}},
+		{"TagResource", Params{"KeyId": "k1"}, "kms:TagResource", []string{"key/k1"}},
+		{"GetRandomPassword", Params{}, "kms:GetRandomPassword", nil},
+		{"CreateApplicationAccessPoint", Params{"Name": "x"}, core.AdminPermission, nil},
+		{"SomeFutureAction", Params{}, core.AdminPermission, nil},
+	}
+	for _, c := range cases {
+		perm, res, err := Permission(c.action, c.params)
+		if err != nil || perm != c.perm || len(res) != len(c.res) {
+			t.Fatalf("%s: %s %v %v", c.action, perm, res, err)
+		}
+		for i := range res {
+			if res[i] != c.res[i] {
+				t.Fatalf("%s: resources %v, want %v", c.action, res, c.res)
+			}
+		}
+	}
+	if _, _, err := Permission("TagResources", Params{"ResourceId.2": "x"}); err == nil {
+		t.Fatal("a gap in ResourceId.N was accepted")
+	}
+}
+
+type failingSink struct{ calls int }
+
+func (s *failingSink) Record(context.Context, core.AuditRecord) error {
+	s.calls++
+	return errors.New("sink down")
+}
+
+type memSink struct{ records []core.AuditRecord }
+
+func (s *memSink) Record(_ context.Context, r core.AuditRecord) error {
+	s.records = append(s.records, r)
+	return nil
+}
+
+// TestAudit runs a real service (embedded store) behind the handler: every call leaves one
+// record, and with fail-closed auditing a lost record turns the answer into a retryable 503.
+func TestAudit(t *testing.T) {
+	store, err := bolt.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	root, _ := local.New(make([]byte, 32))
+	svc := core.NewService(store, root, &fakeClock{testNow}, core.Limits{})
+	if err := svc.EnsureAdminKey(context.Background(), "ADMINKEY01", "admin-secret-0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	send := func(h *Handler, action string) *httptest.ResponseRecorder {
+		p := defaultRPC()
+		p.query["AccessKeyId"], p.secret = "ADMINKEY01", "admin-secret-0123456789"
+		p.query["Action"] = action
+		p.query["SignatureNonce"] = NewRequestID()
+		r := p.signed()
+		r.RemoteAddr = "192.0.2.7:1234"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	handler := func(sink core.AuditSink, failClosed bool) *Handler {
+		return &Handler{
+			Service: svc, Verifier: &Verifier{Secrets: svc.AccessKeySecret, Nonces: store, Clock: &fakeClock{testNow}},
+			Actions: Actions{"GetRandomPassword": getRandomPassword, "GetSecretValue": getSecretValue}, MaxBody: 1 << 16,
+			Log: slog.New(slog.DiscardHandler), Audit: sink, AuditFailClosed: failClosed,
+		}
+	}
+
+	mem := &memSink{}
+	h := handler(mem, true)
+	if w := send(h, "GetRandomPassword"); w.Code != http.StatusOK {
+		t.Fatalf("GetRandomPassword: %d %s", w.Code, w.Body)
+	}
+	if w := send(h, "GetSecretValue"); w.Code != http.StatusNotFound {
+		t.Fatalf("GetSecretValue of a missing secret: %d %s", w.Code, w.Body)
+	}
+	if len(mem.records) != 2 {
+		t.Fatalf("%d records for 2 calls", len(mem.records))
+	}
+	r := mem.records[1]
+	if r.AccessKeyID != "ADMINKEY01" || r.SourceIP != "192.0.2.7" || r.Action != "GetSecretValue" || r.Code != "Forbidden.ResourceNotFound" ||
+		r.Status != 404 || len(r.Resources) != 1 || r.Resources[0] != "secret/secret001" || r.RequestID == "" {
+		t.Fatalf("record %+v", r)
+	}
+
+	for _, failClosed := range []bool{false, true} {
+		sink := &failingSink{}
+		w := send(handler(sink, failClosed), "GetRandomPassword")
+		var body struct{ Code, RandomPassword string }
+		_ = json.Unmarshal(w.Body.Bytes(), &body)
+		switch {
+		case sink.calls != 1:
+			t.Fatalf("fail closed %v: %d audit calls", failClosed, sink.calls)
+		case failClosed && (w.Code != http.StatusServiceUnavailable || body.Code != "ServiceUnavailableTemporary" || body.RandomPassword != ""):
+			t.Fatalf("fail closed: %d %s", w.Code, w.Body)
+		case !failClosed && w.Code != http.StatusOK:
+			t.Fatalf("fail open: %d %s", w.Code, w.Body)
+		}
+	}
+}
