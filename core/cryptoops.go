@@ -27,16 +27,10 @@ func dataAD(encryptionContext map[string]string) []byte {
 	return append([]byte("coffer-data\x00"), b...)
 }
 
-// dataKey returns a key of an active instance that may encrypt.
+// dataKey returns a key of an active instance that may encrypt and decrypt.
 func (s *Service) dataKey(ctx context.Context, id string) (*Key, error) {
-	if id == "" {
-		return nil, Missing("KeyId")
-	}
-	k, err := getRecord[Key](ctx, s.store, RecordKey, id, "key")
+	k, err := s.DescribeKey(ctx, id)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := s.activeInstance(ctx, k.InstanceID); err != nil {
 		return nil, err
 	}
 	return k, usableForEncrypt(k)
@@ -76,14 +70,8 @@ func (s *Service) Decrypt(ctx context.Context, blob []byte, encryptionContext ma
 	if err != nil {
 		return nil, nil, Invalid("CiphertextBlob", "it is not a Coffer ciphertext")
 	}
-	k, err := getRecord[Key](ctx, s.store, RecordKey, rec.KeyID, "key")
+	k, err := s.dataKey(ctx, rec.KeyID)
 	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := s.activeInstance(ctx, k.InstanceID); err != nil {
-		return nil, nil, err
-	}
-	if err := usableForEncrypt(k); err != nil {
 		return nil, nil, err
 	}
 	kv, ok := k.Version(rec.KeyVersion)

@@ -16,14 +16,7 @@ const (
 
 // changeKey applies fn to a key of an active instance.
 func (s *Service) changeKey(ctx context.Context, id string, fn func(k *Key) error) (*Key, error) {
-	if id == "" {
-		return nil, Missing("KeyId")
-	}
-	k, err := getRecord[Key](ctx, s.store, RecordKey, id, "key")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.activeInstance(ctx, k.InstanceID); err != nil {
+	if _, err := s.DescribeKey(ctx, id); err != nil {
 		return nil, err
 	}
 	return updateRecord(ctx, s.store, RecordKey, id, "key", fn)
