@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strings"
 )
@@ -70,6 +71,10 @@ func (r *Rotation) newValue(ctx context.Context, rot Rotator, t RotationTarget, 
 			v, err = g.NewValue(c, t, base)
 			return err
 		})
+		var ce *Error
+		if err != nil && !errors.As(err, &ce) {
+			return nil, TemporarilyUnavailable("the rotation target", err)
+		}
 		return v, err
 	}
 	field, ok := passwordField[t.Type]

@@ -10,6 +10,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/mysql"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/postgres"
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/ssh"
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
@@ -22,7 +23,7 @@ const rotationMaxWork = 25
 func (a *App) rotation() *core.Rotation {
 	host, _ := os.Hostname()
 	return core.NewRotation(a.Service, core.RotationOptions{
-		Rotators: map[string]core.Rotator{"postgres": postgres.Rotator{}, "mysql": mysql.Rotator{}},
+		Rotators: map[string]core.Rotator{"postgres": postgres.Rotator{}, "mysql": mysql.Rotator{}, "ssh": ssh.Rotator{}},
 		Holder:   fmt.Sprintf("%s/%d", host, os.Getpid()),
 		Events:   a.rotationEvent,
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/rotatortest"
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/ssh"
 )
 
 func TestSDKRotation(t *testing.T) { forEachBackend(t, testSDKRotation) }
@@ -64,6 +65,25 @@ func testSDKRotation(t *testing.T, b backend) {
 			}
 		})
 	}
+	t.Run("ssh", func(t *testing.T) {
+		srv := rotatortest.SSH(t)
+		initial := srv.InstallKey(t)
+		name := fmt.Sprintf("acs/ecs/key-%d", time.Now().UnixNano())
+		ok(c.CreateSecret(&kms.CreateSecretRequest{
+			SecretName: tea.String(name), VersionId: tea.String("v1"), SecretData: tea.String(string(initial)), SecretType: tea.String("ECS"),
+			ExtendedConfig: map[string]any{"SecretSubType": "SSHKey", "InstanceId": "ssh://" + srv.Addr, "CustomData": map[string]any{"HostKey": srv.HostKey}},
+		})).must(t)
+		ok(callPath(c, "/rotateSecret", "RotateSecret", map[string]string{"SecretName": name, "VersionId": "r1"})).must(t)
+		cur := ok(c.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String(name)})).must(t)
+		target := srv.Target(srv.HostKey)
+		var r ssh.Rotator
+		if err := r.Test(context.Background(), target, []byte(tea.StringValue(cur.Body.SecretData))); err != nil {
+			t.Fatalf("the new key does not log in: %v", err)
+		}
+		if err := r.Test(context.Background(), target, initial); err == nil {
+			t.Fatal("the old key still logs in")
+		}
+	})
 	t.Run("unreachable", func(t *testing.T) {
 		dead := rotatortest.DB{Kind: "postgres", Location: "postgres://127.0.0.1:1/app?sslmode=disable"}
 		secret := createRds(t, c, dead, "SingleUser", [][2]string{{"app", "initial-pw"}})
