@@ -4,6 +4,7 @@
 
 import { ApiError, Client } from "./api.js";
 import { attempt, h } from "./dom.js";
+import * as access from "./views/access.js";
 import { Ctx } from "./views/context.js";
 import * as instances from "./views/instances.js";
 import * as keys from "./views/keys.js";
@@ -107,6 +108,11 @@ async function route(): Promise<void> {
   nav.hidden = false;
   nav.querySelector(".who")!.textContent = `${s.accessKeyId} at ${s.endpoint}`;
   const ctx = context(s, main);
+  const accessLink = nav.querySelector<HTMLElement>("a[href='#/access']")!;
+  ctx.supports(access.sections[0].list).then(
+    (yes) => (accessLink.hidden = !yes),
+    () => (accessLink.hidden = true),
+  );
   const hash = location.hash.replace(/^#\/?/, "");
   const [path, q = ""] = hash.split("?");
   const query = new URLSearchParams(q);
@@ -115,6 +121,7 @@ async function route(): Promise<void> {
     if (path.startsWith("secret/")) await secret.render(ctx, decodeURIComponent(path.slice("secret/".length)));
     else if (path === "secrets") await secrets.render(ctx, query);
     else if (path === "keys") await keys.render(ctx);
+    else if (path === "access") await access.render(ctx);
     else await instances.render(ctx);
   } catch (e) {
     // A view that could not finish says why rather than leaving a blank page.

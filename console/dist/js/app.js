@@ -3,6 +3,7 @@
 // into the signature.
 import { ApiError, Client } from "./api.js";
 import { attempt, h } from "./dom.js";
+import * as access from "./views/access.js";
 import * as instances from "./views/instances.js";
 import * as keys from "./views/keys.js";
 import * as secret from "./views/secret.js";
@@ -86,6 +87,8 @@ async function route() {
     nav.hidden = false;
     nav.querySelector(".who").textContent = `${s.accessKeyId} at ${s.endpoint}`;
     const ctx = context(s, main);
+    const accessLink = nav.querySelector("a[href='#/access']");
+    ctx.supports(access.sections[0].list).then((yes) => (accessLink.hidden = !yes), () => (accessLink.hidden = true));
     const hash = location.hash.replace(/^#\/?/, "");
     const [path, q = ""] = hash.split("?");
     const query = new URLSearchParams(q);
@@ -98,6 +101,8 @@ async function route() {
             await secrets.render(ctx, query);
         else if (path === "keys")
             await keys.render(ctx);
+        else if (path === "access")
+            await access.render(ctx);
         else
             await instances.render(ctx);
     }

@@ -16,7 +16,7 @@ interface Version {
 const shown = new Set([
   "RequestId", "Arn", "SecretName", "SecretType", "Description", "EncryptionKeyId", "CreateTime", "UpdateTime",
   "PlannedDeleteTime", "AutomaticRotation", "RotationInterval", "LastRotationDate", "NextRotationDate",
-  "DKMSInstanceId", "Tags", "ExtendedConfig",
+  "DKMSInstanceId", "Tags", "ExtendedConfig", "RotationState",
 ]);
 
 // interval turns the protocol's "604800s" into words.
@@ -48,10 +48,42 @@ export function rotationSummary(b: Body): string {
     parts.push("automatic rotation off");
   }
   if (b.LastRotationDate) parts.push(`last ${when(b.LastRotationDate)}`);
-  for (const [k, v] of Object.entries(b)) {
-    if (/^Rotation(State|Status)/.test(k)) parts.push(`${k}: ${words(v)}`);
-  }
+  const state = b.RotationState as RotationState | undefined;
+  if (state) parts.push(rotationStateWords(state));
   return parts.join("; ");
+}
+
+// RotationState is Coffer's DescribeSecret extension: where a rotation in progress or failed stands.
+export interface RotationState {
+  Step: string;
+  VersionId: string;
+  Attempt: number;
+  Started: string;
+  WindowEnd?: string;
+  LastError?: string;
+  Failed: boolean;
+  NextAttempt?: string;
+  LockHolder?: string;
+}
+
+// steps say what each step of the rotation does, in the engine's order.
+const steps: Record<string, string> = {
+  apply: "changing the target's credential to the new value",
+  test: "logging in to the target with the new value",
+  promote: "moving ACSCurrent to the new version",
+};
+
+// rotationStateWords explains a rotation, so "being rotated" always comes with a why.
+export function rotationStateWords(st: RotationState): string {
+  const step = `step ${st.Step} (${steps[st.Step] ?? "unknown step"})`;
+  const out = st.Failed
+    ? [`rotation to ${st.VersionId} FAILED at ${step} after ${st.Attempt} attempts`]
+    : [`rotating to ${st.VersionId} since ${when(st.Started)}: ${step}, attempt ${st.Attempt}`];
+  if (st.LastError) out.push(`last error: ${st.LastError}`);
+  if (st.NextAttempt) out.push(`next attempt ${when(st.NextAttempt)}`);
+  if (st.WindowEnd) out.push(`old credential revoked after ${when(st.WindowEnd)}`);
+  if (st.LockHolder) out.push(`held by ${st.LockHolder}`);
+  return out.join("; ");
 }
 
 function dl(items: [string, Node | string][]): HTMLElement {
@@ -163,6 +195,32 @@ function rotateButton(ctx: Ctx, name: string, slot: HTMLElement): HTMLElement {
   );
 }
 
+function policyForm(ctx: Ctx, name: string, desc: Body, slot: HTMLElement): HTMLElement {
+  const enabled = h("input", { type: "checkbox", name: "EnableAutomaticRotation", checked: desc.AutomaticRotation === "Enabled" });
+  const every = h("input", { name: "RotationInterval", value: String(desc.RotationInterval ?? "") || "30d", placeholder: "such as 7d or 168h" });
+  return h(
+    "form",
+    {
+      class: "policy",
+      "on:submit": async (e: Event) => {
+        e.preventDefault();
+        const ok = await attempt(slot, `Updating the rotation policy of ${name}`, async () => {
+          await ctx.client.call("UpdateSecretRotationPolicy", {
+            SecretName: name,
+            EnableAutomaticRotation: String(enabled.checked),
+            RotationInterval: enabled.checked ? every.value : "",
+          });
+        });
+        if (ok) await render(ctx, name);
+      },
+    },
+    h("strong", {}, "Rotation policy"),
+    h("label", {}, enabled, " automatic, every "),
+    every,
+    h("button", { type: "submit" }, "Save"),
+  );
+}
+
 export async function render(ctx: Ctx, name: string): Promise<void> {
   const { main } = ctx;
   const head = h("h1", {}, name);
@@ -188,7 +246,9 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
   const inst = String(desc.DKMSInstanceId ?? "");
   const tags = list<{ TagKey: string; TagValue: string }>(desc, "Tags", "Tag");
   const managed = desc.SecretType !== "Generic";
-  const canRotate = managed && (await ctx.supports("RotateSecret").catch(() => false));
+  const [canRotate, canSetPolicy] = managed
+    ? await Promise.all(["RotateSecret", "UpdateSecretRotationPolicy"].map((a) => ctx.supports(a).catch(() => false)))
+    : [false, false];
   const more = Object.entries(desc).filter(([k]) => !shown.has(k));
   const rows = versions.map((v) =>
     h(
@@ -223,6 +283,7 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
     table(["Version", "Created", "Stages", "Value"], rows, "versions"),
     managed ? "" : putForm(ctx, name, slot),
     managed ? "" : moveForm(ctx, name, versions, slot),
+    canSetPolicy ? policyForm(ctx, name, desc, slot) : "",
     canRotate ? rotateButton(ctx, name, slot) : "",
     slot,
   );

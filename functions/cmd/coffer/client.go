@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
@@ -84,6 +85,22 @@ func (cl *client) call(action string, query map[string]string) (map[string]any, 
 	}
 	body, _ := res["body"].(map[string]any)
 	return body, nil
+}
+
+// callPages collects every page of an extension list action; items sit under outer.inner.
+func (cl *client) callPages(action string, query map[string]string, outer, inner string) ([]map[string]any, error) {
+	return pages(func(n int32) ([]map[string]any, int, error) {
+		q := map[string]string{"PageNumber": strconv.Itoa(int(n)), "PageSize": "100"}
+		for k, v := range query {
+			q[k] = v
+		}
+		body, err := cl.call(action, q)
+		if err != nil {
+			return nil, 0, err
+		}
+		total, _ := body["TotalCount"].(float64)
+		return list(body, outer, inner), int(total), nil
+	})
 }
 
 // asMap turns an SDK response body into the generic form the printers take.

@@ -75,14 +75,7 @@ func backupList() *command {
 				if err != nil {
 					return err
 				}
-				all, err := pages(func(n int32) ([]map[string]any, int, error) {
-					body, err := cl.call("ListBackups", map[string]string{"KmsInstanceId": *instance, "PageNumber": strconv.Itoa(int(n)), "PageSize": "100"})
-					if err != nil {
-						return nil, 0, err
-					}
-					total, _ := body["TotalCount"].(float64)
-					return list(body, "Backups", "Backup"), int(total), nil
-				})
+				all, err := cl.callPages("ListBackups", map[string]string{"KmsInstanceId": *instance}, "Backups", "Backup")
 				if err != nil {
 					return err
 				}

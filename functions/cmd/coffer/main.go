@@ -72,7 +72,7 @@ func isTerminal(f *os.File) bool {
 func commands() *command {
 	return &command{name: "coffer", subs: []*command{
 		initCommand(), doctorCommand(), secretCommands(), importCommand(), passwordCommand(),
-		instanceCommands(), keyCommands(), backupCommands(),
+		instanceCommands(), keyCommands(), backupCommands(), accessKeyCommands(),
 	}}
 }
 

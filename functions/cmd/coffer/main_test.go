@@ -21,6 +21,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/rotatortest"
 	"github.com/seed-4eefd85e/coffer/functions"
 	"github.com/seed-4eefd85e/coffer/internal/testenv"
 )
@@ -617,5 +618,71 @@ func TestTLS(t *testing.T) {
 	}
 	if out := env.with("COFFER_CA_FILE", ca).run(t, "", "doctor").must(t); !strings.Contains(out, "ok    tls          certificate valid until") {
 		t.Fatalf("doctor with the CA:\n%s", out)
+	}
+}
+
+func TestAccessKeys(t *testing.T) {
+	env := newEnv(t, startServer(t, nil))
+	env.run(t, "", "accesskey", "create").want(t, 2, "give --admin or --access-point")
+	var created map[string]any
+	r := env.run(t, "", "accesskey", "create", "--admin", "--description", "ops", "--output", "json")
+	jsonOf(t, r.must(t), &created)
+	id, _ := created["AccessKeyId"].(string)
+	secret, _ := created["AccessKeySecret"].(string)
+	if id == "" || len(secret) < 16 || strings.Contains(r.stderr, secret) {
+		t.Fatalf("accesskey create: %v, stderr %q", created, r.stderr)
+	}
+	other := env.with("COFFER_ACCESS_KEY_ID", id, "COFFER_ACCESS_KEY_SECRET", secret)
+	other.run(t, "", "secret", "list").must(t)
+
+	out := env.run(t, "", "accesskey", "list").noLeak(t, secret, adminSecret).must(t)
+	if !regexp.MustCompile(id + `\s+Active\s+true\s+\S+\s+ops`).MatchString(out) {
+		t.Fatalf("accesskey list:\n%s", out)
+	}
+	env.run(t, "", "accesskey", "disable", id).must(t)
+	other.run(t, "", "secret", "list").want(t, 1, "Forbidden.AccessKey")
+	env.run(t, "", "accesskey", "enable", id).must(t)
+	other.run(t, "", "secret", "list").must(t)
+	other.run(t, "", "accesskey", "delete", id).want(t, 1, "InvalidParameter", "cannot delete itself")
+	env.run(t, "", "accesskey", "delete", id).must(t)
+	other.run(t, "", "secret", "list").want(t, 1, "InvalidAccessKeyId.NotFound")
+}
+
+// TestRotation rotates a real PostgreSQL account through the CLI.
+func TestRotation(t *testing.T) {
+	db := rotatortest.Postgres(t)
+	env := newEnv(t, startServer(t, nil))
+	account := db.Account(t, "initial-pw")
+	value := fmt.Sprintf(`{"Accounts":[{"AccountName":%q,"AccountPassword":"initial-pw"}]}`, account)
+	ext := fmt.Sprintf(`{"SecretSubType":"SingleUser","DBInstanceId":%q}`, db.Location)
+	env.run(t, value, "secret", "create", "rds/app", "--type", "Rds", "--extended-config", ext).noLeak(t, "initial-pw").must(t)
+
+	out := env.run(t, "", "secret", "rotate", "rds/app", "--version-id", "r1").must(t)
+	if !strings.Contains(out, "Rotated rds/app: version r1 is ACSCurrent") {
+		t.Fatalf("rotate said %q", out)
+	}
+	var cur struct{ AccountName, AccountPassword string }
+	jsonOf(t, env.run(t, "", "secret", "get", "rds/app").must(t), &cur)
+	if cur.AccountName != account || cur.AccountPassword == "initial-pw" {
+		t.Fatalf("after rotation ACSCurrent is for %s", cur.AccountName)
+	}
+	if err := db.Login(account, cur.AccountPassword); err != nil {
+		t.Fatalf("the new password does not log in: %v", err)
+	}
+	if prev := env.run(t, "", "secret", "get", "rds/app", "--stage", "ACSPrevious").must(t); !strings.Contains(prev, `"initial-pw"`) {
+		t.Fatal("ACSPrevious is not the old value")
+	}
+
+	env.run(t, "", "secret", "rotation-policy", "rds/app").want(t, 2, "give --interval INTERVAL or --disable")
+	env.run(t, "", "secret", "rotation-policy", "rds/app", "--interval", "1h").want(t, 1, "InvalidParameter")
+	env.run(t, "", "secret", "rotation-policy", "rds/app", "--interval", "30d").must(t)
+	out = env.run(t, "", "secret", "describe", "rds/app").noLeak(t, cur.AccountPassword).must(t)
+	if !regexp.MustCompile(`AutomaticRotation:\s+Enabled`).MatchString(out) || !regexp.MustCompile(`RotationInterval:\s+2592000s`).MatchString(out) {
+		t.Fatalf("describe after enabling rotation:\n%s", out)
+	}
+	env.run(t, "", "secret", "rotation-policy", "rds/app", "--disable").must(t)
+	env.run(t, "v", "secret", "create", "plain/one").must(t)
+	if r := env.run(t, "", "secret", "rotate", "plain/one"); r.code != 1 {
+		t.Fatalf("rotating a Generic secret: exit %d, %s", r.code, r.stderr)
 	}
 }

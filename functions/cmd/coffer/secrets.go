@@ -21,7 +21,7 @@ import (
 func secretCommands() *command {
 	return &command{name: "secret", summary: "create, read, version and delete secrets", subs: []*command{
 		secretCreate(), secretGet(), secretPut(), secretList(), secretVersions(), secretDescribe(),
-		secretStage(), secretDelete(), secretRestore(),
+		secretStage(), secretDelete(), secretRestore(), secretRotate(), secretRotationPolicy(),
 	}}
 }
 
@@ -334,22 +334,22 @@ func secretVersions() *command {
 
 func secretDescribe() *command {
 	return &command{name: "describe", args: "NAME", summary: "show a secret's metadata (never its value)",
-		help: "Shows the metadata of NAME: type, key, instance, dates, rotation and tags. The value is not fetched.",
+		help: "Shows the metadata of NAME: type, key, instance, dates, rotation (with where a running or failed\nrotation stands) and tags. The value is not fetched.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
 				cl, err := c.connectFor(args, 1, "NAME")
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.DescribeSecretWithOptions(&kms.DescribeSecretRequest{SecretName: tea.String(args[0]), FetchTags: tea.String("true")}, cl.rt)
+				// Through CallApi, because the SDK's struct would drop Coffer's RotationState field.
+				body, err := cl.call("DescribeSecret", map[string]string{"SecretName": args[0], "FetchTags": "true"})
 				if err != nil {
-					return protocolErr(err)
+					return err
 				}
-				body := asMap(resp.Body)
 				return c.emit(body, func() {
 					c.printFields(body, "SecretName", "Arn", "SecretType", "Description", "DKMSInstanceId", "EncryptionKeyId",
 						"CreateTime", "UpdateTime", "PlannedDeleteTime", "AutomaticRotation", "RotationInterval",
-						"LastRotationDate", "NextRotationDate", "ExtendedConfig", "Tags")
+						"LastRotationDate", "NextRotationDate", "ExtendedConfig", "RotationState", "Tags")
 				})
 			}
 		}}
@@ -444,6 +444,66 @@ func secretRestore() *command {
 					return protocolErr(err)
 				}
 				return c.emit(asMap(resp.Body), func() { fmt.Fprintf(c.stdout, "Restored secret %s.\n", args[0]) })
+			}
+		}}
+}
+
+func secretRotate() *command {
+	return &command{name: "rotate", args: "NAME", summary: "rotate a managed secret now (RotateSecret)",
+		help: `Rotates the managed (Rds) secret NAME now: a new password is set on the database and becomes
+ACSCurrent, the old value ACSPrevious. --version-id names the new version and makes a retry safe:
+a version that exists answers success without rotating again. While a rotation runs the server
+answers Rejected.Rotating; 'coffer secret describe NAME' shows where it stands.`,
+		setup: func(fs *flag.FlagSet) runner {
+			version := fs.String("version-id", "", "`ID` of the new version, an idempotency key (default: the time and a random suffix)")
+			return func(ctx context.Context, c *cli, args []string) error {
+				cl, err := c.connectFor(args, 1, "NAME")
+				if err != nil {
+					return err
+				}
+				if *version == "" {
+					*version = newVersionID()
+				}
+				resp, err := cl.sdk.RotateSecretWithOptions(&kms.RotateSecretRequest{SecretName: tea.String(args[0]), VersionId: tea.String(*version)}, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				body := asMap(resp.Body)
+				return c.emit(body, func() {
+					fmt.Fprintf(c.stdout, "Rotated %s: version %s is ACSCurrent.\n", args[0], text(body["VersionId"]))
+				})
+			}
+		}}
+}
+
+func secretRotationPolicy() *command {
+	return &command{name: "rotation-policy", args: "NAME", summary: "turn automatic rotation on or off (UpdateSecretRotationPolicy)",
+		help: `With --interval, NAME is rotated automatically every INTERVAL (6h to 8760h, written 30d, 12h,
+90m or 3600s), counted from its last rotation; --disable turns automatic rotation off.`,
+		setup: func(fs *flag.FlagSet) runner {
+			interval := fs.String("interval", "", "rotate every `INTERVAL`, e.g. 30d")
+			disable := fs.Bool("disable", false, "turn automatic rotation off")
+			return func(ctx context.Context, c *cli, args []string) error {
+				if (*interval == "") == !*disable {
+					return usagef("give --interval INTERVAL or --disable")
+				}
+				cl, err := c.connectFor(args, 1, "NAME")
+				if err != nil {
+					return err
+				}
+				resp, err := cl.sdk.UpdateSecretRotationPolicyWithOptions(&kms.UpdateSecretRotationPolicyRequest{
+					SecretName: tea.String(args[0]), EnableAutomaticRotation: tea.Bool(!*disable), RotationInterval: optional(*interval),
+				}, cl.rt)
+				if err != nil {
+					return protocolErr(err)
+				}
+				return c.emit(asMap(resp.Body), func() {
+					if *disable {
+						fmt.Fprintf(c.stdout, "Automatic rotation of %s is off.\n", args[0])
+						return
+					}
+					fmt.Fprintf(c.stdout, "%s rotates every %s.\n", args[0], *interval)
+				})
 			}
 		}}
 }

@@ -6,7 +6,7 @@ import { attempt, busy, errorBox, h, list, table, when } from "../dom.js";
 const shown = new Set([
     "RequestId", "Arn", "SecretName", "SecretType", "Description", "EncryptionKeyId", "CreateTime", "UpdateTime",
     "PlannedDeleteTime", "AutomaticRotation", "RotationInterval", "LastRotationDate", "NextRotationDate",
-    "DKMSInstanceId", "Tags", "ExtendedConfig",
+    "DKMSInstanceId", "Tags", "ExtendedConfig", "RotationState",
 ]);
 // interval turns the protocol's "604800s" into words.
 export function interval(s) {
@@ -42,11 +42,32 @@ export function rotationSummary(b) {
     }
     if (b.LastRotationDate)
         parts.push(`last ${when(b.LastRotationDate)}`);
-    for (const [k, v] of Object.entries(b)) {
-        if (/^Rotation(State|Status)/.test(k))
-            parts.push(`${k}: ${words(v)}`);
-    }
+    const state = b.RotationState;
+    if (state)
+        parts.push(rotationStateWords(state));
     return parts.join("; ");
+}
+// steps say what each step of the rotation does, in the engine's order.
+const steps = {
+    apply: "changing the target's credential to the new value",
+    test: "logging in to the target with the new value",
+    promote: "moving ACSCurrent to the new version",
+};
+// rotationStateWords explains a rotation, so "being rotated" always comes with a why.
+export function rotationStateWords(st) {
+    const step = `step ${st.Step} (${steps[st.Step] ?? "unknown step"})`;
+    const out = st.Failed
+        ? [`rotation to ${st.VersionId} FAILED at ${step} after ${st.Attempt} attempts`]
+        : [`rotating to ${st.VersionId} since ${when(st.Started)}: ${step}, attempt ${st.Attempt}`];
+    if (st.LastError)
+        out.push(`last error: ${st.LastError}`);
+    if (st.NextAttempt)
+        out.push(`next attempt ${when(st.NextAttempt)}`);
+    if (st.WindowEnd)
+        out.push(`old credential revoked after ${when(st.WindowEnd)}`);
+    if (st.LockHolder)
+        out.push(`held by ${st.LockHolder}`);
+    return out.join("; ");
 }
 function dl(items) {
     return h("dl", {}, items.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
@@ -132,6 +153,25 @@ function rotateButton(ctx, name, slot) {
         },
     }, "Rotate now");
 }
+function policyForm(ctx, name, desc, slot) {
+    const enabled = h("input", { type: "checkbox", name: "EnableAutomaticRotation", checked: desc.AutomaticRotation === "Enabled" });
+    const every = h("input", { name: "RotationInterval", value: String(desc.RotationInterval ?? "") || "30d", placeholder: "such as 7d or 168h" });
+    return h("form", {
+        class: "policy",
+        "on:submit": async (e) => {
+            e.preventDefault();
+            const ok = await attempt(slot, `Updating the rotation policy of ${name}`, async () => {
+                await ctx.client.call("UpdateSecretRotationPolicy", {
+                    SecretName: name,
+                    EnableAutomaticRotation: String(enabled.checked),
+                    RotationInterval: enabled.checked ? every.value : "",
+                });
+            });
+            if (ok)
+                await render(ctx, name);
+        },
+    }, h("strong", {}, "Rotation policy"), h("label", {}, enabled, " automatic, every "), every, h("button", { type: "submit" }, "Save"));
+}
 export async function render(ctx, name) {
     const { main } = ctx;
     const head = h("h1", {}, name);
@@ -156,7 +196,9 @@ export async function render(ctx, name) {
     const inst = String(desc.DKMSInstanceId ?? "");
     const tags = list(desc, "Tags", "Tag");
     const managed = desc.SecretType !== "Generic";
-    const canRotate = managed && (await ctx.supports("RotateSecret").catch(() => false));
+    const [canRotate, canSetPolicy] = managed
+        ? await Promise.all(["RotateSecret", "UpdateSecretRotationPolicy"].map((a) => ctx.supports(a).catch(() => false)))
+        : [false, false];
     const more = Object.entries(desc).filter(([k]) => !shown.has(k));
     const rows = versions.map((v) => h("tr", { "data-version": v.VersionId }, h("td", {}, v.VersionId), h("td", {}, when(v.CreateTime)), h("td", { class: "stages" }, v.VersionStages.VersionStage.length ? v.VersionStages.VersionStage.map((s) => h("span", { class: "stage" }, s)) : h("em", {}, "deprecated")), h("td", {}, valuePanel(ctx, name, v.VersionId))));
     main.replaceChildren(head, desc.PlannedDeleteTime
@@ -169,5 +211,5 @@ export async function render(ctx, name) {
         ["Tags", tags.map((t) => `${t.TagKey}=${t.TagValue}`).join(", ") || "—"],
         ["Created", when(desc.CreateTime)],
         ["Updated", when(desc.UpdateTime)],
-    ]), h("h2", {}, "Rotation"), h("p", { class: "rotation" }, rotationSummary(desc)), more.length ? h("div", {}, h("h3", {}, "More"), dl(more.map(([k, v]) => [k, words(v)]))) : "", h("h2", {}, "Value"), valuePanel(ctx, name), h("h2", {}, "Versions"), table(["Version", "Created", "Stages", "Value"], rows, "versions"), managed ? "" : putForm(ctx, name, slot), managed ? "" : moveForm(ctx, name, versions, slot), canRotate ? rotateButton(ctx, name, slot) : "", slot);
+    ]), h("h2", {}, "Rotation"), h("p", { class: "rotation" }, rotationSummary(desc)), more.length ? h("div", {}, h("h3", {}, "More"), dl(more.map(([k, v]) => [k, words(v)]))) : "", h("h2", {}, "Value"), valuePanel(ctx, name), h("h2", {}, "Versions"), table(["Version", "Created", "Stages", "Value"], rows, "versions"), managed ? "" : putForm(ctx, name, slot), managed ? "" : moveForm(ctx, name, versions, slot), canSetPolicy ? policyForm(ctx, name, desc, slot) : "", canRotate ? rotateButton(ctx, name, slot) : "", slot);
 }
