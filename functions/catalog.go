@@ -21,6 +21,14 @@ type Function struct {
 var Functions = []Function{
 	{Name: "getSecret", HTTP: (*App).GetSecret},
 	{Name: "manageSecrets", HTTP: (*App).ManageSecrets},
+	{Name: "expiryCheck", HTTP: (*App).ExpiryCheckHTTP, Job: job((*App).ExpiryCheck)},
+}
+
+// job turns a scheduled entry point of App into a Function's Job.
+func job[R any](run func(*App, context.Context) (R, error)) func(*App) Job {
+	return func(a *App) Job {
+		return func(ctx context.Context) (any, error) { return run(a, ctx) }
+	}
 }
 
 // Lookup returns the function called name.

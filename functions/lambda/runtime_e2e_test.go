@@ -330,6 +330,33 @@ func TestBootstrapsThroughRuntimeAPI(t *testing.T) {
 	}
 }
 
+// TestScheduledExpiryCheck runs the real expiryCheck binary on the event serverless.yml's
+// schedule sends, and gets the run's report back.
+func TestScheduledExpiryCheck(t *testing.T) {
+	rt := newRuntimeAPI(t)
+	env := deployment(t, rt, "expiryCheck")
+	env["COFFER_REDIS_PREFIX"] = fmt.Sprintf("lambda%d:", rand.Int64())
+	start(t, bootstrap(t, "expirycheck"), env)
+	res := rt.invoke(t, []byte(`{"job":"expiryCheck"}`))
+	if res.error {
+		t.Fatalf("the scheduled run failed: %s", res.body)
+	}
+	var report struct {
+		Started  time.Time `json:"started"`
+		Released []string  `json:"released"`
+		Errors   []string  `json:"errors"`
+	}
+	if err := json.Unmarshal(res.body, &report); err != nil || report.Started.IsZero() || report.Released == nil {
+		t.Fatalf("report %s (%v), want an expiryCheck report", res.body, err)
+	}
+	if len(report.Errors) > 0 {
+		t.Fatalf("the run reported errors: %v", report.Errors)
+	}
+	if res := rt.invoke(t, []byte(`{"job":"rotateSecret"}`)); !res.error {
+		t.Fatalf("expiryCheck ran another function's job: %s", res.body)
+	}
+}
+
 // TestBootstrapRefusesEmbeddedStore checks the init fails, with the reason, on Lambda without
 // Redis, instead of serving from a disk the next instance will not see.
 func TestBootstrapRefusesEmbeddedStore(t *testing.T) {
