@@ -232,3 +232,78 @@ func testAccessControl(t *testing.T, b backend) {
 		t.Fatalf("the table has %d rows; the issue asks for at least 40", len(cases))
 	}
 }
+
+// TestAccessManagement changes access points, policies, network rules and keys through the SDK
+// and checks each change takes effect on the next call.
+func TestAccessManagement(t *testing.T) { forEachBackend(t, testAccessManagement) }
+
+func testAccessManagement(t *testing.T, b backend) {
+	s := b.start(t, map[string]string{"COFFER_TRUSTED_PROXIES": "127.0.0.1/32"})
+	admin := s.client(t, "")
+	ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("app/db"), VersionId: tea.String("v1"), SecretData: tea.String("x")})).must(t)
+	for _, st := range []struct {
+		action string
+		query  map[string]string
+	}{
+		{"CreateNetworkRule", map[string]string{"Name": "office", "SourcePrivateIp": `["10.0.0.0/24"]`}},
+		{"CreatePolicy", map[string]string{"Name": "readDb", "Permissions": `["SecretUser"]`, "Resources": `["secret/app/db"]`, "AccessControlRules": `{"NetworkRules":["office"]}`}},
+		{"CreateApplicationAccessPoint", map[string]string{"Name": "reader", "Policies": `["readDb"]`, "Description": "billing"}},
+	} {
+		ok(call(admin, st.action, st.query)).must(t)
+	}
+	reader := accessKey(t, admin, map[string]string{"AapName": "reader"})
+	from := s.via(t, reader, "10.0.1.5", "")
+	_, err := call(from, "GetSecretValue", map[string]string{"SecretName": "app/db"})
+	wantCode(t, err, 403, "Forbidden.NoPermission")
+
+	pol := ok(admin.DescribePolicy(&kms.DescribePolicyRequest{Name: tea.String("readDb")})).must(t).Body
+	if len(pol.Permissions) != 1 || tea.StringValue(pol.Permissions[0]) != "SecretUser" || tea.StringValue(pol.AccessControlRules) != `{"NetworkRules":["office"]}` {
+		t.Fatalf("DescribePolicy: %+v", pol)
+	}
+	ap := ok(admin.DescribeApplicationAccessPoint(&kms.DescribeApplicationAccessPointRequest{Name: tea.String("reader")})).must(t).Body
+	if tea.StringValue(ap.Policies) != `["readDb"]` || tea.StringValue(ap.Description) != "billing" || tea.StringValue(ap.AuthenticationMethod) != "ClientKey" {
+		t.Fatalf("DescribeApplicationAccessPoint: %+v", ap)
+	}
+	if n := ok(admin.ListApplicationAccessPoints(&kms.ListApplicationAccessPointsRequest{})).must(t).Body; tea.Int32Value(n.TotalCount) != 1 || tea.StringValue(n.ApplicationAccessPoints.ApplicationAccessPoint[0].Name) != "reader" {
+		t.Fatalf("ListApplicationAccessPoints: %+v", n)
+	}
+
+	// Widening the network rule lets the same caller in.
+	ok(admin.UpdateNetworkRule(&kms.UpdateNetworkRuleRequest{Name: tea.String("office"), SourcePrivateIp: tea.String(`["10.0.0.0/23"]`)})).must(t)
+	ok(call(from, "GetSecretValue", map[string]string{"SecretName": "app/db"})).must(t)
+	rule := ok(admin.DescribeNetworkRule(&kms.DescribeNetworkRuleRequest{Name: tea.String("office")})).must(t).Body
+	if tea.StringValue(rule.SourcePrivateIp) != `["10.0.0.0/23"]` {
+		t.Fatalf("DescribeNetworkRule: %+v", rule)
+	}
+
+	// What is in use cannot go; unknown objects are not found.
+	_, err = admin.DeletePolicy(&kms.DeletePolicyRequest{Name: tea.String("readDb")})
+	wantCode(t, err, 400, "InvalidParameter")
+	_, err = admin.DeleteNetworkRule(&kms.DeleteNetworkRuleRequest{Name: tea.String("office")})
+	wantCode(t, err, 400, "InvalidParameter")
+	_, err = admin.DeleteNetworkRule(&kms.DeleteNetworkRuleRequest{Name: tea.String("nope")})
+	wantCode(t, err, 404, "Forbidden.ResourceNotFound")
+	_, err = call(admin, "CreatePolicy", map[string]string{"Name": "bad", "Permissions": `["Everything"]`, "Resources": `["*"]`, "AccessControlRules": `{"NetworkRules":["office"]}`})
+	wantCode(t, err, 400, "InvalidParameter")
+
+	// A disabled key is refused, an enabled one works again, and a deleted access point takes
+	// its permissions along.
+	ok(call(admin, "DisableAccessKey", map[string]string{"AccessKeyId": reader.id})).must(t)
+	_, err = call(from, "GetSecretValue", map[string]string{"SecretName": "app/db"})
+	wantCode(t, err, 403, "Forbidden.AccessKey")
+	ok(call(admin, "EnableAccessKey", map[string]string{"AccessKeyId": reader.id})).must(t)
+	ok(call(from, "GetSecretValue", map[string]string{"SecretName": "app/db"})).must(t)
+	_, err = call(admin, "DisableAccessKey", map[string]string{"AccessKeyId": adminID})
+	wantCode(t, err, 400, "InvalidParameter")
+	ok(admin.DeleteApplicationAccessPoint(&kms.DeleteApplicationAccessPointRequest{Name: tea.String("reader")})).must(t)
+	_, err = call(from, "GetSecretValue", map[string]string{"SecretName": "app/db"})
+	wantCode(t, err, 403, "Forbidden.NoPermission")
+	ok(admin.DeletePolicy(&kms.DeletePolicyRequest{Name: tea.String("readDb")})).must(t)
+	ok(call(admin, "DeleteAccessKey", map[string]string{"AccessKeyId": reader.id})).must(t)
+	_, err = call(from, "GetSecretValue", map[string]string{"SecretName": "app/db"})
+	wantCode(t, err, 404, "InvalidAccessKeyId.NotFound")
+	keys := ok(call(admin, "ListAccessKeys", nil)).must(t)
+	if !strings.Contains(jsonOf(keys), adminID) || strings.Contains(jsonOf(keys), reader.id) || strings.Contains(jsonOf(keys), "Secret\"") {
+		t.Fatalf("ListAccessKeys: %v", keys)
+	}
+}

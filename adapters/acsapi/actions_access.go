@@ -25,20 +25,20 @@ func AccessActions() Actions {
 		"EnableAccessKey":                enableAccessKey,
 		"DeleteAccessKey":                deleteAccessKey,
 		"CreateApplicationAccessPoint":   createAccessPoint,
-		"DescribeApplicationAccessPoint": describeAccessPoint,
+		"DescribeApplicationAccessPoint": describeNamed((*core.Service).DescribeAccessPoint, accessPointBody),
 		"UpdateApplicationAccessPoint":   updateAccessPoint,
-		"DeleteApplicationAccessPoint":   deleteAccessPoint,
-		"ListApplicationAccessPoints":    listAccessPoints,
+		"DeleteApplicationAccessPoint":   deleteNamed((*core.Service).DeleteAccessPoint),
+		"ListApplicationAccessPoints":    listNamed((*core.Service).ListAccessPoints, "ApplicationAccessPoints", "ApplicationAccessPoint", accessPointItem),
 		"CreatePolicy":                   createPolicy,
-		"DescribePolicy":                 describePolicy,
+		"DescribePolicy":                 describeNamed((*core.Service).DescribePolicy, describedPolicy),
 		"UpdatePolicy":                   updatePolicy,
-		"DeletePolicy":                   deletePolicy,
-		"ListPolicies":                   listPolicies,
+		"DeletePolicy":                   deleteNamed((*core.Service).DeletePolicy),
+		"ListPolicies":                   listNamed((*core.Service).ListPolicies, "Policies", "Policy", policyItem),
 		"CreateNetworkRule":              createNetworkRule,
-		"DescribeNetworkRule":            describeNetworkRule,
+		"DescribeNetworkRule":            describeNamed((*core.Service).DescribeNetworkRule, networkRuleBody),
 		"UpdateNetworkRule":              updateNetworkRule,
-		"DeleteNetworkRule":              deleteNetworkRule,
-		"ListNetworkRules":               listNetworkRules,
+		"DeleteNetworkRule":              deleteNamed((*core.Service).DeleteNetworkRule),
+		"ListNetworkRules":               listNamed((*core.Service).ListNetworkRules, "NetworkRules", "NetworkRule", networkRuleItem),
 		"CreateClientKey":                createClientKey,
 		"GetClientKey":                   getClientKey,
 		"ListClientKeys":                 listClientKeys,
@@ -87,6 +87,43 @@ func listPage[T any](p Params, all []T, outer, inner string, item func(T) any) (
 		items = append(items, item(x))
 	}
 	return map[string]any{outer: map[string]any{inner: items}, "PageNumber": number, "PageSize": size, "TotalCount": len(all)}, nil
+}
+
+// describeNamed serves a Describe action of an access-control object, found by its Name.
+func describeNamed[T any](get func(*core.Service, context.Context, string) (*T, error), body func(*T) any) Action {
+	return func(ctx context.Context, svc *core.Service, p Params) (any, error) {
+		name, err := p.Required("Name")
+		if err != nil {
+			return nil, err
+		}
+		v, err := get(svc, ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return body(v), nil
+	}
+}
+
+// deleteNamed serves a Delete action of an access-control object, found by its Name.
+func deleteNamed(del func(*core.Service, context.Context, string) error) Action {
+	return func(ctx context.Context, svc *core.Service, p Params) (any, error) {
+		name, err := p.Required("Name")
+		if err != nil {
+			return nil, err
+		}
+		return nil, del(svc, ctx, name)
+	}
+}
+
+// listNamed serves a List action of access-control objects, a page at a time.
+func listNamed[T any](list func(*core.Service, context.Context) ([]*T, error), outer, inner string, item func(*T) any) Action {
+	return func(ctx context.Context, svc *core.Service, p Params) (any, error) {
+		all, err := list(svc, ctx)
+		if err != nil {
+			return nil, err
+		}
+		return listPage(p, all, outer, inner, item)
+	}
 }
 
 func createAccessKey(ctx context.Context, svc *core.Service, p Params) (any, error) {
@@ -161,6 +198,10 @@ func accessPointBody(ap *core.AccessPoint) any {
 	}
 }
 
+func accessPointItem(ap *core.AccessPoint) any {
+	return map[string]string{"Name": ap.Name, "AuthenticationMethod": ap.AuthenticationMethod}
+}
+
 func createAccessPoint(ctx context.Context, svc *core.Service, p Params) (any, error) {
 	policies, err := listParam(p, "Policies")
 	if err != nil {
@@ -170,18 +211,6 @@ func createAccessPoint(ctx context.Context, svc *core.Service, p Params) (any, e
 		Name: p.String("Name"), AuthenticationMethod: p.String("AuthenticationMethod"),
 		Policies: policies, Description: p.String("Description"),
 	})
-	if err != nil {
-		return nil, err
-	}
-	return accessPointBody(ap), nil
-}
-
-func describeAccessPoint(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	name, err := p.Required("Name")
-	if err != nil {
-		return nil, err
-	}
-	ap, err := svc.DescribeAccessPoint(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -199,24 +228,6 @@ func updateAccessPoint(ctx context.Context, svc *core.Service, p Params) (any, e
 	}
 	_, err = svc.UpdateAccessPoint(ctx, name, policies, optional(p, "Description"))
 	return nil, err
-}
-
-func deleteAccessPoint(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	name, err := p.Required("Name")
-	if err != nil {
-		return nil, err
-	}
-	return nil, svc.DeleteAccessPoint(ctx, name)
-}
-
-func listAccessPoints(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	aps, err := svc.ListAccessPoints(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(p, aps, "ApplicationAccessPoints", "ApplicationAccessPoint", func(ap *core.AccessPoint) any {
-		return map[string]string{"Name": ap.Name, "AuthenticationMethod": ap.AuthenticationMethod}
-	})
 }
 
 // accessControlRules reads {"NetworkRules":["name",...]}; nil when absent.
@@ -251,12 +262,17 @@ func policyBody(pol *core.AccessPolicy, lists bool) any {
 		"KmsInstance": pol.KmsInstance, "AccessControlRules": jsonString(map[string][]string{"NetworkRules": pol.NetworkRules}),
 		"Permissions": jsonString(pol.Permissions), "Resources": jsonString(pol.Resources),
 	}
-	// DescribePolicy answers lists where CreatePolicy answers JSON strings, as the SDK's types say.
 	if lists {
 		out["Permissions"], out["Resources"] = pol.Permissions, pol.Resources
 	}
 	return out
 }
+
+// describedPolicy is DescribePolicy's answer: lists where CreatePolicy answers JSON strings, as the
+// SDK's types say.
+func describedPolicy(p *core.AccessPolicy) any { return policyBody(p, true) }
+
+func policyItem(p *core.AccessPolicy) any { return map[string]string{"Name": p.Name} }
 
 func createPolicy(ctx context.Context, svc *core.Service, p Params) (any, error) {
 	permissions, resources, rules, err := policyParams(p)
@@ -273,18 +289,6 @@ func createPolicy(ctx context.Context, svc *core.Service, p Params) (any, error)
 	return policyBody(pol, false), nil
 }
 
-func describePolicy(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	name, err := p.Required("Name")
-	if err != nil {
-		return nil, err
-	}
-	pol, err := svc.DescribePolicy(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return policyBody(pol, true), nil
-}
-
 func updatePolicy(ctx context.Context, svc *core.Service, p Params) (any, error) {
 	name, err := p.Required("Name")
 	if err != nil {
@@ -298,29 +302,15 @@ func updatePolicy(ctx context.Context, svc *core.Service, p Params) (any, error)
 	return nil, err
 }
 
-func deletePolicy(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	name, err := p.Required("Name")
-	if err != nil {
-		return nil, err
-	}
-	return nil, svc.DeletePolicy(ctx, name)
-}
-
-func listPolicies(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	ps, err := svc.ListPolicies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(p, ps, "Policies", "Policy", func(pol *core.AccessPolicy) any {
-		return map[string]string{"Name": pol.Name}
-	})
-}
-
 func networkRuleBody(n *core.NetworkRule) any {
 	return map[string]any{
 		"Arn": accessArnPrefix + "network/" + n.Name, "Name": n.Name, "Type": n.Type,
 		"SourcePrivateIp": jsonString(n.Sources), "Description": n.Description,
 	}
+}
+
+func networkRuleItem(n *core.NetworkRule) any {
+	return map[string]string{"Name": n.Name, "Type": n.Type}
 }
 
 func createNetworkRule(ctx context.Context, svc *core.Service, p Params) (any, error) {
@@ -331,18 +321,6 @@ func createNetworkRule(ctx context.Context, svc *core.Service, p Params) (any, e
 	n, err := svc.CreateNetworkRule(ctx, core.NetworkRule{
 		Name: p.String("Name"), Type: p.String("Type"), Sources: sources, Description: p.String("Description"),
 	})
-	if err != nil {
-		return nil, err
-	}
-	return networkRuleBody(n), nil
-}
-
-func describeNetworkRule(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	name, err := p.Required("Name")
-	if err != nil {
-		return nil, err
-	}
-	n, err := svc.DescribeNetworkRule(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -360,24 +338,6 @@ func updateNetworkRule(ctx context.Context, svc *core.Service, p Params) (any, e
 	}
 	_, err = svc.UpdateNetworkRule(ctx, name, sources, optional(p, "Description"))
 	return nil, err
-}
-
-func deleteNetworkRule(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	name, err := p.Required("Name")
-	if err != nil {
-		return nil, err
-	}
-	return nil, svc.DeleteNetworkRule(ctx, name)
-}
-
-func listNetworkRules(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	ns, err := svc.ListNetworkRules(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return listPage(p, ns, "NetworkRules", "NetworkRule", func(n *core.NetworkRule) any {
-		return map[string]string{"Name": n.Name, "Type": n.Type}
-	})
 }
 
 func createClientKey(ctx context.Context, svc *core.Service, p Params) (any, error) {
