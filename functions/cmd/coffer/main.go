@@ -73,6 +73,7 @@ func commands() *command {
 	return &command{name: "coffer", subs: []*command{
 		initCommand(), doctorCommand(), secretCommands(), importCommand(), passwordCommand(),
 		instanceCommands(), keyCommands(), backupCommands(), accessKeyCommands(),
+		networkRuleCommands(), policyCommands(), accessPointCommands(),
 	}}
 }
 

@@ -686,3 +686,45 @@ func TestRotation(t *testing.T) {
 		t.Fatalf("rotating a Generic secret: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// TestAccessControl builds a least-privilege key with the CLI: a network rule, a policy and an
+// access point, then proves the key reads what the policy allows and nothing else.
+func TestAccessControl(t *testing.T) {
+	env := newEnv(t, startServer(t, nil))
+	env.run(t, "app-value", "secret", "create", "app/db").must(t)
+	env.run(t, "other-value", "secret", "create", "other/db").must(t)
+
+	env.run(t, "", "networkrule", "create", "local").want(t, 2, "--source")
+	env.run(t, "", "networkrule", "create", "local", "--source", "127.0.0.0/8", "--source", "::1/128").must(t)
+	env.run(t, "", "policy", "create", "readApp", "--permission", "SecretUser", "--resource", "secret/app/*", "--network-rule", "local").must(t)
+	env.run(t, "", "policy", "create", "bad", "--permission", "NoSuchTemplate", "--resource", "*", "--network-rule", "local").want(t, 1, "InvalidParameter")
+	env.run(t, "", "accesspoint", "create", "app", "--policy", "readApp", "--auth", "AccessKey").must(t)
+	for _, c := range [][]string{{"networkrule", "local"}, {"policy", "readApp"}, {"accesspoint", "app"}} {
+		if out := env.run(t, "", c[0], "list").must(t); !strings.Contains(out, c[1]) {
+			t.Fatalf("%s list lacks %s:\n%s", c[0], c[1], out)
+		}
+		if out := env.run(t, "", c[0], "describe", c[1]).must(t); !strings.Contains(out, "Name:") || !strings.Contains(out, c[1]) {
+			t.Fatalf("%s describe %s:\n%s", c[0], c[1], out)
+		}
+	}
+	if out := env.run(t, "", "policy", "describe", "readApp").must(t); !strings.Contains(out, "secret/app/*") {
+		t.Fatalf("policy describe:\n%s", out)
+	}
+
+	var created map[string]any
+	jsonOf(t, env.run(t, "", "accesskey", "create", "--access-point", "app", "--output", "json").must(t), &created)
+	app := env.with("COFFER_ACCESS_KEY_ID", created["AccessKeyId"].(string), "COFFER_ACCESS_KEY_SECRET", created["AccessKeySecret"].(string))
+	if got := app.run(t, "", "secret", "get", "app/db").must(t); got != "app-value" {
+		t.Fatalf("the app key read %q", got)
+	}
+	r := app.run(t, "", "secret", "get", "other/db").noLeak(t, "other-value")
+	if r.code != 1 || !strings.Contains(r.stderr, "coffer: Forbidden") {
+		t.Fatalf("the app key reading other/db: exit %d, %s", r.code, r.stderr)
+	}
+	app.run(t, "", "secret", "create", "app/new", "x").want(t, 1, "Forbidden")
+
+	env.run(t, "", "accesspoint", "delete", "app").must(t)
+	env.run(t, "", "accesspoint", "describe", "app").want(t, 3)
+	env.run(t, "", "policy", "delete", "readApp").must(t)
+	env.run(t, "", "networkrule", "delete", "local").must(t)
+}
