@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -128,23 +129,48 @@ func (s *Service) checkAccessPoint(ctx context.Context, ap *AccessPoint) error {
 
 // UpdateAccessPoint replaces the policies and, when non-nil, the description.
 func (s *Service) UpdateAccessPoint(ctx context.Context, name string, policies []string, description *string) (*AccessPoint, error) {
-	cur, err := s.DescribeAccessPoint(ctx, name)
+	return updateAccess(ctx, s, RecordAccessPoint, name, "application access point", func(ap *AccessPoint) error {
+		if policies != nil {
+			ap.Policies = policies
+		}
+		if description != nil {
+			ap.Description = *description
+		}
+		return s.checkAccessPoint(ctx, ap)
+	})
+}
+
+// updateAccess loads a record, lets change edit and check it outside any transaction (the checks
+// read other records), then stores the result.
+func updateAccess[T any](ctx context.Context, s *Service, kind, name, what string, change func(*T) error) (*T, error) {
+	cur, err := getRecord[T](ctx, s.store, kind, name, what)
 	if err != nil {
 		return nil, err
 	}
-	if policies != nil {
-		cur.Policies = policies
-	}
-	if description != nil {
-		cur.Description = *description
-	}
-	if err := s.checkAccessPoint(ctx, cur); err != nil {
+	if err := change(cur); err != nil {
 		return nil, err
 	}
-	return updateRecord(ctx, s.store, RecordAccessPoint, name, "application access point", func(ap *AccessPoint) error {
-		ap.Policies, ap.Description = cur.Policies, cur.Description
+	// Every field is either replaced by change or never changes (name, creation time).
+	return updateRecord(ctx, s.store, kind, name, what, func(v *T) error {
+		*v = *cur
 		return nil
 	})
+}
+
+// deleteUnused removes the record kind/name unless refs finds it among what a user refers to.
+func deleteUnused[U any](ctx context.Context, s *Service, kind, name, what string, users []*U, err error, refs func(*U) (names []string, user string)) error {
+	if err != nil {
+		return err
+	}
+	if _, err := getRecord[struct{}](ctx, s.store, kind, name, what); err != nil {
+		return err
+	}
+	for _, u := range users {
+		if names, user := refs(u); slices.Contains(names, name) {
+			return Invalid("Name", "%s uses this %s", user, what)
+		}
+	}
+	return storeErr(s.store.DeleteRecord(ctx, kind, name))
 }
 
 // DescribeAccessPoint returns an access point.
@@ -241,28 +267,20 @@ func validateResourcePattern(r string) error {
 
 // UpdatePolicy replaces the fields given (non-nil).
 func (s *Service) UpdatePolicy(ctx context.Context, name string, permissions, resources, networkRules []string, description *string) (*AccessPolicy, error) {
-	cur, err := s.DescribePolicy(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if permissions != nil {
-		cur.Permissions = permissions
-	}
-	if resources != nil {
-		cur.Resources = resources
-	}
-	if networkRules != nil {
-		cur.NetworkRules = networkRules
-	}
-	if description != nil {
-		cur.Description = *description
-	}
-	if err := s.checkPolicy(ctx, cur); err != nil {
-		return nil, err
-	}
-	return updateRecord(ctx, s.store, RecordPolicy, name, "policy", func(p *AccessPolicy) error {
-		p.Permissions, p.Resources, p.NetworkRules, p.Description = cur.Permissions, cur.Resources, cur.NetworkRules, cur.Description
-		return nil
+	return updateAccess(ctx, s, RecordPolicy, name, "policy", func(p *AccessPolicy) error {
+		if permissions != nil {
+			p.Permissions = permissions
+		}
+		if resources != nil {
+			p.Resources = resources
+		}
+		if networkRules != nil {
+			p.NetworkRules = networkRules
+		}
+		if description != nil {
+			p.Description = *description
+		}
+		return s.checkPolicy(ctx, p)
 	})
 }
 
@@ -278,19 +296,10 @@ func (s *Service) ListPolicies(ctx context.Context) ([]*AccessPolicy, error) {
 
 // DeletePolicy removes a policy that no access point uses.
 func (s *Service) DeletePolicy(ctx context.Context, name string) error {
-	if _, err := s.DescribePolicy(ctx, name); err != nil {
-		return err
-	}
 	aps, err := s.ListAccessPoints(ctx)
-	if err != nil {
-		return err
-	}
-	for _, ap := range aps {
-		if slices.Contains(ap.Policies, name) {
-			return Invalid("Name", "the application access point %q uses this policy", ap.Name)
-		}
-	}
-	return storeErr(s.store.DeleteRecord(ctx, RecordPolicy, name))
+	return deleteUnused(ctx, s, RecordPolicy, name, "policy", aps, err, func(ap *AccessPoint) ([]string, string) {
+		return ap.Policies, "the application access point " + strconv.Quote(ap.Name)
+	})
 }
 
 // CreateNetworkRule stores a new network rule.
@@ -350,22 +359,14 @@ func parseSource(s string) (netip.Prefix, error) {
 
 // UpdateNetworkRule replaces the sources and, when non-nil, the description.
 func (s *Service) UpdateNetworkRule(ctx context.Context, name string, sources []string, description *string) (*NetworkRule, error) {
-	cur, err := s.DescribeNetworkRule(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if sources != nil {
-		cur.Sources = sources
-	}
-	if description != nil {
-		cur.Description = *description
-	}
-	if err := checkNetworkRule(cur); err != nil {
-		return nil, err
-	}
-	return updateRecord(ctx, s.store, RecordNetworkRule, name, "network rule", func(n *NetworkRule) error {
-		n.Sources, n.Description = cur.Sources, cur.Description
-		return nil
+	return updateAccess(ctx, s, RecordNetworkRule, name, "network rule", func(n *NetworkRule) error {
+		if sources != nil {
+			n.Sources = sources
+		}
+		if description != nil {
+			n.Description = *description
+		}
+		return checkNetworkRule(n)
 	})
 }
 
@@ -381,17 +382,8 @@ func (s *Service) ListNetworkRules(ctx context.Context) ([]*NetworkRule, error) 
 
 // DeleteNetworkRule removes a network rule that no policy uses.
 func (s *Service) DeleteNetworkRule(ctx context.Context, name string) error {
-	if _, err := s.DescribeNetworkRule(ctx, name); err != nil {
-		return err
-	}
 	ps, err := s.ListPolicies(ctx)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if slices.Contains(p.NetworkRules, name) {
-			return Invalid("Name", "the policy %q uses this network rule", p.Name)
-		}
-	}
-	return storeErr(s.store.DeleteRecord(ctx, RecordNetworkRule, name))
+	return deleteUnused(ctx, s, RecordNetworkRule, name, "network rule", ps, err, func(p *AccessPolicy) ([]string, string) {
+		return p.NetworkRules, "the policy " + strconv.Quote(p.Name)
+	})
 }
