@@ -360,10 +360,28 @@ func createClientKey(ctx context.Context, svc *core.Service, p Params) (any, err
 	if err != nil {
 		return nil, err
 	}
-	// The caching client reads the key with x/crypto/pkcs12, which only knows the legacy form:
-	// one RSA key and one certificate, 3DES and RC2 (reference, platforms.md).
+	pfx, err := packageClientKey(nk, password)
+	if err != nil {
+		// Nobody holds this key's private half: it must not stay valid.
+		_ = svc.DeleteClientKey(ctx, nk.Key.ID)
+		return nil, &core.Error{Kind: core.KindInternal, Message: "cannot package a client key", Err: err}
+	}
+	return map[string]string{
+		"ClientKeyId": nk.Key.ID, "KeyAlgorithm": "RSA_2048", "NotBefore": FormatTime(nk.Key.NotBefore),
+		"NotAfter": FormatTime(nk.Key.NotAfter), "PrivateKeyData": base64.StdEncoding.EncodeToString(pfx),
+	}, nil
+}
+
+// packageClientKey returns the private key as a password-protected PKCS#12 with a self-signed
+// certificate for its validity period. The caching client reads it with x/crypto/pkcs12, which
+// only knows the legacy form: one RSA key and one certificate, 3DES and RC2 (platforms.md).
+func packageClientKey(nk *core.NewClientKey, password string) ([]byte, error) {
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber: new(big.Int).SetBytes([]byte(nk.Key.ID)),
+		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: nk.Key.ID},
 		NotBefore:    nk.Key.NotBefore,
 		NotAfter:     nk.Key.NotAfter,
@@ -371,20 +389,13 @@ func createClientKey(ctx context.Context, svc *core.Service, p Params) (any, err
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &nk.Private.PublicKey, nk.Private)
 	if err != nil {
-		return nil, &core.Error{Kind: core.KindInternal, Message: "cannot certify a client key", Err: err}
+		return nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, &core.Error{Kind: core.KindInternal, Message: "cannot certify a client key", Err: err}
+		return nil, err
 	}
-	pfx, err := pkcs12.LegacyRC2.WithRand(rand.Reader).Encode(nk.Private, cert, nil, password)
-	if err != nil {
-		return nil, &core.Error{Kind: core.KindInternal, Message: "cannot package a client key", Err: err}
-	}
-	return map[string]string{
-		"ClientKeyId": nk.Key.ID, "KeyAlgorithm": "RSA_2048", "NotBefore": FormatTime(nk.Key.NotBefore),
-		"NotAfter": FormatTime(nk.Key.NotAfter), "PrivateKeyData": base64.StdEncoding.EncodeToString(pfx),
-	}, nil
+	return pkcs12.LegacyRC2.WithRand(rand.Reader).Encode(nk.Private, cert, nil, password)
 }
 
 func clientKeyBody(k *core.ClientKey) map[string]string {
