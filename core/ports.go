@@ -155,6 +155,16 @@ type EventSink interface {
 	Publish(ctx context.Context, e Event) error
 }
 
+// Revoker is a Rotator whose old credential stays valid through a rotation window and is
+// revoked when the window ends (cloud access keys).
+type Revoker interface {
+	Revoke(ctx context.Context, t RotationTarget, old []byte) error
+}
+
+// ErrTargetGone is wrapped by a rotator when the target says the account no longer exists; the
+// rotation is then marked failed at once instead of retried.
+var ErrTargetGone = errors.New("the account no longer exists on the rotation target")
+
 // Store is everything Coffer keeps. The embedded store and Redis both implement it and pass the
 // same contract suite.
 type Store interface {

@@ -19,17 +19,28 @@ const (
 	StepApply   RotationStep = "apply"   // the pending version exists; change the target to it
 	StepTest    RotationStep = "test"    // log in with the pending value
 	StepPromote RotationStep = "promote" // move ACSCurrent to it and ACSPrevious to the old one
+	StepRevoke  RotationStep = "revoke"  // windowed: at WindowEnd, revoke the old credential
+)
+
+// Bounds of a rotation window, and the window of scheduled rotations.
+const (
+	MinRotationWindow     = 10 * time.Minute
+	MaxRotationWindow     = 48 * time.Hour
+	DefaultRotationWindow = MaxRotationWindow
 )
 
 // RotationState is the persisted state machine of a secret's rotation in progress (or failed).
 type RotationState struct {
-	Step          RotationStep `json:"step"`
-	VersionID     string       `json:"versionId"`     // the pending version
-	BaseVersionID string       `json:"baseVersionId"` // the version whose credential authorizes the change
-	Attempt       int          `json:"attempt,omitempty"`
-	Started       time.Time    `json:"started"`
-	WindowEnd     time.Time    `json:"windowEnd,omitzero"`
-	LastError     string       `json:"lastError,omitempty"`
+	Step          RotationStep  `json:"step"`
+	VersionID     string        `json:"versionId"`     // the pending version
+	BaseVersionID string        `json:"baseVersionId"` // the version whose credential authorizes the change
+	Attempt       int           `json:"attempt,omitempty"`
+	Started       time.Time     `json:"started"`
+	Window        time.Duration `json:"window,omitempty"` // windowed types: how long the old credential lives on
+	WindowEnd     time.Time     `json:"windowEnd,omitzero"`
+	// RevokeVersionID is the old current version, whose credential is revoked at WindowEnd.
+	RevokeVersionID string `json:"revokeVersionId,omitempty"`
+	LastError       string `json:"lastError,omitempty"`
 	// Failed is set when the rotation did not finish within StuckAfter; it then no longer blocks
 	// RotateSecret, which starts over, and the schedule retries it after NextAttempt.
 	Failed      bool      `json:"failed,omitempty"`
@@ -97,10 +108,12 @@ var errFenced = Errorf(KindRotating, "the rotation lease was taken over by anoth
 
 func lockName(secret string) string { return "rotation/" + secret }
 
-// RotateSecretInput is RotateSecret's request; VersionID is the idempotency key.
+// RotateSecretInput is RotateSecret's request; VersionID is the idempotency key. Window is the
+// rotation window of windowed types (0: DefaultRotationWindow).
 type RotateSecretInput struct {
 	Name      string
 	VersionID string
+	Window    time.Duration
 }
 
 // RotateSecret rotates a managed secret now and returns the version that became ACSCurrent. A
@@ -109,6 +122,9 @@ type RotateSecretInput struct {
 func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (string, error) {
 	if err := validateVersionID("VersionId", in.VersionID); err != nil {
 		return "", err
+	}
+	if in.Window != 0 && (in.Window < MinRotationWindow || in.Window > MaxRotationWindow) {
+		return "", Invalid("RotationWindow", "must be between 10m and 2d")
 	}
 	sec, err := r.managed(ctx, in.Name)
 	if err != nil {
@@ -120,7 +136,7 @@ func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (stri
 	if st := sec.RotationState; st != nil && !st.Failed {
 		return "", rotatingErr(in.Name)
 	}
-	return r.run(ctx, in.Name, in.VersionID, false)
+	return r.run(ctx, in.Name, in.VersionID, in.Window, false)
 }
 
 // managed loads a usable managed secret.
@@ -206,7 +222,7 @@ func (r *Rotation) release(ctx context.Context, lease Lease) {
 // run holds the secret's rotation lock while it starts or resumes the rotation and drives it to
 // its end. versionID names a fresh pending version (random when empty). A scheduled run skips a
 // secret that is no longer due.
-func (r *Rotation) run(ctx context.Context, name, versionID string, scheduled bool) (string, error) {
+func (r *Rotation) run(ctx context.Context, name, versionID string, window time.Duration, scheduled bool) (string, error) {
 	lease, err := r.acquire(ctx, name)
 	if err != nil {
 		return "", err
@@ -216,9 +232,14 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, scheduled bo
 	if err != nil {
 		return "", err
 	}
-	t, rot, err := r.target(sec)
+	t, rot, err := r.target(ctx, sec)
 	if err != nil {
 		return "", err
+	}
+	if _, windowed := rot.(Revoker); !windowed && window != 0 {
+		return "", Invalid("RotationWindow", "only RAMCredentials secrets take a rotation window")
+	} else if windowed && window == 0 {
+		window = DefaultRotationWindow
 	}
 	now := r.svc.clock.Now()
 	st := sec.RotationState
@@ -244,7 +265,7 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, scheduled bo
 	if versionID == "" {
 		versionID = randomID("rot-", 8)
 	}
-	if err := r.start(ctx, lease, sec, t, rot, fresh, versionID); err != nil {
+	if err := r.start(ctx, lease, sec, t, rot, fresh, versionID, window); err != nil {
 		return "", err
 	}
 	return r.advance(ctx, lease, name, t, rot)
@@ -259,7 +280,7 @@ func (r *Rotation) call(ctx context.Context, fn func(context.Context) error) err
 
 // start stamps the lease's token on the rotation state, so older holders can no longer write.
 // With fresh it also stores a new pending value as version versionID.
-func (r *Rotation) start(ctx context.Context, lease Lease, sec *Secret, t RotationTarget, rot Rotator, fresh bool, versionID string) error {
+func (r *Rotation) start(ctx context.Context, lease Lease, sec *Secret, t RotationTarget, rot Rotator, fresh bool, versionID string, window time.Duration) error {
 	var sealed []byte
 	baseID := ""
 	if fresh {
@@ -307,7 +328,7 @@ func (r *Rotation) start(ctx context.Context, lease Lease, sec *Secret, t Rotati
 			if err != nil {
 				return SecretWrite{}, err
 			}
-			*st = RotationState{Step: StepApply, VersionID: versionID, BaseVersionID: baseID, Attempt: st.Attempt, Started: now, LastError: st.LastError}
+			*st = RotationState{Step: StepApply, VersionID: versionID, BaseVersionID: baseID, Attempt: st.Attempt, Started: now, LastError: st.LastError, Window: window}
 			w.PutValues, w.DropValues = map[string][]byte{versionID: sealed}, dropped
 		}
 		st.Token, st.Holder, st.Failed = lease.Token, lease.Holder, false
@@ -376,7 +397,22 @@ func (r *Rotation) advance(ctx context.Context, lease Lease, name string, t Rota
 			}
 			next = StepPromote
 		case StepPromote:
-			return st.VersionID, r.promote(ctx, lease, name, st)
+			_, windowed := rot.(Revoker)
+			if err := r.promote(ctx, lease, name, st, windowed); err != nil || !windowed {
+				return st.VersionID, err
+			}
+			continue
+		case StepRevoke:
+			if r.svc.clock.Now().Before(st.WindowEnd) {
+				return st.VersionID, nil // the old credential lives on; the schedule revokes it
+			}
+			var old []byte
+			if old, err = r.value(ctx, sec, st.RevokeVersionID); err == nil {
+				err = r.call(ctx, func(c context.Context) error { return rot.(Revoker).Revoke(c, t, old) })
+			}
+			if err == nil {
+				return st.VersionID, r.finish(ctx, lease, name, st)
+			}
 		default:
 			return "", Errorf(KindInternal, "the secret %s has an unknown rotation step %q", name, st.Step)
 		}
@@ -403,8 +439,8 @@ func (r *Rotation) fenced(ctx context.Context, lease Lease, name string, fn func
 }
 
 // promote moves ACSCurrent to the pending version (the old current one gets ACSPrevious) and
-// ends the rotation, in one write.
-func (r *Rotation) promote(ctx context.Context, lease Lease, name string, st *RotationState) error {
+// ends the rotation, or for windowed types opens the window, in one write.
+func (r *Rotation) promote(ctx context.Context, lease Lease, name string, st *RotationState, windowed bool) error {
 	now := r.svc.now()
 	var dropped []string
 	err := r.svc.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
@@ -416,6 +452,10 @@ func (r *Rotation) promote(ctx context.Context, lease Lease, name string, st *Ro
 			return SecretWrite{}, Errorf(KindInternal, "the pending version %s of secret %s is missing", cs.VersionID, name)
 		}
 		removeStageEverywhere(cur, StagePending)
+		oldID := ""
+		if old := cur.VersionByStage(StageCurrent); old != nil {
+			oldID = old.ID
+		}
 		moveStage(cur, StageCurrent, cs.VersionID)
 		var err error
 		if dropped, err = prune(cur, r.svc.limits.VersionLimit); err != nil {
@@ -427,13 +467,35 @@ func (r *Rotation) promote(ctx context.Context, lease Lease, name string, st *Ro
 			cur.Rotation.NextRotation = now.Add(cur.Rotation.Interval)
 		}
 		cur.RotationState = nil
+		if windowed {
+			cs.Step, cs.RevokeVersionID, cs.WindowEnd, cs.NextAttempt = StepRevoke, oldID, now.Add(cs.Window), now.Add(cs.Window)
+			cur.RotationState = cs
+		}
 		cur.UpdateTime = now
 		return SecretWrite{Secret: cur, DropValues: dropped}, nil
 	})
 	if err != nil {
 		return r.svc.updateErr(name, err)
 	}
-	r.opts.Events(RotationEvent{Time: now, Secret: name, Step: StepPromote, Attempt: st.Attempt, Done: true})
+	if !windowed {
+		r.opts.Events(RotationEvent{Time: now, Secret: name, Step: StepPromote, Attempt: st.Attempt, Done: true})
+	}
+	return nil
+}
+
+// finish ends a windowed rotation once the old credential is revoked.
+func (r *Rotation) finish(ctx context.Context, lease Lease, name string, st *RotationState) error {
+	err := r.svc.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
+		if cs := cur.RotationState; cs == nil || cs.Token != lease.Token {
+			return SecretWrite{}, errFenced
+		}
+		cur.RotationState = nil
+		return SecretWrite{Secret: cur}, nil
+	})
+	if err != nil {
+		return r.svc.updateErr(name, err)
+	}
+	r.opts.Events(RotationEvent{Time: r.svc.clock.Now(), Secret: name, Step: StepRevoke, Attempt: st.Attempt, Done: true})
 	return nil
 }
 
@@ -450,7 +512,8 @@ func (r *Rotation) fail(ctx context.Context, lease Lease, name string, st *Rotat
 		st.Attempt++
 		st.LastError = msg
 		st.NextAttempt = now.Add(backoff(st.Attempt))
-		st.Failed = now.Sub(st.Started) >= r.opts.StuckAfter
+		// Past the window's opening only a vanished account fails a rotation: revoking is retried.
+		st.Failed = errors.Is(cause, ErrTargetGone) || st.Step != StepRevoke && now.Sub(st.Started) >= r.opts.StuckAfter
 		ev.Attempt, ev.Failed = st.Attempt, st.Failed
 	})
 	if err != nil {

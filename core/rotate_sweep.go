@@ -30,7 +30,7 @@ func (r *Rotation) RotateDue(ctx context.Context, limit int) (RotationReport, er
 			rep.More = true
 			return rep, nil
 		}
-		v, err := r.run(ctx, sec.Name, "", true)
+		v, err := r.run(ctx, sec.Name, "", 0, true)
 		switch {
 		case err != nil && KindOf(err) == KindRotating:
 			rep.Skipped++

@@ -17,11 +17,26 @@ type RotationTarget struct {
 	UserName string
 	// CustomData is ExtendedConfig.CustomData, raw (HostKey, AdminSecretName, Provider, ...).
 	CustomData json.RawMessage
+	// Admin is the ACSCurrent value of the secret CustomData.AdminSecretName names, if any: the
+	// credential a rotator uses to manage the account.
+	Admin []byte
+}
+
+// Custom returns a string field of CustomData, or "".
+func (t RotationTarget) Custom(key string) string {
+	var cd map[string]any
+	_ = json.Unmarshal(t.CustomData, &cd)
+	s, _ := cd[key].(string)
+	return s
 }
 
 // Kind names the rotator that serves the target: the URL scheme of an Rds DBInstanceId
-// (postgres, mysql) or of an ECS InstanceId (ssh).
+// (postgres, mysql) or of an ECS InstanceId (ssh), or a RAMCredentials CustomData.Provider
+// (aws, alibaba).
 func (t RotationTarget) Kind() string {
+	if t.Type == TypeRAMCredentials {
+		return t.Custom("Provider")
+	}
 	u, err := url.Parse(t.Location)
 	if err != nil {
 		return ""
@@ -34,8 +49,8 @@ func (t RotationTarget) Kind() string {
 	}
 }
 
-// target reads the secret's rotation target and picks its rotator.
-func (r *Rotation) target(sec *Secret) (RotationTarget, Rotator, error) {
+// target reads the secret's rotation target, with its admin credential, and picks its rotator.
+func (r *Rotation) target(ctx context.Context, sec *Secret) (RotationTarget, Rotator, error) {
 	ec, err := validateExtendedConfig(sec.Type, sec.ExtendedConfig)
 	if err != nil {
 		return RotationTarget{}, nil, err
@@ -49,7 +64,17 @@ func (r *Rotation) target(sec *Secret) (RotationTarget, Rotator, error) {
 	}
 	rot, ok := r.opts.Rotators[t.Kind()]
 	if !ok {
-		return t, nil, Invalid("ExtendedConfig", "no rotator serves %s secrets at %q targets; Rds takes postgres:// or mysql:// URLs", sec.Type, t.Kind())
+		return t, nil, Invalid("ExtendedConfig", "no rotator serves %s secrets of kind %q; see the README's Rotation section", sec.Type, t.Kind())
+	}
+	if name := t.Custom("AdminSecretName"); name != "" {
+		if name == sec.Name {
+			return t, nil, Invalid("ExtendedConfig", "CustomData.AdminSecretName must name another secret")
+		}
+		v, err := r.svc.GetSecretValue(ctx, GetSecretValueInput{Name: name})
+		if err != nil {
+			return t, nil, err
+		}
+		t.Admin = v.Data
 	}
 	return t, rot, nil
 }
@@ -99,14 +124,48 @@ type rdsAccount struct {
 	AccountPassword string `json:"AccountPassword"`
 }
 
+// accessKey is one access key of a RAMCredentials secret; each version holds one.
+type accessKey struct {
+	AccessKeyID     string `json:"AccessKeyId"`
+	AccessKeySecret string `json:"AccessKeySecret"`
+}
+
+// initialAccessKeys reads Alibaba's {"AccessKeys":[...]} shape: the first key becomes
+// ACSCurrent and a second, if given, ACSPrevious.
+func initialAccessKeys(data []byte) (current, previous []byte, err error) {
+	var in struct {
+		AccessKeys []accessKey `json:"AccessKeys"`
+	}
+	if err := json.Unmarshal(data, &in); err != nil || len(in.AccessKeys) == 0 || len(in.AccessKeys) > 2 {
+		return nil, nil, Invalid("SecretData", `RAMCredentials secrets take {"AccessKeys":[{"AccessKeyId":"...","AccessKeySecret":"..."}]} with one or two keys`)
+	}
+	for _, k := range in.AccessKeys {
+		if k.AccessKeyID == "" || k.AccessKeySecret == "" {
+			return nil, nil, Invalid("SecretData", "every access key needs an AccessKeyId and an AccessKeySecret")
+		}
+	}
+	current, _ = json.Marshal(in.AccessKeys[0])
+	if len(in.AccessKeys) == 2 {
+		previous, _ = json.Marshal(in.AccessKeys[1])
+	}
+	return current, previous, nil
+}
+
 // initialValues splits CreateSecret's SecretData into the first versions' values. Rds takes
 // Alibaba's {"Accounts":[...]} shape (one account, or two for DoubleUsers) and stores one account
 // per version, so GetSecretValue returns {"AccountName","AccountPassword"} of the asked stage;
 // the second account of DoubleUsers becomes ACSPrevious. Other types keep the data as given.
 func initialValues(t SecretType, subType string, data []byte) (current, previous []byte, err error) {
-	if t != TypeRds {
-		return data, nil, nil
+	switch t {
+	case TypeRAMCredentials:
+		return initialAccessKeys(data)
+	case TypeRds:
+		return initialAccounts(subType, data)
 	}
+	return data, nil, nil
+}
+
+func initialAccounts(subType string, data []byte) (current, previous []byte, err error) {
 	var in struct {
 		Accounts []rdsAccount `json:"Accounts"`
 	}
@@ -135,8 +194,8 @@ func initialValues(t SecretType, subType string, data []byte) (current, previous
 	return current, previous, nil
 }
 
-// addPrevious gives a new DoubleUsers secret its second account as an ACSPrevious version, older
-// than the first.
+// addPrevious gives a new secret its second account or key as an ACSPrevious version, older than
+// the first.
 func (s *Service) addPrevious(ctx context.Context, key *Key, sec *Secret, value []byte, values map[string][]byte) error {
 	id := randomID("init-", 8)
 	sealed, err := s.seal(ctx, key, sec, id, value)
