@@ -109,11 +109,11 @@ var errFenced = Errorf(KindRotating, "the rotation lease was taken over by anoth
 func lockName(secret string) string { return "rotation/" + secret }
 
 // RotateSecretInput is RotateSecret's request; VersionID is the idempotency key. Window is the
-// rotation window of windowed types (0: DefaultRotationWindow).
+// rotation window of windowed types, in RotationWindow's form (empty: DefaultRotationWindow).
 type RotateSecretInput struct {
 	Name      string
 	VersionID string
-	Window    time.Duration
+	Window    string
 }
 
 // RotateSecret rotates a managed secret now and returns the version that became ACSCurrent. A
@@ -123,8 +123,12 @@ func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (stri
 	if err := validateVersionID("VersionId", in.VersionID); err != nil {
 		return "", err
 	}
-	if in.Window != 0 && (in.Window < MinRotationWindow || in.Window > MaxRotationWindow) {
-		return "", Invalid("RotationWindow", "must be between 10m and 2d")
+	var window time.Duration
+	if in.Window != "" {
+		var err error
+		if window, err = ParseRotationWindow(in.Window); err != nil {
+			return "", err
+		}
 	}
 	sec, err := r.managed(ctx, in.Name)
 	if err != nil {
@@ -136,7 +140,7 @@ func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (stri
 	if st := sec.RotationState; st != nil && !st.Failed {
 		return "", rotatingErr(in.Name)
 	}
-	return r.run(ctx, in.Name, in.VersionID, in.Window, false)
+	return r.run(ctx, in.Name, in.VersionID, window, false)
 }
 
 // managed loads a usable managed secret.

@@ -96,9 +96,9 @@ func TestRotationWindow(t *testing.T) {
 	t.Parallel()
 	f, keys, rot := newKeysFixture(t)
 	ctx := context.Background()
-	_, err := rot.RotateSecret(ctx, core.RotateSecretInput{Name: ramSecret, VersionID: "r1", Window: 5 * time.Minute})
+	_, err := rot.RotateSecret(ctx, core.RotateSecretInput{Name: ramSecret, VersionID: "r1", Window: "5m"})
 	wantKind(t, err, core.KindInvalidParameter, "RotationWindow")
-	if _, err := rot.RotateSecret(ctx, core.RotateSecretInput{Name: ramSecret, VersionID: "r1", Window: 30 * time.Minute}); err != nil {
+	if _, err := rot.RotateSecret(ctx, core.RotateSecretInput{Name: ramSecret, VersionID: "r1", Window: "30m"}); err != nil {
 		t.Fatal(err)
 	}
 	if string(keys.admin) != `{"AccessKeyId":"ADMIN","AccessKeySecret":"admin-secret"}` {
@@ -139,7 +139,7 @@ func TestRotationTargetGone(t *testing.T) {
 	t.Parallel()
 	f, keys, rot := newKeysFixture(t)
 	ctx := context.Background()
-	if _, err := rot.RotateSecret(ctx, core.RotateSecretInput{Name: ramSecret, VersionID: "r1", Window: 10 * time.Minute}); err != nil {
+	if _, err := rot.RotateSecret(ctx, core.RotateSecretInput{Name: ramSecret, VersionID: "r1", Window: "600s"}); err != nil {
 		t.Fatal(err)
 	}
 	keys.gone = true
@@ -154,6 +154,6 @@ func TestRotationTargetGone(t *testing.T) {
 	}
 	// Rds rotations take no window.
 	rds := newRotFixture(t, "SingleUser", "app")
-	_, err := rds.rot.RotateSecret(ctx, core.RotateSecretInput{Name: "db", VersionID: "v2", Window: time.Hour})
+	_, err := rds.rot.RotateSecret(ctx, core.RotateSecretInput{Name: "db", VersionID: "v2", Window: "1h"})
 	wantKind(t, err, core.KindInvalidParameter, "RotationWindow")
 }

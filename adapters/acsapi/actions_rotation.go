@@ -27,10 +27,7 @@ func rotateSecret(ctx context.Context, r *core.Rotation, p Params) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := p["RotationWindow"]; ok {
-		return nil, core.Invalid("RotationWindow", "only RAMCredentials secrets take a rotation window, and Coffer does not rotate them yet")
-	}
-	v, err := r.RotateSecret(ctx, core.RotateSecretInput{Name: name, VersionID: vid})
+	v, err := r.RotateSecret(ctx, core.RotateSecretInput{Name: name, VersionID: vid, Window: p.String("RotationWindow")})
 	if err != nil {
 		return nil, err
 	}
