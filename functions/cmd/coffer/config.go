@@ -36,7 +36,7 @@ func (g *globals) declare(fs *flag.FlagSet) {
 	fs.StringVar(&g.profile, "profile", "", "profile `FILE` (env COFFER_PROFILE, default "+defaultProfileHint()+")")
 	fs.StringVar(&g.output, "output", "table", "output `FORMAT`: table or json")
 	fs.BoolVar(&g.insecure, "insecure", false, "accept any TLS certificate (a self-signed development endpoint only)")
-	fs.StringVar(&g.caFile, "ca-file", "", "PEM `FILE` of the certificate authority that signed the endpoint's certificate")
+	fs.StringVar(&g.caFile, "ca-file", "", "PEM `FILE` of the certificate authority that signed the endpoint's certificate (env COFFER_CA_FILE)")
 	fs.DurationVar(&g.timeout, "timeout", 30*time.Second, "deadline of each call to the endpoint")
 }
 

@@ -138,18 +138,13 @@ func (c *cli) report(err error, node *command, path []string, fs *flag.FlagSet) 
 		c.leafHelp(c.stderr, node, path, fs)
 		return exitUsage
 	}
+	if !errors.Is(err, errReported) {
+		fmt.Fprintf(c.stderr, "coffer: %v\n", err)
+	}
 	var pe *protocolError
-	if errors.As(err, &pe) {
-		fmt.Fprintf(c.stderr, "coffer: %s\n", pe.Error())
-		if pe.notFound() {
-			return exitNotFound
-		}
-		return exitError
+	if errors.As(err, &pe) && pe.notFound() {
+		return exitNotFound
 	}
-	if errors.Is(err, errReported) {
-		return exitError
-	}
-	fmt.Fprintf(c.stderr, "coffer: %v\n", err)
 	return exitError
 }
 
@@ -206,7 +201,9 @@ Connection (flags, else environment, else the profile file):
   --access-key-id ID         COFFER_ACCESS_KEY_ID
   --access-key-secret SECRET COFFER_ACCESS_KEY_SECRET (prefer the variable or the profile: flags show in ps)
   --profile FILE             COFFER_PROFILE (default `+defaultProfileHint()+`), JSON with
-                             endpoint, access_key_id, access_key_secret; mode 0600 or it is refused
+                             endpoint, access_key_id, access_key_secret, ca_file; mode 0600 or it is refused
+  --ca-file FILE, --insecure TLS trust of an https:// endpoint (COFFER_CA_FILE)
+  --output table|json        --timeout DURATION (default 30s)
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 not found.
 
@@ -225,7 +222,11 @@ Commands:
 	for _, name := range names {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, name, n.sub(name).summary)
 	}
-	fmt.Fprintf(w, "\nRun '%s --help' for its flags.\n", strings.Join(append(path, "COMMAND"), " "))
+	word := "SUBCOMMAND"
+	if len(path) == 1 {
+		word = "COMMAND"
+	}
+	fmt.Fprintf(w, "\nRun '%s %s --help' for its flags.\n", strings.Join(path, " "), word)
 }
 
 func (c *cli) leafHelp(w io.Writer, n *command, path []string, fs *flag.FlagSet) {

@@ -55,7 +55,7 @@ func (v *valueFlags) read(c *cli, arg []string) (data, dataType string, err erro
 		fmt.Fprintln(c.stderr, "coffer: warning: a value given as an argument stays in shell history and shows in ps; prefer --from-file or stdin")
 		raw = []byte(arg[0])
 	case c.stdinTTY:
-		return "", "", usagef("no value: pipe it in (coffer secret put NAME < file) or use --from-file FILE")
+		return "", "", usagef("no value: pipe or redirect it into stdin (... < file), or use --from-file FILE")
 	default:
 		raw, err = io.ReadAll(c.stdin)
 	}
