@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/awsiam"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/mysql"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/postgres"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/ssh"
@@ -23,7 +24,7 @@ const rotationMaxWork = 25
 func (a *App) rotation() *core.Rotation {
 	host, _ := os.Hostname()
 	return core.NewRotation(a.Service, core.RotationOptions{
-		Rotators: map[string]core.Rotator{"postgres": postgres.Rotator{}, "mysql": mysql.Rotator{}, "ssh": ssh.Rotator{}},
+		Rotators: map[string]core.Rotator{"postgres": postgres.Rotator{}, "mysql": mysql.Rotator{}, "ssh": ssh.Rotator{}, "aws": awsiam.Rotator{}},
 		Holder:   fmt.Sprintf("%s/%d", host, os.Getpid()),
 		Events:   a.rotationEvent,
 	})
