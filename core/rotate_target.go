@@ -118,8 +118,8 @@ func (r *Rotation) newValue(ctx context.Context, rot Rotator, t RotationTarget, 
 	return json.Marshal(obj)
 }
 
-// rdsAccount is one account of an Rds secret; each version holds one.
-type rdsAccount struct {
+// RdsAccount is one account of an Rds secret, the value of each of its versions.
+type RdsAccount struct {
 	AccountName     string `json:"AccountName"`
 	AccountPassword string `json:"AccountPassword"`
 }
@@ -167,7 +167,7 @@ func initialValues(t SecretType, subType string, data []byte) (current, previous
 
 func initialAccounts(subType string, data []byte) (current, previous []byte, err error) {
 	var in struct {
-		Accounts []rdsAccount `json:"Accounts"`
+		Accounts []RdsAccount `json:"Accounts"`
 	}
 	if err := json.Unmarshal(data, &in); err != nil {
 		return nil, nil, Invalid("SecretData", `Rds secrets take {"Accounts":[{"AccountName":"...","AccountPassword":"..."}]}`)

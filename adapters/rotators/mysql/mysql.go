@@ -24,14 +24,9 @@ type Rotator struct{}
 
 var _ core.Rotator = Rotator{}
 
-type account struct {
-	AccountName     string `json:"AccountName"`
-	AccountPassword string `json:"AccountPassword"`
-}
-
 // connect logs in as the value's account on one connection.
 func connect(ctx context.Context, t core.RotationTarget, value []byte) (*sql.Conn, func(), string, error) {
-	var a account
+	var a core.RdsAccount
 	if err := json.Unmarshal(value, &a); err != nil || a.AccountName == "" {
 		return nil, nil, "", errors.New("the value holds no AccountName")
 	}
@@ -84,7 +79,7 @@ func authFailed(err error) bool {
 // Apply implements core.Rotator: the account logs in with its current password and sets the new
 // one. When the current password is refused but the new one works, the change already happened.
 func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending []byte) error {
-	var next account
+	var next core.RdsAccount
 	if err := json.Unmarshal(pending, &next); err != nil {
 		return errors.New("the pending value is not an Rds account")
 	}

@@ -21,15 +21,10 @@ type Rotator struct{}
 
 var _ core.Rotator = Rotator{}
 
-type account struct {
-	AccountName     string `json:"AccountName"`
-	AccountPassword string `json:"AccountPassword"`
-}
-
 // connect logs in as the value's account. A URL that does not parse is reported without its
 // text, which a driver may echo.
 func connect(ctx context.Context, t core.RotationTarget, value []byte) (*pgx.Conn, string, error) {
-	var a account
+	var a core.RdsAccount
 	if err := json.Unmarshal(value, &a); err != nil || a.AccountName == "" {
 		return nil, "", errors.New("the value holds no AccountName")
 	}
@@ -60,7 +55,7 @@ func authFailed(err error) bool {
 // Apply implements core.Rotator: the account logs in with its current password and sets the new
 // one. When the current password is refused but the new one works, the change already happened.
 func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending []byte) error {
-	var next account
+	var next core.RdsAccount
 	if err := json.Unmarshal(pending, &next); err != nil {
 		return errors.New("the pending value is not an Rds account")
 	}
