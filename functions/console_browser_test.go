@@ -15,16 +15,14 @@ import (
 
 // TestConsoleInBrowser drives the web console in Debian's Chromium (console/e2e/browser.ts, built
 // by scripts/test) against this emulator: sign-in, the expired-instance banner, the shared pool
-// group, reveal on click, put and move stages, and the error code of a read on an expired
-// instance. Screenshots go to console/screenshots/ (or $COFFER_SCREENSHOTS).
+// group, reveal on click, put and move stages, a failed rotation explained, and the error code of
+// a read on an expired instance. Screenshots go to console/screenshots/ (or $COFFER_SCREENSHOTS).
 func TestConsoleInBrowser(t *testing.T) {
 	browser := testenv.Require(t, "COFFER_TEST_CHROMIUM")
-	driver, err := filepath.Abs(filepath.Join("..", "console", "build", "e2e", "browser.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A built copy of console/ with its node_modules, made by scripts/test.
+	driver := filepath.Join(testenv.Require(t, "COFFER_TEST_CONSOLE"), "build", "e2e", "browser.js")
 	if _, err := os.Stat(driver); err != nil {
-		t.Fatalf("the browser driver is not built: run `npm ci && npm test` in console/ (scripts/test does): %v", err)
+		t.Fatalf("the browser driver is not built: run `npm ci && npm test` in $COFFER_TEST_CONSOLE (scripts/test does): %v", err)
 	}
 	shots := os.Getenv("COFFER_SCREENSHOTS")
 	if shots == "" {
@@ -56,6 +54,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		"Tags": `[{"TagKey":"env","TagValue":"prod"}]`,
 	})).must(t)
 
+	// A database secret whose rotation cannot reach its database: the console must say why.
+	ok(call(c, "CreateSecret", map[string]string{
+		"SecretName": "payments/db", "VersionId": "v1", "SecretType": "Rds",
+		"SecretData":     `{"Accounts":[{"AccountName":"app","AccountPassword":"initial-pw"}]}`,
+		"ExtendedConfig": `{"SecretSubType":"SingleUser","DBInstanceId":"postgres://127.0.0.1:1/app?sslmode=disable"}`,
+	})).must(t)
+	if _, err := call(c, "RotateSecret", map[string]string{"SecretName": "payments/db", "VersionId": "r1"}); err == nil {
+		t.Fatal("a rotation against a closed port succeeded")
+	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", driver)
@@ -67,12 +75,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		"COFFER_EXPIRED_INSTANCE="+expired,
 		"COFFER_EXPIRED_SECRET=billing/db-password",
 		"COFFER_ACTIVE_INSTANCE="+active,
+		"COFFER_ROTATING_SECRET=payments/db",
 		"COFFER_TEST_CHROMIUM="+browser,
 		"COFFER_SCREENSHOTS="+shots,
 	)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
+	err := cmd.Run()
 	t.Logf("browser test output (screenshots in %s):\n%s", shots, out.String())
 	if err != nil {
 		t.Fatalf("the browser test failed: %v", err)

@@ -2,7 +2,8 @@
 // that the Go test TestConsoleInBrowser starts and seeds. Run by that test; the environment:
 //   COFFER_CONSOLE_URL         the console, e.g. http://127.0.0.1:PORT/console/
 //   COFFER_ACCESS_KEY_ID/_SECRET  an admin access key
-//   COFFER_EXPIRED_INSTANCE, COFFER_EXPIRED_SECRET, COFFER_ACTIVE_INSTANCE  seeded by the Go test
+//   COFFER_EXPIRED_INSTANCE, COFFER_EXPIRED_SECRET, COFFER_ACTIVE_INSTANCE,
+//   COFFER_ROTATING_SECRET     seeded by the Go test (the last one's rotation failed)
 //   COFFER_TEST_CHROMIUM       the browser binary (/usr/bin/chromium)
 //   COFFER_SCREENSHOTS         where the screenshots go
 import assert from "node:assert/strict";
@@ -24,6 +25,7 @@ const keySecret = env("COFFER_ACCESS_KEY_SECRET");
 const expiredInstance = env("COFFER_EXPIRED_INSTANCE");
 const expiredSecret = env("COFFER_EXPIRED_SECRET");
 const activeInstance = env("COFFER_ACTIVE_INSTANCE");
+const rotatingSecret = env("COFFER_ROTATING_SECRET");
 const shots = env("COFFER_SCREENSHOTS");
 mkdirSync(shots, { recursive: true });
 
@@ -155,6 +157,19 @@ try {
     assert.equal(await stageOf(page, "v2"), "ACSPrevious");
     await page.click("button.reveal >> nth=0");
     await page.locator("pre.value", { hasText: firstValue }).waitFor();
+  });
+
+  await check("a failed rotation says step, attempt and last error", async () => {
+    await page.goto(`${consoleURL}#/secret/${encodeURIComponent(rotatingSecret)}`);
+    await page.locator("h1", { hasText: rotatingSecret }).waitFor();
+    const words = await page.locator("p.rotation").innerText();
+    assert.match(words, /FAILED at step apply|rotating to r1/);
+    assert.match(words, /step apply \(changing the target's credential to the new value\)/);
+    assert.match(words, /last error: \S+/);
+    await page.locator("form.policy").waitFor();
+    await page.locator("button.rotate").waitFor();
+    await idle(page);
+    await shot(page, "rotation");
   });
 
   await check("a secret of the expired instance fails with the code shown", async () => {

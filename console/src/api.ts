@@ -88,17 +88,17 @@ export class Client {
     }
   }
 
-  // supports tells whether the endpoint serves an action, by calling it without parameters:
-  // an unknown action answers InvalidAction.NotFound before any parameter is read, a known one
-  // fails on its first missing parameter and changes nothing.
+  // supports tells whether the endpoint serves an action to this key, by calling it without
+  // parameters: an unknown action answers InvalidAction.NotFound before any parameter is read, a
+  // known one fails on its first missing parameter and changes nothing. Only probe actions that
+  // need a parameter or only read. Any other error (no permission, no network) counts as no, so
+  // the console offers nothing that would fail anyway.
   async supports(action: string): Promise<boolean> {
     try {
       await this.call(action);
       return true;
     } catch (e) {
-      if (e instanceof ApiError && e.code === "InvalidAction.NotFound") return false;
-      if (e instanceof ApiError && (e.code === "MissingParameter" || e.code === "InvalidParameter")) return true;
-      throw e;
+      return e instanceof ApiError && (e.code === "MissingParameter" || e.code === "InvalidParameter");
     }
   }
 }

@@ -89,7 +89,6 @@ function context(s: Session, main: HTMLElement): Ctx {
       if (!p) {
         p = client.supports(action);
         support.set(action, p);
-        p.catch(() => support.delete(action));
       }
       return p;
     },
@@ -109,10 +108,7 @@ async function route(): Promise<void> {
   nav.querySelector(".who")!.textContent = `${s.accessKeyId} at ${s.endpoint}`;
   const ctx = context(s, main);
   const accessLink = nav.querySelector<HTMLElement>("a[href='#/access']")!;
-  ctx.supports(access.sections[0].list).then(
-    (yes) => (accessLink.hidden = !yes),
-    () => (accessLink.hidden = true),
-  );
+  ctx.supports(access.sections[0].list).then((yes) => (accessLink.hidden = !yes));
   const hash = location.hash.replace(/^#\/?/, "");
   const [path, q = ""] = hash.split("?");
   const query = new URLSearchParams(q);

@@ -1,7 +1,10 @@
 # shellcheck shell=bash
 # The browser the console tests drive, sourced by scripts/test:
-#   start_chromium DIR   makes sure Debian's Chromium and Node.js are installed (apt-get as root);
-#                        exports COFFER_TEST_CHROMIUM. Each test launches and closes its own browser.
+#   start_chromium DIR   makes sure Debian's Chromium and Node.js are installed (apt-get as root),
+#                        copies the console's sources to DIR/console, where scripts/test runs
+#                        npm ci and npm test, so parallel runs never share a node_modules; exports
+#                        COFFER_TEST_CHROMIUM and COFFER_TEST_CONSOLE. Each test launches and
+#                        closes its own browser.
 #   stop_chromium DIR    nothing to stop.
 # playwright-core drives this Chromium; Playwright's own browser download is never used.
 
@@ -28,7 +31,10 @@ start_chromium() {
 		echo "the console tests need Node.js 20 or later; this is $(node --version)" >&2
 		return 1
 	fi
-	export COFFER_TEST_CHROMIUM
+	mkdir -p "$1/console" || return
+	(cd console && tar -cf - --exclude=node_modules --exclude=build --exclude=screenshots .) |
+		(cd "$1/console" && tar -xf -) || return
+	export COFFER_TEST_CHROMIUM COFFER_TEST_CONSOLE=$1/console
 	COFFER_TEST_CHROMIUM=$(command -v chromium)
 }
 

@@ -69,7 +69,6 @@ function context(s, main) {
             if (!p) {
                 p = client.supports(action);
                 support.set(action, p);
-                p.catch(() => support.delete(action));
             }
             return p;
         },
@@ -88,7 +87,7 @@ async function route() {
     nav.querySelector(".who").textContent = `${s.accessKeyId} at ${s.endpoint}`;
     const ctx = context(s, main);
     const accessLink = nav.querySelector("a[href='#/access']");
-    ctx.supports(access.sections[0].list).then((yes) => (accessLink.hidden = !yes), () => (accessLink.hidden = true));
+    ctx.supports(access.sections[0].list).then((yes) => (accessLink.hidden = !yes));
     const hash = location.hash.replace(/^#\/?/, "");
     const [path, q = ""] = hash.split("?");
     const query = new URLSearchParams(q);

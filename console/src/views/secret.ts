@@ -247,7 +247,7 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
   const tags = list<{ TagKey: string; TagValue: string }>(desc, "Tags", "Tag");
   const managed = desc.SecretType !== "Generic";
   const [canRotate, canSetPolicy] = managed
-    ? await Promise.all(["RotateSecret", "UpdateSecretRotationPolicy"].map((a) => ctx.supports(a).catch(() => false)))
+    ? await Promise.all(["RotateSecret", "UpdateSecretRotationPolicy"].map((a) => ctx.supports(a)))
     : [false, false];
   const more = Object.entries(desc).filter(([k]) => !shown.has(k));
   const rows = versions.map((v) =>
