@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -124,17 +125,28 @@ type RdsAccount struct {
 	AccountPassword string `json:"AccountPassword"`
 }
 
-// accessKey is one access key of a RAMCredentials secret; each version holds one.
-type accessKey struct {
-	AccessKeyID     string `json:"AccessKeyId"`
-	AccessKeySecret string `json:"AccessKeySecret"`
+// RAMAccessKey is one access key of a RAMCredentials secret, the value of each of its versions.
+type RAMAccessKey struct {
+	AccessKeyID       string `json:"AccessKeyId"`
+	AccessKeySecret   string `json:"AccessKeySecret"`
+	GenerateTimestamp string `json:"GenerateTimestamp,omitempty"`
+}
+
+// ParseRAMAccessKey reads a RAMCredentials value (or an admin secret of that shape); what names
+// it in the error.
+func ParseRAMAccessKey(v []byte, what string) (RAMAccessKey, error) {
+	var k RAMAccessKey
+	if err := json.Unmarshal(v, &k); err != nil || k.AccessKeyID == "" || k.AccessKeySecret == "" {
+		return k, fmt.Errorf("%s holds no AccessKeyId and AccessKeySecret", what)
+	}
+	return k, nil
 }
 
 // initialAccessKeys reads Alibaba's {"AccessKeys":[...]} shape: the first key becomes
 // ACSCurrent and a second, if given, ACSPrevious.
 func initialAccessKeys(data []byte) (current, previous []byte, err error) {
 	var in struct {
-		AccessKeys []accessKey `json:"AccessKeys"`
+		AccessKeys []RAMAccessKey `json:"AccessKeys"`
 	}
 	if err := json.Unmarshal(data, &in); err != nil || len(in.AccessKeys) == 0 || len(in.AccessKeys) > 2 {
 		return nil, nil, Invalid("SecretData", `RAMCredentials secrets take {"AccessKeys":[{"AccessKeyId":"...","AccessKeySecret":"..."}]} with one or two keys`)

@@ -11,6 +11,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/awsiam"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/mysql"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/postgres"
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/ram"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/ssh"
 	"github.com/seed-4eefd85e/coffer/core"
 )
@@ -24,7 +25,8 @@ const rotationMaxWork = 25
 func (a *App) rotation() *core.Rotation {
 	host, _ := os.Hostname()
 	return core.NewRotation(a.Service, core.RotationOptions{
-		Rotators: map[string]core.Rotator{"postgres": postgres.Rotator{}, "mysql": mysql.Rotator{}, "ssh": ssh.Rotator{}, "aws": awsiam.Rotator{}},
+		Rotators: map[string]core.Rotator{"postgres": postgres.Rotator{}, "mysql": mysql.Rotator{}, "ssh": ssh.Rotator{},
+			"aws": awsiam.Rotator{}, "alibaba": ram.Rotator{}},
 		Holder:   fmt.Sprintf("%s/%d", host, os.Getpid()),
 		Events:   a.rotationEvent,
 	})

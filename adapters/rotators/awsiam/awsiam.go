@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,26 +33,11 @@ var (
 	_ core.Revoker        = Rotator{}
 )
 
-// accessKey is a RAMCredentials version value.
-type accessKey struct {
-	AccessKeyId       string `json:"AccessKeyId"`
-	AccessKeySecret   string `json:"AccessKeySecret"`
-	GenerateTimestamp string `json:"GenerateTimestamp,omitempty"`
-}
-
-func parseKey(v []byte, what string) (accessKey, error) {
-	var k accessKey
-	if err := json.Unmarshal(v, &k); err != nil || k.AccessKeyId == "" || k.AccessKeySecret == "" {
-		return k, fmt.Errorf("%s holds no AccessKeyId and AccessKeySecret", what)
-	}
-	return k, nil
-}
-
 // config is the client configuration signing with key k.
-func config(t core.RotationTarget, k accessKey) aws.Config {
+func config(t core.RotationTarget, k core.RAMAccessKey) aws.Config {
 	cfg := aws.Config{
 		Region:      "us-east-1", // IAM is global and signs in us-east-1
-		Credentials: credentials.NewStaticCredentialsProvider(k.AccessKeyId, k.AccessKeySecret, ""),
+		Credentials: credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.AccessKeySecret, ""),
 	}
 	if ep := t.Custom("Endpoint"); ep != "" {
 		cfg.BaseEndpoint = aws.String(ep)
@@ -60,7 +46,7 @@ func config(t core.RotationTarget, k accessKey) aws.Config {
 }
 
 func admin(t core.RotationTarget) (*iam.Client, error) {
-	k, err := parseKey(t.Admin, "the secret named by CustomData.AdminSecretName")
+	k, err := core.ParseRAMAccessKey(t.Admin, "the secret named by CustomData.AdminSecretName")
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +98,8 @@ func (Rotator) NewValue(ctx context.Context, t core.RotationTarget, _ []byte) ([
 		return nil, describe(err, "creating an access key for "+t.UserName)
 	}
 	k := out.AccessKey
-	return json.Marshal(accessKey{
-		AccessKeyId: aws.ToString(k.AccessKeyId), AccessKeySecret: aws.ToString(k.SecretAccessKey),
+	return json.Marshal(core.RAMAccessKey{
+		AccessKeyID: aws.ToString(k.AccessKeyId), AccessKeySecret: aws.ToString(k.SecretAccessKey),
 		GenerateTimestamp: aws.ToTime(k.CreateDate).UTC().Format(time.RFC3339),
 	})
 }
@@ -124,16 +110,16 @@ func (Rotator) Apply(context.Context, core.RotationTarget, []byte, []byte) error
 // Test implements core.Rotator: STS GetCallerIdentity, which any key may call, signed with the
 // value's key must name the user.
 func (Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) error {
-	k, err := parseKey(value, "the value")
+	k, err := core.ParseRAMAccessKey(value, "the value")
 	if err != nil {
 		return err
 	}
 	out, err := sts.NewFromConfig(config(t, k)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return describe(err, "signing in with access key "+k.AccessKeyId)
+		return describe(err, "signing in with access key "+k.AccessKeyID)
 	}
 	if !strings.HasSuffix(aws.ToString(out.Arn), "/"+t.UserName) {
-		return fmt.Errorf("access key %s belongs to %s, not to the user %s", k.AccessKeyId, aws.ToString(out.Arn), t.UserName)
+		return fmt.Errorf("access key %s belongs to %s, not to the user %s", k.AccessKeyID, aws.ToString(out.Arn), t.UserName)
 	}
 	return nil
 }
@@ -141,7 +127,7 @@ func (Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) er
 // Revoke implements core.Revoker: deactivate the old key, then delete it. A key already gone is
 // fine; a user gone is core.ErrTargetGone.
 func (Rotator) Revoke(ctx context.Context, t core.RotationTarget, old []byte) error {
-	k, err := parseKey(old, "the old value")
+	k, err := core.ParseRAMAccessKey(old, "the old value")
 	if err != nil {
 		return err
 	}
@@ -153,19 +139,15 @@ func (Rotator) Revoke(ctx context.Context, t core.RotationTarget, old []byte) er
 	if err != nil {
 		return err
 	}
-	found := false
-	for _, id := range ids {
-		found = found || id == k.AccessKeyId
-	}
-	if !found {
+	if !slices.Contains(ids, k.AccessKeyID) {
 		return nil
 	}
-	user, id := aws.String(t.UserName), aws.String(k.AccessKeyId)
+	user, id := aws.String(t.UserName), aws.String(k.AccessKeyID)
 	if _, err := c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: user, AccessKeyId: id, Status: types.StatusTypeInactive}); err != nil {
-		return describe(err, "deactivating access key "+k.AccessKeyId)
+		return describe(err, "deactivating access key "+k.AccessKeyID)
 	}
 	if _, err := c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: user, AccessKeyId: id}); err != nil {
-		return describe(err, "deleting access key "+k.AccessKeyId)
+		return describe(err, "deleting access key "+k.AccessKeyID)
 	}
 	return nil
 }
