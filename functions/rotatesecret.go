@@ -27,8 +27,8 @@ func (a *App) rotation() *core.Rotation {
 	return core.NewRotation(a.Service, core.RotationOptions{
 		Rotators: map[string]core.Rotator{"postgres": postgres.Rotator{}, "mysql": mysql.Rotator{}, "ssh": ssh.Rotator{},
 			"aws": awsiam.Rotator{}, "alibaba": ram.Rotator{}},
-		Holder:   fmt.Sprintf("%s/%d", host, os.Getpid()),
-		Events:   a.rotationEvent,
+		Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
+		Events: a.rotationEvent,
 	})
 }
 
