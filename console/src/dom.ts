@@ -1,7 +1,7 @@
 // Small DOM helpers. Text always goes in through textContent, never as HTML, so nothing the API
 // returns can become markup.
 
-import { ApiError } from "./api.js";
+import { ApiError, Client } from "./api.js";
 
 type Child = Node | string | number | null | undefined | false;
 type Attr = string | boolean | ((e: Event) => void);
@@ -100,4 +100,29 @@ export function when(s: unknown): string {
 export function list<T>(body: Record<string, unknown>, outer: string, inner: string): T[] {
   const o = body[outer] as Record<string, unknown> | undefined;
   return ((o?.[inner] as T[] | undefined) ?? []).slice();
+}
+
+// CallRequest is the one API call a form makes, read from its inputs when it is submitted.
+export interface CallRequest {
+  label: string;
+  action: string;
+  params: Record<string, string>;
+}
+
+// callForm is a form whose submit makes one API call with progress and shows its error in slot;
+// on success it runs done, usually a re-render.
+export function callForm(
+  client: Client,
+  cls: string,
+  slot: HTMLElement,
+  request: () => CallRequest,
+  done: () => unknown,
+  ...children: (Child | Child[])[]
+): HTMLFormElement {
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const r = request();
+    if (await attempt(slot, r.label, async () => void (await client.call(r.action, r.params)))) await done();
+  };
+  return h("form", { class: cls, "on:submit": submit }, ...children);
 }

@@ -80,3 +80,14 @@ export function list(body, outer, inner) {
     const o = body[outer];
     return (o?.[inner] ?? []).slice();
 }
+// callForm is a form whose submit makes one API call with progress and shows its error in slot;
+// on success it runs done, usually a re-render.
+export function callForm(client, cls, slot, request, done, ...children) {
+    const submit = async (e) => {
+        e.preventDefault();
+        const r = request();
+        if (await attempt(slot, r.label, async () => void (await client.call(r.action, r.params))))
+            await done();
+    };
+    return h("form", { class: cls, "on:submit": submit }, ...children);
+}

@@ -1,7 +1,7 @@
 // The instances view: each KMS instance's dates and state, with what expiry means spelled out.
 
 import { Body, Client } from "../api.js";
-import { addDays, attempt, busy, day, daysBetween, errorBox, h, list, table, when } from "../dom.js";
+import { addDays, attempt, busy, callForm, day, daysBetween, errorBox, h, list, table, when } from "../dom.js";
 import { Ctx } from "./context.js";
 
 // graceDays is how long an expired instance can still be renewed before it is released.
@@ -73,22 +73,15 @@ function defaultRenewal(inst: Instance): string {
 
 function renewForm(ctx: Ctx, inst: Instance, slot: HTMLElement): HTMLElement {
   const date = h("input", { type: "date", name: "EndDate", required: true, value: defaultRenewal(inst) });
-  const form = h(
-    "form",
-    {
-      class: "inline",
-      "on:submit": async (e: Event) => {
-        e.preventDefault();
-        const ok = await attempt(slot, `Renewing ${inst.InstanceId}`, async () => {
-          await ctx.client.call("RenewKmsInstance", { KmsInstanceId: inst.InstanceId, EndDate: `${date.value}T00:00:00Z` });
-        });
-        if (ok) await render(ctx);
-      },
-    },
+  return callForm(
+    ctx.client,
+    "inline",
+    slot,
+    () => ({ label: `Renewing ${inst.InstanceId}`, action: "RenewKmsInstance", params: { KmsInstanceId: inst.InstanceId, EndDate: `${date.value}T00:00:00Z` } }),
+    () => render(ctx),
     h("label", {}, "New end date ", date),
     h("button", { type: "submit" }, "Renew"),
   );
-  return form;
 }
 
 function actions(ctx: Ctx, inst: Instance, canBackup: boolean): HTMLElement {
@@ -127,18 +120,12 @@ function summary(b: Body): string {
 function createForm(ctx: Ctx, slot: HTMLElement): HTMLElement {
   const name = h("input", { name: "KmsInstanceName", placeholder: "name (optional)", maxlength: "128" });
   const end = h("input", { type: "date", name: "EndDate", required: true, value: day(addDays(new Date(), 365)) });
-  return h(
-    "form",
-    {
-      class: "inline",
-      "on:submit": async (e: Event) => {
-        e.preventDefault();
-        const ok = await attempt(slot, "Creating an instance", async () => {
-          await ctx.client.call("CreateKmsInstance", { KmsInstanceName: name.value, EndDate: `${end.value}T00:00:00Z` });
-        });
-        if (ok) await render(ctx);
-      },
-    },
+  return callForm(
+    ctx.client,
+    "inline",
+    slot,
+    () => ({ label: "Creating an instance", action: "CreateKmsInstance", params: { KmsInstanceName: name.value, EndDate: `${end.value}T00:00:00Z` } }),
+    () => render(ctx),
     h("strong", {}, "New instance "),
     name,
     h("label", {}, " until ", end),

@@ -2,7 +2,7 @@
 // error its calls answer.
 
 import { Body } from "../api.js";
-import { attempt, busy, errorBox, h, list, table, when } from "../dom.js";
+import { busy, callForm, errorBox, h, list, table, when } from "../dom.js";
 import { Ctx } from "./context.js";
 import { Instance, loadInstances } from "./instances.js";
 
@@ -33,18 +33,12 @@ function createForm(ctx: Ctx, insts: Instance[], slot: HTMLElement): HTMLElement
     insts.map((i) => h("option", { value: i.InstanceId }, i.InstanceId)),
   );
   const desc = h("input", { name: "Description", placeholder: "description" });
-  return h(
-    "form",
-    {
-      class: "inline",
-      "on:submit": async (e: Event) => {
-        e.preventDefault();
-        const ok = await attempt(slot, "Creating a key", async () => {
-          await ctx.client.call("CreateKey", { DKMSInstanceId: where.value, Description: desc.value });
-        });
-        if (ok) await render(ctx);
-      },
-    },
+  return callForm(
+    ctx.client,
+    "inline",
+    slot,
+    () => ({ label: "Creating a key", action: "CreateKey", params: { DKMSInstanceId: where.value, Description: desc.value } }),
+    () => render(ctx),
     h("strong", {}, "New key "),
     h("label", {}, "in ", where),
     desc,

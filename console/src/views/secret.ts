@@ -2,7 +2,7 @@
 // them. The value is fetched only when the user asks for it, and never before.
 
 import { Body } from "../api.js";
-import { attempt, busy, errorBox, h, list, table, when } from "../dom.js";
+import { attempt, busy, callForm, errorBox, h, list, table, when } from "../dom.js";
 import { Ctx } from "./context.js";
 
 interface Version {
@@ -121,24 +121,24 @@ function putForm(ctx: Ctx, name: string, slot: HTMLElement): HTMLElement {
   const id = h("input", { name: "VersionId", required: true, value: versionId(), maxlength: "64" });
   const data = h("textarea", { name: "SecretData", required: true, rows: "2", autocomplete: "off", placeholder: "new value" });
   const stages = h("input", { name: "VersionStages", placeholder: "stages, comma-separated (default: ACSCurrent)" });
-  return h(
-    "form",
-    {
-      class: "put",
-      "on:submit": async (e: Event) => {
-        e.preventDefault();
-        const list = stages.value.split(",").map((s) => s.trim()).filter(Boolean);
-        const ok = await attempt(slot, `Putting ${id.value}`, async () => {
-          await ctx.client.call("PutSecretValue", {
-            SecretName: name,
-            VersionId: id.value,
-            SecretData: data.value,
-            VersionStages: list.length ? JSON.stringify(list) : "",
-          });
-        });
-        if (ok) await render(ctx, name);
-      },
+  return callForm(
+    ctx.client,
+    "put",
+    slot,
+    () => {
+      const list = stages.value.split(",").map((s) => s.trim()).filter(Boolean);
+      return {
+        label: `Putting ${id.value}`,
+        action: "PutSecretValue",
+        params: {
+          SecretName: name,
+          VersionId: id.value,
+          SecretData: data.value,
+          VersionStages: list.length ? JSON.stringify(list) : "",
+        },
+      };
     },
+    () => render(ctx, name),
     h("strong", {}, "Put a new value"),
     h("label", {}, "Version ", id),
     data,
@@ -152,24 +152,24 @@ function moveForm(ctx: Ctx, name: string, versions: Version[], slot: HTMLElement
   for (const v of versions) for (const s of v.VersionStages.VersionStage) holder.set(s, v.VersionId);
   const stage = h("input", { name: "VersionStage", required: true, list: "stages", placeholder: "stage" });
   const to = h("select", { name: "MoveToVersion" }, versions.map((v) => h("option", { value: v.VersionId }, v.VersionId)));
-  return h(
-    "form",
-    {
-      class: "move",
-      "on:submit": async (e: Event) => {
-        e.preventDefault();
-        const from = holder.get(stage.value) ?? "";
-        const ok = await attempt(slot, `Moving ${stage.value}`, async () => {
-          await ctx.client.call("UpdateSecretVersionStage", {
-            SecretName: name,
-            VersionStage: stage.value,
-            MoveToVersion: to.value,
-            RemoveFromVersion: from === to.value ? "" : from,
-          });
-        });
-        if (ok) await render(ctx, name);
-      },
+  return callForm(
+    ctx.client,
+    "move",
+    slot,
+    () => {
+      const from = holder.get(stage.value) ?? "";
+      return {
+        label: `Moving ${stage.value}`,
+        action: "UpdateSecretVersionStage",
+        params: {
+          SecretName: name,
+          VersionStage: stage.value,
+          MoveToVersion: to.value,
+          RemoveFromVersion: from === to.value ? "" : from,
+        },
+      };
     },
+    () => render(ctx, name),
     h("strong", {}, "Move a stage"),
     stage,
     h("datalist", { id: "stages" }, [...new Set(["ACSCurrent", "ACSPrevious", ...holder.keys()])].map((s) => h("option", { value: s }))),
@@ -198,22 +198,22 @@ function rotateButton(ctx: Ctx, name: string, slot: HTMLElement): HTMLElement {
 function policyForm(ctx: Ctx, name: string, desc: Body, slot: HTMLElement): HTMLElement {
   const enabled = h("input", { type: "checkbox", name: "EnableAutomaticRotation", checked: desc.AutomaticRotation === "Enabled" });
   const every = h("input", { name: "RotationInterval", value: String(desc.RotationInterval ?? "") || "30d", placeholder: "such as 7d or 168h" });
-  return h(
-    "form",
-    {
-      class: "policy",
-      "on:submit": async (e: Event) => {
-        e.preventDefault();
-        const ok = await attempt(slot, `Updating the rotation policy of ${name}`, async () => {
-          await ctx.client.call("UpdateSecretRotationPolicy", {
-            SecretName: name,
-            EnableAutomaticRotation: String(enabled.checked),
-            RotationInterval: enabled.checked ? every.value : "",
-          });
-        });
-        if (ok) await render(ctx, name);
-      },
+  return callForm(
+    ctx.client,
+    "policy",
+    slot,
+    () => {
+      return {
+        label: `Updating the rotation policy of ${name}`,
+        action: "UpdateSecretRotationPolicy",
+        params: {
+          SecretName: name,
+          EnableAutomaticRotation: String(enabled.checked),
+          RotationInterval: enabled.checked ? every.value : "",
+        },
+      };
     },
+    () => render(ctx, name),
     h("strong", {}, "Rotation policy"),
     h("label", {}, enabled, " automatic, every "),
     every,

@@ -2,7 +2,7 @@
 // group, so a secret created without an instance is never invisible.
 
 import { Body } from "../api.js";
-import { attempt, busy, day, errorBox, h, list, table } from "../dom.js";
+import { busy, callForm, day, errorBox, h, list, table } from "../dom.js";
 import { Ctx } from "./context.js";
 import { Instance, loadInstances } from "./instances.js";
 import { rotationSummary } from "./secret.js";
@@ -67,24 +67,24 @@ function createForm(ctx: Ctx, insts: Instance[], selected: string, slot: HTMLEle
     insts.map((i) => h("option", { value: i.InstanceId, selected: i.InstanceId === selected }, i.InstanceId)),
   );
   const key = h("input", { name: "EncryptionKeyId", placeholder: "key id (needed in an instance)" });
-  return h(
-    "form",
-    {
-      class: "create",
-      "on:submit": async (e: Event) => {
-        e.preventDefault();
-        const ok = await attempt(slot, `Creating ${name.value}`, async () => {
-          await ctx.client.call("CreateSecret", {
-            SecretName: name.value,
-            VersionId: "v1",
-            SecretData: value.value,
-            DKMSInstanceId: where.value,
-            EncryptionKeyId: key.value,
-          });
-        });
-        if (ok) ctx.navigate(`#/secret/${encodeURIComponent(name.value)}`);
-      },
+  return callForm(
+    ctx.client,
+    "create",
+    slot,
+    () => {
+      return {
+        label: `Creating ${name.value}`,
+        action: "CreateSecret",
+        params: {
+          SecretName: name.value,
+          VersionId: "v1",
+          SecretData: value.value,
+          DKMSInstanceId: where.value,
+          EncryptionKeyId: key.value,
+        },
+      };
     },
+    () => ctx.navigate(`#/secret/${encodeURIComponent(name.value)}`),
     h("strong", {}, "New generic secret"),
     name,
     value,

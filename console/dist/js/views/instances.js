@@ -1,5 +1,5 @@
 // The instances view: each KMS instance's dates and state, with what expiry means spelled out.
-import { addDays, attempt, busy, day, daysBetween, errorBox, h, list, table, when } from "../dom.js";
+import { addDays, attempt, busy, callForm, day, daysBetween, errorBox, h, list, table, when } from "../dom.js";
 // graceDays is how long an expired instance can still be renewed before it is released.
 export const graceDays = 15;
 export async function loadInstances(client) {
@@ -39,18 +39,7 @@ function defaultRenewal(inst) {
 }
 function renewForm(ctx, inst, slot) {
     const date = h("input", { type: "date", name: "EndDate", required: true, value: defaultRenewal(inst) });
-    const form = h("form", {
-        class: "inline",
-        "on:submit": async (e) => {
-            e.preventDefault();
-            const ok = await attempt(slot, `Renewing ${inst.InstanceId}`, async () => {
-                await ctx.client.call("RenewKmsInstance", { KmsInstanceId: inst.InstanceId, EndDate: `${date.value}T00:00:00Z` });
-            });
-            if (ok)
-                await render(ctx);
-        },
-    }, h("label", {}, "New end date ", date), h("button", { type: "submit" }, "Renew"));
-    return form;
+    return callForm(ctx.client, "inline", slot, () => ({ label: `Renewing ${inst.InstanceId}`, action: "RenewKmsInstance", params: { KmsInstanceId: inst.InstanceId, EndDate: `${date.value}T00:00:00Z` } }), () => render(ctx), h("label", {}, "New end date ", date), h("button", { type: "submit" }, "Renew"));
 }
 function actions(ctx, inst, canBackup) {
     const slot = h("div", { class: "slot" });
@@ -79,17 +68,7 @@ function summary(b) {
 function createForm(ctx, slot) {
     const name = h("input", { name: "KmsInstanceName", placeholder: "name (optional)", maxlength: "128" });
     const end = h("input", { type: "date", name: "EndDate", required: true, value: day(addDays(new Date(), 365)) });
-    return h("form", {
-        class: "inline",
-        "on:submit": async (e) => {
-            e.preventDefault();
-            const ok = await attempt(slot, "Creating an instance", async () => {
-                await ctx.client.call("CreateKmsInstance", { KmsInstanceName: name.value, EndDate: `${end.value}T00:00:00Z` });
-            });
-            if (ok)
-                await render(ctx);
-        },
-    }, h("strong", {}, "New instance "), name, h("label", {}, " until ", end), h("button", { type: "submit" }, "Create"));
+    return callForm(ctx.client, "inline", slot, () => ({ label: "Creating an instance", action: "CreateKmsInstance", params: { KmsInstanceName: name.value, EndDate: `${end.value}T00:00:00Z` } }), () => render(ctx), h("strong", {}, "New instance "), name, h("label", {}, " until ", end), h("button", { type: "submit" }, "Create"));
 }
 export async function render(ctx) {
     const { main } = ctx;

@@ -1,6 +1,6 @@
 // The keys view: every key with its instance and state; a key of an expired instance shows the
 // error its calls answer.
-import { attempt, busy, errorBox, h, list, table, when } from "../dom.js";
+import { busy, callForm, errorBox, h, list, table, when } from "../dom.js";
 import { loadInstances } from "./instances.js";
 function row(ctx, id) {
     const tr = h("tr", { "data-key": id }, h("td", {}, id), h("td", { colspan: "5" }, "…"));
@@ -13,17 +13,7 @@ function row(ctx, id) {
 function createForm(ctx, insts, slot) {
     const where = h("select", { name: "DKMSInstanceId" }, h("option", { value: "" }, "shared pool"), insts.map((i) => h("option", { value: i.InstanceId }, i.InstanceId)));
     const desc = h("input", { name: "Description", placeholder: "description" });
-    return h("form", {
-        class: "inline",
-        "on:submit": async (e) => {
-            e.preventDefault();
-            const ok = await attempt(slot, "Creating a key", async () => {
-                await ctx.client.call("CreateKey", { DKMSInstanceId: where.value, Description: desc.value });
-            });
-            if (ok)
-                await render(ctx);
-        },
-    }, h("strong", {}, "New key "), h("label", {}, "in ", where), desc, h("button", { type: "submit" }, "Create"));
+    return callForm(ctx.client, "inline", slot, () => ({ label: "Creating a key", action: "CreateKey", params: { DKMSInstanceId: where.value, Description: desc.value } }), () => render(ctx), h("strong", {}, "New key "), h("label", {}, "in ", where), desc, h("button", { type: "submit" }, "Create"));
 }
 export async function render(ctx) {
     const { main } = ctx;

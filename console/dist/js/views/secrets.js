@@ -1,6 +1,6 @@
 // The secrets view: one list of every secret, grouped by instance with the shared pool as its own
 // group, so a secret created without an instance is never invisible.
-import { attempt, busy, day, errorBox, h, list, table } from "../dom.js";
+import { busy, callForm, day, errorBox, h, list, table } from "../dom.js";
 import { loadInstances } from "./instances.js";
 import { rotationSummary } from "./secret.js";
 export const sharedPool = "shared";
@@ -27,23 +27,19 @@ function createForm(ctx, insts, selected, slot) {
     const value = h("textarea", { name: "SecretData", required: true, rows: "2", placeholder: "value", autocomplete: "off" });
     const where = h("select", { name: "DKMSInstanceId" }, h("option", { value: "" }, "shared pool"), insts.map((i) => h("option", { value: i.InstanceId, selected: i.InstanceId === selected }, i.InstanceId)));
     const key = h("input", { name: "EncryptionKeyId", placeholder: "key id (needed in an instance)" });
-    return h("form", {
-        class: "create",
-        "on:submit": async (e) => {
-            e.preventDefault();
-            const ok = await attempt(slot, `Creating ${name.value}`, async () => {
-                await ctx.client.call("CreateSecret", {
-                    SecretName: name.value,
-                    VersionId: "v1",
-                    SecretData: value.value,
-                    DKMSInstanceId: where.value,
-                    EncryptionKeyId: key.value,
-                });
-            });
-            if (ok)
-                ctx.navigate(`#/secret/${encodeURIComponent(name.value)}`);
-        },
-    }, h("strong", {}, "New generic secret"), name, value, h("label", {}, "in ", where), key, h("button", { type: "submit" }, "Create"));
+    return callForm(ctx.client, "create", slot, () => {
+        return {
+            label: `Creating ${name.value}`,
+            action: "CreateSecret",
+            params: {
+                SecretName: name.value,
+                VersionId: "v1",
+                SecretData: value.value,
+                DKMSInstanceId: where.value,
+                EncryptionKeyId: key.value,
+            },
+        };
+    }, () => ctx.navigate(`#/secret/${encodeURIComponent(name.value)}`), h("strong", {}, "New generic secret"), name, value, h("label", {}, "in ", where), key, h("button", { type: "submit" }, "Create"));
 }
 export async function render(ctx, query) {
     const { main } = ctx;
