@@ -84,6 +84,29 @@ func testSDKRotation(t *testing.T, b backend) {
 			t.Fatal("the old key still logs in")
 		}
 	})
+	t.Run("ssh-password", func(t *testing.T) {
+		srv := rotatortest.SSH(t)
+		user := srv.NewUser(t, "initial-Pw-1")
+		admin := fmt.Sprintf("ecs-admin-%d", time.Now().UnixNano())
+		ok(c.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String(admin), VersionId: tea.String("v1"), SecretData: tea.String(string(srv.Root))})).must(t)
+		name := fmt.Sprintf("acs/ecs/pw-%d", time.Now().UnixNano())
+		ok(c.CreateSecret(&kms.CreateSecretRequest{
+			SecretName: tea.String(name), VersionId: tea.String("v1"), SecretType: tea.String("ECS"),
+			SecretData:     tea.String(`{"UserName":"` + user + `","Password":"initial-Pw-1"}`),
+			ExtendedConfig: map[string]any{"SecretSubType": "Password", "InstanceId": "ssh://" + srv.Addr, "CustomData": map[string]any{"HostKey": srv.HostKey, "AdminSecretName": admin}},
+		})).must(t)
+		ok(c.RotateSecret(&kms.RotateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("r1")})).must(t)
+		cur := ok(c.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String(name)})).must(t)
+		target := srv.Target(srv.HostKey)
+		target.SubType = "Password"
+		var r ssh.Rotator
+		if err := r.Test(context.Background(), target, []byte(tea.StringValue(cur.Body.SecretData))); err != nil {
+			t.Fatalf("the new password does not log in: %v", err)
+		}
+		if err := r.Test(context.Background(), target, []byte(`{"UserName":"`+user+`","Password":"initial-Pw-1"}`)); err == nil {
+			t.Fatal("the old password still logs in")
+		}
+	})
 	t.Run("unreachable", func(t *testing.T) {
 		dead := rotatortest.DB{Kind: "postgres", Location: "postgres://127.0.0.1:1/app?sslmode=disable"}
 		secret := createRds(t, c, dead, "SingleUser", [][2]string{{"app", "initial-pw"}})

@@ -4,7 +4,9 @@
 #                   test user whose home is in DIR; exports COFFER_TEST_SSH_ADDR (host:port),
 #                   COFFER_TEST_SSH_HOSTKEY (the host key as an authorized_keys line),
 #                   COFFER_TEST_SSH_USER and COFFER_TEST_SSH_KEY (a private key file that user
-#                   logs in with; tests add keys of their own with it and never rotate it)
+#                   logs in with; tests add keys of their own with it and never rotate it), and
+#                   COFFER_TEST_SSH_ROOT_KEY (a key root logs in with, authorized in DIR only: the
+#                   admin login of password rotation, which also creates the users it rotates)
 #   stop_sshd DIR   stops it
 # sshd must run as root to log users in, so without root the tests that need it skip.
 
@@ -33,6 +35,8 @@ start_sshd() {
 	echo "$user" >"$dir/user"
 	ssh-keygen -q -t ed25519 -f "$dir/host" -N '' || return
 	ssh-keygen -q -t ed25519 -f "$dir/user_key" -N '' || return
+	ssh-keygen -q -t ed25519 -f "$dir/root_key" -N '' || return
+	mkdir -p "$dir/keys" && cp "$dir/root_key.pub" "$dir/keys/root" || return
 	mkdir -p "$dir/home/.ssh" && cp "$dir/user_key.pub" "$dir/home/.ssh/authorized_keys" || return
 	chown -R "$user:" "$dir/home" && chmod 700 "$dir/home/.ssh" || return
 	cat >"$dir/sshd_config" <<CONF
@@ -40,7 +44,8 @@ Port $port
 ListenAddress 127.0.0.1
 HostKey $dir/host
 PidFile $dir/sshd.pid
-AuthorizedKeysFile .ssh/authorized_keys
+AuthorizedKeysFile .ssh/authorized_keys $dir/keys/%u
+PermitRootLogin prohibit-password
 PasswordAuthentication yes
 KbdInteractiveAuthentication no
 UsePAM no
@@ -56,7 +61,8 @@ CONF
 		[ -s "$dir/sshd.pid" ] && break
 		sleep 0.1
 	done
-	export COFFER_TEST_SSH_ADDR="127.0.0.1:$port" COFFER_TEST_SSH_USER="$user" COFFER_TEST_SSH_KEY="$dir/user_key"
+	export COFFER_TEST_SSH_ADDR="127.0.0.1:$port" COFFER_TEST_SSH_USER="$user" COFFER_TEST_SSH_KEY="$dir/user_key" \
+		COFFER_TEST_SSH_ROOT_KEY="$dir/root_key"
 	COFFER_TEST_SSH_HOSTKEY=$(cut -d' ' -f1,2 "$dir/host.pub")
 	export COFFER_TEST_SSH_HOSTKEY
 }

@@ -3,6 +3,8 @@ package rotatortest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -20,6 +22,8 @@ import (
 type SSHServer struct {
 	Addr, HostKey, User string
 	admin               xssh.Signer
+	// Root is an ECS SSHKey value of root's login: the admin of password rotation.
+	Root []byte
 }
 
 // SSH is the server of COFFER_TEST_SSH_ADDR.
@@ -33,7 +37,48 @@ func SSH(tb testing.TB) SSHServer {
 	if s.admin, err = xssh.ParsePrivateKey(pemBytes); err != nil {
 		tb.Fatal(err)
 	}
+	rootKey, err := os.ReadFile(testenv.Require(tb, "COFFER_TEST_SSH_ROOT_KEY"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.Root, _ = json.Marshal(map[string]string{"UserName": "root", "PrivateKey": string(rootKey)})
 	return s
+}
+
+// NewUser creates a user with password through root's login, removed when the test ends, and
+// returns its name.
+func (s SSHServer) NewUser(tb testing.TB, password string) string {
+	tb.Helper()
+	name := fmt.Sprintf("cofferpw%d", rand.Int64N(1e9))
+	if err := s.root(fmt.Sprintf("useradd -M -s /bin/sh %s && chpasswd", name), name+":"+password); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.root("userdel "+name, "") })
+	return name
+}
+
+func (s SSHServer) root(cmd, stdin string) error {
+	var k struct{ PrivateKey string }
+	_ = json.Unmarshal(s.Root, &k)
+	signer, err := xssh.ParsePrivateKey([]byte(k.PrivateKey))
+	if err != nil {
+		return err
+	}
+	c, err := xssh.Dial("tcp", s.Addr, &xssh.ClientConfig{User: "root", Auth: []xssh.AuthMethod{xssh.PublicKeys(signer)}, HostKeyCallback: xssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	sess.Stdin = strings.NewReader(stdin + "\n")
+	if out, err := sess.CombinedOutput(cmd); err != nil {
+		return fmt.Errorf("%s: %v: %s", cmd, err, out)
+	}
+	return nil
 }
 
 // Target is an SSHKey rotation target pinned to hostKey.

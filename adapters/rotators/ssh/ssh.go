@@ -1,7 +1,8 @@
-// Package ssh rotates the login key of a server account (an ECS secret of SecretSubType SSHKey
-// whose InstanceId is ssh://host:port). The account's current key installs a fresh ed25519 key in
-// ~/.ssh/authorized_keys, the new key logs in, and then removes the old one. The server's host key
-// must match ExtendedConfig.CustomData.HostKey.
+// Package ssh rotates a server login (an ECS secret whose InstanceId is ssh://host:port).
+// SSHKey: the account's current key installs a fresh ed25519 key in ~/.ssh/authorized_keys, the
+// new key logs in, and then removes the old one. Password: an administrator login (the SSHKey
+// value of the secret CustomData.AdminSecretName names) sets a fresh password with chpasswd, and
+// the account logs in with it. The server's host key must match CustomData.HostKey.
 package ssh
 
 import (
@@ -31,32 +32,45 @@ var (
 	_ core.ValueGenerator = Rotator{}
 )
 
-// keyValue is an ECS SSHKey secret's value, Alibaba's shape.
+// keyValue is an ECS secret's value, Alibaba's shape: UserName with PublicKey and PrivateKey
+// (SSHKey) or with Password.
 type keyValue struct {
 	UserName   string `json:"UserName"`
-	PublicKey  string `json:"PublicKey"`
-	PrivateKey string `json:"PrivateKey"`
+	PublicKey  string `json:"PublicKey,omitempty"`
+	PrivateKey string `json:"PrivateKey,omitempty"`
+	Password   string `json:"Password,omitempty"`
 }
 
-func parseValue(v []byte) (keyValue, error) {
+func parseValue(v []byte, what string) (keyValue, error) {
 	var k keyValue
-	if err := json.Unmarshal(v, &k); err != nil || k.UserName == "" || k.PrivateKey == "" {
-		return k, errors.New("the value needs UserName, PublicKey and PrivateKey")
+	if err := json.Unmarshal(v, &k); err != nil || k.UserName == "" || k.PrivateKey == "" && k.Password == "" {
+		return k, fmt.Errorf("%s needs a UserName and a PrivateKey or a Password", what)
 	}
 	return k, nil
 }
 
-// NewValue implements core.ValueGenerator: a fresh ed25519 key pair for the same user.
+// password is the spec of new login passwords: no quotes, backslashes or colons, which chpasswd's
+// user:password lines and shells would trip on.
+var password = core.PasswordSpec{Length: 32, ExcludeCharacters: "'\"`\\:", RequireEachIncludedType: true}
+
+// NewValue implements core.ValueGenerator: a fresh password, or ed25519 key pair, for the same user.
 func (Rotator) NewValue(_ context.Context, t core.RotationTarget, base []byte) ([]byte, error) {
-	if t.SubType != "SSHKey" {
-		return nil, core.Invalid("ExtendedConfig", "only SSHKey ECS secrets are rotated; Password rotation is not built yet")
-	}
 	if _, err := hostKeyCallback(t); err != nil {
 		return nil, err
 	}
-	old, err := parseValue(base)
+	old, err := parseValue(base, "the value")
 	if err != nil {
 		return nil, err
+	}
+	if t.SubType == "Password" {
+		if _, err := parseValue(t.Admin, "the secret named by CustomData.AdminSecretName"); err != nil {
+			return nil, core.Invalid("ExtendedConfig", "Password rotation needs CustomData.AdminSecretName naming an SSHKey login that may run chpasswd")
+		}
+		pw, err := core.RandomPassword(password)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(keyValue{UserName: old.UserName, Password: pw})
 	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -122,9 +136,13 @@ func dial(ctx context.Context, t core.RotationTarget, v keyValue) (*xssh.Client,
 	if err != nil {
 		return nil, err
 	}
-	signer, err := xssh.ParsePrivateKey([]byte(v.PrivateKey))
-	if err != nil {
-		return nil, errors.New("the value's PrivateKey does not parse")
+	auth := xssh.Password(v.Password)
+	if v.PrivateKey != "" {
+		signer, err := xssh.ParsePrivateKey([]byte(v.PrivateKey))
+		if err != nil {
+			return nil, errors.New("the value's PrivateKey does not parse")
+		}
+		auth = xssh.PublicKeys(signer)
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -134,7 +152,7 @@ func dial(ctx context.Context, t core.RotationTarget, v keyValue) (*xssh.Client,
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	cfg := &xssh.ClientConfig{User: v.UserName, Auth: []xssh.AuthMethod{xssh.PublicKeys(signer)}, HostKeyCallback: cb}
+	cfg := &xssh.ClientConfig{User: v.UserName, Auth: []xssh.AuthMethod{auth}, HostKeyCallback: cb}
 	c, chans, reqs, err := xssh.NewClientConn(conn, addr, cfg)
 	if err != nil {
 		conn.Close()
@@ -155,9 +173,11 @@ grep -qxF -- "$key" "$f" || printf '%s\n' "$key" >>"$f"`
 	removeKey = `set -e; umask 077; f=~/.ssh/authorized_keys; read -r blob
 exec 9>>"$f.coffer-lock"; if command -v flock >/dev/null; then flock 9; fi
 grep -vF -- "$blob" "$f" >"$f.coffer-new" || true; mv "$f.coffer-new" "$f"`
+	setPassword = `chpasswd`
 )
 
-func run(c *xssh.Client, script, stdin string) error {
+// run runs script with stdin; what names it in errors, which never quote stdin.
+func run(c *xssh.Client, what, script, stdin string) error {
 	s, err := c.NewSession()
 	if err != nil {
 		return err
@@ -165,7 +185,7 @@ func run(c *xssh.Client, script, stdin string) error {
 	defer s.Close()
 	s.Stdin = strings.NewReader(stdin + "\n")
 	if out, err := s.CombinedOutput(script); err != nil {
-		return fmt.Errorf("editing authorized_keys failed (%v): %.200s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%s failed (%v): %.200s", what, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -183,13 +203,16 @@ func keyBlob(authorizedKey string) (string, error) {
 // removes the old one. When the old key is refused but the new one works, the install happened
 // and only the removal is repeated.
 func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending []byte) error {
-	oldV, err := parseValue(base)
+	oldV, err := parseValue(base, "the value")
 	if err != nil {
 		return err
 	}
-	newV, err := parseValue(pending)
+	newV, err := parseValue(pending, "the pending value")
 	if err != nil {
 		return err
+	}
+	if newV.Password != "" {
+		return applyPassword(ctx, t, newV)
 	}
 	oldBlob, err := keyBlob(oldV.PublicKey)
 	if err != nil {
@@ -201,7 +224,7 @@ func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending [
 	case err != nil:
 		return err
 	default:
-		err = run(c, addKey, newV.PublicKey)
+		err = run(c, "installing the new key", addKey, newV.PublicKey)
 		c.Close()
 		if err != nil {
 			return err
@@ -212,12 +235,26 @@ func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending [
 		return err
 	}
 	defer c.Close()
-	return run(c, removeKey, oldBlob)
+	return run(c, "removing the old key", removeKey, oldBlob)
 }
 
-// Test implements core.Rotator: a login with the value's key and a command.
+// applyPassword sets the account's password through the admin login; setting it again is harmless.
+func applyPassword(ctx context.Context, t core.RotationTarget, v keyValue) error {
+	admin, err := parseValue(t.Admin, "the secret named by CustomData.AdminSecretName")
+	if err != nil {
+		return err
+	}
+	c, err := dial(ctx, t, admin)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return run(c, "chpasswd", setPassword, v.UserName+":"+v.Password)
+}
+
+// Test implements core.Rotator: a login with the value's key or password and a command.
 func (Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) error {
-	v, err := parseValue(value)
+	v, err := parseValue(value, "the value")
 	if err != nil {
 		return err
 	}

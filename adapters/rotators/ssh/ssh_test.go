@@ -2,6 +2,7 @@ package ssh_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -66,10 +67,47 @@ func TestHostKeyIsPinned(t *testing.T) {
 	if err := r.Test(ctx, s.Target(""), v); core.KindOf(err) != core.KindInvalidParameter {
 		t.Fatalf("a missing HostKey: %v", err)
 	}
-	// A Password secret is refused before anything is generated.
+	// A Password secret without an admin login is refused before anything is generated.
 	pw := s.Target(s.HostKey)
 	pw.SubType = "Password"
-	if _, err := r.NewValue(ctx, pw, v); core.KindOf(err) != core.KindInvalidParameter {
-		t.Fatalf("Password subtype: %v", err)
+	if _, err := r.NewValue(ctx, pw, []byte(`{"UserName":"u","Password":"p"}`)); core.KindOf(err) != core.KindInvalidParameter {
+		t.Fatalf("Password subtype without admin: %v", err)
+	}
+}
+
+func TestRotatePassword(t *testing.T) {
+	s := rotatortest.SSH(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var r ssh.Rotator
+	user := s.NewUser(t, "initial-Pw-1")
+	target := s.Target(s.HostKey)
+	target.SubType, target.Admin = "Password", s.Root
+	oldV := []byte(`{"UserName":"` + user + `","Password":"initial-Pw-1"}`)
+	if err := r.Test(ctx, target, oldV); err != nil {
+		t.Fatalf("the initial password does not log in: %v", err)
+	}
+	newV, err := r.NewValue(ctx, target, oldV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Apply(ctx, target, oldV, newV); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Test(ctx, target, newV); err != nil {
+		t.Fatalf("the new password does not log in: %v", err)
+	}
+	if err := r.Test(ctx, target, oldV); err == nil {
+		t.Fatal("the old password still logs in")
+	}
+	if err := r.Apply(ctx, target, oldV, newV); err != nil {
+		t.Fatalf("a repeated Apply failed: %v", err)
+	}
+	// A user the server does not know fails without naming the password.
+	var pw struct{ Password string }
+	_ = json.Unmarshal(newV, &pw)
+	err = r.Apply(ctx, target, oldV, []byte(`{"UserName":"nobody-here","Password":"`+pw.Password+`"}`))
+	if err == nil || strings.Contains(err.Error(), pw.Password) {
+		t.Fatalf("chpasswd for an unknown user: %v", err)
 	}
 }
