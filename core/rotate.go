@@ -149,8 +149,8 @@ func (r *Rotation) managed(ctx context.Context, name string) (*Secret, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !sec.Type.Managed() {
-		return nil, Invalid("SecretName", "Generic secrets are not rotated by the service")
+	if !sec.Type.Managed() && !rotatableGeneric(sec) {
+		return nil, Invalid("SecretName", "Generic secrets are rotated only with CustomData.Generator or CustomData.WebhookUrl in ExtendedConfig")
 	}
 	return sec, r.svc.usable(ctx, sec)
 }

@@ -47,7 +47,7 @@ func (r *Rotation) RotateDue(ctx context.Context, limit int) (RotationReport, er
 
 // due reports a secret the schedule should act on.
 func due(s *Secret, now time.Time) bool {
-	if !s.Type.Managed() || !s.PlannedDeleteTime.IsZero() {
+	if !s.PlannedDeleteTime.IsZero() {
 		return false
 	}
 	if st := s.RotationState; st != nil {

@@ -32,11 +32,14 @@ func (t RotationTarget) Custom(key string) string {
 }
 
 // Kind names the rotator that serves the target: the URL scheme of an Rds DBInstanceId
-// (postgres, mysql) or of an ECS InstanceId (ssh), or a RAMCredentials CustomData.Provider
-// (aws, alibaba).
+// (postgres, mysql) or of an ECS InstanceId (ssh), a RAMCredentials CustomData.Provider
+// (aws, alibaba), or generic.
 func (t RotationTarget) Kind() string {
-	if t.Type == TypeRAMCredentials {
+	switch t.Type {
+	case TypeRAMCredentials:
 		return t.Custom("Provider")
+	case TypeGeneric:
+		return "generic"
 	}
 	u, err := url.Parse(t.Location)
 	if err != nil {
@@ -67,9 +70,13 @@ func (r *Rotation) target(ctx context.Context, sec *Secret) (RotationTarget, Rot
 	if !ok {
 		return t, nil, Invalid("ExtendedConfig", "no rotator serves %s secrets of kind %q; see the README's Rotation section", sec.Type, t.Kind())
 	}
-	if name := t.Custom("AdminSecretName"); name != "" {
+	name := t.Custom("AdminSecretName")
+	if sec.Type == TypeGeneric {
+		name = t.Custom("WebhookSecretName")
+	}
+	if name != "" {
 		if name == sec.Name {
-			return t, nil, Invalid("ExtendedConfig", "CustomData.AdminSecretName must name another secret")
+			return t, nil, Invalid("ExtendedConfig", "CustomData.AdminSecretName or WebhookSecretName must name another secret")
 		}
 		v, err := r.svc.GetSecretValue(ctx, GetSecretValueInput{Name: name})
 		if err != nil {
@@ -78,6 +85,19 @@ func (r *Rotation) target(ctx context.Context, sec *Secret) (RotationTarget, Rot
 		t.Admin = v.Data
 	}
 	return t, rot, nil
+}
+
+// rotatableGeneric reports a Generic secret whose ExtendedConfig names a generator or a webhook,
+// which Coffer (unlike Alibaba) rotates.
+func rotatableGeneric(sec *Secret) bool {
+	if sec.Type != TypeGeneric || sec.ExtendedConfig == "" {
+		return false
+	}
+	var ec struct {
+		CustomData map[string]any `json:"CustomData"`
+	}
+	_ = json.Unmarshal([]byte(sec.ExtendedConfig), &ec)
+	return ec.CustomData["Generator"] != nil || ec.CustomData["WebhookUrl"] != nil
 }
 
 // rotationPassword is the spec of generated passwords: long, without quotes and backslashes, so

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/awsiam"
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/generic"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/mysql"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/postgres"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/ram"
@@ -26,7 +27,7 @@ func (a *App) rotation() *core.Rotation {
 	host, _ := os.Hostname()
 	return core.NewRotation(a.Service, core.RotationOptions{
 		Rotators: map[string]core.Rotator{"postgres": postgres.Rotator{}, "mysql": mysql.Rotator{}, "ssh": ssh.Rotator{},
-			"aws": awsiam.Rotator{}, "alibaba": ram.Rotator{}},
+			"aws": awsiam.Rotator{}, "alibaba": ram.Rotator{}, "generic": generic.Rotator{}},
 		Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
 		Events: a.rotationEvent,
 	})

@@ -4,14 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
 
+	"github.com/seed-4eefd85e/coffer/adapters/events/webhook"
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/generic"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/rotatortest"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/ssh"
 )
@@ -105,6 +111,44 @@ func testSDKRotation(t *testing.T, b backend) {
 		}
 		if err := r.Test(context.Background(), target, []byte(`{"UserName":"`+user+`","Password":"initial-Pw-1"}`)); err == nil {
 			t.Fatal("the old password still logs in")
+		}
+	})
+	t.Run("generic", func(t *testing.T) {
+		var mu sync.Mutex
+		var steps []string
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if err := webhook.Verify([]byte("hook-signing-secret-0123"), r.Header, body, time.Now(), time.Minute); err != nil {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			var call generic.Call
+			_ = json.Unmarshal(body, &call)
+			mu.Lock()
+			steps = append(steps, call.Step)
+			mu.Unlock()
+		}))
+		defer hook.Close()
+		signer := fmt.Sprintf("hook-key-%d", time.Now().UnixNano())
+		ok(c.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String(signer), VersionId: tea.String("v1"), SecretData: tea.String("hook-signing-secret-0123")})).must(t)
+		name := fmt.Sprintf("app/api-%d", time.Now().UnixNano())
+		ok(c.CreateSecret(&kms.CreateSecretRequest{
+			SecretName: tea.String(name), VersionId: tea.String("v1"), SecretData: tea.String(`{"user":"app","password":"initial"}`),
+			ExtendedConfig: map[string]any{"CustomData": map[string]any{
+				"Generator":  map[string]any{"PasswordLength": 24, "Template": map[string]any{"user": "app", "password": "{{password}}"}},
+				"WebhookUrl": hook.URL, "WebhookSecretName": signer,
+			}},
+		})).must(t)
+		ok(c.RotateSecret(&kms.RotateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("r1")})).must(t)
+		cur := ok(c.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String(name)})).must(t)
+		var v struct{ User, Password string }
+		if err := json.Unmarshal([]byte(tea.StringValue(cur.Body.SecretData)), &v); err != nil || v.User != "app" || len(v.Password) != 24 {
+			t.Fatalf("rotated value %q (%v)", tea.StringValue(cur.Body.SecretData), err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Join(steps, ",") != "apply,test" {
+			t.Fatalf("webhook steps %v", steps)
 		}
 	})
 	t.Run("unreachable", func(t *testing.T) {
