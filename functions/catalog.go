@@ -21,6 +21,7 @@ type Function struct {
 var Functions = []Function{
 	{Name: "getSecret", HTTP: (*App).GetSecret},
 	{Name: "manageSecrets", HTTP: (*App).ManageSecrets},
+	{Name: "rotateSecret", HTTP: (*App).RotateSecret, Job: job((*App).RotateDue)},
 	{Name: "expiryCheck", HTTP: (*App).ExpiryCheckHTTP, Job: job((*App).ExpiryCheck)},
 }
 
