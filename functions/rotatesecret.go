@@ -27,7 +27,7 @@ func (a *App) rotation() *core.Rotation {
 	host, _ := os.Hostname()
 	return core.NewRotation(a.Service, core.RotationOptions{
 		Rotators: map[string]core.Rotator{"postgres": postgres.Rotator{}, "mysql": mysql.Rotator{}, "ssh": ssh.Rotator{},
-			"aws": awsiam.Rotator{}, "alibaba": ram.Rotator{}, "generic": generic.Rotator{}},
+			"aws": awsiam.New(), "alibaba": ram.New(), "generic": generic.Rotator{}},
 		Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
 		Events: a.rotationEvent,
 	})

@@ -20,6 +20,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/awsiam"
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/rotatortest"
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
@@ -148,41 +149,14 @@ func target(endpoint, user string) core.RotationTarget {
 func TestRotateAccessKey(t *testing.T) {
 	f, srv := newFakeIAM(t, "ci")
 	f.keys["AKIAOLD"], f.owner["AKIAOLD"] = "old-secret", "ci"
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var r awsiam.Rotator
-	tg := target(srv.URL, "ci")
-	old := []byte(`{"AccessKeyId":"AKIAOLD","AccessKeySecret":"old-secret"}`)
-	if err := r.Test(ctx, tg, old); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Test(ctx, tg, []byte(`{"AccessKeyId":"AKIAOLD","AccessKeySecret":"forged"}`)); err == nil {
-		t.Fatal("a wrong secret passed the test")
-	}
-	nv, err := r.NewValue(ctx, tg, old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var k struct{ AccessKeyId, AccessKeySecret, GenerateTimestamp string }
-	_ = json.Unmarshal(nv, &k)
-	if k.AccessKeyId != "AKIANEW1" || k.AccessKeySecret != "new-secret-1" || k.GenerateTimestamp != "2026-11-26T10:00:00Z" {
-		t.Fatalf("new value %+v", k)
-	}
-	if err := r.Test(ctx, tg, nv); err != nil {
-		t.Fatalf("the new key does not sign in: %v", err)
-	}
-	// Two keys is IAM's limit: a third is refused, never made room for.
-	if _, err := r.NewValue(ctx, tg, nv); err == nil || !strings.Contains(err.Error(), "two access keys") {
-		t.Fatalf("a third key: %v", err)
-	}
-	if err := r.Revoke(ctx, tg, old); err != nil {
-		t.Fatal(err)
-	}
-	if _, live := f.keys["AKIAOLD"]; live {
-		t.Fatal("the old key was not deleted")
-	}
-	if err := r.Revoke(ctx, tg, old); err != nil {
-		t.Fatalf("revoking a deleted key again: %v", err)
+	k := rotatortest.AccessKeyContract(t, awsiam.New(), target(srv.URL, "ci"), core.RAMAccessKey{AccessKeyID: "AKIAOLD", AccessKeySecret: "old-secret"}, func(id string) bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		_, ok := f.keys[id]
+		return ok
+	})
+	if k.AccessKeyID != "AKIANEW1" || k.AccessKeySecret != "new-secret-1" || k.GenerateTimestamp != "2026-11-26T10:00:00Z" {
+		t.Fatalf("new key %+v", k)
 	}
 	want := "GetCallerIdentity GetCallerIdentity ListAccessKeys CreateAccessKey GetCallerIdentity ListAccessKeys ListAccessKeys UpdateAccessKey DeleteAccessKey ListAccessKeys"
 	if got := strings.Join(f.calls, " "); got != want {
@@ -192,7 +166,7 @@ func TestRotateAccessKey(t *testing.T) {
 
 func TestUserGone(t *testing.T) {
 	_, srv := newFakeIAM(t, "someone-else")
-	err := awsiam.Rotator{}.Revoke(context.Background(), target(srv.URL, "ci"), []byte(`{"AccessKeyId":"AKIAOLD","AccessKeySecret":"x"}`))
+	err := awsiam.New().Revoke(context.Background(), target(srv.URL, "ci"), []byte(`{"AccessKeyId":"AKIAOLD","AccessKeySecret":"x"}`))
 	if !errors.Is(err, core.ErrTargetGone) {
 		t.Fatalf("got %v", err)
 	}

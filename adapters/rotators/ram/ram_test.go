@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/ram"
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/rotatortest"
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
@@ -136,40 +137,14 @@ func target(endpoint, user string) core.RotationTarget {
 func TestRotateAccessKey(t *testing.T) {
 	f, srv := newFakeRAM(t, "ci")
 	f.keys["LTAIOLD"], f.owner["LTAIOLD"] = "old-secret", "ci"
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var r ram.Rotator
-	tg := target(srv.URL, "ci")
-	old := []byte(`{"AccessKeyId":"LTAIOLD","AccessKeySecret":"old-secret"}`)
-	if err := r.Test(ctx, tg, old); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Test(ctx, tg, []byte(`{"AccessKeyId":"LTAIOLD","AccessKeySecret":"forged"}`)); err == nil {
-		t.Fatal("a wrong secret passed the test")
-	}
-	nv, err := r.NewValue(ctx, tg, old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var k struct{ AccessKeyId, AccessKeySecret, GenerateTimestamp string }
-	_ = json.Unmarshal(nv, &k)
-	if k.AccessKeyId != "LTAINEW1" || k.AccessKeySecret != "new-secret-1" || k.GenerateTimestamp != "2026-11-26T10:00:00Z" {
-		t.Fatalf("new value %+v", k)
-	}
-	if err := r.Test(ctx, tg, nv); err != nil {
-		t.Fatalf("the new key does not sign in: %v", err)
-	}
-	if _, err := r.NewValue(ctx, tg, nv); err == nil || !strings.Contains(err.Error(), "two access keys") {
-		t.Fatalf("a third key: %v", err)
-	}
-	if err := r.Revoke(ctx, tg, old); err != nil {
-		t.Fatal(err)
-	}
-	if _, live := f.keys["LTAIOLD"]; live {
-		t.Fatal("the old key was not deleted")
-	}
-	if err := r.Revoke(ctx, tg, old); err != nil {
-		t.Fatalf("revoking a deleted key again: %v", err)
+	k := rotatortest.AccessKeyContract(t, ram.New(), target(srv.URL, "ci"), core.RAMAccessKey{AccessKeyID: "LTAIOLD", AccessKeySecret: "old-secret"}, func(id string) bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		_, ok := f.keys[id]
+		return ok
+	})
+	if k.AccessKeyID != "LTAINEW1" || k.AccessKeySecret != "new-secret-1" || k.GenerateTimestamp != "2026-11-26T10:00:00Z" {
+		t.Fatalf("new key %+v", k)
 	}
 	want := "GetCallerIdentity GetCallerIdentity ListAccessKeys CreateAccessKey GetCallerIdentity ListAccessKeys ListAccessKeys UpdateAccessKey DeleteAccessKey ListAccessKeys"
 	if got := strings.Join(f.calls, " "); got != want {
@@ -179,7 +154,7 @@ func TestRotateAccessKey(t *testing.T) {
 
 func TestUserGone(t *testing.T) {
 	_, srv := newFakeRAM(t, "someone-else")
-	err := ram.Rotator{}.Revoke(context.Background(), target(srv.URL, "ci"), []byte(`{"AccessKeyId":"LTAIOLD","AccessKeySecret":"x"}`))
+	err := ram.New().Revoke(context.Background(), target(srv.URL, "ci"), []byte(`{"AccessKeyId":"LTAIOLD","AccessKeySecret":"x"}`))
 	if !errors.Is(err, core.ErrTargetGone) || strings.Contains(err.Error(), "admin-secret") {
 		t.Fatalf("got %v", err)
 	}

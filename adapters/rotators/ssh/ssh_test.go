@@ -14,15 +14,12 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-func TestRotateKey(t *testing.T) {
-	s := rotatortest.SSH(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var r ssh.Rotator
-	target := s.Target(s.HostKey)
-	oldV := s.InstallKey(t)
+// rotate runs one rotation from oldV: it must log in before, the new value after, the old one no
+// longer, and a repeated Apply must succeed.
+func rotate(ctx context.Context, t *testing.T, r ssh.Rotator, target core.RotationTarget, oldV []byte) []byte {
+	t.Helper()
 	if err := r.Test(ctx, target, oldV); err != nil {
-		t.Fatalf("the installed key does not log in: %v", err)
+		t.Fatalf("the old value does not log in before the rotation: %v", err)
 	}
 	newV, err := r.NewValue(ctx, target, oldV)
 	if err != nil {
@@ -32,14 +29,25 @@ func TestRotateKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := r.Test(ctx, target, newV); err != nil {
-		t.Fatalf("the new key does not log in: %v", err)
+		t.Fatalf("the new value does not log in: %v", err)
 	}
 	if err := r.Test(ctx, target, oldV); err == nil {
-		t.Fatal("the old key still logs in")
+		t.Fatal("the old value still logs in")
 	}
 	if err := r.Apply(ctx, target, oldV, newV); err != nil {
 		t.Fatalf("a repeated Apply failed: %v", err)
 	}
+	return newV
+}
+
+func TestRotateKey(t *testing.T) {
+	s := rotatortest.SSH(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var r ssh.Rotator
+	target := s.Target(s.HostKey)
+	oldV := s.InstallKey(t)
+	rotate(ctx, t, r, target, oldV)
 	c, err := s.Dial()
 	if err != nil {
 		t.Fatalf("the rotation removed another key of the user: %v", err)
@@ -84,29 +92,11 @@ func TestRotatePassword(t *testing.T) {
 	target := s.Target(s.HostKey)
 	target.SubType, target.Admin = "Password", s.Root
 	oldV := []byte(`{"UserName":"` + user + `","Password":"initial-Pw-1"}`)
-	if err := r.Test(ctx, target, oldV); err != nil {
-		t.Fatalf("the initial password does not log in: %v", err)
-	}
-	newV, err := r.NewValue(ctx, target, oldV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Apply(ctx, target, oldV, newV); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Test(ctx, target, newV); err != nil {
-		t.Fatalf("the new password does not log in: %v", err)
-	}
-	if err := r.Test(ctx, target, oldV); err == nil {
-		t.Fatal("the old password still logs in")
-	}
-	if err := r.Apply(ctx, target, oldV, newV); err != nil {
-		t.Fatalf("a repeated Apply failed: %v", err)
-	}
+	newV := rotate(ctx, t, r, target, oldV)
 	// A user the server does not know fails without naming the password.
 	var pw struct{ Password string }
 	_ = json.Unmarshal(newV, &pw)
-	err = r.Apply(ctx, target, oldV, []byte(`{"UserName":"nobody-here","Password":"`+pw.Password+`"}`))
+	err := r.Apply(ctx, target, oldV, []byte(`{"UserName":"nobody-here","Password":"`+pw.Password+`"}`))
 	if err == nil || strings.Contains(err.Error(), pw.Password) {
 		t.Fatalf("chpasswd for an unknown user: %v", err)
 	}
