@@ -558,3 +558,53 @@ func TestDataPlaneCrypto(t *testing.T) {
 	_, _, err = f.svc.Decrypt(ctx, ct.Blob, ec)
 	wantKind(t, err, core.KindUnavailable, "")
 }
+
+// BenchmarkBackupAndRestore backs up an instance of 100 secrets with 3 versions each and restores
+// it into a new instance (every value opened and sealed again); bytes/op is the file size.
+func BenchmarkBackupAndRestore(b *testing.B) {
+	ctx := context.Background()
+	f := newFixture(b, core.Limits{})
+	sink, err := backuplocal.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.svc.SetLifecycle(core.Lifecycle{Backups: sink})
+	inst, err := f.svc.CreateKmsInstance(ctx, core.CreateKmsInstanceInput{EndDate: epoch.Add(365 * day)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, err := f.svc.CreateKey(ctx, core.CreateKeyInput{InstanceID: inst.ID})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 100 {
+		name := fmt.Sprintf("bench/%03d", i)
+		if _, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: name, VersionID: "v0", Data: bytes.Repeat([]byte("x"), 256), InstanceID: inst.ID, EncryptionKeyID: key.ID}); err != nil {
+			b.Fatal(err)
+		}
+		for v := 1; v < 3; v++ {
+			if _, err := f.svc.PutSecretValue(ctx, core.PutSecretValueInput{Name: name, VersionID: fmt.Sprintf("v%d", v), Data: bytes.Repeat([]byte("y"), 256)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var size int
+	for b.Loop() {
+		bk, err := f.svc.CreateBackup(ctx, inst.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = bk.Size
+		b.StopTimer()
+		if err := f.svc.ReleaseKmsInstance(ctx, inst.ID, false); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		res, err := f.svc.RestoreBackup(ctx, core.RestoreBackupInput{BackupID: bk.ID, EndDate: epoch.Add(365 * day)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		inst.ID = res.InstanceID
+	}
+	b.ReportMetric(float64(size), "file-bytes")
+}
