@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
 )
@@ -34,15 +33,7 @@ func (s *server) via(t *testing.T, p principal, ip, mode string) *kms.Client {
 		t.Cleanup(proxy.Close)
 		host = strings.TrimPrefix(proxy.URL, "http://")
 	}
-	cfg := &openapi.Config{AccessKeyId: tea.String(p.id), AccessKeySecret: tea.String(p.secret), Endpoint: tea.String(host), Protocol: tea.String("http")}
-	if mode != "" {
-		cfg.SignatureAlgorithm = tea.String(mode)
-	}
-	c, err := kms.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return sdkClient(t, p.id, p.secret, host, mode)
 }
 
 func jsonOf(v any) string {

@@ -147,9 +147,15 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // (RPC v1 HMAC-SHA1).
 func (s *server) client(t testing.TB, mode string) *kms.Client {
 	t.Helper()
+	return sdkClient(t, adminID, adminSecret, s.host, mode)
+}
+
+// sdkClient returns the official SDK client for an access key, calling host over HTTP.
+func sdkClient(t testing.TB, id, secret, host, mode string) *kms.Client {
+	t.Helper()
 	cfg := &openapi.Config{
-		AccessKeyId: tea.String(adminID), AccessKeySecret: tea.String(adminSecret),
-		Endpoint: tea.String(s.host), Protocol: tea.String("http"), RegionId: tea.String("cn-hangzhou"),
+		AccessKeyId: tea.String(id), AccessKeySecret: tea.String(secret),
+		Endpoint: tea.String(host), Protocol: tea.String("http"), RegionId: tea.String("cn-hangzhou"),
 	}
 	if mode != "" {
 		cfg.SignatureAlgorithm = tea.String(mode)
