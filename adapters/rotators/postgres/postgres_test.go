@@ -10,3 +10,7 @@ import (
 func TestContract(t *testing.T) {
 	rotatortest.Contract(t, postgres.Rotator{}, rotatortest.Postgres(t))
 }
+
+func TestCrashAtEveryStep(t *testing.T) {
+	rotatortest.CrashContract(t, postgres.Rotator{}, rotatortest.Postgres(t))
+}
