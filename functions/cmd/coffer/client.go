@@ -43,11 +43,13 @@ func (c *cli) connectFor(args []string, n int, names string) (*client, error) {
 }
 
 func (conn *connection) client() (*client, error) {
-	ms := int(conn.timeout.Milliseconds())
+	// The SDK's HTTP client gives up after connect plus read timeout: split --timeout between them.
+	connect := max(int(conn.timeout.Milliseconds())/3, 1)
+	read := max(int(conn.timeout.Milliseconds())-connect, 1)
 	cfg := &openapi.Config{
 		AccessKeyId: tea.String(conn.keyID), AccessKeySecret: tea.String(conn.keySecret),
 		Endpoint: tea.String(conn.url.Host), Protocol: tea.String(conn.url.Scheme), RegionId: tea.String("coffer"),
-		ReadTimeout: tea.Int(ms), ConnectTimeout: tea.Int(ms),
+		ReadTimeout: tea.Int(read), ConnectTimeout: tea.Int(connect),
 	}
 	if conn.caFile != "" {
 		pem, err := os.ReadFile(conn.caFile)
@@ -61,8 +63,8 @@ func (conn *connection) client() (*client, error) {
 		return nil, fmt.Errorf("sdk client: %w", err)
 	}
 	// No automatic retries: a command says what happened; the operator or the script retries.
-	rt := &util.RuntimeOptions{ReadTimeout: tea.Int(ms), ConnectTimeout: tea.Int(ms), IgnoreSSL: tea.Bool(conn.insecure), Autoretry: tea.Bool(false)}
-	drt := &dara.RuntimeOptions{ReadTimeout: tea.Int(ms), ConnectTimeout: tea.Int(ms), IgnoreSSL: tea.Bool(conn.insecure), Autoretry: tea.Bool(false)}
+	rt := &util.RuntimeOptions{ReadTimeout: tea.Int(read), ConnectTimeout: tea.Int(connect), IgnoreSSL: tea.Bool(conn.insecure), Autoretry: tea.Bool(false)}
+	drt := &dara.RuntimeOptions{ReadTimeout: tea.Int(read), ConnectTimeout: tea.Int(connect), IgnoreSSL: tea.Bool(conn.insecure), Autoretry: tea.Bool(false)}
 	return &client{sdk: sdk, rt: rt, drt: drt}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -727,4 +728,25 @@ func TestAccessControl(t *testing.T) {
 	env.run(t, "", "accesspoint", "describe", "app").want(t, 3)
 	env.run(t, "", "policy", "delete", "readApp").must(t)
 	env.run(t, "", "networkrule", "delete", "local").must(t)
+}
+
+// TestTimeout points the CLI at a server that accepts and never answers: --timeout must end the
+// call with an error instead of hanging.
+func TestTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, unanswered, until the listener closes
+		}
+	}()
+	env := newEnv(t, "http://"+ln.Addr().String())
+	env.run(t, "never-shown", "secret", "create", "slow/one", "--timeout", "300ms").noLeak(t, "never-shown").want(t, 1, "Unreachable")
 }
