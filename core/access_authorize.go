@@ -38,6 +38,12 @@ func (s *Service) Authorize(ctx context.Context, req AccessRequest) error {
 	if err != nil {
 		return err
 	}
+	return s.authorize(ctx, caller, req, secretPolicies)
+}
+
+// authorize decides req for caller given the policies of the secrets among its resources (as
+// secretPolicies returns them).
+func (s *Service) authorize(ctx context.Context, caller principal, req AccessRequest, secretPolicies []*SecretPolicy) error {
 	managingPolicy := req.Permission == "kms:SetSecretPolicy" || req.Permission == "kms:GetSecretPolicy"
 	if !(caller.admin && managingPolicy) && denies(secretPolicies, caller, req.Permission) {
 		return errDenied()

@@ -134,14 +134,21 @@ func (s *Service) secretPolicies(ctx context.Context, resources []string) ([]*Se
 		if err != nil {
 			return nil, storeErr(err)
 		}
-		if sec.Policy == "" {
-			continue
-		}
-		if out[i], err = ParseSecretPolicy(sec.Policy); err != nil {
-			out[i] = denyAll
-		}
+		out[i] = policyOf(sec)
 	}
 	return out, nil
+}
+
+// policyOf is sec's parsed policy: nil without one, denyAll when it no longer parses.
+func policyOf(sec *Secret) *SecretPolicy {
+	if sec.Policy == "" {
+		return nil
+	}
+	p, err := ParseSecretPolicy(sec.Policy)
+	if err != nil {
+		return denyAll
+	}
+	return p
 }
 
 var denyAll = &SecretPolicy{Version: "1", Statement: []PolicyStatement{{Effect: "Deny", Action: []string{"*"}, principals: []string{"*"}}}}

@@ -175,3 +175,26 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// VersionRead names one version to read, as ReadVersion's arguments do.
+type VersionRead struct {
+	Name, VersionID, Stage string
+}
+
+// VersionFound is what one VersionRead found, as ReadVersion returns it; Err wraps ErrNotFound
+// when the secret is absent.
+type VersionFound struct {
+	Secret *Secret
+	Sealed []byte
+	Err    error
+}
+
+// ClaimingReader is an optional SecretStore capability for the read path: it claims a signed
+// request's nonce and reads the versions the request asks for in one round trip (one per Cluster
+// node involved), instead of one for the claim and one per read.
+type ClaimingReader interface {
+	// ClaimAndRead claims nonce for ttl as ClaimNonce does and reads each version as ReadVersion
+	// does. fresh is false when the nonce was seen before. err reports a claim the store could not
+	// answer; a read that failed reports in its own VersionFound.
+	ClaimAndRead(ctx context.Context, nonce string, ttl time.Duration, reads []VersionRead) (fresh bool, found []VersionFound, err error)
+}

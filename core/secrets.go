@@ -231,24 +231,40 @@ type SecretValue struct {
 
 // GetSecretValue decrypts the selected version.
 func (s *Service) GetSecretValue(ctx context.Context, in GetSecretValueInput) (*SecretValue, error) {
-	if err := validateSecretName(in.Name); err != nil {
+	read, err := in.read()
+	if err != nil {
 		return nil, err
+	}
+	sec, sealed, err := s.store.ReadVersion(ctx, read.Name, read.VersionID, read.Stage)
+	return s.valueOf(ctx, in, read, VersionFound{Secret: sec, Sealed: sealed, Err: err})
+}
+
+// read validates in and says what to read: the version by id, or by stage (ACSCurrent when
+// neither is given).
+func (in GetSecretValueInput) read() (VersionRead, error) {
+	if err := validateSecretName(in.Name); err != nil {
+		return VersionRead{}, err
 	}
 	if in.VersionID != "" {
 		if err := validateVersionID("VersionId", in.VersionID); err != nil {
-			return nil, err
+			return VersionRead{}, err
 		}
 	}
 	if in.Stage != "" {
 		if err := validateStage("VersionStage", in.Stage); err != nil {
-			return nil, err
+			return VersionRead{}, err
 		}
 	}
 	stage := in.Stage
 	if stage == "" && in.VersionID == "" {
 		stage = StageCurrent
 	}
-	sec, sealed, err := s.store.ReadVersion(ctx, in.Name, in.VersionID, stage)
+	return VersionRead{Name: in.Name, VersionID: in.VersionID, Stage: stage}, nil
+}
+
+// valueOf checks what the store found for in (a usable secret, a matching version) and decrypts it.
+func (s *Service) valueOf(ctx context.Context, in GetSecretValueInput, read VersionRead, f VersionFound) (*SecretValue, error) {
+	sec, sealed, err, stage := f.Secret, f.Sealed, f.Err, read.Stage
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(KindNotFound, "the secret %s is not found", in.Name)
 	}

@@ -18,7 +18,7 @@ type Actions map[string]Action
 
 // ReadActions is the hot read path served by getSecret: read and decrypt, nothing else.
 func ReadActions() Actions {
-	return Actions{"GetSecretValue": getSecretValue}
+	return Actions{"GetSecretValue": getSecretValue, "BatchGetSecretValue": batchGetSecretValue}
 }
 
 // ManageActions are the actions manageSecrets serves: every action except the rotation ones.
@@ -26,6 +26,7 @@ func ManageActions() Actions {
 	return Actions{
 		"CreateSecret":             createSecret,
 		"GetSecretValue":           getSecretValue,
+		"BatchGetSecretValue":      batchGetSecretValue,
 		"PutSecretValue":           putSecretValue,
 		"UpdateSecretVersionStage": updateSecretVersionStage,
 		"UpdateSecret":             updateSecret,

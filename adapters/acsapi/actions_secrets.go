@@ -68,29 +68,14 @@ func getSecretValue(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	v, err := svc.GetSecretValue(ctx, core.GetSecretValueInput{Name: name, VersionID: p.String("VersionId"), Stage: p.String("VersionStage")})
+	res, err := readValues(ctx, svc, []core.GetSecretValueInput{{Name: name, VersionID: p.String("VersionId"), Stage: p.String("VersionStage")}})
 	if err != nil {
 		return nil, err
 	}
-	type response struct {
-		SecretName     string    `json:"SecretName"`
-		SecretType     string    `json:"SecretType"`
-		SecretData     string    `json:"SecretData"`
-		SecretDataType string    `json:"SecretDataType"`
-		VersionId      string    `json:"VersionId"`
-		CreateTime     string    `json:"CreateTime"`
-		VersionStages  stageList `json:"VersionStages"`
-		ExtendedConfig string    `json:"ExtendedConfig,omitempty"`
-		rotationFields
+	if res[0].Err != nil {
+		return nil, res[0].Err
 	}
-	r := response{
-		SecretName: v.Secret.Name, SecretType: string(v.Secret.Type), SecretData: string(v.Data),
-		SecretDataType: v.Version.DataType, VersionId: v.Version.ID, CreateTime: FormatTime(v.Version.CreateTime),
-		VersionStages: stages(v.Version), rotationFields: rotation(v.Secret),
-	}
-	if fetchConfig {
-		r.ExtendedConfig = managedConfig(v.Secret)
-	}
+	r := secretValueOf(res[0].Value, fetchConfig)
 	if dryRun { // a dry run proves access without returning the value
 		r.SecretData = ""
 	}

@@ -16,6 +16,7 @@ type resourcesOf func(Params) ([]string, error)
 var permissions = map[string]resourcesOf{
 	"CreateSecret":               secretParam,
 	"GetSecretValue":             secretParam,
+	"BatchGetSecretValue":        secretNamesResources, // needs kms:GetSecretValue (sameAs)
 	"PutSecretValue":             secretParam,
 	"UpdateSecretVersionStage":   secretParam,
 	"UpdateSecret":               secretParam,
@@ -44,6 +45,10 @@ var permissions = map[string]resourcesOf{
 	"ListKmsInstances":           fixed("instance/*"),
 }
 
+// sameAs maps extension actions to the action whose permission they need, so policies and RBAC
+// templates that grant the one grant the other.
+var sameAs = map[string]string{"BatchGetSecretValue": "GetSecretValue"}
+
 // Permission returns what a call of action needs: the permission and the resources.
 func Permission(action string, p Params) (string, []string, error) {
 	of, ok := permissions[action]
@@ -51,6 +56,9 @@ func Permission(action string, p Params) (string, []string, error) {
 		return core.AdminPermission, nil, nil
 	}
 	resources, err := of(p)
+	if a, ok := sameAs[action]; ok {
+		action = a
+	}
 	return "kms:" + action, resources, err
 }
 

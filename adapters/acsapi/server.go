@@ -111,10 +111,19 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 	c.action = req.Action
 	// Authenticate before anything else, so an anonymous caller learns nothing, not even which
 	// actions exist.
-	if c.caller, c.err = h.Verifier.Verify(r.Context(), r, req); c.err != nil {
+	cred, err := h.Verifier.Authenticate(r.Context(), r, req)
+	if err != nil {
+		c.err = err
 		return c
 	}
+	c.caller = cred.AccessKeyID
 	serve, ok := h.Actions[req.Action]
+	signedRead := ok && signedReads[req.Action]
+	if !signedRead {
+		if c.err = h.Verifier.Claim(r.Context(), cred); c.err != nil {
+			return c
+		}
+	}
 	if !ok {
 		c.err = UnknownAction(req.Action)
 		return c
@@ -125,12 +134,19 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		c.err = err
 		return c
 	}
-	// Authorize from the parameters alone, before any data is read for the action: a denial is the
-	// same whether or not the resource exists.
-	if c.err = h.Service.Authorize(r.Context(), core.AccessRequest{CallerID: c.caller, Permission: perm, Resources: resources, SourceIP: ip}); c.err != nil {
+	ctx := context.WithValue(r.Context(), callerKey{}, c.caller)
+	if signedRead {
+		// The action claims the nonce in the store round trip that reads its secrets, and
+		// authorizes each secret on the metadata read, before it decrypts or answers anything.
+		ctx = context.WithValue(ctx, signedReadKey{}, core.SignedRead{
+			CallerID: c.caller, Permission: perm, SourceIP: ip, Nonce: cred.Nonce, NonceTTL: h.Verifier.NonceTTL(),
+		})
+	} else if c.err = h.Service.Authorize(ctx, core.AccessRequest{CallerID: c.caller, Permission: perm, Resources: resources, SourceIP: ip}); c.err != nil {
+		// Authorized from the parameters alone, before any data is read for the action: a denial is
+		// the same whether or not the resource exists.
 		return c
 	}
-	c.body, c.err = serve(context.WithValue(r.Context(), callerKey{}, c.caller), h.Service, req.Params)
+	c.body, c.err = serve(ctx, h.Service, req.Params)
 	return c
 }
 

@@ -74,6 +74,27 @@ type signed struct {
 // holds every parameter, SecretData included, and secret values stay out of error messages. The
 // old SDK only looks for that text to improve its hint, and works without it.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, req *Request) (string, error) {
+	cred, err := v.Authenticate(ctx, r, req)
+	if err != nil {
+		return "", err
+	}
+	if err := v.Claim(ctx, cred); err != nil {
+		return "", err
+	}
+	return cred.AccessKeyID, nil
+}
+
+// Credential is an authenticated request whose nonce is not claimed yet.
+type Credential struct {
+	AccessKeyID string
+	// Nonce is the request's nonce scoped by key (length-prefixed, so no two pairs collide): one
+	// key's clients cannot collide with, or pre-claim, another's.
+	Nonce string
+}
+
+// Authenticate does everything Verify does but claim the nonce: the caller must claim it (Claim,
+// or in its own store round trip) before it acts or answers.
+func (v *Verifier) Authenticate(ctx context.Context, r *http.Request, req *Request) (Credential, error) {
 	var s signed
 	var err error
 	auth := r.Header.Get("Authorization")
@@ -84,38 +105,43 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, req *Request) (s
 	case rpc:
 		s, err = parseRPC(r, req)
 	case auth != "":
-		return "", incompleteSignature("The Authorization scheme is not supported: sign with ACS3-HMAC-SHA256 or HMAC-SHA1.")
+		return Credential{}, incompleteSignature("The Authorization scheme is not supported: sign with ACS3-HMAC-SHA256 or HMAC-SHA1.")
 	default:
-		return "", errNoSignature
+		return Credential{}, errNoSignature
 	}
 	if err != nil {
-		return "", err
+		return Credential{}, err
 	}
 	if err := v.checkTime(s.timestamp, s.timeName); err != nil {
-		return "", err
+		return Credential{}, err
 	}
 	if s.nonce == "" {
-		return "", core.Missing(s.nonceName)
+		return Credential{}, core.Missing(s.nonceName)
 	}
 	if len(s.nonce) > maxNonce {
-		return "", core.Invalid(s.nonceName, "it is longer than %d characters", maxNonce)
+		return Credential{}, core.Invalid(s.nonceName, "it is longer than %d characters", maxNonce)
 	}
 	if err := v.check(ctx, &s); err != nil {
-		return "", err
+		return Credential{}, err
 	}
-	// A timestamp is accepted while within skew of now either way, so its nonce must be kept for
-	// twice the skew. Nonces are scoped by key (length-prefixed, so no two pairs collide): one
-	// key's clients cannot collide with, or pre-claim, another's.
-	skew := v.skew()
-	fresh, err := v.Nonces.ClaimNonce(ctx, strconv.Itoa(len(s.accessKeyID))+":"+s.accessKeyID+s.nonce, 2*skew)
+	return Credential{AccessKeyID: s.accessKeyID, Nonce: strconv.Itoa(len(s.accessKeyID)) + ":" + s.accessKeyID + s.nonce}, nil
+}
+
+// Claim claims an authenticated request's nonce, failing for one seen before.
+func (v *Verifier) Claim(ctx context.Context, c Credential) error {
+	fresh, err := v.Nonces.ClaimNonce(ctx, c.Nonce, v.NonceTTL())
 	if err != nil {
-		return "", core.TemporarilyUnavailable("the nonce store", err)
+		return core.TemporarilyUnavailable("the nonce store", err)
 	}
 	if !fresh {
-		return "", errNonceUsed
+		return errNonceUsed
 	}
-	return s.accessKeyID, nil
+	return nil
 }
+
+// NonceTTL is how long a nonce is remembered: a timestamp is accepted while within skew of now
+// either way, so its nonce must be kept for twice the skew.
+func (v *Verifier) NonceTTL() time.Duration { return 2 * v.skew() }
 
 // check verifies the signature with the key's secret, or its public key for SHA256withRSA.
 func (v *Verifier) check(ctx context.Context, s *signed) error {

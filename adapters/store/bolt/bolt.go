@@ -20,7 +20,10 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-var _ core.Store = (*Store)(nil)
+var (
+	_ core.Store          = (*Store)(nil)
+	_ core.ClaimingReader = (*Store)(nil)
+)
 
 // FileName is the database file inside the data folder.
 const FileName = "coffer.db"
@@ -174,32 +177,38 @@ func (s *Store) GetSecret(ctx context.Context, name string) (*core.Secret, error
 
 // ReadVersion implements core.SecretStore.
 func (s *Store) ReadVersion(ctx context.Context, name, versionID, stage string) (*core.Secret, []byte, error) {
-	var sec *core.Secret
-	var value []byte
+	var f core.VersionFound
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		var err error
-		if sec, err = getSecret(tx, name); err != nil {
-			return err
-		}
-		var v *core.Version
-		if versionID != "" {
-			v = sec.VersionByID(versionID)
-		} else {
-			v = sec.VersionByStage(stage)
-		}
-		if v == nil {
-			return nil
-		}
-		// bbolt's bytes live only as long as the transaction.
-		if raw := tx.Bucket(bucketValues).Get(valueKey(name, v.ID)); raw != nil {
-			value = bytes.Clone(raw)
-		}
-		return nil
+		f = readVersion(tx, core.VersionRead{Name: name, VersionID: versionID, Stage: stage})
+		return f.Err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return sec, value, nil
+	return f.Secret, f.Sealed, nil
+}
+
+// readVersion reads the version r names inside tx.
+func readVersion(tx *bbolt.Tx, r core.VersionRead) core.VersionFound {
+	sec, err := getSecret(tx, r.Name)
+	if err != nil {
+		return core.VersionFound{Err: err}
+	}
+	var v *core.Version
+	if r.VersionID != "" {
+		v = sec.VersionByID(r.VersionID)
+	} else {
+		v = sec.VersionByStage(r.Stage)
+	}
+	f := core.VersionFound{Secret: sec}
+	if v == nil {
+		return f
+	}
+	// bbolt's bytes live only as long as the transaction.
+	if raw := tx.Bucket(bucketValues).Get(valueKey(r.Name, v.ID)); raw != nil {
+		f.Sealed = bytes.Clone(raw)
+	}
+	return f
 }
 
 // UpdateSecret implements core.SecretStore. fn runs inside the write transaction, so it runs once.
@@ -455,38 +464,63 @@ func nonceExpKey(expires int64, nonce string) []byte {
 // first, so the file does not grow with every request ever seen.
 func (s *Store) ClaimNonce(ctx context.Context, nonce string, ttl time.Duration) (bool, error) {
 	claimed := false
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		nonces, byExp := tx.Bucket(bucketNonces), tx.Bucket(bucketNonceExp)
-		now := time.Now().UnixNano()
-		c := byExp.Cursor()
-		n := 0
-		for k, _ := c.First(); k != nil && n < purgeBatch && int64(binary.BigEndian.Uint64(k)) <= now; k, _ = c.First() {
-			// k may not outlive the cursor's delete, so use it first.
-			if err := nonces.Delete(k[8:]); err != nil {
-				return err
-			}
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			n++
-		}
-		if old := nonces.Get([]byte(nonce)); len(old) == 8 {
-			exp := int64(binary.BigEndian.Uint64(old))
-			if exp > now {
-				return nil
-			}
-			if err := byExp.Delete(nonceExpKey(exp, nonce)); err != nil {
-				return err
-			}
-		}
-		exp := now + int64(ttl)
-		v := make([]byte, 8)
-		binary.BigEndian.PutUint64(v, uint64(exp))
-		if err := nonces.Put([]byte(nonce), v); err != nil {
-			return err
-		}
-		claimed = true
-		return byExp.Put(nonceExpKey(exp, nonce), []byte{})
+	err := s.update(ctx, func(tx *bbolt.Tx) (err error) {
+		claimed, err = claimNonce(tx, nonce, ttl)
+		return err
 	})
 	return claimed, err
+}
+
+// ClaimAndRead implements core.ClaimingReader in one write transaction: one commit instead of a
+// commit for the claim and a transaction per read.
+func (s *Store) ClaimAndRead(ctx context.Context, nonce string, ttl time.Duration, reads []core.VersionRead) (bool, []core.VersionFound, error) {
+	var claimed bool
+	var found []core.VersionFound
+	err := s.update(ctx, func(tx *bbolt.Tx) (err error) {
+		if claimed, err = claimNonce(tx, nonce, ttl); err != nil || !claimed {
+			return err
+		}
+		found = make([]core.VersionFound, len(reads))
+		for i, r := range reads {
+			found[i] = readVersion(tx, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, nil, err
+	}
+	return claimed, found, nil
+}
+
+func claimNonce(tx *bbolt.Tx, nonce string, ttl time.Duration) (bool, error) {
+	nonces, byExp := tx.Bucket(bucketNonces), tx.Bucket(bucketNonceExp)
+	now := time.Now().UnixNano()
+	c := byExp.Cursor()
+	n := 0
+	for k, _ := c.First(); k != nil && n < purgeBatch && int64(binary.BigEndian.Uint64(k)) <= now; k, _ = c.First() {
+		// k may not outlive the cursor's delete, so use it first.
+		if err := nonces.Delete(k[8:]); err != nil {
+			return false, err
+		}
+		if err := c.Delete(); err != nil {
+			return false, err
+		}
+		n++
+	}
+	if old := nonces.Get([]byte(nonce)); len(old) == 8 {
+		exp := int64(binary.BigEndian.Uint64(old))
+		if exp > now {
+			return false, nil
+		}
+		if err := byExp.Delete(nonceExpKey(exp, nonce)); err != nil {
+			return false, err
+		}
+	}
+	exp := now + int64(ttl)
+	v := make([]byte, 8)
+	binary.BigEndian.PutUint64(v, uint64(exp))
+	if err := nonces.Put([]byte(nonce), v); err != nil {
+		return false, err
+	}
+	return true, byExp.Put(nonceExpKey(exp, nonce), []byte{})
 }

@@ -153,7 +153,12 @@ func (s *Store) ReadVersion(ctx context.Context, name, versionID, stage string) 
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	res, err := readVersionScript.Run(ctx, s.rdb, s.secretKeys(name), versionID, stage).Slice()
+	return s.versionOf(parent, name, readVersionScript.Run(ctx, s.rdb, s.secretKeys(name), versionID, stage))
+}
+
+// versionOf decodes what readVersionScript answered for name.
+func (s *Store) versionOf(parent context.Context, name string, cmd *redis.Cmd) (*core.Secret, []byte, error) {
+	res, err := cmd.Slice()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil, fmt.Errorf("secret %q: %w", name, core.ErrNotFound)
 	}

@@ -1,0 +1,110 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+)
+
+// MaxBatchSecrets bounds the secrets one BatchGetSecretValue call reads.
+const MaxBatchSecrets = 20
+
+// ErrNonceUsed is what ReadSecretValues returns for a request whose nonce was claimed before.
+var ErrNonceUsed = errors.New("the signature nonce was used already")
+
+// SignedRead is an authenticated read call whose nonce is not claimed yet: ReadSecretValues
+// claims it in the same store round trip as the reads.
+type SignedRead struct {
+	CallerID   string     // the access key or client key that signed the call
+	Permission string     // what each secret is authorized for, e.g. kms:GetSecretValue
+	SourceIP   netip.Addr // the caller's address; invalid when unknown
+	Nonce      string     // the nonce as the verifier scopes it to the caller
+	NonceTTL   time.Duration
+}
+
+// ValueResult is one secret of a read: its value or why it failed.
+type ValueResult struct {
+	Value *SecretValue
+	Err   error
+}
+
+// ReadSecretValues serves signed GetSecretValue and BatchGetSecretValue calls on the hot path:
+// one store round trip claims the nonce and reads every secret (ClaimingReader), then each secret
+// is authorized on the metadata that read returned, exactly as Authorize would decide on it, and
+// decrypted. Nothing is returned unless the nonce was fresh; each secret fails on its own.
+func (s *Service) ReadSecretValues(ctx context.Context, call SignedRead, ins []GetSecretValueInput) ([]ValueResult, error) {
+	if len(ins) > MaxBatchSecrets {
+		return nil, Invalid("SecretNames", "at most %d names", MaxBatchSecrets)
+	}
+	results := make([]ValueResult, len(ins))
+	reads := make([]VersionRead, 0, len(ins))
+	readOf := make([]int, len(ins)) // index into reads, -1 for an input that did not validate
+	for i, in := range ins {
+		r, err := in.read()
+		readOf[i] = -1
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		readOf[i] = len(reads)
+		reads = append(reads, r)
+	}
+	fresh, found, err := claimAndRead(ctx, s.store, call.Nonce, call.NonceTTL, reads)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if !fresh {
+		return nil, ErrNonceUsed
+	}
+	caller, err := s.principal(ctx, call.CallerID)
+	if err != nil {
+		return nil, err
+	}
+	for i, in := range ins {
+		// Authorize before reporting anything, an invalid name included, so that a denial reads the
+		// same whether or not the secret exists.
+		req := AccessRequest{CallerID: call.CallerID, Permission: call.Permission, Resources: []string{"secret/" + in.Name}, SourceIP: call.SourceIP}
+		var policy *SecretPolicy
+		j := readOf[i]
+		if j >= 0 && found[j].Err != nil && !errors.Is(found[j].Err, ErrNotFound) {
+			results[i].Err = storeErr(found[j].Err) // an outage, not an answer about the secret
+			continue
+		}
+		if j >= 0 && found[j].Err == nil { // a valid name holds no wildcard
+
+			policy = policyOf(found[j].Secret)
+		}
+		if err := s.authorize(ctx, caller, req, []*SecretPolicy{policy}); err != nil {
+			results[i].Err = err
+			continue
+		}
+		if j >= 0 {
+			results[i].Value, results[i].Err = s.valueOf(ctx, in, reads[j], found[j])
+		}
+	}
+	return results, nil
+}
+
+// claimAndRead claims nonce and reads in one round trip when the store can, else one after the
+// other.
+func claimAndRead(ctx context.Context, store Store, nonce string, ttl time.Duration, reads []VersionRead) (bool, []VersionFound, error) {
+	if cr, ok := store.(ClaimingReader); ok {
+		return cr.ClaimAndRead(ctx, nonce, ttl, reads)
+	}
+	fresh, err := store.ClaimNonce(ctx, nonce, ttl)
+	if err != nil || !fresh {
+		return fresh, nil, err
+	}
+	found := make([]VersionFound, len(reads))
+	for i, r := range reads {
+		f := &found[i]
+		f.Secret, f.Sealed, f.Err = store.ReadVersion(ctx, r.Name, r.VersionID, r.Stage)
+	}
+	return true, found, nil
+}
+
+// ClaimAndRead passes through to the store: secrets are never cached.
+func (c *recordCache) ClaimAndRead(ctx context.Context, nonce string, ttl time.Duration, reads []VersionRead) (bool, []VersionFound, error) {
+	return claimAndRead(ctx, c.Store, nonce, ttl, reads)
+}
