@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
+	"github.com/seed-4eefd85e/coffer/adapters/events/webhook"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/awsiam"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/generic"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/mysql"
@@ -33,8 +35,11 @@ func (a *App) rotation() *core.Rotation {
 	})
 }
 
-// rotationEvent logs every finished rotation and every failed step; causes never hold secret
-// material.
+// EventRotationFailed is the event webhook's type for a failed rotation step.
+const EventRotationFailed = "secret.rotationFailed"
+
+// rotationEvent logs every finished rotation and every failed step, and sends failures to the
+// event webhook (COFFER_EVENTS_WEBHOOK_URL) when one is set. Causes never hold secret material.
 func (a *App) rotationEvent(e core.RotationEvent) {
 	if e.Done {
 		a.Log.Info("rotation finished", slog.String("secretName", e.Secret), slog.Int("failedAttempts", e.Attempt))
@@ -42,6 +47,17 @@ func (a *App) rotationEvent(e core.RotationEvent) {
 	}
 	a.Log.Error("rotation step failed", slog.String("secretName", e.Secret), slog.String("step", string(e.Step)),
 		slog.Int("attempt", e.Attempt), slog.Bool("markedFailed", e.Failed), slog.String("cause", e.Cause))
+	if a.Config.WebhookURL == "" {
+		return
+	}
+	sink := &webhook.Sink{URL: a.Config.WebhookURL, Secret: []byte(a.Config.WebhookSecret)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ev := core.Event{Type: EventRotationFailed, Time: e.Time, SecretName: e.Secret,
+		Message: fmt.Sprintf("the rotation of %s failed at step %s (attempt %d, marked failed: %t): %s", e.Secret, e.Step, e.Attempt, e.Failed, e.Cause)}
+	if err := sink.Publish(ctx, ev); err != nil {
+		a.Log.Error("the rotation event was not delivered", slog.String("secretName", e.Secret), slog.String("cause", err.Error()))
+	}
 }
 
 // RotateSecret is the rotateSecret function's HTTP side: RotateSecret and

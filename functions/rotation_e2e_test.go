@@ -152,6 +152,19 @@ func testSDKRotation(t *testing.T, b backend) {
 		}
 	})
 	t.Run("unreachable", func(t *testing.T) {
+		var mu sync.Mutex
+		var events []string
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if webhook.Verify([]byte("event-signing-secret-0123"), r.Header, body, time.Now(), time.Minute) == nil {
+				mu.Lock()
+				events = append(events, string(body))
+				mu.Unlock()
+			}
+		}))
+		defer hook.Close()
+		s := b.start(t, map[string]string{"COFFER_EVENTS_WEBHOOK_URL": hook.URL, "COFFER_EVENTS_WEBHOOK_SECRET": "event-signing-secret-0123"})
+		c := s.client(t, "")
 		dead := rotatortest.DB{Kind: "postgres", Location: "postgres://127.0.0.1:1/app?sslmode=disable"}
 		secret := createRds(t, c, dead, "SingleUser", [][2]string{{"app", "initial-pw"}})
 		_, err := c.RotateSecret(&kms.RotateSecretRequest{SecretName: tea.String(secret), VersionId: tea.String("r1")})
@@ -165,8 +178,13 @@ func testSDKRotation(t *testing.T, b backend) {
 		if st["Step"] != "apply" || fmt.Sprint(st["Attempt"]) != "1" || !strings.Contains(fmt.Sprint(st["LastError"]), "login as app") || st["LockHolder"] == "" {
 			t.Fatalf("DescribeSecret's RotationState: %v", desc["RotationState"])
 		}
-		if strings.Contains(s.logs.String(), "initial-pw") {
-			t.Fatal("a password reached the log")
+		if strings.Contains(s.logs.String(), "initial-pw") || !strings.Contains(s.logs.String(), "rotation step failed") {
+			t.Fatalf("the log must tell the failure without a password:\n%s", s.logs.String())
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(events) != 1 || !strings.Contains(events[0], `"type":"secret.rotationFailed"`) || !strings.Contains(events[0], secret) || strings.Contains(events[0], "initial-pw") {
+			t.Fatalf("webhook events %v", events)
 		}
 	})
 	t.Run("schedule", func(t *testing.T) {
