@@ -25,13 +25,7 @@ import (
 // schedule as a CloudEvent function named <name>Schedule (Cloud Scheduler -> Pub/Sub -> Eventarc,
 // infra/gcp).
 func init() {
-	functions.RegisterRootKey("gcpkms", func(ctx context.Context, ref string) (core.RootKey, error) {
-		k, err := gcpkms.Open(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		return k, nil
-	})
+	functions.RegisterRootKey("gcpkms", gcpkms.OpenRootKey)
 	for _, fn := range functions.Functions {
 		if fn.HTTP != nil {
 			ff.HTTP(fn.Name, serve(fn.HTTP))

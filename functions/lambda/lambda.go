@@ -15,18 +15,11 @@ import (
 	runtime "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/awskms"
-	"github.com/seed-4eefd85e/coffer/core"
 	"github.com/seed-4eefd85e/coffer/functions"
 )
 
 func init() {
-	functions.RegisterRootKey("awskms", func(ctx context.Context, ref string) (core.RootKey, error) {
-		k, err := awskms.Open(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		return k, nil
-	})
+	functions.RegisterRootKey("awskms", awskms.OpenRootKey)
 }
 
 // Start runs function name until Lambda stops the process. A configuration or dependency that

@@ -65,6 +65,15 @@ func Open(ctx context.Context, keyID string) (*RootKey, error) {
 	return k, nil
 }
 
+// OpenRootKey is Open for a root key provider registry (functions.RegisterRootKey).
+func OpenRootKey(ctx context.Context, keyID string) (core.RootKey, error) {
+	k, err := Open(ctx, keyID)
+	if err != nil {
+		return nil, err // not k: a nil *RootKey in the interface would look usable
+	}
+	return k, nil
+}
+
 // Check makes sure the key exists, is enabled and is a symmetric encryption key, so a deployment
 // with a wrong key id or missing rights fails at start-up instead of on the first request.
 func (k *RootKey) Check(ctx context.Context) error {

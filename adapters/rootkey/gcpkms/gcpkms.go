@@ -77,6 +77,16 @@ func Open(ctx context.Context, name string, opts ...option.ClientOption) (*RootK
 	return k, nil
 }
 
+// OpenRootKey is Open with the default client options, for a root key provider registry
+// (functions.RegisterRootKey).
+func OpenRootKey(ctx context.Context, name string) (core.RootKey, error) {
+	k, err := Open(ctx, name)
+	if err != nil {
+		return nil, err // not k: a nil *RootKey in the interface would look usable
+	}
+	return k, nil
+}
+
 // Close releases the client Open made.
 func (k *RootKey) Close() error {
 	if k.close == nil {
