@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,7 +84,7 @@ func redisStat(tb testing.TB, name, field string) int64 {
 		return -1
 	}
 	redisURL := newBackend(tb, name).env["COFFER_REDIS_URL"]
-	var total int64
+	var total atomic.Int64 // ForEachMaster asks the nodes concurrently
 	count := func(ctx context.Context, c *goredis.Client) error {
 		info, err := c.Info(ctx, "stats").Result()
 		if err != nil {
@@ -92,7 +93,7 @@ func redisStat(tb testing.TB, name, field string) int64 {
 		for _, line := range strings.Split(info, "\r\n") {
 			if v, ok := strings.CutPrefix(line, field+":"); ok {
 				n, _ := strconv.ParseInt(v, 10, 64)
-				total += n
+				total.Add(n)
 			}
 		}
 		return nil
@@ -119,5 +120,5 @@ func redisStat(tb testing.TB, name, field string) int64 {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return total
+	return total.Load()
 }
