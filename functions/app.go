@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
 	"github.com/seed-4eefd85e/coffer/adapters/audit/redisstream"
@@ -120,7 +121,14 @@ func openStorage(cfg *Config, opts Options) (core.Store, core.RootKey, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		store, err := redis.Open(cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix})
+		// A function instance serves few calls at once and keeps the adapter's small pool; a
+		// long-running server (the emulator) serves many, and a pool smaller than its concurrency
+		// queues calls for a connection (scripts/bench: 0.40x of the baseline with 3, 0.50x with 16).
+		pool := 0
+		if cfg.LambdaFunctionName == "" && cfg.CloudRunService == "" && cfg.FunctionTarget == "" {
+			pool = 8 * runtime.GOMAXPROCS(0)
+		}
+		store, err := redis.Open(cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix, PoolSize: pool})
 		if err != nil {
 			return nil, nil, fmt.Errorf("COFFER_REDIS_URL: %w", err)
 		}
