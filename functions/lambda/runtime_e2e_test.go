@@ -54,7 +54,7 @@ type result struct {
 	error bool // posted to /error
 }
 
-func newRuntimeAPI(t *testing.T) *runtimeAPI {
+func newRuntimeAPI(t testing.TB) *runtimeAPI {
 	rt := &runtimeAPI{next: make(chan invocation), wait: map[string]chan result{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +96,7 @@ func newRuntimeAPI(t *testing.T) *runtimeAPI {
 }
 
 // invoke hands payload to the function and returns what it posted back.
-func (rt *runtimeAPI) invoke(t *testing.T, payload []byte) result {
+func (rt *runtimeAPI) invoke(t testing.TB, payload []byte) result {
 	t.Helper()
 	id := fmt.Sprintf("req-%d", rand.Int64())
 	ch := make(chan result, 1)
@@ -120,7 +120,7 @@ func (rt *runtimeAPI) invoke(t *testing.T, payload []byte) result {
 
 // gateway plays API Gateway HTTP API: it turns each HTTP request into a payload 2.0 event (body
 // base64, as for binary media), invokes the function and writes the function's response back.
-func (rt *runtimeAPI) gateway(t *testing.T) *httptest.Server {
+func (rt *runtimeAPI) gateway(t testing.TB) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		ev := events.APIGatewayV2HTTPRequest{
@@ -169,7 +169,7 @@ var (
 
 // bootstrap builds the real bootstrap of one function as scripts/package-aws does (for this
 // machine's architecture) and returns its path.
-func bootstrap(t *testing.T, name string) string {
+func bootstrap(t testing.TB, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "coffer-lambda-bin")
@@ -210,7 +210,7 @@ func (p *process) output() string {
 }
 
 // waitFor returns once the process printed a line containing s, or fails when it exits first.
-func (p *process) waitFor(t *testing.T, lines <-chan string, s string) {
+func (p *process) waitFor(t testing.TB, lines <-chan string, s string) {
 	t.Helper()
 	for line := range lines {
 		if strings.Contains(line, s) {
@@ -220,7 +220,7 @@ func (p *process) waitFor(t *testing.T, lines <-chan string, s string) {
 	t.Fatalf("the function ended without printing %q; output:\n%s", s, p.output())
 }
 
-func start(t *testing.T, bin string, env map[string]string) (*process, <-chan string) {
+func start(t testing.TB, bin string, env map[string]string) (*process, <-chan string) {
 	t.Helper()
 	p := &process{cmd: exec.Command(bin)}
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
@@ -253,7 +253,7 @@ func start(t *testing.T, bin string, env map[string]string) (*process, <-chan st
 
 // deployment is the environment Lambda would give a Coffer function: Redis, the root key in
 // (local-)KMS and the admin key, plus the Runtime API address.
-func deployment(t *testing.T, rt *runtimeAPI, function string) map[string]string {
+func deployment(t testing.TB, rt *runtimeAPI, function string) map[string]string {
 	return map[string]string{
 		"AWS_LAMBDA_RUNTIME_API":         strings.TrimPrefix(rt.srv.URL, "http://"),
 		"AWS_LAMBDA_FUNCTION_NAME":       function,
@@ -269,7 +269,7 @@ func deployment(t *testing.T, rt *runtimeAPI, function string) map[string]string
 	}
 }
 
-func sdk(t *testing.T, endpoint string) *kms.Client {
+func sdk(t testing.TB, endpoint string) *kms.Client {
 	c, err := kms.NewClient(&openapi.Config{
 		AccessKeyId: tea.String(adminID), AccessKeySecret: tea.String(adminSecret),
 		Endpoint: tea.String(strings.TrimPrefix(endpoint, "http://")), Protocol: tea.String("http"),
