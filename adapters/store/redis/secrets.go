@@ -262,8 +262,8 @@ func (s *Store) DeleteSecret(ctx context.Context, name string) error {
 // listChunk is how many names a filtered listing reads per round trip.
 const listChunk = 256
 
-// maxSettle bounds the index repairs one listing does.
-const maxSettle = 16
+// settleBatch is how many index repairs go out in one pipeline.
+const settleBatch = 1000
 
 // ListSecrets implements core.SecretStore. Without Match it costs O(page + pending changes):
 // the rank range, ZCARD and the few names whose create or delete is recent (the unsettled hash),
@@ -384,27 +384,47 @@ func (s *Store) probe(ctx context.Context, unsettled map[string]string) ([]pendi
 	return out, nil
 }
 
-// settle finishes a few unsettled entries old enough for their state to be final: a ghost
-// leaves the index, a live secret's entry is dropped.
+// settle finishes every unsettled entry old enough for its state to be final: a ghost leaves the
+// index, a live secret's entry is dropped. The scripts share the {secrets} slot and go out in
+// pipelines of settleBatch, so a burst of creates (an import) costs one listing after the grace
+// instead of slowing every listing until 16 at a time have settled.
 func (s *Store) settle(ctx context.Context, pending []pendingName) error {
 	now := time.Now().UnixMilli()
-	settled := 0
+	var ready []pendingName
 	for _, p := range pending {
 		stamp, _ := strconv.ParseInt(p.stamp, 10, 64)
 		// The script rechecks the age by the server's clock; ours only saves useless calls.
-		if settled == maxSettle || now-stamp < s.grace.Milliseconds() {
-			continue
+		if now-stamp >= s.grace.Milliseconds() {
+			ready = append(ready, p)
 		}
-		settled++
-		flag := "0"
-		if p.exists {
-			flag = "1"
+	}
+	for len(ready) > 0 {
+		batch := ready[:min(len(ready), settleBatch)]
+		ready = ready[len(batch):]
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, len(batch))
+		for i, p := range batch {
+			cmds[i] = indexSettleScript.EvalSha(ctx, pipe, s.indexKeys(), p.name, p.stamp, existsFlag(p.exists), s.grace.Milliseconds())
 		}
-		if err := indexSettleScript.Run(ctx, s.rdb, s.indexKeys(), p.name, p.stamp, flag, s.grace.Milliseconds()).Err(); err != nil {
-			return err
+		_, _ = pipe.Exec(ctx) // each command keeps its own error
+		for i, p := range batch {
+			err := cmds[i].Err()
+			if redis.HasErrorPrefix(err, "NOSCRIPT") { // first use on this server: Run loads it
+				err = indexSettleScript.Run(ctx, s.rdb, s.indexKeys(), p.name, p.stamp, existsFlag(p.exists), s.grace.Milliseconds()).Err()
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+func existsFlag(exists bool) string {
+	if exists {
+		return "1"
+	}
+	return "0"
 }
 
 // metas reads the metadata of names in one pipelined round trip (one per node in Cluster),
