@@ -28,15 +28,7 @@ func BenchmarkColdStart(b *testing.B) {
 	prefix := fmt.Sprintf("cold%d:", rand.Int64())
 	name := fmt.Sprintf("cold/secret-%d", rand.Int64())
 
-	// Seed the secret once through manageSecrets.
-	seedRT := newRuntimeAPI(b)
-	env := deployment(b, seedRT, "manageSecrets")
-	env["COFFER_REDIS_PREFIX"] = prefix
-	start(b, bootstrap(b, "managesecrets"), env)
-	if _, err := sdk(b, seedRT.gateway(b).URL).CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String(name),
-		VersionId: tea.String("v1"), SecretData: tea.String("cold")}); err != nil {
-		b.Fatal(err)
-	}
+	createThroughManageSecrets(b, prefix, name, "cold")
 
 	b.Run("lambda-getSecret", func(b *testing.B) {
 		bin := bootstrap(b, "getsecret")

@@ -281,6 +281,20 @@ func sdk(t testing.TB, endpoint string) *kms.Client {
 	return c
 }
 
+// createThroughManageSecrets starts the manageSecrets bootstrap on the Redis prefix and creates
+// a secret through it with the official SDK.
+func createThroughManageSecrets(tb testing.TB, prefix, name, value string) {
+	tb.Helper()
+	rt := newRuntimeAPI(tb)
+	env := deployment(tb, rt, "manageSecrets")
+	env["COFFER_REDIS_PREFIX"] = prefix
+	start(tb, bootstrap(tb, "managesecrets"), env)
+	if _, err := sdk(tb, rt.gateway(tb).URL).CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String(name),
+		VersionId: tea.String("v1"), SecretData: tea.String(value)}); err != nil {
+		tb.Fatalf("CreateSecret through manageSecrets: %v", err)
+	}
+}
+
 // TestBootstrapsThroughRuntimeAPI runs the real manageSecrets and getSecret binaries under the
 // Runtime API: a secret created through one is read back, signed by the official SDK, through the
 // other, with its key material wrapped by the KMS root key.
@@ -288,18 +302,10 @@ func TestBootstrapsThroughRuntimeAPI(t *testing.T) {
 	prefix := fmt.Sprintf("lambda%d:", rand.Int64())
 	name := fmt.Sprintf("lambda/e2e-%d", rand.Int64())
 
-	manageRT := newRuntimeAPI(t)
-	env := deployment(t, manageRT, "manageSecrets")
-	env["COFFER_REDIS_PREFIX"] = prefix
-	start(t, bootstrap(t, "managesecrets"), env)
-	manage := sdk(t, manageRT.gateway(t).URL)
-	if _, err := manage.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("v1"),
-		SecretData: tea.String("through lambda")}); err != nil {
-		t.Fatalf("CreateSecret through manageSecrets: %v", err)
-	}
+	createThroughManageSecrets(t, prefix, name, "through lambda")
 
 	getRT := newRuntimeAPI(t)
-	env = deployment(t, getRT, "getSecret")
+	env := deployment(t, getRT, "getSecret")
 	env["COFFER_REDIS_PREFIX"] = prefix
 	getProc, lines := start(t, bootstrap(t, "getsecret"), env)
 	get := sdk(t, getRT.gateway(t).URL)
