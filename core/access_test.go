@@ -37,14 +37,7 @@ func accessFixture(t *testing.T) (*fixture, string) {
 func TestAuthorize(t *testing.T) {
 	f, app := accessFixture(t)
 	ctx := context.Background()
-	admin, err := f.svc.CreateAccessKey(ctx, true, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := f.svc.CreateAccessKey(ctx, false, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin, plain := adminAndPlainKeys(t, f)
 	deny := `{"Version":"1","Statement":[{"Effect":"Deny","Principal":{"RAM":["aap/app"]},"Action":"kms:GetSecretValue"}]}`
 	if err := f.svc.SetSecretPolicy(ctx, "app/db", "", deny); err != nil {
 		t.Fatal(err)

@@ -15,20 +15,26 @@ import (
 // plainStore hides the store's optional capabilities, so the service takes its fallback path.
 type plainStore struct{ core.Store }
 
+// adminAndPlainKeys creates an admin access key and one with no permission of its own.
+func adminAndPlainKeys(t *testing.T, f *fixture) (admin, plain *core.NewAccessKey) {
+	t.Helper()
+	var err error
+	if admin, err = f.svc.CreateAccessKey(context.Background(), true, ""); err != nil {
+		t.Fatal(err)
+	}
+	if plain, err = f.svc.CreateAccessKey(context.Background(), false, ""); err != nil {
+		t.Fatal(err)
+	}
+	return admin, plain
+}
+
 // TestReadSecretValues checks the fused read path against its definition: for every caller and
 // secret, ReadSecretValues answers exactly what Authorize followed by GetSecretValue answers, with
 // the store's ClaimingReader and without it; a nonce answers once.
 func TestReadSecretValues(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, core.Limits{})
-	admin, err := f.svc.CreateAccessKey(ctx, true, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := f.svc.CreateAccessKey(ctx, false, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin, plain := adminAndPlainKeys(t, f)
 	f.create(t, "a", "value a")
 	f.create(t, "open", "value open")
 	f.create(t, "denied", "value denied")
