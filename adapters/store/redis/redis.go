@@ -82,9 +82,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redis store: index grace %v must be at least twice the call timeout %v", opts.IndexGrace, opts.Timeout)
 	}
 	disabled := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	// Values the URL sets win (cmp.Or keeps the first non-zero). Retries default to none (-1):
-	// go-redis would resend a script whose reply was lost and apply a non-idempotent write twice.
-
+	// Values the URL sets win (knobs.tune keeps the first non-zero).
 	var rdb redis.UniversalClient
 	switch {
 	case q.Has("master_name"):
@@ -92,30 +90,16 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis store: sentinel url: %w", err)
 		}
-		o.PoolSize = cmp.Or(o.PoolSize, opts.PoolSize)
-		o.ConnMaxIdleTime = cmp.Or(o.ConnMaxIdleTime, time.Minute)
-		o.DialTimeout = cmp.Or(o.DialTimeout, 2*time.Second)
-		o.ReadTimeout = cmp.Or(o.ReadTimeout, 2*time.Second)
-		o.WriteTimeout = cmp.Or(o.WriteTimeout, 2*time.Second)
-		o.MaxRetries = cmp.Or(o.MaxRetries, -1)
-		o.PoolFIFO = true
-		o.ContextTimeoutEnabled = true
-		o.DisableIdentity = true
+		knobs{&o.PoolSize, &o.MaxRetries, &o.ConnMaxIdleTime, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout,
+			&o.PoolFIFO, &o.ContextTimeoutEnabled, &o.DisableIdentity}.tune(opts.PoolSize)
 		rdb = redis.NewFailoverClient(o) // maintenance notifications are always off for Sentinel
 	case q.Has("addr"):
 		o, err := redis.ParseClusterURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("redis store: cluster url: %w", err)
 		}
-		o.PoolSize = cmp.Or(o.PoolSize, opts.PoolSize)
-		o.ConnMaxIdleTime = cmp.Or(o.ConnMaxIdleTime, time.Minute)
-		o.DialTimeout = cmp.Or(o.DialTimeout, 2*time.Second)
-		o.ReadTimeout = cmp.Or(o.ReadTimeout, 2*time.Second)
-		o.WriteTimeout = cmp.Or(o.WriteTimeout, 2*time.Second)
-		o.MaxRetries = cmp.Or(o.MaxRetries, -1)
-		o.PoolFIFO = true
-		o.ContextTimeoutEnabled = true
-		o.DisableIdentity = true
+		knobs{&o.PoolSize, &o.MaxRetries, &o.ConnMaxIdleTime, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout,
+			&o.PoolFIFO, &o.ContextTimeoutEnabled, &o.DisableIdentity}.tune(opts.PoolSize)
 		o.MaintNotificationsConfig = disabled
 		rdb = redis.NewClusterClient(o)
 	default:
@@ -123,15 +107,8 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis store: url: %w", err)
 		}
-		o.PoolSize = cmp.Or(o.PoolSize, opts.PoolSize)
-		o.ConnMaxIdleTime = cmp.Or(o.ConnMaxIdleTime, time.Minute)
-		o.DialTimeout = cmp.Or(o.DialTimeout, 2*time.Second)
-		o.ReadTimeout = cmp.Or(o.ReadTimeout, 2*time.Second)
-		o.WriteTimeout = cmp.Or(o.WriteTimeout, 2*time.Second)
-		o.MaxRetries = cmp.Or(o.MaxRetries, -1)
-		o.PoolFIFO = true
-		o.ContextTimeoutEnabled = true
-		o.DisableIdentity = true
+		knobs{&o.PoolSize, &o.MaxRetries, &o.ConnMaxIdleTime, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout,
+			&o.PoolFIFO, &o.ContextTimeoutEnabled, &o.DisableIdentity}.tune(opts.PoolSize)
 		o.MaintNotificationsConfig = disabled
 		rdb = redis.NewClient(o)
 	}
@@ -140,6 +117,26 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		s.stripes[i] = make(chan struct{}, 1)
 	}
 	return s, nil
+}
+
+// knobs points at the settings that go-redis's three option types (single node, Cluster,
+// Sentinel) share, so one place sets them for short-lived functions.
+type knobs struct {
+	pool, retries                         *int
+	idle, dial, read, write               *time.Duration
+	fifo, contextTimeout, disableIdentity *bool
+}
+
+// tune fills what the URL left unset; retries default to none, because go-redis would resend a
+// script whose reply was lost and apply a non-idempotent write twice.
+func (k knobs) tune(poolSize int) {
+	*k.pool = cmp.Or(*k.pool, poolSize)
+	*k.retries = cmp.Or(*k.retries, -1)
+	*k.idle = cmp.Or(*k.idle, time.Minute)
+	*k.dial = cmp.Or(*k.dial, 2*time.Second)
+	*k.read = cmp.Or(*k.read, 2*time.Second)
+	*k.write = cmp.Or(*k.write, 2*time.Second)
+	*k.fifo, *k.contextTimeout, *k.disableIdentity = true, true, true
 }
 
 // Close closes the connection pool.
