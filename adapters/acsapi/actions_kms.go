@@ -237,12 +237,19 @@ func describeKey(ctx context.Context, svc *core.Service, p Params) (any, error) 
 	}{keyMetadata(k)}, nil
 }
 
+// paging reads PageNumber (from 1) and PageSize (1 to 100, default 10), as every list action
+// takes them.
+func paging(p Params) (number, size int, err error) {
+	if number, err = p.Int("PageNumber", 1, 1, 1<<30); err != nil {
+		return 0, 0, err
+	}
+	size, err = p.Int("PageSize", 10, 1, 100)
+	return number, size, err
+}
+
 // pageBounds returns the slice bounds of a page over total items.
 func pageBounds(p Params, total int) (number, size, start, end int, err error) {
-	if number, err = p.Int("PageNumber", 1, 1, 1<<30); err != nil {
-		return
-	}
-	if size, err = p.Int("PageSize", 10, 1, 100); err != nil {
+	if number, size, err = paging(p); err != nil {
 		return
 	}
 	start = min((number-1)*size, total)

@@ -176,10 +176,7 @@ type filter struct {
 func listSecrets(ctx context.Context, svc *core.Service, p Params) (any, error) {
 	in := core.ListSecretsInput{}
 	var err error
-	if in.PageNumber, err = p.Int("PageNumber", 1, 1, 1<<30); err != nil {
-		return nil, err
-	}
-	if in.PageSize, err = p.Int("PageSize", 10, 1, 100); err != nil {
+	if in.PageNumber, in.PageSize, err = paging(p); err != nil {
 		return nil, err
 	}
 	fetchTags, err := p.Bool("FetchTags", false)
@@ -231,10 +228,7 @@ func listSecretVersionIds(ctx context.Context, svc *core.Service, p Params) (any
 	if in.IncludeDeprecated, err = p.Bool("IncludeDeprecated", false); err != nil {
 		return nil, err
 	}
-	if in.PageNumber, err = p.Int("PageNumber", 1, 1, 1<<30); err != nil {
-		return nil, err
-	}
-	if in.PageSize, err = p.Int("PageSize", 10, 1, 100); err != nil {
+	if in.PageNumber, in.PageSize, err = paging(p); err != nil {
 		return nil, err
 	}
 	page, err := svc.ListSecretVersionIds(ctx, in)
