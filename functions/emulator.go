@@ -7,10 +7,11 @@ import "net/http"
 // at /console/. The API answers browsers on the console's origins (CORS).
 func (a *App) Mux() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/getSecret", a.withCORS(a.GetSecret()))
-	mux.Handle("/manageSecrets", a.withCORS(a.ManageSecrets()))
-	mux.Handle("/rotateSecret", a.withCORS(a.RotateSecret()))
-	mux.Handle("/expiryCheck", a.ExpiryCheckHTTP())
+	for _, f := range Functions {
+		if f.HTTP != nil {
+			mux.Handle("/"+f.Name, a.withCORS(f.HTTP(a)))
+		}
+	}
 	mux.Handle("/", a.withCORS(a.AllActions()))
 	mux.Handle("/console/", Console())
 	return mux
