@@ -325,17 +325,11 @@ func (s *Service) expire(ctx context.Context, r *ExpiryReport, id string) error 
 	return nil
 }
 
-// dueSecrets lists secrets past their deletion time. It scans every secret: the store has no
-// index of planned deletions yet.
+// dueSecrets lists secrets past their deletion time, from the store's due index when it keeps one.
 func (s *Service) dueSecrets(ctx context.Context) ([]string, error) {
-	now := s.clock.Now()
-	page, err := s.store.ListSecrets(ctx, SecretQuery{Match: func(sec *Secret) bool { return purged(sec, now) }})
+	names, err := dueNames(ctx, s.store, DueDeletion, s.clock.Now(), 0)
 	if err != nil {
 		return nil, storeErr(err)
-	}
-	names := make([]string, len(page.Secrets))
-	for i, sec := range page.Secrets {
-		names[i] = sec.Name
 	}
 	return names, nil
 }

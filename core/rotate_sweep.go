@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // RotationReport is what one scheduled run did.
@@ -16,44 +15,39 @@ type RotationReport struct {
 }
 
 // RotateDue rotates secrets whose automatic rotation is due and resumes interrupted or failed
-// rotations whose backoff has passed, at most limit of them. Finding them reads every secret
-// (SecretQuery.Match) until the store keeps a due index.
+// rotations whose backoff has passed, at most limit of them. Finding them costs O(due) when the
+// store keeps a due index (DueIndex) and reads every secret otherwise.
 func (r *Rotation) RotateDue(ctx context.Context, limit int) (RotationReport, error) {
-	now := r.svc.clock.Now()
-	page, err := r.svc.store.ListSecrets(ctx, SecretQuery{Match: func(s *Secret) bool { return due(s, now) }, Limit: limit})
+	ask := limit
+	if limit > 0 {
+		ask = limit + 1 // one more tells whether more are due
+	}
+	names, err := dueNames(ctx, r.svc.store, DueRotation, r.svc.clock.Now(), ask)
 	if err != nil {
 		return RotationReport{}, storeErr(err)
 	}
-	rep := RotationReport{Failed: map[string]string{}, More: page.Total > len(page.Secrets)}
-	for _, sec := range page.Secrets {
+	rep := RotationReport{Failed: map[string]string{}}
+	if limit > 0 && len(names) > limit {
+		names, rep.More = names[:limit], true
+	}
+	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			rep.More = true
 			return rep, nil
 		}
-		v, err := r.run(ctx, sec.Name, "", 0, true)
+		v, err := r.run(ctx, name, "", 0, true)
 		switch {
 		case err != nil && KindOf(err) == KindRotating:
 			rep.Skipped++
 		case err != nil:
-			rep.Failed[sec.Name] = errorMessage(err)
+			rep.Failed[name] = errorMessage(err)
 		case v == "":
 			rep.Skipped++
 		default:
-			rep.Rotated = append(rep.Rotated, sec.Name)
+			rep.Rotated = append(rep.Rotated, name)
 		}
 	}
 	return rep, nil
-}
-
-// due reports a secret the schedule should act on.
-func due(s *Secret, now time.Time) bool {
-	if !s.PlannedDeleteTime.IsZero() {
-		return false
-	}
-	if st := s.RotationState; st != nil {
-		return !now.Before(st.NextAttempt)
-	}
-	return s.Rotation.Enabled && !now.Before(s.Rotation.NextRotation)
 }
 
 // errorMessage is the caller-safe part of an error.

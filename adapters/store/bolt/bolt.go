@@ -23,6 +23,7 @@ import (
 var (
 	_ core.Store          = (*Store)(nil)
 	_ core.ClaimingReader = (*Store)(nil)
+	_ core.DueIndex       = (*Store)(nil)
 )
 
 // FileName is the database file inside the data folder.
@@ -41,6 +42,9 @@ var (
 	bucketLocks    = []byte("locks")    // name -> token, expiry, holder; its sequence is the fencing counter
 	bucketNonces   = []byte("nonces")   // nonce -> expiry
 	bucketNonceExp = []byte("nonceexp") // expiry nonce -> nothing, so expired nonces are found in order
+	// bucketDue holds two nested buckets per core due index: INDEX maps due time (8 bytes
+	// big-endian Unix ns) name -> nothing; INDEX/names maps name -> due time, the entry to remove.
+	bucketDue = []byte("due")
 )
 
 // Store is core.Store on a bbolt file.
@@ -66,7 +70,7 @@ func Open(dir string) (*Store, error) {
 				return err
 			}
 		}
-		return nil
+		return buildDueIndexes(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -148,6 +152,94 @@ func putValues(tx *bbolt.Tx, name string, values map[string][]byte) error {
 	return nil
 }
 
+// dueBuckets returns the by-time and by-name buckets of a due index; nil when absent.
+func dueBuckets(tx *bbolt.Tx, index string) (byTime, byName *bbolt.Bucket) {
+	due := tx.Bucket(bucketDue)
+	return due.Bucket([]byte(index)), due.Bucket([]byte(index + "/names"))
+}
+
+// buildDueIndexes creates the due indexes, filling them from every secret when a file written
+// before they existed is opened.
+func buildDueIndexes(tx *bbolt.Tx) error {
+	due, err := tx.CreateBucketIfNotExists(bucketDue)
+	if err != nil {
+		return err
+	}
+	fresh := false
+	for _, index := range core.DueIndexes {
+		for _, name := range []string{index, index + "/names"} {
+			if due.Bucket([]byte(name)) != nil {
+				continue
+			}
+			if _, err := due.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+			fresh = true
+		}
+	}
+	if !fresh {
+		return nil
+	}
+	return tx.Bucket(bucketSecrets).ForEach(func(_, v []byte) error {
+		sec, err := decodeSecret(v)
+		if err != nil {
+			return err
+		}
+		return indexDue(tx, sec.Name, sec)
+	})
+}
+
+// indexDue moves name's entries in every due index to the due times of sec (nil: removes them),
+// in the transaction that writes the secret, so the indexes are exact.
+func indexDue(tx *bbolt.Tx, name string, sec *core.Secret) error {
+	for _, index := range core.DueIndexes {
+		byTime, byName := dueBuckets(tx, index)
+		if old := byName.Get([]byte(name)); len(old) == 8 {
+			if err := byTime.Delete(append(bytes.Clone(old), name...)); err != nil {
+				return err
+			}
+		}
+		var t time.Time
+		ok := sec != nil
+		if ok {
+			t, ok = core.DueAt(sec, index)
+		}
+		if !ok {
+			if err := byName.Delete([]byte(name)); err != nil {
+				return err
+			}
+			continue
+		}
+		at := make([]byte, 8, 8+len(name))
+		binary.BigEndian.PutUint64(at, uint64(t.UnixNano()))
+		if err := byName.Put([]byte(name), at); err != nil {
+			return err
+		}
+		if err := byTime.Put(append(at, name...), []byte{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DueSecrets implements core.DueIndex: a cursor walk over the times up to now.
+func (s *Store) DueSecrets(ctx context.Context, index string, now time.Time, limit int) ([]string, error) {
+	var names []string
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		byTime, _ := dueBuckets(tx, index)
+		if byTime == nil {
+			return fmt.Errorf("no due index %q", index)
+		}
+		end := uint64(now.UnixNano())
+		c := byTime.Cursor()
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= end && (limit <= 0 || len(names) < limit); k, _ = c.Next() {
+			names = append(names, string(k[8:]))
+		}
+		return nil
+	})
+	return names, err
+}
+
 // CreateSecret implements core.SecretStore.
 func (s *Store) CreateSecret(ctx context.Context, sec *core.Secret, values map[string][]byte) error {
 	if sec.Name == "" || strings.IndexByte(sec.Name, 0) >= 0 {
@@ -158,6 +250,9 @@ func (s *Store) CreateSecret(ctx context.Context, sec *core.Secret, values map[s
 			return fmt.Errorf("secret %q: %w", sec.Name, core.ErrExists)
 		}
 		if err := putSecret(tx, sec); err != nil {
+			return err
+		}
+		if err := indexDue(tx, sec.Name, sec); err != nil {
 			return err
 		}
 		return putValues(tx, sec.Name, values)
@@ -228,6 +323,9 @@ func (s *Store) UpdateSecret(ctx context.Context, name string, fn func(s *core.S
 		if err := putSecret(tx, w.Secret); err != nil {
 			return err
 		}
+		if err := indexDue(tx, name, w.Secret); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketValues)
 		for _, id := range w.DropValues {
 			if err := b.Delete(valueKey(name, id)); err != nil {
@@ -242,6 +340,9 @@ func (s *Store) UpdateSecret(ctx context.Context, name string, fn func(s *core.S
 func (s *Store) DeleteSecret(ctx context.Context, name string) error {
 	return s.update(ctx, func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bucketSecrets).Delete([]byte(name)); err != nil {
+			return err
+		}
+		if err := indexDue(tx, name, nil); err != nil {
 			return err
 		}
 		prefix := valueKey(name, "")

@@ -135,3 +135,29 @@ func BenchmarkReadVersion(b *testing.B) {
 		}
 	}
 }
+
+// A file written before the due indexes existed gets them filled when opened.
+func TestDueIndexBuiltOnOpen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	ctx := context.Background()
+	sec := &core.Secret{Name: "old", Rotation: core.RotationPolicy{Enabled: true, NextRotation: time.Unix(100, 0)}}
+	if err := s.CreateSecret(ctx, sec, nil); err != nil {
+		t.Fatalf("CreateSecret: %v", err)
+	}
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(bucketDue) }); err != nil {
+		t.Fatalf("drop the due indexes: %v", err)
+	}
+	s.Close()
+	if s, err = Open(dir); err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	names, err := s.DueSecrets(ctx, core.DueRotation, time.Unix(100, 0), 0)
+	if err != nil || len(names) != 1 || names[0] != "old" {
+		t.Fatalf("DueSecrets after reopen: %q, %v; want [old]", names, err)
+	}
+}

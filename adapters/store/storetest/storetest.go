@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) core.Store, reopen func(t *testin
 		{"Nonces", testNonces},
 		{"NonceExpiry", testNonceExpiry},
 		{"ClaimAndRead", testClaimAndRead},
+		{"DueSecrets", testDueSecrets},
+		{"DueSecretsConcurrent", testDueSecretsConcurrent},
 		{"CanceledContext", testCanceledContext},
 	}
 	for _, tc := range tests {

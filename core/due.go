@@ -1,0 +1,78 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Due index names: the schedules that look for secrets by time.
+const (
+	DueRotation = "rotation" // automatic rotation due, or an interrupted or failed rotation to resume
+	DueDeletion = "deletion" // past the planned deletion time: to purge
+)
+
+// DueIndexes lists every due index, so a store maintains them all on each secret write.
+var DueIndexes = []string{DueRotation, DueDeletion}
+
+// sinceEver stands for a zero (or earlier) time, which a schedule treats as passed; a store
+// needs a real instant to order by.
+var sinceEver = time.Unix(0, 0).UTC()
+
+// DueAt tells when s is next due on index; false when s is never due there. A store's index keeps
+// exactly these times, and the sweeps act on s at now exactly when !now.Before(t).
+func DueAt(s *Secret, index string) (time.Time, bool) {
+	var t time.Time
+	switch {
+	case index == DueDeletion && !s.PlannedDeleteTime.IsZero():
+		t = s.PlannedDeleteTime
+	case index != DueRotation || !s.PlannedDeleteTime.IsZero():
+		return time.Time{}, false
+	case s.RotationState != nil:
+		t = s.RotationState.NextAttempt
+	case s.Rotation.Enabled:
+		t = s.Rotation.NextRotation
+	default:
+		return time.Time{}, false
+	}
+	if t.Before(sinceEver) { // zero included: due from the start
+		return sinceEver, true
+	}
+	return t, true
+}
+
+// isDue reports whether s is due on index at now.
+func isDue(s *Secret, index string, now time.Time) bool {
+	t, ok := DueAt(s, index)
+	return ok && !now.Before(t)
+}
+
+// DueIndex is an optional SecretStore capability: it finds due secrets in O(due) instead of
+// reading every secret. A listed name is only a candidate (the sweep re-reads the secret), so an
+// entry that is early is harmless; a due secret missing from the index is a bug.
+type DueIndex interface {
+	// DueSecrets returns the names due on index at now (due time not after now), earliest first,
+	// at most limit of them (limit <= 0: all).
+	DueSecrets(ctx context.Context, index string, now time.Time, limit int) ([]string, error)
+}
+
+// dueNames returns names due on index at now, at most limit (<= 0: all), from the store's due
+// index when it keeps one and by reading every secret otherwise.
+func dueNames(ctx context.Context, store SecretStore, index string, now time.Time, limit int) ([]string, error) {
+	if di, ok := store.(DueIndex); ok {
+		return di.DueSecrets(ctx, index, now, limit)
+	}
+	page, err := store.ListSecrets(ctx, SecretQuery{Match: func(s *Secret) bool { return isDue(s, index, now) }, Limit: max(limit, 0)})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(page.Secrets))
+	for i, s := range page.Secrets {
+		names[i] = s.Name
+	}
+	return names, nil
+}
+
+// DueSecrets passes through to the store, so wrapping it in the record cache keeps the index.
+func (c *recordCache) DueSecrets(ctx context.Context, index string, now time.Time, limit int) ([]string, error) {
+	return dueNames(ctx, c.Store, index, now, limit)
+}
