@@ -110,6 +110,9 @@ func (s *Store) CreateSecret(ctx context.Context, sec *core.Secret, values map[s
 	if err := indexBeginScript.Run(ctx, s.rdb, s.indexKeys(), sec.Name, "1").Err(); err != nil {
 		return s.fail(parent, "create secret: index", err)
 	}
+	if err := s.lowerDue(ctx, sec); err != nil {
+		return s.fail(parent, "create secret: due index", err)
+	}
 	stages := stagePairs(sec)
 	args := append([]any{meta, len(stages) / 2}, stages...)
 	for id, v := range values {
@@ -220,6 +223,9 @@ func (s *Store) UpdateSecret(ctx context.Context, name string, fn func(s *core.S
 		}
 		for _, id := range w.DropValues {
 			args = append(args, id)
+		}
+		if err := s.lowerDue(ctx, w.Secret); err != nil {
+			return false, s.fail(parent, "update secret: due index", err)
 		}
 		res, err := updateSecretScript.Run(ctx, s.rdb, keys, args...).Text()
 		if err != nil {
