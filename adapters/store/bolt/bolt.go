@@ -230,6 +230,9 @@ func (s *Store) DueSecrets(ctx context.Context, index string, now time.Time, lim
 		if byTime == nil {
 			return fmt.Errorf("no due index %q", index)
 		}
+		if now.Before(time.Unix(0, 0)) { // entries start at the epoch (core.DueAt)
+			return nil
+		}
 		end := uint64(now.UnixNano())
 		c := byTime.Cursor()
 		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= end && (limit <= 0 || len(names) < limit); k, _ = c.Next() {
