@@ -262,27 +262,11 @@ func listKeys(ctx context.Context, svc *core.Service, p Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	number, size, start, end, err := pageBounds(p, len(keys))
-	if err != nil {
-		return nil, err
-	}
 	type item struct {
 		KeyId  string `json:"KeyId"`
 		KeyArn string `json:"KeyArn"`
 	}
-	items := []item{}
-	for _, k := range keys[start:end] {
-		items = append(items, item{k.ID, keyArn(k.ID)})
-	}
-	type list struct {
-		Key []item `json:"Key"`
-	}
-	return struct {
-		Keys       list `json:"Keys"`
-		PageNumber int  `json:"PageNumber"`
-		PageSize   int  `json:"PageSize"`
-		TotalCount int  `json:"TotalCount"`
-	}{list{items}, number, size, len(keys)}, nil
+	return listPage(p, keys, "Keys", "Key", func(k *core.Key) any { return item{k.ID, keyArn(k.ID)} })
 }
 
 func createKmsInstance(ctx context.Context, svc *core.Service, p Params) (any, error) {
@@ -349,25 +333,11 @@ func listKmsInstances(ctx context.Context, svc *core.Service, p Params) (any, er
 	if err != nil {
 		return nil, err
 	}
-	number, size, start, end, err := pageBounds(p, len(infos))
-	if err != nil {
-		return nil, err
-	}
 	type item struct {
 		KmsInstanceId  string `json:"KmsInstanceId"`
 		KmsInstanceArn string `json:"KmsInstanceArn"`
 	}
-	items := []item{}
-	for _, in := range infos[start:end] {
-		items = append(items, item{in.ID, "acs:kms:coffer:coffer:instance/" + in.ID})
-	}
-	type list struct {
-		KmsInstance []item `json:"KmsInstance"`
-	}
-	return struct {
-		KmsInstances list `json:"KmsInstances"`
-		PageNumber   int  `json:"PageNumber"`
-		PageSize     int  `json:"PageSize"`
-		TotalCount   int  `json:"TotalCount"`
-	}{list{items}, number, size, len(infos)}, nil
+	return listPage(p, infos, "KmsInstances", "KmsInstance", func(in *core.InstanceInfo) any {
+		return item{in.ID, "acs:kms:coffer:coffer:instance/" + in.ID}
+	})
 }

@@ -165,23 +165,7 @@ func listBackups(ctx context.Context, svc *core.Service, p Params) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	number, size, start, end, err := pageBounds(p, len(bs))
-	if err != nil {
-		return nil, err
-	}
-	items := []backupItem{}
-	for _, b := range bs[start:end] {
-		items = append(items, backupOf(b))
-	}
-	type list struct {
-		Backup []backupItem `json:"Backup"`
-	}
-	return struct {
-		Backups    list `json:"Backups"`
-		PageNumber int  `json:"PageNumber"`
-		PageSize   int  `json:"PageSize"`
-		TotalCount int  `json:"TotalCount"`
-	}{list{items}, number, size, len(bs)}, nil
+	return listPage(p, bs, "Backups", "Backup", func(b *core.Backup) any { return backupOf(b) })
 }
 
 func restoreBackup(ctx context.Context, svc *core.Service, p Params) (any, error) {

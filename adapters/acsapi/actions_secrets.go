@@ -210,16 +210,15 @@ func listSecrets(ctx context.Context, svc *core.Service, p Params) (any, error) 
 			items[i].Tags = tags(s.Tags)
 		}
 	}
-	return struct {
-		PageNumber int `json:"PageNumber"`
-		PageSize   int `json:"PageSize"`
-		TotalCount int `json:"TotalCount"`
-		SecretList struct {
-			Secret []item `json:"Secret"`
-		} `json:"SecretList"`
-	}{PageNumber: in.PageNumber, PageSize: in.PageSize, TotalCount: page.Total, SecretList: struct {
+	type list struct {
 		Secret []item `json:"Secret"`
-	}{items}}, nil
+	}
+	return struct {
+		PageNumber int  `json:"PageNumber"`
+		PageSize   int  `json:"PageSize"`
+		TotalCount int  `json:"TotalCount"`
+		SecretList list `json:"SecretList"`
+	}{in.PageNumber, in.PageSize, page.Total, list{items}}, nil
 }
 
 func listSecretVersionIds(ctx context.Context, svc *core.Service, p Params) (any, error) {
@@ -244,17 +243,16 @@ func listSecretVersionIds(ctx context.Context, svc *core.Service, p Params) (any
 	for i, v := range page.Versions {
 		items[i] = item{VersionId: v.ID, CreateTime: FormatTime(v.CreateTime), VersionStages: stages(v)}
 	}
+	type list struct {
+		VersionId []item `json:"VersionId"`
+	}
 	return struct {
 		SecretName string `json:"SecretName"`
 		PageNumber int    `json:"PageNumber"`
 		PageSize   int    `json:"PageSize"`
 		TotalCount int    `json:"TotalCount"`
-		VersionIds struct {
-			VersionId []item `json:"VersionId"`
-		} `json:"VersionIds"`
-	}{SecretName: in.Name, PageNumber: in.PageNumber, PageSize: in.PageSize, TotalCount: page.Total, VersionIds: struct {
-		VersionId []item `json:"VersionId"`
-	}{items}}, nil
+		VersionIds list   `json:"VersionIds"`
+	}{in.Name, in.PageNumber, in.PageSize, page.Total, list{items}}, nil
 }
 
 func deleteSecret(ctx context.Context, svc *core.Service, p Params) (any, error) {
