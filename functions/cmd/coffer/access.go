@@ -29,11 +29,10 @@ then, Coffer stores it only encrypted and never shows it again.`,
 				if !*admin && *aap == "" {
 					return usagef("give --admin or --access-point NAME: a key without either may do nothing")
 				}
-				cl, err := c.connectFor(args, 0, "no arguments")
-				if err != nil {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
 					return err
 				}
-				body, err := cl.call("CreateAccessKey", map[string]string{"Admin": strconv.FormatBool(*admin), "AapName": *aap, "Description": *desc})
+				body, err := c.call("CreateAccessKey", map[string]string{"Admin": strconv.FormatBool(*admin), "AapName": *aap, "Description": *desc})
 				if err != nil {
 					return err
 				}
@@ -69,11 +68,10 @@ func accessKeyChange(name, action, result string) *command {
 		help: "Runs " + action + " on access key ID. A key cannot disable or delete itself, so an operator\ndoes not lock themselves out by accident.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "ID")
-				if err != nil {
+				if err := wantArgs(args, 1, "ID"); err != nil {
 					return err
 				}
-				body, err := cl.call(action, map[string]string{"AccessKeyId": args[0]})
+				body, err := c.call(action, map[string]string{"AccessKeyId": args[0]})
 				if err != nil {
 					return err
 				}

@@ -107,12 +107,11 @@ func (o acObject) create() *command {
 				if err != nil {
 					return err
 				}
-				cl, err := c.connectFor(args, 1, "NAME")
-				if err != nil {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
 					return err
 				}
 				q["Name"] = args[0]
-				body, err := cl.call("Create"+o.action, q)
+				body, err := c.call("Create"+o.action, q)
 				if err != nil {
 					return err
 				}
@@ -142,11 +141,10 @@ func (o acObject) describe() *command {
 	return &command{name: "describe", args: "NAME", summary: "show a " + o.noun + " (Describe" + o.action + ")", help: "Shows the " + o.noun + " NAME.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "NAME")
-				if err != nil {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
 					return err
 				}
-				body, err := cl.call("Describe"+o.action, map[string]string{"Name": args[0]})
+				body, err := c.call("Describe"+o.action, map[string]string{"Name": args[0]})
 				if err != nil {
 					return err
 				}
@@ -159,11 +157,10 @@ func (o acObject) delete() *command {
 	return &command{name: "delete", args: "NAME", summary: "delete a " + o.noun + " (Delete" + o.action + ")", help: "Deletes the " + o.noun + " NAME.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "NAME")
-				if err != nil {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
 					return err
 				}
-				body, err := cl.call("Delete"+o.action, map[string]string{"Name": args[0]})
+				body, err := c.call("Delete"+o.action, map[string]string{"Name": args[0]})
 				if err != nil {
 					return err
 				}

@@ -89,6 +89,15 @@ func (cl *client) call(action string, query map[string]string) (map[string]any, 
 	return body, nil
 }
 
+// call connects and sends one extension action; see client.call.
+func (c *cli) call(action string, query map[string]string) (map[string]any, error) {
+	cl, err := c.connect()
+	if err != nil {
+		return nil, err
+	}
+	return cl.call(action, query)
+}
+
 // callPages collects every page of an extension list action; items sit under outer.inner.
 func (cl *client) callPages(action string, query map[string]string, outer, inner string) ([]map[string]any, error) {
 	return pages(func(n int32) ([]map[string]any, int, error) {
@@ -100,9 +109,68 @@ func (cl *client) callPages(action string, query map[string]string, outer, inner
 		if err != nil {
 			return nil, 0, err
 		}
-		total, _ := body["TotalCount"].(float64)
-		return list(body, outer, inner), int(total), nil
+		items, total := page(body, outer, inner)
+		return items, total, nil
 	})
+}
+
+// do connects and sends one typed SDK action, given as a method expression such as
+// (*kms.Client).DescribeKeyWithOptions. It returns the answer's body in the printers' form, and an
+// error as the endpoint's protocol error.
+func do[Req, Resp any](c *cli, method func(*kms.Client, Req, *util.RuntimeOptions) (Resp, error), req Req) (map[string]any, error) {
+	cl, err := c.connect()
+	if err != nil {
+		return nil, err
+	}
+	return invoke(cl, method, req)
+}
+
+// invoke sends one typed SDK action through a connected client; see do.
+func invoke[Req, Resp any](cl *client, method func(*kms.Client, Req, *util.RuntimeOptions) (Resp, error), req Req) (map[string]any, error) {
+	resp, err := method(cl.sdk, req, cl.rt)
+	if err != nil {
+		return nil, protocolErr(err)
+	}
+	return bodyOf(resp), nil
+}
+
+// listAll connects and collects every page of a typed SDK list action: request(n) asks for page n,
+// and each answer's items sit under outer.inner.
+func listAll[Req, Resp any](c *cli, method func(*kms.Client, Req, *util.RuntimeOptions) (Resp, error),
+	request func(n int32) Req, outer, inner string) ([]map[string]any, error) {
+	cl, err := c.connect()
+	if err != nil {
+		return nil, err
+	}
+	return pages(func(n int32) ([]map[string]any, int, error) {
+		body, err := invoke(cl, method, request(n))
+		if err != nil {
+			return nil, 0, err
+		}
+		items, total := page(body, outer, inner)
+		return items, total, nil
+	})
+}
+
+// pages fetches every page of a list action; fetch returns one page's items and the total.
+func pages(fetch func(number int32) ([]map[string]any, int, error)) ([]map[string]any, error) {
+	var all []map[string]any
+	for n := int32(1); ; n++ {
+		items, total, err := fetch(n)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if len(items) == 0 || len(all) >= total {
+			return all, nil
+		}
+	}
+}
+
+// page reads one answer of a list action: the items under outer.inner and TotalCount.
+func page(body map[string]any, outer, inner string) ([]map[string]any, int) {
+	total, _ := body["TotalCount"].(float64)
+	return list(body, outer, inner), int(total)
 }
 
 // asMap turns an SDK response body into the generic form the printers take.
@@ -111,6 +179,16 @@ func asMap(body any) map[string]any {
 	out := map[string]any{}
 	_ = json.Unmarshal(raw, &out) // an SDK struct always marshals to an object
 	return out
+}
+
+// bodyOf is the Body of a typed SDK answer in the printers' form: asMap(resp.Body) for any of the
+// SDK's response types, which all carry the body under the JSON name "body".
+func bodyOf(resp any) map[string]any {
+	body, _ := asMap(resp)["body"].(map[string]any)
+	if body == nil {
+		body = map[string]any{} // no body marshals as null, which asMap turns into {}
+	}
+	return body
 }
 
 // protocolError is an error answer of the endpoint, or a failure to reach it.

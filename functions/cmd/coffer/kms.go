@@ -56,11 +56,7 @@ func instanceCreate() *command {
 				if err != nil {
 					return err
 				}
-				cl, err := c.connect()
-				if err != nil {
-					return err
-				}
-				body, err := cl.call("CreateKmsInstance", map[string]string{"KmsInstanceName": *name, "EndDate": date})
+				body, err := c.call("CreateKmsInstance", map[string]string{"KmsInstanceName": *name, "EndDate": date})
 				if err != nil {
 					return err
 				}
@@ -85,11 +81,7 @@ func instanceRenew() *command {
 				if err != nil {
 					return err
 				}
-				cl, err := c.connect()
-				if err != nil {
-					return err
-				}
-				body, err := cl.call("RenewKmsInstance", map[string]string{"KmsInstanceId": args[0], "EndDate": date})
+				body, err := c.call("RenewKmsInstance", map[string]string{"KmsInstanceId": args[0], "EndDate": date})
 				if err != nil {
 					return err
 				}
@@ -105,15 +97,13 @@ func instanceGet() *command {
 		help: "Shows instance ID: its state (Connected, Expired), term, and how many keys and secrets it holds.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "ID")
+				if err := wantArgs(args, 1, "ID"); err != nil {
+					return err
+				}
+				body, err := do(c, (*kms.Client).GetKmsInstanceWithOptions, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(args[0])})
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.GetKmsInstanceWithOptions(&kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(args[0])}, cl.rt)
-				if err != nil {
-					return protocolErr(err)
-				}
-				body := asMap(resp.Body)
 				return c.emit(body, func() {
 					inst, _ := body["KmsInstance"].(map[string]any)
 					c.printFields(inst, "InstanceId", "InstanceName", "Status", "CreateTime", "StartDate", "EndDate", "KeyNum", "SecretNum")
@@ -127,17 +117,12 @@ func instanceList() *command {
 		help: "Lists every KMS instance (all pages).",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 0, "no arguments")
-				if err != nil {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
 					return err
 				}
-				all, err := pages(func(n int32) ([]map[string]any, int, error) {
-					resp, err := cl.sdk.ListKmsInstancesWithOptions(&kms.ListKmsInstancesRequest{PageNumber: tea.Int32(n), PageSize: tea.Int32(100)}, cl.rt)
-					if err != nil {
-						return nil, 0, protocolErr(err)
-					}
-					return list(asMap(resp.Body), "KmsInstances", "KmsInstance"), int(tea.Int64Value(resp.Body.TotalCount)), nil
-				})
+				all, err := listAll(c, (*kms.Client).ListKmsInstancesWithOptions, func(n int32) *kms.ListKmsInstancesRequest {
+					return &kms.ListKmsInstancesRequest{PageNumber: tea.Int32(n), PageSize: tea.Int32(100)}
+				}, "KmsInstances", "KmsInstance")
 				if err != nil {
 					return err
 				}
@@ -161,15 +146,13 @@ func keyCreate() *command {
 			instance := fs.String("instance", "", "KMS instance `ID` (kst-...)")
 			desc := fs.String("description", "", "description of the key")
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 0, "no arguments")
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				body, err := do(c, (*kms.Client).CreateKeyWithOptions, &kms.CreateKeyRequest{DKMSInstanceId: optional(*instance), Description: optional(*desc)})
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.CreateKeyWithOptions(&kms.CreateKeyRequest{DKMSInstanceId: optional(*instance), Description: optional(*desc)}, cl.rt)
-				if err != nil {
-					return protocolErr(err)
-				}
-				body := asMap(resp.Body)
 				return c.emit(body, func() {
 					meta, _ := body["KeyMetadata"].(map[string]any)
 					c.printFields(meta, keyFields...)
@@ -183,15 +166,13 @@ func keyDescribe() *command {
 		help: "Shows key ID: state, instance, spec, creation date and primary version.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "ID")
+				if err := wantArgs(args, 1, "ID"); err != nil {
+					return err
+				}
+				body, err := do(c, (*kms.Client).DescribeKeyWithOptions, &kms.DescribeKeyRequest{KeyId: tea.String(args[0])})
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.DescribeKeyWithOptions(&kms.DescribeKeyRequest{KeyId: tea.String(args[0])}, cl.rt)
-				if err != nil {
-					return protocolErr(err)
-				}
-				body := asMap(resp.Body)
 				return c.emit(body, func() {
 					meta, _ := body["KeyMetadata"].(map[string]any)
 					c.printFields(meta, keyFields...)
@@ -205,17 +186,12 @@ func keyList() *command {
 		help: "Lists every key (all pages).",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 0, "no arguments")
-				if err != nil {
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
 					return err
 				}
-				all, err := pages(func(n int32) ([]map[string]any, int, error) {
-					resp, err := cl.sdk.ListKeysWithOptions(&kms.ListKeysRequest{PageNumber: tea.Int32(n), PageSize: tea.Int32(100)}, cl.rt)
-					if err != nil {
-						return nil, 0, protocolErr(err)
-					}
-					return list(asMap(resp.Body), "Keys", "Key"), int(tea.Int32Value(resp.Body.TotalCount)), nil
-				})
+				all, err := listAll(c, (*kms.Client).ListKeysWithOptions, func(n int32) *kms.ListKeysRequest {
+					return &kms.ListKeysRequest{PageNumber: tea.Int32(n), PageSize: tea.Int32(100)}
+				}, "Keys", "Key")
 				if err != nil {
 					return err
 				}
@@ -232,18 +208,16 @@ func passwordCommand() *command {
 			exclude := fs.String("exclude", "", "`CHARACTERS` never to use")
 			noPunct := fs.Bool("no-punctuation", false, "no punctuation characters")
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 0, "no arguments")
+				if err := wantArgs(args, 0, "no arguments"); err != nil {
+					return err
+				}
+				body, err := do(c, (*kms.Client).GetRandomPasswordWithOptions, &kms.GetRandomPasswordRequest{
+					PasswordLength: tea.String(strconv.Itoa(*length)), ExcludeCharacters: optional(*exclude),
+					ExcludePunctuation: tea.String(strconv.FormatBool(*noPunct)),
+				})
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.GetRandomPasswordWithOptions(&kms.GetRandomPasswordRequest{
-					PasswordLength: tea.String(strconv.Itoa(*length)), ExcludeCharacters: optional(*exclude),
-					ExcludePunctuation: tea.String(strconv.FormatBool(*noPunct)),
-				}, cl.rt)
-				if err != nil {
-					return protocolErr(err)
-				}
-				body := asMap(resp.Body)
 				return c.emit(body, func() { fmt.Fprintln(c.stdout, text(body["RandomPassword"])) })
 			}
 		}}
@@ -255,23 +229,18 @@ func keyState(name, action string) *command {
 		help: "Runs " + action + " on key ID. A disabled key neither encrypts new values nor decrypts stored ones:\nits secrets answer Rejected.Disabled until the key is enabled again.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "ID")
-				if err != nil {
+				if err := wantArgs(args, 1, "ID"); err != nil {
 					return err
 				}
 				var body map[string]any
+				var err error
 				if action == "EnableKey" {
-					resp, err := cl.sdk.EnableKeyWithOptions(&kms.EnableKeyRequest{KeyId: tea.String(args[0])}, cl.rt)
-					if err != nil {
-						return protocolErr(err)
-					}
-					body = asMap(resp.Body)
+					body, err = do(c, (*kms.Client).EnableKeyWithOptions, &kms.EnableKeyRequest{KeyId: tea.String(args[0])})
 				} else {
-					resp, err := cl.sdk.DisableKeyWithOptions(&kms.DisableKeyRequest{KeyId: tea.String(args[0])}, cl.rt)
-					if err != nil {
-						return protocolErr(err)
-					}
-					body = asMap(resp.Body)
+					body, err = do(c, (*kms.Client).DisableKeyWithOptions, &kms.DisableKeyRequest{KeyId: tea.String(args[0])})
+				}
+				if err != nil {
+					return err
 				}
 				return c.emit(body, func() { fmt.Fprintf(c.stdout, "Key %s is %sd.\n", args[0], name) })
 			}

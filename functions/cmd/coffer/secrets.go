@@ -133,15 +133,10 @@ func secretCreate() *command {
 				if *interval != "" {
 					req.EnableAutomaticRotation, req.RotationInterval = tea.Bool(true), tea.String(*interval)
 				}
-				cl, err := c.connect()
+				body, err := do(c, (*kms.Client).CreateSecretWithOptions, req)
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.CreateSecretWithOptions(req, cl.rt)
-				if err != nil {
-					return protocolErr(err)
-				}
-				body := asMap(resp.Body)
 				return c.emit(body, func() {
 					fmt.Fprintf(c.stdout, "Created secret %s (version %s).\n", text(body["SecretName"]), text(body["VersionId"]))
 				})
@@ -223,15 +218,10 @@ func secretPut() *command {
 					raw, _ := json.Marshal([]string(stages))
 					req.VersionStages = tea.String(string(raw))
 				}
-				cl, err := c.connect()
+				body, err := do(c, (*kms.Client).PutSecretValueWithOptions, req)
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.PutSecretValueWithOptions(req, cl.rt)
-				if err != nil {
-					return protocolErr(err)
-				}
-				body := asMap(resp.Body)
 				return c.emit(body, func() {
 					fmt.Fprintf(c.stdout, "Stored version %s of %s (stages: %s).\n", text(body["VersionId"]), text(body["SecretName"]), text(body["VersionStages"]))
 				})
@@ -244,21 +234,6 @@ type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-// pages fetches every page of a list action; fetch returns one page's items and the total.
-func pages(fetch func(number int32) ([]map[string]any, int, error)) ([]map[string]any, error) {
-	var all []map[string]any
-	for n := int32(1); ; n++ {
-		items, total, err := fetch(n)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if len(items) == 0 || len(all) >= total {
-			return all, nil
-		}
-	}
-}
 
 func secretList() *command {
 	return &command{name: "list", summary: "list secrets",
@@ -283,19 +258,10 @@ func secretList() *command {
 					raw, _ := json.Marshal(filters)
 					req.Filters = tea.String(string(raw))
 				}
-				cl, err := c.connect()
-				if err != nil {
-					return err
-				}
-				all, err := pages(func(n int32) ([]map[string]any, int, error) {
+				all, err := listAll(c, (*kms.Client).ListSecretsWithOptions, func(n int32) *kms.ListSecretsRequest {
 					req.PageNumber = tea.Int32(n)
-					resp, err := cl.sdk.ListSecretsWithOptions(req, cl.rt)
-					if err != nil {
-						return nil, 0, protocolErr(err)
-					}
-					body := asMap(resp.Body)
-					return list(body, "SecretList", "Secret"), int(tea.Int32Value(resp.Body.TotalCount)), nil
-				})
+					return req
+				}, "SecretList", "Secret")
 				if err != nil {
 					return err
 				}
@@ -310,20 +276,15 @@ func secretVersions() *command {
 		setup: func(fs *flag.FlagSet) runner {
 			all := fs.Bool("include-deprecated", false, "also list versions without a stage label")
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "NAME")
-				if err != nil {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
 					return err
 				}
-				versions, err := pages(func(n int32) ([]map[string]any, int, error) {
-					resp, err := cl.sdk.ListSecretVersionIdsWithOptions(&kms.ListSecretVersionIdsRequest{
+				versions, err := listAll(c, (*kms.Client).ListSecretVersionIdsWithOptions, func(n int32) *kms.ListSecretVersionIdsRequest {
+					return &kms.ListSecretVersionIdsRequest{
 						SecretName: tea.String(args[0]), IncludeDeprecated: tea.String(strconv.FormatBool(*all)),
 						PageNumber: tea.Int32(n), PageSize: tea.Int32(100),
-					}, cl.rt)
-					if err != nil {
-						return nil, 0, protocolErr(err)
 					}
-					return list(asMap(resp.Body), "VersionIds", "VersionId"), int(tea.Int32Value(resp.Body.TotalCount)), nil
-				})
+				}, "VersionIds", "VersionId")
 				if err != nil {
 					return err
 				}
@@ -337,12 +298,11 @@ func secretDescribe() *command {
 		help: "Shows the metadata of NAME: type, key, instance, dates, rotation (with where a running or failed\nrotation stands) and tags. The value is not fetched.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "NAME")
-				if err != nil {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
 					return err
 				}
 				// Through CallApi, because the SDK's struct would drop Coffer's RotationState field.
-				body, err := cl.call("DescribeSecret", map[string]string{"SecretName": args[0], "FetchTags": "true"})
+				body, err := c.call("DescribeSecret", map[string]string{"SecretName": args[0], "FetchTags": "true"})
 				if err != nil {
 					return err
 				}
@@ -370,17 +330,13 @@ ACSPrevious can only be moved, so they need --to.`,
 				if *to == "" && *from == "" {
 					return usagef("give --to, --from or both")
 				}
-				cl, err := c.connect()
+				body, err := do(c, (*kms.Client).UpdateSecretVersionStageWithOptions, &kms.UpdateSecretVersionStageRequest{
+					SecretName: tea.String(args[0]), VersionStage: tea.String(args[1]), MoveToVersion: optional(*to), RemoveFromVersion: optional(*from),
+				})
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.UpdateSecretVersionStageWithOptions(&kms.UpdateSecretVersionStageRequest{
-					SecretName: tea.String(args[0]), VersionStage: tea.String(args[1]), MoveToVersion: optional(*to), RemoveFromVersion: optional(*from),
-				}, cl.rt)
-				if err != nil {
-					return protocolErr(err)
-				}
-				return c.emit(asMap(resp.Body), func() {
+				return c.emit(body, func() {
 					switch {
 					case *to != "":
 						fmt.Fprintf(c.stdout, "%s of %s now marks version %s.\n", args[1], args[0], *to)
@@ -410,15 +366,10 @@ func secretDelete() *command {
 				if *days != 0 {
 					req.RecoveryWindowInDays = tea.String(strconv.Itoa(*days))
 				}
-				cl, err := c.connect()
+				body, err := do(c, (*kms.Client).DeleteSecretWithOptions, req)
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.DeleteSecretWithOptions(req, cl.rt)
-				if err != nil {
-					return protocolErr(err)
-				}
-				body := asMap(resp.Body)
 				return c.emit(body, func() {
 					if *force {
 						fmt.Fprintf(c.stdout, "Deleted secret %s.\n", args[0])
@@ -435,15 +386,14 @@ func secretRestore() *command {
 		help: "Brings back NAME, planned for deletion, with all its versions.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "NAME")
+				if err := wantArgs(args, 1, "NAME"); err != nil {
+					return err
+				}
+				body, err := do(c, (*kms.Client).RestoreSecretWithOptions, &kms.RestoreSecretRequest{SecretName: tea.String(args[0])})
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.RestoreSecretWithOptions(&kms.RestoreSecretRequest{SecretName: tea.String(args[0])}, cl.rt)
-				if err != nil {
-					return protocolErr(err)
-				}
-				return c.emit(asMap(resp.Body), func() { fmt.Fprintf(c.stdout, "Restored secret %s.\n", args[0]) })
+				return c.emit(body, func() { fmt.Fprintf(c.stdout, "Restored secret %s.\n", args[0]) })
 			}
 		}}
 }
@@ -457,18 +407,16 @@ answers Rejected.Rotating; 'coffer secret describe NAME' shows where it stands.`
 		setup: func(fs *flag.FlagSet) runner {
 			version := fs.String("version-id", "", "`ID` of the new version, an idempotency key (default: the time and a random suffix)")
 			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "NAME")
-				if err != nil {
+				if err := wantArgs(args, 1, "NAME"); err != nil {
 					return err
 				}
 				if *version == "" {
 					*version = newVersionID()
 				}
-				resp, err := cl.sdk.RotateSecretWithOptions(&kms.RotateSecretRequest{SecretName: tea.String(args[0]), VersionId: tea.String(*version)}, cl.rt)
+				body, err := do(c, (*kms.Client).RotateSecretWithOptions, &kms.RotateSecretRequest{SecretName: tea.String(args[0]), VersionId: tea.String(*version)})
 				if err != nil {
-					return protocolErr(err)
+					return err
 				}
-				body := asMap(resp.Body)
 				return c.emit(body, func() {
 					fmt.Fprintf(c.stdout, "Rotated %s: version %s is ACSCurrent.\n", args[0], text(body["VersionId"]))
 				})
@@ -487,17 +435,16 @@ func secretRotationPolicy() *command {
 				if (*interval == "") == !*disable {
 					return usagef("give --interval INTERVAL or --disable")
 				}
-				cl, err := c.connectFor(args, 1, "NAME")
+				if err := wantArgs(args, 1, "NAME"); err != nil {
+					return err
+				}
+				body, err := do(c, (*kms.Client).UpdateSecretRotationPolicyWithOptions, &kms.UpdateSecretRotationPolicyRequest{
+					SecretName: tea.String(args[0]), EnableAutomaticRotation: tea.Bool(!*disable), RotationInterval: optional(*interval),
+				})
 				if err != nil {
 					return err
 				}
-				resp, err := cl.sdk.UpdateSecretRotationPolicyWithOptions(&kms.UpdateSecretRotationPolicyRequest{
-					SecretName: tea.String(args[0]), EnableAutomaticRotation: tea.Bool(!*disable), RotationInterval: optional(*interval),
-				}, cl.rt)
-				if err != nil {
-					return protocolErr(err)
-				}
-				return c.emit(asMap(resp.Body), func() {
+				return c.emit(body, func() {
 					if *disable {
 						fmt.Fprintf(c.stdout, "Automatic rotation of %s is off.\n", args[0])
 						return
