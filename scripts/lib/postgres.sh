@@ -33,6 +33,9 @@ start_postgres() {
 	printf '%s\n' "$pw" >"$dir/pwfile"
 	local run=()
 	if [ "$(id -u)" = 0 ]; then
+		# The server runs as postgres, which must be able to pass through the parent folder
+		# (mktemp -d makes it 0700).
+		chmod o+x "$1" || return
 		chown -R postgres:postgres "$dir" || return
 		run=(runuser -u postgres --)
 	fi
