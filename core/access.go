@@ -18,12 +18,22 @@ const (
 	RecordClientKey   = "clientkey"
 )
 
+// How an access point's credentials authenticate: client keys (Alibaba's only method) or access
+// keys bound to it (Coffer's, for SDKs that sign with HMAC).
+const (
+	AuthClientKey = "ClientKey"
+	AuthAccessKey = "AccessKey"
+)
+
 // MaxPoliciesPerAccessPoint is Alibaba's limit.
 const MaxPoliciesPerAccessPoint = 3
 
 // AccessPoint (an application access point, AAP) is an application's identity: its policies say
 // what its credentials (client keys, or access keys bound to it) may do.
 type AccessPoint struct {
+	// ID is given at creation and never reused, so a credential bound to it is not inherited by a
+	// later access point of the same name. Records from before ids existed have none.
+	ID                   string    `json:"id,omitempty"`
 	Name                 string    `json:"name"`
 	AuthenticationMethod string    `json:"authenticationMethod"`
 	Policies             []string  `json:"policies"`
@@ -91,7 +101,7 @@ func (s *Service) CreateAccessPoint(ctx context.Context, ap AccessPoint) (*Acces
 	if err := s.checkAccessPoint(ctx, &ap); err != nil {
 		return nil, err
 	}
-	ap.CreateTime = s.now()
+	ap.ID, ap.CreateTime = randomID("aap-", 16), s.now()
 	if err := createRecord(ctx, s.store, RecordAccessPoint, ap.Name, &ap); err != nil {
 		return nil, err
 	}
@@ -101,8 +111,8 @@ func (s *Service) CreateAccessPoint(ctx context.Context, ap AccessPoint) (*Acces
 func (s *Service) checkAccessPoint(ctx context.Context, ap *AccessPoint) error {
 	switch ap.AuthenticationMethod {
 	case "":
-		ap.AuthenticationMethod = "ClientKey"
-	case "ClientKey", "AccessKey":
+		ap.AuthenticationMethod = AuthClientKey
+	case AuthClientKey, AuthAccessKey:
 	default:
 		return Invalid("AuthenticationMethod", "use ClientKey or AccessKey")
 	}
@@ -183,21 +193,69 @@ func (s *Service) ListAccessPoints(ctx context.Context) ([]*AccessPoint, error) 
 	return listRecords[AccessPoint](ctx, s.store, RecordAccessPoint)
 }
 
-// DeleteAccessPoint removes an access point and its client keys, so no credential outlives it.
+// DeleteAccessPoint removes an access point and its client keys and access keys, so no
+// credential outlives it. A credential missed here (created concurrently) still acts for nothing:
+// it is bound to this access point's id, which no later access point gets.
 func (s *Service) DeleteAccessPoint(ctx context.Context, name string) error {
 	if _, err := s.DescribeAccessPoint(ctx, name); err != nil {
 		return err
 	}
-	keys, err := s.ListClientKeys(ctx, name)
+	clientKeys, err := s.ListClientKeys(ctx, name)
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
+	accessKeys, err := s.ListAccessKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range clientKeys {
 		if err := s.store.DeleteRecord(ctx, RecordClientKey, k.ID); err != nil {
 			return storeErr(err)
 		}
 	}
+	for _, k := range accessKeys {
+		if k.AccessPoint != name {
+			continue
+		}
+		if err := s.store.DeleteRecord(ctx, RecordAccessKey, k.ID); err != nil {
+			return storeErr(err)
+		}
+	}
 	return storeErr(s.store.DeleteRecord(ctx, RecordAccessPoint, name))
+}
+
+// credentialAccessPoint returns the access point a credential of the given method acts for: the
+// one named, when it still is the one the credential was made for (same id) and authenticates
+// with that method; nil otherwise. A credential stored before ids existed (no id) counts as made
+// for the named access point when that has no id either and the credential is not older than it.
+func (s *Service) credentialAccessPoint(ctx context.Context, name, id, method string, created time.Time) (*AccessPoint, error) {
+	ap, err := s.DescribeAccessPoint(ctx, name)
+	if KindOf(err) == KindNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	same := ap.ID == id && (id != "" || !created.Before(ap.CreateTime))
+	if !same || ap.AuthenticationMethod != method {
+		return nil, nil
+	}
+	return ap, nil
+}
+
+// accessPointFor returns the access point a new credential of method binds to.
+func (s *Service) accessPointFor(ctx context.Context, name, method string) (*AccessPoint, error) {
+	if name == "" {
+		return nil, Missing("AapName")
+	}
+	ap, err := s.DescribeAccessPoint(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if ap.AuthenticationMethod != method {
+		return nil, Invalid("AapName", "the application access point %s authenticates with %s, not %s", name, ap.AuthenticationMethod, method)
+	}
+	return ap, nil
 }
 
 // CreatePolicy stores a new policy.

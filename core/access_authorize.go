@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 )
 
 // AccessRequest is one call to authorize: who, what, on which resources, from where.
@@ -76,7 +77,7 @@ func (s *Service) principal(ctx context.Context, id string) (principal, error) {
 		if err != nil {
 			return principal{}, deniedIfMissing(err)
 		}
-		return principal{id: id, accessPoint: k.AccessPoint}, nil
+		return s.boundPrincipal(ctx, principal{id: id, accessPoint: k.AccessPoint}, k.AccessPointID, AuthClientKey, k.CreateTime)
 	}
 	k, err := getRecord[AccessKey](ctx, s.store, RecordAccessKey, id, "access key")
 	if err != nil {
@@ -85,7 +86,25 @@ func (s *Service) principal(ctx context.Context, id string) (principal, error) {
 	if k.Disabled {
 		return principal{}, errDenied()
 	}
-	return principal{id: id, admin: k.Admin, accessPoint: k.AccessPoint}, nil
+	p := principal{id: id, admin: k.Admin, accessPoint: k.AccessPoint}
+	if p.accessPoint == "" {
+		return p, nil
+	}
+	return s.boundPrincipal(ctx, p, k.AccessPointID, AuthAccessKey, k.CreateTime)
+}
+
+// boundPrincipal returns p, whose credential acts for an access point, or a denial when that
+// access point is gone, was replaced, or authenticates with another method: such a credential
+// speaks for nobody, not even through a secret policy naming its key id.
+func (s *Service) boundPrincipal(ctx context.Context, p principal, apID, method string, created time.Time) (principal, error) {
+	ap, err := s.credentialAccessPoint(ctx, p.accessPoint, apID, method, created)
+	if err != nil {
+		return principal{}, err
+	}
+	if ap == nil {
+		return principal{}, errDenied()
+	}
+	return p, nil
 }
 
 // deniedIfMissing turns a credential deleted since its signature verified into a denial.

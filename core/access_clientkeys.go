@@ -13,12 +13,14 @@ import (
 // ClientKey is an access point's RSA credential. Only the public key is kept; the private key
 // is handed over once, at creation.
 type ClientKey struct {
-	ID          string    `json:"id"`
-	AccessPoint string    `json:"accessPoint"`
-	PublicKey   []byte    `json:"publicKey"` // PKIX DER
-	NotBefore   time.Time `json:"notBefore"`
-	NotAfter    time.Time `json:"notAfter"`
-	CreateTime  time.Time `json:"createTime"`
+	ID          string `json:"id"`
+	AccessPoint string `json:"accessPoint"`
+	// AccessPointID is the id of the access point the key was made for; see AccessPoint.ID.
+	AccessPointID string    `json:"accessPointId,omitempty"`
+	PublicKey     []byte    `json:"publicKey"` // PKIX DER
+	NotBefore     time.Time `json:"notBefore"`
+	NotAfter      time.Time `json:"notAfter"`
+	CreateTime    time.Time `json:"createTime"`
 }
 
 // clientKeyLifetime is the default validity of a client key, as Alibaba's console offers.
@@ -35,10 +37,8 @@ type NewClientKey struct {
 // CreateClientKey makes an RSA-2048 key pair for an access point. Zero times take defaults: from
 // now, for five years.
 func (s *Service) CreateClientKey(ctx context.Context, accessPoint string, notBefore, notAfter time.Time) (*NewClientKey, error) {
-	if accessPoint == "" {
-		return nil, Missing("AapName")
-	}
-	if _, err := s.DescribeAccessPoint(ctx, accessPoint); err != nil {
+	ap, err := s.accessPointFor(ctx, accessPoint, AuthClientKey)
+	if err != nil {
 		return nil, err
 	}
 	if notBefore.IsZero() {
@@ -58,7 +58,7 @@ func (s *Service) CreateClientKey(ctx context.Context, accessPoint string, notBe
 	if err != nil {
 		return nil, &Error{Kind: KindInternal, Message: "cannot encode a client key", Err: err}
 	}
-	k := &ClientKey{ID: "KAAP." + uuid4(), AccessPoint: accessPoint, PublicKey: pub, NotBefore: notBefore, NotAfter: notAfter, CreateTime: s.now()}
+	k := &ClientKey{ID: "KAAP." + uuid4(), AccessPoint: ap.Name, AccessPointID: ap.ID, PublicKey: pub, NotBefore: notBefore, NotAfter: notAfter, CreateTime: s.now()}
 	if err := createRecord(ctx, s.store, RecordClientKey, k.ID, k); err != nil {
 		return nil, err
 	}

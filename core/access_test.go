@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"testing"
@@ -24,7 +25,7 @@ func accessFixture(t *testing.T) (*fixture, string) {
 	}
 	must(f.svc.CreateNetworkRule(ctx, core.NetworkRule{Name: "office", Sources: []string{"10.0.0.0/24", "2001:db8::/32"}}))
 	must(f.svc.CreatePolicy(ctx, core.AccessPolicy{Name: "read", Permissions: []string{"RbacPermission/Template/SecretUser"}, Resources: []string{"secret/app/*"}, NetworkRules: []string{"office"}}))
-	must(f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: "app", Policies: []string{"read"}}))
+	must(f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: "app", AuthenticationMethod: core.AuthAccessKey, Policies: []string{"read"}}))
 	nk, err := f.svc.CreateAccessPointKey(ctx, "app", "")
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +117,9 @@ func TestAuthorize(t *testing.T) {
 func TestAccessValidation(t *testing.T) {
 	f, _ := accessFixture(t)
 	ctx := context.Background()
+	if _, err := f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: "cli", Policies: []string{"read"}}); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name  string
 		do    func() error
@@ -169,7 +173,7 @@ func TestAccessValidation(t *testing.T) {
 		}, core.KindInvalidParameter, "Policy"},
 		{"secret policy name", func() error { return f.svc.SetSecretPolicy(ctx, "app/db", "other", `{"Version":"1","Statement":[]}`) }, core.KindInvalidParameter, "PolicyName"},
 		{"client key times", func() error {
-			_, err := f.svc.CreateClientKey(ctx, "app", epoch, epoch.Add(-time.Hour))
+			_, err := f.svc.CreateClientKey(ctx, "cli", epoch, epoch.Add(-time.Hour))
 			return err
 		}, core.KindInvalidParameter, "NotAfter"},
 		{"client key for no access point", func() error { _, err := f.svc.CreateClientKey(ctx, "nope", time.Time{}, time.Time{}); return err }, core.KindNotFound, ""},
@@ -187,7 +191,7 @@ func TestAccessValidation(t *testing.T) {
 	rules, _ := f.svc.ListNetworkRules(ctx)
 	policies, _ := f.svc.ListPolicies(ctx)
 	aps, _ := f.svc.ListAccessPoints(ctx)
-	if len(rules) != 1 || len(policies) != 1 || len(aps) != 1 {
+	if len(rules) != 1 || len(policies) != 1 || len(aps) != 2 {
 		t.Fatalf("refused input was stored: %d rules, %d policies, %d access points", len(rules), len(policies), len(aps))
 	}
 	if p, _ := f.svc.GetSecretPolicy(ctx, "app/db", ""); p != `{"Version":"1","Statement":[]}` {
@@ -198,7 +202,10 @@ func TestAccessValidation(t *testing.T) {
 func TestClientKeyLifecycle(t *testing.T) {
 	f, _ := accessFixture(t)
 	ctx := context.Background()
-	nk, err := f.svc.CreateClientKey(ctx, "app", epoch.Add(time.Hour), epoch.Add(2*time.Hour))
+	if _, err := f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: "cli", Policies: []string{"read"}}); err != nil {
+		t.Fatal(err)
+	}
+	nk, err := f.svc.CreateClientKey(ctx, "cli", epoch.Add(time.Hour), epoch.Add(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,10 +222,108 @@ func TestClientKeyLifecycle(t *testing.T) {
 		t.Fatalf("an expired key: %v", err)
 	}
 	// Deleting the access point takes its client keys along.
-	if err := f.svc.DeleteAccessPoint(ctx, "app"); err != nil {
+	if err := f.svc.DeleteAccessPoint(ctx, "cli"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.GetClientKey(ctx, nk.Key.ID); core.KindOf(err) != core.KindNotFound {
 		t.Fatalf("the client key outlived its access point: %v", err)
+	}
+}
+
+// TestAccessPointCredentials checks that a credential acts only for the access point it was made
+// for: deleting the access point takes its access keys along, a later access point of the same
+// name inherits nothing (not even a key record that survived, as one created concurrently with
+// the deletion would), and each access point accepts only its AuthenticationMethod.
+func TestAccessPointCredentials(t *testing.T) {
+	f, key := accessFixture(t)
+	ctx := context.Background()
+	read := core.AccessRequest{CallerID: key, Permission: "kms:GetSecretValue", Resources: []string{"secret/app/db"}, SourceIP: netip.MustParseAddr("10.0.0.9")}
+	if err := f.svc.Authorize(ctx, read); err != nil {
+		t.Fatalf("the bound key: %v", err)
+	}
+	// The method is enforced at creation, both ways.
+	if _, err := f.svc.CreateClientKey(ctx, "app", time.Time{}, time.Time{}); core.KindOf(err) != core.KindInvalidParameter {
+		t.Fatalf("a client key for an AccessKey access point: %v", err)
+	}
+	if _, err := f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: "cli", Policies: []string{"read"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateAccessPointKey(ctx, "cli", ""); core.KindOf(err) != core.KindInvalidParameter {
+		t.Fatalf("an access key for a ClientKey access point: %v", err)
+	}
+	survivor, err := f.store.GetRecord(ctx, core.RecordAccessKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.DeleteAccessPoint(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := f.svc.ListAccessKeys(ctx); len(keys) != 0 {
+		t.Fatalf("%d access keys outlived their access point", len(keys))
+	}
+	if _, err := f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: "app", AuthenticationMethod: core.AuthAccessKey, Policies: []string{"read"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.CreateRecord(ctx, core.RecordAccessKey, key, survivor); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Authorize(ctx, read); core.KindOf(err) != core.KindNoPermission {
+		t.Fatalf("a key of the deleted access point acts for the new one of the same name: %v", err)
+	}
+	fresh, err := f.svc.CreateAccessPointKey(ctx, "app", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read.CallerID = fresh.ID
+	if err := f.svc.Authorize(ctx, read); err != nil {
+		t.Fatalf("a key of the new access point: %v", err)
+	}
+}
+
+// TestAccessPointCredentialsMigration checks records stored before access points had ids: a key
+// without an access point id acts for an access point without one when it is not older than it,
+// and never for one created since (which has an id) or one recreated before it was made.
+func TestAccessPointCredentialsMigration(t *testing.T) {
+	f, _ := accessFixture(t)
+	ctx := context.Background()
+	legacy := func(name string, created time.Time) {
+		t.Helper()
+		ap := map[string]any{"name": name, "authenticationMethod": "AccessKey", "policies": []string{"read"}, "createTime": created}
+		if err := f.store.DeleteRecord(ctx, core.RecordAccessPoint, name); err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := json.Marshal(ap)
+		if err := f.store.CreateRecord(ctx, core.RecordAccessPoint, name, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	legacyKey := func(ap string, created time.Time) string {
+		t.Helper()
+		nk, err := f.svc.CreateAccessKey(ctx, false, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.UpdateRecord(ctx, core.RecordAccessKey, nk.ID, func(doc []byte) ([]byte, error) {
+			var k map[string]any
+			_ = json.Unmarshal(doc, &k)
+			k["accessPoint"], k["createTime"] = ap, created
+			return json.Marshal(k)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return nk.ID
+	}
+	read := func(caller string) error {
+		return f.svc.Authorize(ctx, core.AccessRequest{CallerID: caller, Permission: "kms:GetSecretValue", Resources: []string{"secret/app/db"}, SourceIP: netip.MustParseAddr("10.0.0.9")})
+	}
+	legacy("old", epoch)
+	if err := read(legacyKey("old", epoch.Add(time.Minute))); err != nil {
+		t.Fatalf("a legacy key of a legacy access point: %v", err)
+	}
+	if err := read(legacyKey("old", epoch.Add(-time.Minute))); core.KindOf(err) != core.KindNoPermission {
+		t.Fatalf("a legacy key older than its access point: %v", err)
+	}
+	if err := read(legacyKey("app", epoch.Add(time.Hour))); core.KindOf(err) != core.KindNoPermission {
+		t.Fatalf("a legacy key naming an access point that has an id: %v", err)
 	}
 }

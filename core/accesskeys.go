@@ -30,13 +30,11 @@ func (s *Service) CreateAccessKey(ctx context.Context, admin bool, description s
 // the key may do. It is how applications that cannot use client keys (the ACS3 SDK) get least
 // privilege.
 func (s *Service) CreateAccessPointKey(ctx context.Context, accessPoint, description string) (*NewAccessKey, error) {
-	if accessPoint == "" {
-		return nil, Missing("AapName")
-	}
-	if _, err := s.DescribeAccessPoint(ctx, accessPoint); err != nil {
+	ap, err := s.accessPointFor(ctx, accessPoint, AuthAccessKey)
+	if err != nil {
 		return nil, err
 	}
-	return s.createAccessKey(ctx, AccessKey{AccessPoint: accessPoint, Description: description})
+	return s.createAccessKey(ctx, AccessKey{AccessPoint: ap.Name, AccessPointID: ap.ID, Description: description})
 }
 
 func (s *Service) createAccessKey(ctx context.Context, k AccessKey) (*NewAccessKey, error) {

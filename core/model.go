@@ -179,11 +179,13 @@ func (s *Secret) VersionByStage(stage string) *Version {
 
 // AccessKey is a credential that signs requests. Its secret is stored sealed under the root key.
 type AccessKey struct {
-	ID           string    `json:"id"`
-	SealedSecret []byte    `json:"sealedSecret"`
-	Admin        bool      `json:"admin,omitempty"`
-	AccessPoint  string    `json:"accessPoint,omitempty"` // whose policies apply to a non-admin key
-	Disabled     bool      `json:"disabled,omitempty"`
-	CreateTime   time.Time `json:"createTime"`
-	Description  string    `json:"description,omitempty"`
+	ID           string `json:"id"`
+	SealedSecret []byte `json:"sealedSecret"`
+	Admin        bool   `json:"admin,omitempty"`
+	AccessPoint  string `json:"accessPoint,omitempty"` // whose policies apply to a non-admin key
+	// AccessPointID is the id of the access point the key was made for; see AccessPoint.ID.
+	AccessPointID string    `json:"accessPointId,omitempty"`
+	Disabled      bool      `json:"disabled,omitempty"`
+	CreateTime    time.Time `json:"createTime"`
+	Description   string    `json:"description,omitempty"`
 }
