@@ -327,3 +327,27 @@ func TestAccessPointCredentialsMigration(t *testing.T) {
 		t.Fatalf("a legacy key naming an access point that has an id: %v", err)
 	}
 }
+
+// TestPutSecretValueUnreadable checks that a put of an existing VersionId by a caller who may not
+// read the secret answers the same conflict, word for word, whether its data matches or not.
+func TestPutSecretValueUnreadable(t *testing.T) {
+	f := newFixture(t, core.Limits{})
+	ctx := context.Background()
+	f.create(t, "pin", "4711")
+	put := func(data string, unreadable bool) error {
+		_, err := f.svc.PutSecretValue(ctx, core.PutSecretValueInput{Name: "pin", VersionID: "v1", Data: []byte(data), Unreadable: unreadable})
+		return err
+	}
+	if err := put("4711", false); err != nil {
+		t.Fatalf("a reader's idempotent retry: %v", err)
+	}
+	mismatch := put("0000", false)
+	if core.KindOf(mismatch) != core.KindAlreadyExists {
+		t.Fatalf("a reader's mismatch: %v", mismatch)
+	}
+	for _, guess := range []string{"4711", "0000"} {
+		if err := put(guess, true); core.KindOf(err) != core.KindAlreadyExists || err.Error() != mismatch.Error() {
+			t.Fatalf("a blind writer's guess %s: %v, want %v", guess, err, mismatch)
+		}
+	}
+}

@@ -167,6 +167,9 @@ type RestoreBackupInput struct {
 	BackupID   string
 	InstanceID string
 	EndDate    time.Time
+	// MayRestoreFrom, when set, decides whether the caller may restore a backup taken from an
+	// instance (its id), before anything is written: restoring is reading that instance's secrets.
+	MayRestoreFrom func(instanceID string) error
 }
 
 // RestoreResult says what a restore wrote.
@@ -203,6 +206,11 @@ func (s *Service) RestoreBackup(ctx context.Context, in RestoreBackupInput) (*Re
 	p, err := decodeBackup(file)
 	if err != nil {
 		return nil, err
+	}
+	if in.MayRestoreFrom != nil {
+		if err := in.MayRestoreFrom(p.Instance.ID); err != nil {
+			return nil, err
+		}
 	}
 	inst, create, err := s.restoreTarget(ctx, in, &p.Instance)
 	if err != nil {

@@ -63,12 +63,9 @@ func (s *Service) Encrypt(ctx context.Context, keyID string, plaintext []byte, e
 // Decrypt opens a ciphertext made by Encrypt or GenerateDataKey with the same encryption
 // context. A ciphertext that fails authentication is the caller's bad input here, not damage.
 func (s *Service) Decrypt(ctx context.Context, blob []byte, encryptionContext map[string]string) ([]byte, *Ciphertext, error) {
-	if len(blob) == 0 {
-		return nil, nil, Missing("CiphertextBlob")
-	}
-	rec, err := envelope.Parse(blob)
+	rec, err := parseCiphertext(blob)
 	if err != nil {
-		return nil, nil, Invalid("CiphertextBlob", "it is not a Coffer ciphertext")
+		return nil, nil, err
 	}
 	k, err := s.dataKey(ctx, rec.KeyID)
 	if err != nil {
@@ -87,6 +84,28 @@ func (s *Service) Decrypt(ctx context.Context, blob []byte, encryptionContext ma
 		return nil, nil, Invalid("CiphertextBlob", "it does not decrypt with this key and EncryptionContext")
 	}
 	return pt, &Ciphertext{Blob: blob, KeyID: k.ID, KeyVersionID: kv.ID}, nil
+}
+
+// CiphertextKeyID returns the id of the key a ciphertext names, read from its own bytes, so that
+// Decrypt is authorized on that key before anything is looked up; a malformed ciphertext is the
+// same 400 for every caller.
+func CiphertextKeyID(blob []byte) (string, error) {
+	rec, err := parseCiphertext(blob)
+	if err != nil {
+		return "", err
+	}
+	return rec.KeyID, nil
+}
+
+func parseCiphertext(blob []byte) (*envelope.Record, error) {
+	if len(blob) == 0 {
+		return nil, Missing("CiphertextBlob")
+	}
+	rec, err := envelope.Parse(blob)
+	if err != nil {
+		return nil, Invalid("CiphertextBlob", "it is not a Coffer ciphertext")
+	}
+	return rec, nil
 }
 
 // GenerateDataKey makes a random data key of n bytes (1 to 1024) and returns it in the clear and

@@ -303,10 +303,14 @@ type PutSecretValueInput struct {
 	Data      []byte
 	DataType  string
 	Stages    []string
+	// Unreadable says the caller may not read the secret: an existing VersionId then answers the
+	// conflict whatever the data, so that a writer cannot test guesses of a value.
+	Unreadable bool
 }
 
 // PutSecretValue adds a version to a Generic secret. Repeating a request with the same VersionId
-// and data succeeds without change; different data for an existing VersionId is a conflict.
+// and data succeeds without change (for a caller who may read the secret); different data for an
+// existing VersionId is a conflict.
 func (s *Service) PutSecretValue(ctx context.Context, in PutSecretValueInput) (*Version, error) {
 	if in.DataType == "" {
 		in.DataType = DataText
@@ -341,6 +345,9 @@ func (s *Service) PutSecretValue(ctx context.Context, in PutSecretValueInput) (*
 		return nil, err
 	}
 	if v := sec.VersionByID(in.VersionID); v != nil {
+		if in.Unreadable {
+			return nil, versionExists(sec, v)
+		}
 		return s.samePut(ctx, sec, v, in)
 	}
 	key, err := s.encryptionKey(ctx, sec.EncryptionKeyID, sec.InstanceID)
@@ -401,9 +408,15 @@ func (s *Service) samePut(ctx context.Context, sec *Secret, v *Version, in PutSe
 		return nil, err
 	}
 	if subtle.ConstantTimeCompare(old, in.Data) != 1 || v.DataType != in.DataType {
-		return nil, Errorf(KindAlreadyExists, "the version %s of secret %s already exists with different data; a version's value cannot change", v.ID, sec.Name)
+		return nil, versionExists(sec, v)
 	}
 	return v, nil
+}
+
+// versionExists is the one answer to a put of an existing VersionId with other data, or by a
+// caller who may not read the secret: the same words, so it tells nothing about the value.
+func versionExists(sec *Secret, v *Version) error {
+	return Errorf(KindAlreadyExists, "the version %s of secret %s already exists; a version's value cannot change", v.ID, sec.Name)
 }
 
 func dedupe(ss []string) []string {

@@ -108,9 +108,9 @@ func testAccessControl(t *testing.T, b backend) {
 		{"CreatePolicy", map[string]string{"Name": "readDb", "Permissions": `["RbacPermission/Template/SecretUser"]`, "Resources": `["secret/app/db"]`, "AccessControlRules": `{"NetworkRules":["office"]}`}},
 		{"CreatePolicy", map[string]string{"Name": "teamManage", "Permissions": `["CofferSecretManager"]`, "Resources": `["secret/team/*"]`, "AccessControlRules": `{"NetworkRules":["team"]}`}},
 		{"CreatePolicy", map[string]string{"Name": "keyUse", "Permissions": `["RbacPermission/Template/CryptoServiceKeyUser"]`, "Resources": `["key/*"]`, "AccessControlRules": `{"NetworkRules":["anywhere"]}`}},
-		{"CreateApplicationAccessPoint", map[string]string{"Name": "reader", "AuthenticationMethod": "ClientKey", "Policies": `["readDb"]`}},
-		{"CreateApplicationAccessPoint", map[string]string{"Name": "mgr", "Policies": `["teamManage"]`}},
-		{"CreateApplicationAccessPoint", map[string]string{"Name": "keys", "Policies": `["keyUse"]`}},
+		{"CreateApplicationAccessPoint", map[string]string{"Name": "reader", "AuthenticationMethod": "AccessKey", "Policies": `["readDb"]`}},
+		{"CreateApplicationAccessPoint", map[string]string{"Name": "mgr", "AuthenticationMethod": "AccessKey", "Policies": `["teamManage"]`}},
+		{"CreateApplicationAccessPoint", map[string]string{"Name": "keys", "AuthenticationMethod": "AccessKey", "Policies": `["keyUse"]`}},
 	}
 	for _, st := range setup {
 		ok(call(admin, st.action, st.query)).must(t)
@@ -240,7 +240,7 @@ func testAccessManagement(t *testing.T, b backend) {
 	}{
 		{"CreateNetworkRule", map[string]string{"Name": "office", "SourcePrivateIp": `["10.0.0.0/24"]`}},
 		{"CreatePolicy", map[string]string{"Name": "readDb", "Permissions": `["SecretUser"]`, "Resources": `["secret/app/db"]`, "AccessControlRules": `{"NetworkRules":["office"]}`}},
-		{"CreateApplicationAccessPoint", map[string]string{"Name": "reader", "Policies": `["readDb"]`, "Description": "billing"}},
+		{"CreateApplicationAccessPoint", map[string]string{"Name": "reader", "AuthenticationMethod": "AccessKey", "Policies": `["readDb"]`, "Description": "billing"}},
 	} {
 		ok(call(admin, st.action, st.query)).must(t)
 	}

@@ -30,8 +30,8 @@ func testBatchGetSecretValue(t *testing.T, b backend) {
 		{"action": "CreateNetworkRule", "Name": "anywhere", "SourcePrivateIp": `["0.0.0.0/0","::/0"]`},
 		{"action": "CreatePolicy", "Name": "readB", "Permissions": `["SecretUser"]`, "Resources": `["secret/b/*"]`, "AccessControlRules": `{"NetworkRules":["anywhere"]}`},
 		{"action": "CreatePolicy", "Name": "readOne", "Permissions": `["SecretUser"]`, "Resources": `["secret/b/one"]`, "AccessControlRules": `{"NetworkRules":["anywhere"]}`},
-		{"action": "CreateApplicationAccessPoint", "Name": "readerB", "Policies": `["readB"]`},
-		{"action": "CreateApplicationAccessPoint", "Name": "readerOne", "Policies": `["readOne"]`},
+		{"action": "CreateApplicationAccessPoint", "Name": "readerB", "AuthenticationMethod": "AccessKey", "Policies": `["readB"]`},
+		{"action": "CreateApplicationAccessPoint", "Name": "readerOne", "AuthenticationMethod": "AccessKey", "Policies": `["readOne"]`},
 	} {
 		q := map[string]string{}
 		for k, v := range st {

@@ -77,6 +77,14 @@ func Merge(sets ...Actions) Actions {
 // arnPrefix stands where Alibaba puts region and account: a self-hosted service has neither.
 const arnPrefix = "acs:kms:coffer:coffer:secret/"
 
+// normalizeSecretName replaces a SecretName given as an ARN by the name it holds, before the call
+// is authorized, so that the authorization, the action and its answer all see the same name.
+func normalizeSecretName(p Params) {
+	if v, ok := p["SecretName"]; ok {
+		p["SecretName"] = secretName(v)
+	}
+}
+
 // Wrapper objects mirror the XML-derived shapes the SDKs decode.
 type (
 	stageList struct {

@@ -176,7 +176,7 @@ func enableAccessKey(ctx context.Context, svc *core.Service, p Params) (any, err
 }
 
 func setAccessKeyDisabled(ctx context.Context, svc *core.Service, p Params, disabled bool) (any, error) {
-	id, err := p.Required("AccessKeyId")
+	id, err := targetAccessKey(p)
 	if err != nil {
 		return nil, err
 	}
@@ -184,11 +184,24 @@ func setAccessKeyDisabled(ctx context.Context, svc *core.Service, p Params, disa
 }
 
 func deleteAccessKey(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	id, err := p.Required("AccessKeyId")
+	id, err := targetAccessKey(p)
 	if err != nil {
 		return nil, err
 	}
 	return nil, svc.DeleteAccessKey(ctx, id, Caller(ctx))
+}
+
+// targetAccessKey reads the key an access-key action changes: UserAccessKeyId (the name RAM gives
+// the same parameter), or, in an ACS3-signed call only, AccessKeyId as before. In an RPC v1 call
+// AccessKeyId is the signer's own key, so it never names the target there.
+func targetAccessKey(p Params) (string, error) {
+	if id, ok := p["UserAccessKeyId"]; ok || rpcSigned(p) {
+		if id == "" {
+			return "", core.Missing("UserAccessKeyId")
+		}
+		return id, nil
+	}
+	return p.Required("AccessKeyId")
 }
 
 func accessPointBody(ap *core.AccessPoint) any {
@@ -439,7 +452,7 @@ func setSecretPolicy(ctx context.Context, svc *core.Service, p Params) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return nil, svc.SetSecretPolicy(ctx, secretName(name), p.String("PolicyName"), p.String("Policy"))
+	return nil, svc.SetSecretPolicy(ctx, name, p.String("PolicyName"), p.String("Policy"))
 }
 
 func getSecretPolicy(ctx context.Context, svc *core.Service, p Params) (any, error) {
@@ -447,7 +460,7 @@ func getSecretPolicy(ctx context.Context, svc *core.Service, p Params) (any, err
 	if err != nil {
 		return nil, err
 	}
-	doc, err := svc.GetSecretPolicy(ctx, secretName(name), p.String("PolicyName"))
+	doc, err := svc.GetSecretPolicy(ctx, name, p.String("PolicyName"))
 	if err != nil {
 		return nil, err
 	}

@@ -89,9 +89,9 @@ func decrypt(ctx context.Context, svc *core.Service, p Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	blob, err := base64.StdEncoding.DecodeString(p.String("CiphertextBlob"))
+	blob, err := ciphertextParam(p)
 	if err != nil {
-		return nil, core.Invalid("CiphertextBlob", "must be the base64 text Encrypt returned")
+		return nil, err
 	}
 	pt, ct, err := svc.Decrypt(ctx, blob, ec)
 	if err != nil {
@@ -102,6 +102,29 @@ func decrypt(ctx context.Context, svc *core.Service, p Params) (any, error) {
 		KeyId        string `json:"KeyId"`
 		KeyVersionId string `json:"KeyVersionId"`
 	}{string(pt), ct.KeyID, ct.KeyVersionID}, nil
+}
+
+// ciphertextParam reads CiphertextBlob, the base64 text Encrypt returned.
+func ciphertextParam(p Params) ([]byte, error) {
+	blob, err := base64.StdEncoding.DecodeString(p.String("CiphertextBlob"))
+	if err != nil {
+		return nil, core.Invalid("CiphertextBlob", "must be the base64 text Encrypt returned")
+	}
+	return blob, nil
+}
+
+// ciphertextKey names the key inside CiphertextBlob, which Decrypt is authorized on, as Alibaba
+// does.
+func ciphertextKey(p Params) ([]string, error) {
+	blob, err := ciphertextParam(p)
+	if err != nil {
+		return nil, err
+	}
+	id, err := core.CiphertextKeyID(blob)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"key/" + id}, nil
 }
 
 func generateDataKey(ctx context.Context, svc *core.Service, p Params) (any, error) {
@@ -173,7 +196,10 @@ func restoreBackup(ctx context.Context, svc *core.Service, p Params) (any, error
 	if err != nil {
 		return nil, err
 	}
-	res, err := svc.RestoreBackup(ctx, core.RestoreBackupInput{BackupID: p.String("BackupId"), InstanceID: p.String("KmsInstanceId"), EndDate: end})
+	res, err := svc.RestoreBackup(ctx, core.RestoreBackupInput{
+		BackupID: p.String("BackupId"), InstanceID: p.String("KmsInstanceId"), EndDate: end,
+		MayRestoreFrom: func(id string) error { return authorizeAlso(ctx, svc, core.AdminPermission, "instance/"+id) },
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,13 @@ func createSecret(ctx context.Context, svc *core.Service, p Params) (any, error)
 	if in.Tags, err = parseTags(p, "Tags"); err != nil {
 		return nil, err
 	}
+	if in.EncryptionKeyID != "" {
+		// The secret's data keys come from this key, so the caller must be allowed to use it, as
+		// Alibaba requires kms:GenerateDataKey on it.
+		if err := authorizeAlso(ctx, svc, "kms:GenerateDataKey", "key/"+in.EncryptionKeyID); err != nil {
+			return nil, err
+		}
+	}
 	sec, err := svc.CreateSecret(ctx, in)
 	if err != nil {
 		return nil, err
@@ -91,6 +98,10 @@ func putSecretValue(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if in.Stages, err = parseStages(p); err != nil {
 		return nil, err
 	}
+	in.Unreadable, err = denied(authorizeAlso(ctx, svc, "kms:GetSecretValue", "secret/"+in.Name))
+	if err != nil {
+		return nil, err
+	}
 	v, err := svc.PutSecretValue(ctx, in)
 	if err != nil {
 		return nil, err
@@ -100,6 +111,15 @@ func putSecretValue(ctx context.Context, svc *core.Service, p Params) (any, erro
 		VersionId     string    `json:"VersionId"`
 		VersionStages stageList `json:"VersionStages"`
 	}{in.Name, v.ID, stages(*v)}, nil
+}
+
+// denied splits an authorization result: true for a denial, the error for anything else that
+// failed (an outage must not pass for a denial).
+func denied(err error) (bool, error) {
+	if core.KindOf(err) == core.KindNoPermission {
+		return true, nil
+	}
+	return false, err
 }
 
 // nameOnly is the response of actions that answer with the secret name alone.

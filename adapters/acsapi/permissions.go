@@ -39,7 +39,7 @@ var permissions = map[string]resourcesOf{
 	"DescribeKey":                keyParam,
 	"Encrypt":                    keyParam,
 	"GenerateDataKey":            keyParam,
-	"Decrypt":                    fixed("key/*"), // the key is named inside the blob, read only after authorization
+	"Decrypt":                    ciphertextKey, // the key named inside the blob
 	"ListKeys":                   fixed("key/*"),
 	"GetKmsInstance":             instanceParam,
 	"ListKmsInstances":           fixed("instance/*"),
@@ -49,10 +49,24 @@ var permissions = map[string]resourcesOf{
 // templates that grant the one grant the other.
 var sameAs = map[string]string{"BatchGetSecretValue": "GetSecretValue"}
 
+// adminResources names the instance that admin-only backup actions act on, so that an admin
+// policy scoped to instance/<id> covers them for that instance alone; without KmsInstanceId they
+// act on every instance. RestoreBackup names its target here; the action checks the instance
+// the backup was taken from.
+var adminResources = map[string]resourcesOf{
+	"CreateBackup":  instanceOrAll,
+	"ListBackups":   instanceOrAll,
+	"RestoreBackup": instanceOrAll,
+}
+
 // Permission returns what a call of action needs: the permission and the resources.
 func Permission(action string, p Params) (string, []string, error) {
 	of, ok := permissions[action]
 	if !ok {
+		if of, ok := adminResources[action]; ok {
+			resources, err := of(p)
+			return core.AdminPermission, resources, err
+		}
 		return core.AdminPermission, nil, nil
 	}
 	resources, err := of(p)
@@ -84,6 +98,13 @@ func keyParam(p Params) ([]string, error) { return []string{"key/" + p.String("K
 
 func instanceParam(p Params) ([]string, error) {
 	return []string{"instance/" + p.String("KmsInstanceId")}, nil
+}
+
+func instanceOrAll(p Params) ([]string, error) {
+	if p.String("KmsInstanceId") == "" {
+		return []string{"instance/*"}, nil
+	}
+	return instanceParam(p)
 }
 
 func tagTargetParam(p Params) ([]string, error) {

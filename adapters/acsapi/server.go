@@ -36,6 +36,7 @@ type Handler struct {
 // call is what serving one request produced.
 type call struct {
 	action, caller string
+	claimed        string // the key id an unauthenticated request named
 	resources      []string
 	body           any
 	err            error
@@ -54,7 +55,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.Audit != nil {
 		rec := core.AuditRecord{
-			Time: start.UTC(), RequestID: id, AccessKeyID: c.caller, Action: c.action, Resources: c.resources,
+			Time: start.UTC(), RequestID: id, AccessKeyID: c.caller, ClaimedAccessKeyID: c.claimed, Action: c.action, Resources: c.resources,
 			SourceIP: ipString(ip), Status: status, Code: code, Latency: time.Since(start),
 		}
 		// The record outlives a client that hangs up, but not the deadline.
@@ -86,6 +87,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if code != "OK" {
 		attrs = append(attrs, slog.String("code", code))
 	}
+	if c.claimed != "" {
+		attrs = append(attrs, slog.String("claimedAccessKeyId", c.claimed))
+	}
 	if status >= 500 && c.err != nil {
 		// The cause stays in the log; core errors never carry secret material.
 		attrs = append(attrs, slog.String("cause", c.err.Error()))
@@ -113,6 +117,7 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 	// actions exist.
 	cred, err := h.Verifier.Authenticate(r.Context(), r, req)
 	if err != nil {
+		c.claimed = ClaimedKeyID(r, req)
 		c.err = err
 		return c
 	}
@@ -128,13 +133,14 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		c.err = UnknownAction(req.Action)
 		return c
 	}
+	normalizeSecretName(req.Params)
 	perm, resources, err := Permission(req.Action, req.Params)
 	c.resources = resources
 	if err != nil {
 		c.err = err
 		return c
 	}
-	ctx := context.WithValue(r.Context(), callerKey{}, c.caller)
+	ctx := context.WithValue(r.Context(), callerKey{}, core.AccessRequest{CallerID: c.caller, SourceIP: ip})
 	if signedRead {
 		// The action claims the nonce in the store round trip that reads its secrets, and
 		// authorizes each secret on the metadata read, before it decrypts or answers anything.
@@ -154,8 +160,20 @@ type callerKey struct{}
 
 // Caller returns the access key or client key id that signed the call being served.
 func Caller(ctx context.Context) string {
-	id, _ := ctx.Value(callerKey{}).(string)
-	return id
+	req, _ := ctx.Value(callerKey{}).(core.AccessRequest)
+	return req.CallerID
+}
+
+// authorizeAlso decides, for the caller of the call being served and from its source address, a
+// permission an action needs beyond the one the Handler checked (e.g. a key a secret is to be
+// encrypted with). Outside a Handler nothing is granted.
+func authorizeAlso(ctx context.Context, svc *core.Service, permission string, resources ...string) error {
+	req, ok := ctx.Value(callerKey{}).(core.AccessRequest)
+	if !ok {
+		return &core.Error{Kind: core.KindInternal, Message: "an action was served without its signed call"}
+	}
+	req.Permission, req.Resources = permission, resources
+	return svc.Authorize(ctx, req)
 }
 
 // SourceIP is the caller's address: the connection's peer, or, when that peer is a trusted proxy,

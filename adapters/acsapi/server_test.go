@@ -2,6 +2,7 @@ package acsapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
 	"github.com/seed-4eefd85e/coffer/adapters/store/bolt"
 	"github.com/seed-4eefd85e/coffer/core"
+	"github.com/seed-4eefd85e/coffer/core/envelope"
 )
 
 func TestSourceIP(t *testing.T) {
@@ -47,6 +49,10 @@ func TestSourceIP(t *testing.T) {
 }
 
 func TestPermissionTable(t *testing.T) {
+	blob, err := envelope.Seal(make([]byte, 32), "key-mine", "v1", nil, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		action string
 		params Params
@@ -61,6 +67,11 @@ func TestPermissionTable(t *testing.T) {
 		{"GetRandomPassword", Params{}, "kms:GetRandomPassword", nil},
 		{"CreateApplicationAccessPoint", Params{"Name": "x"}, core.AdminPermission, nil},
 		{"SomeFutureAction", Params{}, core.AdminPermission, nil},
+		{"Decrypt", Params{"CiphertextBlob": base64.StdEncoding.EncodeToString(blob)}, "kms:Decrypt", []string{"key/key-mine"}},
+		{"ListBackups", Params{"KmsInstanceId": "kst-a"}, core.AdminPermission, []string{"instance/kst-a"}},
+		{"ListBackups", Params{}, core.AdminPermission, []string{"instance/*"}},
+		{"RestoreBackup", Params{"BackupId": "b"}, core.AdminPermission, []string{"instance/*"}},
+		{"CreateBackup", Params{"KmsInstanceId": "kst-a"}, core.AdminPermission, []string{"instance/kst-a"}},
 	}
 	for _, c := range cases {
 		perm, res, err := Permission(c.action, c.params)
@@ -75,6 +86,33 @@ func TestPermissionTable(t *testing.T) {
 	}
 	if _, _, err := Permission("TagResources", Params{"ResourceId.2": "x"}); err == nil {
 		t.Fatal("a gap in ResourceId.N was accepted")
+	}
+	for _, b := range []string{"", "not base64!", base64.StdEncoding.EncodeToString([]byte("not a record"))} {
+		if _, _, err := Permission("Decrypt", Params{"CiphertextBlob": b}); core.KindOf(err) != core.KindInvalidParameter && core.KindOf(err) != core.KindMissingParameter {
+			t.Fatalf("Decrypt of %q: %v, want a 400", b, err)
+		}
+	}
+}
+
+// TestTargetAccessKey checks which parameter names the key an access-key action changes: in an
+// RPC v1 call AccessKeyId is the signer's, so only UserAccessKeyId can.
+func TestTargetAccessKey(t *testing.T) {
+	cases := []struct {
+		params Params
+		want   string // "" for a MissingParameter error
+	}{
+		{Params{"UserAccessKeyId": "LTAIother"}, "LTAIother"},
+		{Params{"AccessKeyId": "LTAIother"}, "LTAIother"},
+		{Params{"AccessKeyId": "LTAIself", "UserAccessKeyId": "LTAIother"}, "LTAIother"},
+		{Params{"AccessKeyId": "LTAIself", "Signature": "x", "UserAccessKeyId": "LTAIother"}, "LTAIother"},
+		{Params{"AccessKeyId": "LTAIself", "Signature": "x"}, ""},
+		{Params{}, ""},
+	}
+	for _, c := range cases {
+		got, err := targetAccessKey(c.params)
+		if got != c.want || (c.want == "") != (core.KindOf(err) == core.KindMissingParameter) {
+			t.Errorf("%v: %q, %v; want %q", c.params, got, err, c.want)
+		}
 	}
 }
 
@@ -137,8 +175,18 @@ func TestAudit(t *testing.T) {
 	}
 	r := mem.records[1]
 	if r.AccessKeyID != "ADMINKEY01" || r.SourceIP != "192.0.2.7" || r.Action != "GetSecretValue" || r.Code != "Forbidden.ResourceNotFound" ||
-		r.Status != 404 || len(r.Resources) != 1 || r.Resources[0] != "secret/secret001" || r.RequestID == "" {
+		r.Status != 404 || len(r.Resources) != 1 || r.Resources[0] != "secret/secret001" || r.RequestID == "" || r.ClaimedAccessKeyID != "" {
 		t.Fatalf("record %+v", r)
+	}
+	// A signature that fails is recorded with the key it claimed, apart from verified callers.
+	forged := defaultRPC()
+	forged.query["AccessKeyId"], forged.secret = "ADMINKEY01", "guessed-secret"
+	forged.query["SignatureNonce"] = NewRequestID()
+	fr := forged.signed()
+	fr.RemoteAddr = "192.0.2.9:1234"
+	h.ServeHTTP(httptest.NewRecorder(), fr)
+	if r := mem.records[len(mem.records)-1]; r.ClaimedAccessKeyID != "ADMINKEY01" || r.AccessKeyID != "" || r.Code != "SignatureDoesNotMatch" || r.SourceIP != "192.0.2.9" {
+		t.Fatalf("record of a failed signature %+v", r)
 	}
 
 	for _, failClosed := range []bool{false, true} {

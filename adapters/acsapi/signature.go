@@ -98,7 +98,7 @@ func (v *Verifier) Authenticate(ctx context.Context, r *http.Request, req *Reque
 	var s signed
 	var err error
 	auth := r.Header.Get("Authorization")
-	_, rpc := req.Params["Signature"]
+	rpc := rpcSigned(req.Params)
 	switch {
 	case strings.HasPrefix(auth, acs3Algorithm+" "):
 		s, err = parseACS3(r, req, strings.TrimPrefix(auth, acs3Algorithm+" "))
@@ -296,10 +296,13 @@ func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 	canon.WriteString(path)
 	canon.WriteByte('\n')
 	for i, k := range req.query.sortedKeys() {
+		if !plainName(k) {
+			return signed{}, errUnsignableName
+		}
 		if i > 0 {
 			canon.WriteByte('&')
 		}
-		canon.WriteString(k) // the SDK does not escape keys
+		canon.WriteString(k) // the SDK does not escape keys, so only plain ones are unambiguous
 		canon.WriteByte('=')
 		percentEncode(&canon, req.query[k])
 	}
@@ -321,6 +324,57 @@ func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 		toSign:      acs3Algorithm + "\n" + hex.EncodeToString(canonHash[:]),
 		signature:   signature,
 	}, nil
+}
+
+// rpcSigned reports whether a request carries an RPC v1 signature (its parameters hold it).
+func rpcSigned(p Params) bool {
+	_, ok := p["Signature"]
+	return ok
+}
+
+// errUnsignableName refuses an ACS3 query parameter name that the canonical query would hold
+// unescaped: with "&" or "=" in names, A=x&B and y would sign like A=x and B=y, so a captured
+// request could be reshaped without breaking its signature. The message names no parameter, as
+// the name is the caller's text.
+var errUnsignableName = core.Errorf(core.KindInvalidParameter,
+	"a query parameter name holds a character other than A-Z, a-z, 0-9, dot, underscore or dash, which an ACS3 signature cannot cover")
+
+// plainName reports whether a parameter name is made of A-Za-z0-9 . _ - only (which also covers
+// the .N of list indexes), the characters the canonical query needs no escaping for.
+func plainName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// maxClaimedID bounds the unverified key id an audit record keeps.
+const maxClaimedID = 128
+
+// ClaimedKeyID returns the access key id a request names (the ACS3 Credential or the RPC v1
+// AccessKeyId), unverified, cut to maxClaimedID bytes: for the audit record of a request whose
+// signature failed.
+func ClaimedKeyID(r *http.Request, req *Request) string {
+	id := req.Params["AccessKeyId"]
+	if fields, ok := strings.CutPrefix(r.Header.Get("Authorization"), acs3Algorithm+" "); ok {
+		id = ""
+		for _, f := range strings.Split(fields, ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(f), "Credential="); ok {
+				id = v
+				break
+			}
+		}
+	}
+	if len(id) > maxClaimedID {
+		id = id[:maxClaimedID]
+	}
+	return id
 }
 
 // parseRPC reads an RPC v1 request signed with HMAC-SHA1 (reference §6.3) or, by a client key,

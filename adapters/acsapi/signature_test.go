@@ -69,6 +69,27 @@ func TestVerifyACS3(t *testing.T) {
 			a.body = "SecretData=s%26cret"
 			return a.signed()
 		}, ""},
+		{"two parameters reshaped into one name", func() *http.Request {
+			// A=x and B=y sign as "A=x&B=y"; so would one parameter named "A=x&B" of value y,
+			// had names been allowed to hold & and =.
+			a := defaultACS3()
+			a.query["A"], a.query["B"] = "x", "y"
+			auth := a.authorization()
+			delete(a.query, "A")
+			delete(a.query, "B")
+			a.query["A=x&B"] = "y"
+			return a.request(auth)
+		}, "InvalidParameter"},
+		{"a space in a parameter name", func() *http.Request {
+			a := defaultACS3()
+			a.query["Secret Name"] = "x"
+			return a.signed()
+		}, "InvalidParameter"},
+		{"list indexes and dotted names", func() *http.Request {
+			a := defaultACS3()
+			a.query["Tag.1.Key"], a.query["ResourceId.12"], a.query["My_Param-2"] = "k", "r", "v"
+			return a.signed()
+		}, ""},
 		{"tampered query", func() *http.Request {
 			a := defaultACS3()
 			auth := a.authorization()
@@ -426,6 +447,31 @@ func benchmarkVerify(b *testing.B, r *http.Request) {
 	for b.Loop() {
 		if _, err := v.Verify(ctx, r, req); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestClaimedKeyID(t *testing.T) {
+	acs3Req := defaultACS3()
+	acs3Req.secret = "wrong"
+	rpcReq := defaultRPC()
+	rpcReq.secret = "wrong"
+	long := defaultRPC()
+	long.query["AccessKeyId"] = strings.Repeat("k", 300)
+	for name, c := range map[string]struct {
+		r    *http.Request
+		want string
+	}{
+		"ACS3":   {acs3Req.signed(), "testid"},
+		"RPC v1": {rpcReq.signed(), "testid"},
+		"long":   {long.signed(), strings.Repeat("k", maxClaimedID)},
+	} {
+		req, err := ParseRequest(c.r, 1<<16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ClaimedKeyID(c.r, req); got != c.want {
+			t.Errorf("%s: claimed %q, want %q", name, got, c.want)
 		}
 	}
 }

@@ -62,7 +62,8 @@ func accessKeyList() *command {
 		}}
 }
 
-// accessKeyChange runs one action that takes only AccessKeyId.
+// accessKeyChange runs one action that takes only the target key, UserAccessKeyId (AccessKeyId
+// there would be the signer's own key to an RPC v1 signature).
 func accessKeyChange(name, action, result string) *command {
 	return &command{name: name, args: "ID", summary: name + " an access key (extension action " + action + ")",
 		help: "Runs " + action + " on access key ID. A key cannot disable or delete itself, so an operator\ndoes not lock themselves out by accident.",
@@ -71,7 +72,7 @@ func accessKeyChange(name, action, result string) *command {
 				if err := wantArgs(args, 1, "ID"); err != nil {
 					return err
 				}
-				body, err := c.call(action, map[string]string{"AccessKeyId": args[0]})
+				body, err := c.call(action, map[string]string{"UserAccessKeyId": args[0]})
 				if err != nil {
 					return err
 				}
