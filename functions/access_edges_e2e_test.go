@@ -44,7 +44,9 @@ func (e *edges) secret(t *testing.T, name, value string) {
 // TestAccessKeysDieWithAccessPoint: deleting an access point deletes its access keys, a new
 // access point of the same name inherits none, and each access point takes only credentials of
 // its AuthenticationMethod.
-func TestAccessKeysDieWithAccessPoint(t *testing.T) { forEachBackend(t, testAccessKeysDieWithAccessPoint) }
+func TestAccessKeysDieWithAccessPoint(t *testing.T) {
+	forEachBackend(t, testAccessKeysDieWithAccessPoint)
+}
 
 func testAccessKeysDieWithAccessPoint(t *testing.T, b backend) {
 	e := newEdges(t, b)
