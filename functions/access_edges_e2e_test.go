@@ -132,6 +132,12 @@ func TestSecretARNs(t *testing.T) {
 			t.Fatalf("BatchGetSecretValue by ARN: %s", got)
 		}
 	}
+	// The batch tag actions take ARNs in ResourceId.N as they are authorized.
+	ok(call(e.admin, "TagResources", map[string]string{"ResourceType": "secret", "ResourceId.1": arn("app/db"), "Tag.1.Key": "team", "Tag.1.Value": "a"})).must(t)
+	tags := jsonOf(ok(call(e.admin, "ListTagResources", map[string]string{"ResourceType": "secret", "ResourceId.1": "app/db"})).must(t))
+	if !strings.Contains(tags, `"TagKey":"team"`) {
+		t.Fatalf("the tag set by ARN: %s", tags)
+	}
 }
 
 // TestAccessKeyActionsBothSignatures: the key an access-key action changes is UserAccessKeyId in

@@ -84,6 +84,9 @@ func secretResources(p Params) ([]string, error) {
 	if len(ids) > 50 {
 		return nil, core.Invalid("ResourceId.N", "at most 50 resources")
 	}
+	for i, id := range ids {
+		ids[i] = secretName(id) // as resourceIDs authorized it
+	}
 	return ids, nil
 }
 
