@@ -39,12 +39,12 @@ func TestAuthorize(t *testing.T) {
 	ctx := context.Background()
 	admin, plain := adminAndPlainKeys(t, f)
 	deny := `{"Version":"1","Statement":[{"Effect":"Deny","Principal":{"RAM":["aap/app"]},"Action":"kms:GetSecretValue"}]}`
-	if err := f.svc.SetSecretPolicy(ctx, "app/db", "", deny); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "", deny); err != nil {
 		t.Fatal(err)
 	}
 	f.create(t, "app/open", "v")
 	allowPlain := `{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":["` + plain.ID + `"]},"Action":["kms:*"]}]}`
-	if err := f.svc.SetSecretPolicy(ctx, "app/open", "default", allowPlain); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/open", "default", allowPlain); err != nil {
 		t.Fatal(err)
 	}
 	ip := netip.MustParseAddr
@@ -88,7 +88,7 @@ func TestAuthorize(t *testing.T) {
 	}
 
 	// A deny for everyone binds admins too, except when they manage the policy itself.
-	if err := f.svc.SetSecretPolicy(ctx, "other", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}`); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "other", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}`); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.svc.Authorize(ctx, core.AccessRequest{CallerID: admin.ID, Permission: "kms:GetSecretValue", Resources: []string{"secret/other"}}); core.KindOf(err) != core.KindNoPermission {
@@ -116,6 +116,7 @@ func TestAuthorize(t *testing.T) {
 func TestAccessValidation(t *testing.T) {
 	f, _ := accessFixture(t)
 	ctx := context.Background()
+	admin, _ := adminAndPlainKeys(t, f)
 	cases := []struct {
 		name  string
 		do    func() error
@@ -162,12 +163,12 @@ func TestAccessValidation(t *testing.T) {
 		{"policy in use", func() error { return f.svc.DeletePolicy(ctx, "read") }, core.KindInvalidParameter, "Name"},
 		{"rule in use", func() error { return f.svc.DeleteNetworkRule(ctx, "office") }, core.KindInvalidParameter, "Name"},
 		{"secret policy with a condition", func() error {
-			return f.svc.SetSecretPolicy(ctx, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{}}]}`)
+			return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{}}]}`)
 		}, core.KindInvalidParameter, "Policy"},
 		{"secret policy effect", func() error {
-			return f.svc.SetSecretPolicy(ctx, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Maybe","Principal":"*","Action":"*"}]}`)
+			return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Maybe","Principal":"*","Action":"*"}]}`)
 		}, core.KindInvalidParameter, "Policy"},
-		{"secret policy name", func() error { return f.svc.SetSecretPolicy(ctx, "app/db", "other", `{"Version":"1","Statement":[]}`) }, core.KindInvalidParameter, "PolicyName"},
+		{"secret policy name", func() error { return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "other", `{"Version":"1","Statement":[]}`) }, core.KindInvalidParameter, "PolicyName"},
 		{"client key times", func() error {
 			_, err := f.svc.CreateClientKey(ctx, "app", epoch, epoch.Add(-time.Hour))
 			return err

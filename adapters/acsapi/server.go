@@ -135,13 +135,22 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		return c
 	}
 	ctx := context.WithValue(r.Context(), callerKey{}, c.caller)
-	if signedRead {
+	access := core.AccessRequest{CallerID: c.caller, Permission: perm, Resources: resources, SourceIP: ip, CreatesIn: createsIn(req.Action, req.Params)}
+	ctx = context.WithValue(ctx, accessKey{}, access)
+	if listings[req.Action] {
+		// A listing shows only what the caller may see; the View is its authorization.
+		var view *core.View
+		if view, c.err = h.Service.View(ctx, access); c.err != nil {
+			return c
+		}
+		ctx = context.WithValue(ctx, viewKey{}, view)
+	} else if signedRead {
 		// The action claims the nonce in the store round trip that reads its secrets, and
 		// authorizes each secret on the metadata read, before it decrypts or answers anything.
 		ctx = context.WithValue(ctx, signedReadKey{}, core.SignedRead{
 			CallerID: c.caller, Permission: perm, SourceIP: ip, Nonce: cred.Nonce, NonceTTL: h.Verifier.NonceTTL(),
 		})
-	} else if c.err = h.Service.Authorize(ctx, core.AccessRequest{CallerID: c.caller, Permission: perm, Resources: resources, SourceIP: ip}); c.err != nil {
+	} else if c.err = h.Service.Authorize(ctx, access); c.err != nil {
 		// Authorized from the parameters alone, before any data is read for the action: a denial is
 		// the same whether or not the resource exists.
 		return c
@@ -150,7 +159,27 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 	return c
 }
 
-type callerKey struct{}
+type (
+	callerKey struct{}
+	accessKey struct{}
+	viewKey   struct{}
+)
+
+// grantor is who makes the call being served, as a secret policy's author.
+func grantor(ctx context.Context) core.Grantor {
+	a, _ := ctx.Value(accessKey{}).(core.AccessRequest)
+	return core.Grantor{CallerID: a.CallerID, SourceIP: a.SourceIP}
+}
+
+// view is what the listing being served may show; served outside Handler it is refused rather
+// than shown unfiltered.
+func view(ctx context.Context) (*core.View, error) {
+	v, ok := ctx.Value(viewKey{}).(*core.View)
+	if !ok {
+		return nil, &core.Error{Kind: core.KindInternal, Message: "a listing was served without its caller's view"}
+	}
+	return v, nil
+}
 
 // Caller returns the access key or client key id that signed the call being served.
 func Caller(ctx context.Context) string {
