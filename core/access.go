@@ -35,9 +35,9 @@ type AccessPoint struct {
 // network rules.
 type AccessPolicy struct {
 	Name         string    `json:"name"`
-	Permissions  []string  `json:"permissions"`  // RBAC template names
-	Resources    []string  `json:"resources"`    // secret/<name or pattern>, key/<id>, instance/<id>, *
-	NetworkRules []string  `json:"networkRules"` // names of network rules; the policy applies from their sources only
+	Permissions  []string  `json:"permissions"`           // RBAC template names
+	Resources    []string  `json:"resources"`             // secret/<name or pattern>, key/<id>, instance/<id>, *
+	NetworkRules []string  `json:"networkRules"`          // names of network rules; the policy applies from their sources only
 	KmsInstance  string    `json:"kmsInstance,omitempty"` // the scope: an instance id, SharedPool, or "" for everything
 	Description  string    `json:"description,omitempty"`
 	CreateTime   time.Time `json:"createTime"`

@@ -168,7 +168,9 @@ func TestAccessValidation(t *testing.T) {
 		{"secret policy effect", func() error {
 			return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Maybe","Principal":"*","Action":"*"}]}`)
 		}, core.KindInvalidParameter, "Policy"},
-		{"secret policy name", func() error { return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "other", `{"Version":"1","Statement":[]}`) }, core.KindInvalidParameter, "PolicyName"},
+		{"secret policy name", func() error {
+			return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "other", `{"Version":"1","Statement":[]}`)
+		}, core.KindInvalidParameter, "PolicyName"},
 		{"client key times", func() error {
 			_, err := f.svc.CreateClientKey(ctx, "app", epoch, epoch.Add(-time.Hour))
 			return err

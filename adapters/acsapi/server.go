@@ -128,35 +128,38 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		c.err = UnknownAction(req.Action)
 		return c
 	}
-	perm, resources, err := Permission(req.Action, req.Params)
+	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.caller, cred.Nonce, ip)
 	c.resources = resources
 	if err != nil {
 		c.err = err
 		return c
 	}
-	ctx := context.WithValue(r.Context(), callerKey{}, c.caller)
-	access := core.AccessRequest{CallerID: c.caller, Permission: perm, Resources: resources, SourceIP: ip, CreatesIn: createsIn(req.Action, req.Params)}
-	ctx = context.WithValue(ctx, accessKey{}, access)
-	if listings[req.Action] {
-		// A listing shows only what the caller may see; the View is its authorization.
-		var view *core.View
-		if view, c.err = h.Service.View(ctx, access); c.err != nil {
-			return c
-		}
-		ctx = context.WithValue(ctx, viewKey{}, view)
-	} else if signedRead {
-		// The action claims the nonce in the store round trip that reads its secrets, and
-		// authorizes each secret on the metadata read, before it decrypts or answers anything.
-		ctx = context.WithValue(ctx, signedReadKey{}, core.SignedRead{
-			CallerID: c.caller, Permission: perm, SourceIP: ip, Nonce: cred.Nonce, NonceTTL: h.Verifier.NonceTTL(),
-		})
-	} else if c.err = h.Service.Authorize(ctx, access); c.err != nil {
-		// Authorized from the parameters alone, before any data is read for the action: a denial is
-		// the same whether or not the resource exists.
-		return c
-	}
 	c.body, c.err = serve(ctx, h.Service, req.Params)
 	return c
+}
+
+// admit authorizes a call from its parameters alone, before any data is read for the action, and
+// returns the context the action runs in and the resources the call names. A denial is the
+// same whether or not the resource exists. Listings get the caller's core.View; signed reads
+// authorize each secret on the metadata read (core.Service.ReadSecretValues).
+func (h *Handler) admit(ctx context.Context, action string, p Params, caller, nonce string, ip netip.Addr) (context.Context, []string, error) {
+	perm, resources, err := Permission(action, p)
+	if err != nil {
+		return ctx, resources, err
+	}
+	access := core.AccessRequest{CallerID: caller, Permission: perm, Resources: resources, SourceIP: ip, CreatesIn: createsIn(action, p)}
+	ctx = context.WithValue(context.WithValue(ctx, callerKey{}, caller), accessKey{}, access)
+	switch {
+	case listings[action]:
+		v, err := h.Service.View(ctx, access)
+		return context.WithValue(ctx, viewKey{}, v), resources, err
+	case signedReads[action]:
+		// The action claims the nonce in the store round trip that reads its secrets.
+		return context.WithValue(ctx, signedReadKey{}, core.SignedRead{
+			CallerID: caller, Permission: perm, SourceIP: ip, Nonce: nonce, NonceTTL: h.Verifier.NonceTTL(),
+		}), resources, nil
+	}
+	return ctx, resources, h.Service.Authorize(ctx, access)
 }
 
 type (
