@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,5 +224,223 @@ func TestClientKeyLifecycle(t *testing.T) {
 	}
 	if _, err := f.svc.GetClientKey(ctx, nk.Key.ID); core.KindOf(err) != core.KindNotFound {
 		t.Fatalf("the client key outlived its access point: %v", err)
+	}
+}
+
+// TestAuthorizeAttacks replays each attack of issues 14 and 23 on the decision: the attacker's
+// credential, the action, the resource, and the refusal expected.
+func TestAuthorizeAttacks(t *testing.T) {
+	f, app := accessFixture(t)
+	ctx := context.Background()
+	admin, plain := adminAndPlainKeys(t, f)
+	by := core.Grantor{CallerID: admin.ID}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	instA, err := f.svc.CreateKmsInstance(ctx, core.CreateKmsInstanceInput{Name: "a", EndDate: epoch.Add(365 * 24 * time.Hour)})
+	must(nil, err)
+	instB, err := f.svc.CreateKmsInstance(ctx, core.CreateKmsInstanceInput{Name: "b", EndDate: epoch.Add(365 * 24 * time.Hour)})
+	must(nil, err)
+	keyA, err := f.svc.CreateKey(ctx, core.CreateKeyInput{InstanceID: instA.ID})
+	must(nil, err)
+	keyB, err := f.svc.CreateKey(ctx, core.CreateKeyInput{InstanceID: instB.ID})
+	must(nil, err)
+	in := func(name string, inst *core.Instance, key *core.Key, policy string) {
+		t.Helper()
+		must(f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: name, VersionID: "v1", Data: []byte("x"), InstanceID: inst.ID, EncryptionKeyID: key.ID, Policy: policy, PolicyBy: by}))
+	}
+	in("team3/a", instA, keyA, "")
+	in("db/a", instA, keyA, "")
+	in("db/b", instB, keyB, "")
+	f.create(t, "db/shared", "x")
+	f.create(t, "team/mine", "x")
+	allowAll := `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"}]}`
+	must(nil, f.svc.SetSecretPolicy(ctx, by, "other", "", allowAll))
+	must(nil, f.svc.SetSecretPolicy(ctx, by, "db/shared", "", allowAll))
+	must(nil, f.svc.SetSecretPolicy(ctx, by, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":{"RAM":["aap/app"]},"Action":"kms:Get*"}]}`))
+	key := func(name string, p core.AccessPolicy) string {
+		t.Helper()
+		p.Name, p.NetworkRules = name, []string{"office"}
+		must(f.svc.CreatePolicy(ctx, p))
+		must(f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: name, Policies: []string{name}}))
+		k, err := f.svc.CreateAccessPointKey(ctx, name, "")
+		must(nil, err)
+		return k.ID
+	}
+	t3 := key("team3admin", core.AccessPolicy{Permissions: []string{"CofferAdmin"}, Resources: []string{"secret/team3/*"}})
+	scopedAdmin := key("aadmin", core.AccessPolicy{Permissions: []string{"CofferAdmin"}, Resources: []string{"*"}, KmsInstance: instA.ID})
+	inA := key("areader", core.AccessPolicy{Permissions: []string{"SecretUser"}, Resources: []string{"secret/*"}, KmsInstance: instA.ID})
+	inShared := key("sharedreader", core.AccessPolicy{Permissions: []string{"SecretUser"}, Resources: []string{"secret/*"}, KmsInstance: core.SharedPool})
+	mgr := key("mgr", core.AccessPolicy{Permissions: []string{"CofferSecretManager"}, Resources: []string{"secret/team/*"}})
+	office, elsewhere := netip.MustParseAddr("10.0.0.9"), netip.MustParseAddr("192.0.2.1")
+	cases := []struct {
+		name   string
+		caller string
+		perm   string
+		res    []string
+		ip     netip.Addr
+		allow  bool
+	}{
+		{"14.2 scoped CofferAdmin: admin-only action", t3, core.AdminPermission, nil, office, false},
+		{"14.2 scoped CofferAdmin: outside its resources", t3, "kms:GetSecretValue", []string{"secret/db/a"}, office, false},
+		{"14.2 scoped CofferAdmin: inside its resources", t3, "kms:GetSecretValue", []string{"secret/team3/a"}, office, true},
+		{"14.2 instance-scoped CofferAdmin on *: admin-only action", scopedAdmin, core.AdminPermission, nil, office, false},
+		{"14.2 instance-scoped CofferAdmin on *: its instance", scopedAdmin, "kms:DescribeKey", []string{"key/" + keyA.ID}, office, true},
+		{"14.2 instance-scoped CofferAdmin on *: another instance", scopedAdmin, "kms:DescribeKey", []string{"key/" + keyB.ID}, office, false},
+		{"14.2 a resourceless template action needs *", mgr, "kms:GetRandomPassword", nil, office, false},
+		{"14.3 KmsInstance: its instance", inA, "kms:GetSecretValue", []string{"secret/db/a"}, office, true},
+		{"14.3 KmsInstance: another instance", inA, "kms:GetSecretValue", []string{"secret/db/b"}, office, false},
+		{"14.3 KmsInstance: the shared pool is its own scope", inA, "kms:GetSecretValue", []string{"secret/db/shared"}, office, false},
+		{"14.3 KmsInstance: a missing secret has no instance", inA, "kms:GetSecretValue", []string{"secret/db/missing"}, office, false},
+		{"14.3 KmsInstance shared: the pool", inShared, "kms:GetSecretValue", []string{"secret/db/shared"}, office, true},
+		{"14.3 KmsInstance shared: an instance", inShared, "kms:GetSecretValue", []string{"secret/db/a"}, office, false},
+		{"14.3 KmsInstance: create in its instance", inA, "kms:GetSecretValue", []string{"secret/db/new"}, office, false},
+		{"14.4 Deny kms:Get* denies GetSecretValue", app, "kms:GetSecretValue", []string{"secret/app/db"}, office, false},
+		{"23.2 secret policy grant, inside the network", app, "kms:GetSecretValue", []string{"secret/other"}, office, true},
+		{"23.2 secret policy grant, outside the network", app, "kms:GetSecretValue", []string{"secret/other"}, elsewhere, false},
+		{"23.2 secret policy grant, unknown source", app, "kms:GetSecretValue", []string{"secret/other"}, netip.Addr{}, false},
+		{"23.2 a plain key has no network rule", plain.ID, "kms:GetSecretValue", []string{"secret/other"}, elsewhere, true},
+		{"23(c) shared-pool secret policy, instance-scoped access point", inA, "kms:DescribeSecret", []string{"secret/db/shared"}, office, false},
+		{"23(c) shared-pool secret policy, unscoped access point", app, "kms:DescribeSecret", []string{"secret/db/shared"}, office, true},
+		{"secret policy grants no admin-only action", plain.ID, core.AdminPermission, nil, office, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := f.svc.Authorize(ctx, core.AccessRequest{CallerID: c.caller, Permission: c.perm, Resources: c.res, SourceIP: c.ip})
+			if c.allow && err != nil {
+				t.Fatalf("denied: %v", err)
+			}
+			if !c.allow && core.KindOf(err) != core.KindNoPermission {
+				t.Fatalf("got %v, want a denial", err)
+			}
+		})
+	}
+	// 14.3: creating names the instance the resource is created in.
+	for _, c := range []struct {
+		in    string
+		allow bool
+	}{{instA.ID, true}, {instB.ID, false}, {"", false}} {
+		err := f.svc.Authorize(ctx, core.AccessRequest{CallerID: inA, Permission: "kms:GetSecretValue", Resources: []string{"secret/db/new"}, SourceIP: office, CreatesIn: &c.in})
+		if (err == nil) != c.allow {
+			t.Errorf("creating in %q: %v, want allowed=%v", c.in, err, c.allow)
+		}
+	}
+
+	// 14.5: a secret policy grants only what its author holds.
+	for _, c := range []struct {
+		doc  string
+		kind core.Kind
+	}{
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"}]}`, core.KindNoPermission},
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":["aap/mgr"]},"Action":["kms:RotateSecret"]}]}`, core.KindNoPermission},
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*Rotat*"}]}`, core.KindNoPermission},
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Get*"}]}`, 0}, // every Get action a secret policy grants is the manager's
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":["kms:GetSecretValue","kms:DescribeSecret"]}]}`, 0},
+		{`{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:*"}]}`, 0},
+	} {
+		err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: mgr, SourceIP: office}, "team/mine", "", c.doc)
+		if core.KindOf(err) != c.kind || (c.kind == 0) != (err == nil) {
+			t.Errorf("SetSecretPolicy by a manager %s: %v, want kind %v", c.doc, err, c.kind)
+		}
+	}
+	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: mgr, SourceIP: elsewhere}, "team/mine", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:GetSecretValue"}]}`); core.KindOf(err) != core.KindNoPermission {
+		t.Errorf("a manager outside its network granted its permission: %v", err)
+	}
+	// 14.10: CreateSecret takes the policy SetSecretPolicy takes, and nothing else.
+	for _, c := range []struct {
+		doc  string
+		by   core.Grantor
+		kind core.Kind
+	}{
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{}}]}`, by, core.KindInvalidParameter},
+		{`{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:GetSecretValues"}]}`, by, core.KindInvalidParameter},
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"}]}`, core.Grantor{CallerID: mgr, SourceIP: office}, core.KindNoPermission},
+	} {
+		_, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: "team/refused", VersionID: "v1", Data: []byte("x"), Policy: c.doc, PolicyBy: c.by})
+		if core.KindOf(err) != c.kind {
+			t.Errorf("CreateSecret with %s: %v, want kind %v", c.doc, err, c.kind)
+		}
+	}
+	if _, err := f.svc.DescribeSecret(ctx, "team/refused"); core.KindOf(err) != core.KindNotFound {
+		t.Fatalf("a refused CreateSecret stored the secret: %v", err)
+	}
+
+	// 23.1: listings show only what the caller may see, and count only that.
+	for _, c := range []struct {
+		caller string
+		ip     netip.Addr
+		want   []string
+	}{
+		// "other" and "db/shared" allow kms:* to everyone in their secret policies, team/mine now
+		// denies everyone (above); the shared pool is outside the instance-scoped admin's scope.
+		{mgr, office, []string{"db/shared", "other"}},
+		{t3, office, []string{"db/shared", "other", "team3/a"}},
+		{scopedAdmin, office, []string{"db/a", "team3/a"}},
+		{app, office, []string{"other"}}, // through its secret policy: app has no ListSecrets of its own
+	} {
+		view, err := f.svc.View(ctx, core.AccessRequest{CallerID: c.caller, Permission: "kms:ListSecrets", SourceIP: c.ip})
+		if c.caller == app {
+			if core.KindOf(err) != core.KindNoPermission {
+				t.Errorf("a caller no policy lets list was let list: %v", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := f.svc.ListSecrets(ctx, core.ListSecretsInput{View: view, PageNumber: 1, PageSize: 1})
+		if err != nil || page.Total != len(c.want) || len(page.Secrets) != 1 || page.Secrets[0].Name != c.want[0] {
+			t.Errorf("%s lists %d (%v), first page %v; want %v", c.caller, page.Total, err, page.Secrets, c.want)
+		}
+	}
+	if _, err := f.svc.View(ctx, core.AccessRequest{CallerID: mgr, Permission: "kms:ListSecrets", SourceIP: elsewhere}); core.KindOf(err) != core.KindNoPermission {
+		t.Errorf("listing from outside the network: %v", err)
+	}
+}
+
+// TestPolicyScopeAndPatterns: KmsInstance must name an instance, the shared pool or nothing, and
+// a resource takes * at its end only (issue 23, questions a and b).
+func TestPolicyScopeAndPatterns(t *testing.T) {
+	f, _ := accessFixture(t)
+	ctx := context.Background()
+	inst, err := f.svc.CreateKmsInstance(ctx, core.CreateKmsInstanceInput{EndDate: epoch.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := func(scope string, res ...string) core.AccessPolicy {
+		return core.AccessPolicy{Name: "p", Permissions: []string{"SecretUser"}, Resources: res, NetworkRules: []string{"office"}, KmsInstance: scope}
+	}
+	for _, c := range []struct {
+		p     core.AccessPolicy
+		field string
+	}{
+		{policy("kst-nope", "secret/*"), "KmsInstance"},
+		{policy("", "secret/app/*-db"), "Resources"},
+		{policy("", "secret/*/db"), "Resources"},
+		{policy("", "secret/*a*a*a*b"), "Resources"},
+		{policy("", "secret/"+strings.Repeat("a", 300)), "Resources"},
+	} {
+		_, err := f.svc.CreatePolicy(ctx, c.p)
+		var ce *core.Error
+		if !errors.As(err, &ce) || ce.Kind != core.KindInvalidParameter || ce.Field != c.field {
+			t.Errorf("CreatePolicy %+v: %v, want invalid %s", c.p, err, c.field)
+		}
+	}
+	for _, scope := range []string{"", core.SharedPool, inst.ID} {
+		p := policy(scope, "secret/app/*", "secret/app/db")
+		p.Name = "p" + strings.ReplaceAll(scope, "-", "")
+		if _, err := f.svc.CreatePolicy(ctx, p); err != nil {
+			t.Errorf("CreatePolicy in scope %q: %v", scope, err)
+		}
+	}
+	bad := "kst-nope"
+	if _, err := f.svc.UpdatePolicy(ctx, "read", nil, nil, nil, &bad, nil); core.KindOf(err) != core.KindInvalidParameter {
+		t.Errorf("UpdatePolicy to an unknown instance: %v", err)
+	}
+	if p, err := f.svc.UpdatePolicy(ctx, "read", nil, nil, nil, &inst.ID, nil); err != nil || p.KmsInstance != inst.ID {
+		t.Errorf("UpdatePolicy to an instance: %+v, %v", p, err)
 	}
 }

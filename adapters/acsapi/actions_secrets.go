@@ -68,7 +68,8 @@ func getSecretValue(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	res, err := readValues(ctx, svc, []core.GetSecretValueInput{{Name: name, VersionID: p.String("VersionId"), Stage: p.String("VersionStage")}})
+	// The name as Permission read it (an ARN stripped), so the read checks what serve validated.
+	res, err := readValues(ctx, svc, []core.GetSecretValueInput{{Name: secretName(name), VersionID: p.String("VersionId"), Stage: p.String("VersionStage")}})
 	if err != nil {
 		return nil, err
 	}
