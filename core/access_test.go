@@ -387,6 +387,19 @@ func TestAuthorizeAttacks(t *testing.T) {
 	if _, err := f.svc.View(ctx, core.AccessRequest{CallerID: mgr, Permission: "kms:ListSecrets", SourceIP: elsewhere}); core.KindOf(err) != core.KindNoPermission {
 		t.Errorf("listing from outside the network: %v", err)
 	}
+
+	// A policy stored before actions were checked, naming one that does not exist, denies
+	// everything but an admin repairing it.
+	err = f.store.UpdateSecret(ctx, "team3/a", func(sec *core.Secret) (core.SecretWrite, error) {
+		sec.Policy = `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":["kms:GetSecretValue","kms:Nothing"]}]}`
+		return core.SecretWrite{Secret: sec}, nil
+	})
+	must(nil, err)
+	checkDecisions(t, f.svc, []decision{
+		{"a stale secret policy denies its scope", t3, "kms:GetSecretValue", []string{"secret/team3/a"}, office, false},
+		{"a stale secret policy denies an admin's read", admin.ID, "kms:GetSecretValue", []string{"secret/team3/a"}, office, false},
+		{"a stale secret policy lets an admin repair it", admin.ID, "kms:SetSecretPolicy", []string{"secret/team3/a"}, office, true},
+	})
 }
 
 // TestPolicyScopeAndPatterns: KmsInstance must name an instance, the shared pool or nothing, and

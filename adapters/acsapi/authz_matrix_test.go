@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -290,4 +291,34 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	t.Logf("%d cells", n)
+}
+
+// TestPermissionValidatesFirst: a call's names and ids are checked before any policy pattern
+// meets them (issue 23, finding 5), and an ARN names its secret.
+func TestPermissionValidatesFirst(t *testing.T) {
+	for _, c := range []struct {
+		action string
+		p      Params
+		field  string // "" when the call is read, with want as its resource
+		want   string
+	}{
+		{"DescribeSecret", Params{"SecretName": strings.Repeat("/", 100_000)}, "SecretName", ""},
+		{"DescribeSecret", Params{"SecretName": strings.Repeat("a", 193)}, "SecretName", ""},
+		{"DescribeSecret", Params{"SecretName": "a b"}, "SecretName", ""},
+		{"DescribeSecret", Params{}, "SecretName", ""},
+		{"TagResources", Params{"ResourceType": "secret", "ResourceId.1": "ok", "ResourceId.2": "not ok!"}, "SecretName", ""},
+		{"DescribeKey", Params{"KeyId": strings.Repeat("k", 129)}, "KeyId", ""},
+		{"GetKmsInstance", Params{"KmsInstanceId": strings.Repeat("k", 129)}, "KmsInstanceId", ""},
+		{"DescribeSecret", Params{"SecretName": "acs:kms:cn-hangzhou:123:secret/app/db"}, "", "secret/app/db"},
+		{"CreateSecret", Params{"SecretName": core.AutoSecretName}, "", "secret/" + core.AutoSecretName},
+	} {
+		_, res, err := Permission(c.action, c.p)
+		var ce *core.Error
+		switch {
+		case c.field == "" && (err != nil || len(res) != 1 || res[0] != c.want):
+			t.Errorf("%s %v: %v %v, want %s", c.action, len(c.p), res, err, c.want)
+		case c.field != "" && (!errors.As(err, &ce) || ce.Field != c.field):
+			t.Errorf("%s: %v, want an invalid %s", c.action, err, c.field)
+		}
+	}
 }
