@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -100,7 +101,7 @@ func parseAction(a string) (string, error) {
 	return "", fmt.Errorf("the action %q names no action a secret policy can grant", a)
 }
 
-// actionsOf lists the permissions that a parsed Action entry names.
+// actionsOf lists, in order, the permissions that a parsed Action entry names.
 func actionsOf(pattern string) []string {
 	var out []string
 	for p := range templated {
@@ -108,6 +109,7 @@ func actionsOf(pattern string) []string {
 			out = append(out, p)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 
