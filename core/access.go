@@ -45,10 +45,10 @@ type AccessPoint struct {
 // network rules.
 type AccessPolicy struct {
 	Name         string    `json:"name"`
-	Permissions  []string  `json:"permissions"`  // RBAC template names
-	Resources    []string  `json:"resources"`    // secret/<name or pattern>, key/<id>, instance/<id>, *
-	NetworkRules []string  `json:"networkRules"` // names of network rules; the policy applies from their sources only
-	KmsInstance  string    `json:"kmsInstance,omitempty"`
+	Permissions  []string  `json:"permissions"`           // RBAC template names
+	Resources    []string  `json:"resources"`             // secret/<name or pattern>, key/<id>, instance/<id>, *
+	NetworkRules []string  `json:"networkRules"`          // names of network rules; the policy applies from their sources only
+	KmsInstance  string    `json:"kmsInstance,omitempty"` // the scope: an instance id, SharedPool, or "" for everything
 	Description  string    `json:"description,omitempty"`
 	CreateTime   time.Time `json:"createTime"`
 }
@@ -266,6 +266,9 @@ func (s *Service) CreatePolicy(ctx context.Context, p AccessPolicy) (*AccessPoli
 	if err := s.checkPolicy(ctx, &p); err != nil {
 		return nil, err
 	}
+	if err := s.checkScope(ctx, p.KmsInstance); err != nil {
+		return nil, err
+	}
 	p.CreateTime = s.now()
 	if err := createRecord(ctx, s.store, RecordPolicy, p.Name, &p); err != nil {
 		return nil, err
@@ -310,22 +313,55 @@ func (s *Service) checkPolicy(ctx context.Context, p *AccessPolicy) error {
 	return nil
 }
 
+// checkScope refuses a KmsInstance that names no instance: a typo would otherwise scope a
+// policy to nothing, or to an instance created later under that id.
+func (s *Service) checkScope(ctx context.Context, id string) error {
+	if id == "" || id == SharedPool {
+		return nil
+	}
+	if _, err := getRecord[Instance](ctx, s.store, RecordInstance, id, "KMS instance"); err != nil {
+		if KindOf(err) == KindNotFound {
+			return Invalid("KmsInstance", "the KMS instance %q does not exist; use an instance id, %s for the shared pool, or leave it empty for every instance", id, SharedPool)
+		}
+		return err
+	}
+	return nil
+}
+
+// maxResourcePatternLen bounds a resource pattern: secret/ and the longest secret name, with room.
+const maxResourcePatternLen = 256
+
+// validateResourcePattern accepts "*" and secret/, key/ or instance/ followed by a name or id, or
+// by a prefix and a trailing * (as Alibaba documents). A * anywhere else is refused: what it
+// would match (across slashes) is rarely what its author meant.
 func validateResourcePattern(r string) error {
 	if r == "*" {
 		return nil
 	}
 	kind, rest, _ := strings.Cut(r, "/")
+	prefix := strings.TrimSuffix(rest, "*")
 	switch {
+	case len(r) > maxResourcePatternLen:
+		return Invalid("Resources", "a resource has at most %d characters", maxResourcePatternLen)
+	case strings.Contains(prefix, "*"):
+		return Invalid("Resources", "%q: * may only end a resource (secret/app/*), as Alibaba documents", r)
 	case rest == "":
 	case kind == "secret", kind == "key", kind == "instance":
 		return nil
 	}
-	return Invalid("Resources", "%q is not secret/<name or pattern>, key/<id>, instance/<id> or *", r)
+	return Invalid("Resources", "%q is not secret/<name or prefix*>, key/<id>, instance/<id> or *", r)
 }
 
-// UpdatePolicy replaces the fields given (non-nil).
-func (s *Service) UpdatePolicy(ctx context.Context, name string, permissions, resources, networkRules []string, description *string) (*AccessPolicy, error) {
+// UpdatePolicy replaces the fields given (non-nil). KmsInstance is Coffer's extension (Alibaba's
+// UpdatePolicy cannot change the scope).
+func (s *Service) UpdatePolicy(ctx context.Context, name string, permissions, resources, networkRules []string, kmsInstance, description *string) (*AccessPolicy, error) {
 	return updateAccess(ctx, s, RecordPolicy, name, "policy", func(p *AccessPolicy) error {
+		if kmsInstance != nil {
+			if err := s.checkScope(ctx, *kmsInstance); err != nil {
+				return err
+			}
+			p.KmsInstance = *kmsInstance
+		}
 		if permissions != nil {
 			p.Permissions = permissions
 		}

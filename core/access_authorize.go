@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -14,10 +15,17 @@ type AccessRequest struct {
 	Permission string     // e.g. kms:GetSecretValue
 	Resources  []string   // e.g. secret/app/db; empty when the action names none
 	SourceIP   netip.Addr // the caller's address; invalid when unknown
+	// CreatesIn is set by actions that create their resource (CreateSecret, CreateKey): the
+	// instance it will live in, "" for the shared pool. A resource that exists keeps its own.
+	CreatesIn *string
 }
 
 // AdminPermission is what an action outside every template needs: only admins hold it.
 const AdminPermission = "coffer:Admin"
+
+// SharedPool is the KmsInstance value that scopes a policy to the shared pool: the secrets and
+// keys created without DKMSInstanceId.
+const SharedPool = "shared"
 
 // errDenied is the one answer to every denial, so that it tells nothing about whether a
 // resource exists or which rule failed.
@@ -25,43 +33,161 @@ func errDenied() error {
 	return Errorf(KindNoPermission, "You are not authorized to perform the operation.")
 }
 
-// Authorize decides a call before any data is touched. An explicit Deny in a secret's policy wins
-// over everything (except an admin managing that policy, so that no secret can be locked away for
-// good); admin keys may do anything else; other callers need an Allow from one of their access
-// point's policies (template, resource and source network all matching) or from the secret's
-// policy.
+// Authorize decides a call before the action touches any data. Every resource must be allowed
+// (decide); an action naming no resource is treated as naming "*".
 func (s *Service) Authorize(ctx context.Context, req AccessRequest) error {
-	caller, err := s.principal(ctx, req.CallerID)
+	c, err := s.caller(ctx, req.CallerID, req.SourceIP)
 	if err != nil {
 		return err
 	}
-	secretPolicies, err := s.secretPolicies(ctx, req.Resources)
-	if err != nil {
-		return err
+	resources := req.Resources
+	if len(resources) == 0 {
+		resources = []string{""}
 	}
-	return s.authorize(ctx, caller, req, secretPolicies)
-}
-
-// authorize decides req for caller given the policies of the secrets among its resources (as
-// secretPolicies returns them).
-func (s *Service) authorize(ctx context.Context, caller principal, req AccessRequest, secretPolicies []*SecretPolicy) error {
-	managingPolicy := req.Permission == "kms:SetSecretPolicy" || req.Permission == "kms:GetSecretPolicy"
-	if !(caller.admin && managingPolicy) && denies(secretPolicies, caller, req.Permission) {
-		return errDenied()
-	}
-	if caller.admin {
-		return nil
-	}
-	if caller.accessPoint != "" {
-		ok, err := s.accessPointAllows(ctx, caller.accessPoint, req)
-		if err != nil || ok {
+	for _, name := range resources {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
+		r, err := s.resolve(ctx, name, req.CreatesIn)
+		if err != nil {
+			return err
+		}
+		if !decide(c, req.Permission, r) {
+			return errDenied()
+		}
 	}
-	if len(req.Resources) > 0 && len(secretPolicies) == len(req.Resources) && allows(secretPolicies, caller, req.Permission) {
-		return nil
+	return nil
+}
+
+// caller is a principal with everything the decision needs about it loaded: its access point's
+// policies, each with whether the call's source address is in its network rules.
+type caller struct {
+	principal
+	grants []grant
+}
+
+// grant is one access point policy as the decision reads it.
+type grant struct {
+	templates   []string
+	resources   []string
+	instance    string // KmsInstance: "" for every instance and the shared pool
+	fromNetwork bool   // the source address is in one of the policy's network rules
+}
+
+// resource is a resource with what is known about it.
+type resource struct {
+	name     string // secret/<name>, key/<id>, instance/<id>; "" for an action naming none
+	instance string // the instance it lives in, "" for the shared pool
+	known    bool   // instance is known: the resource exists or is being created
+	policy   *SecretPolicy
+}
+
+// decide is the one authorization decision, reached the same way by every action, listings
+// included. In order:
+//   - an explicit Deny of the resource's secret policy wins (except for an admin managing that
+//     policy, so that no secret can be locked away for good);
+//   - admin keys may do anything else;
+//   - an access point policy allows when its templates grant the permission, its resources and
+//     instance scope cover the resource and the source is in its network rules; an action
+//     naming no resource needs "*" in a policy without KmsInstance;
+//   - a secret policy's Allow grants on its own secret only, and to an access point's credential
+//     only where one of the access point's policies has the secret's instance in scope and admits
+//     the source: a secret policy widens actions and names, never networks or instances.
+func decide(c caller, permission string, r resource) bool {
+	managingPolicy := permission == "kms:SetSecretPolicy" || permission == "kms:GetSecretPolicy"
+	if r.policy != nil && !(c.admin && managingPolicy) && r.policy.matches("Deny", c.principal, permission) {
+		return false
 	}
-	return errDenied()
+	if c.admin {
+		return true
+	}
+	if c.heldByPolicies(permission, r) {
+		return true
+	}
+	if r.policy == nil || !templated[permission] || !r.policy.matches("Allow", c.principal, permission) {
+		return false
+	}
+	return c.accessPoint == "" || slices.ContainsFunc(c.grants, func(g grant) bool { return g.fromNetwork && g.inScope(r) })
+}
+
+// heldByPolicies reports whether one of the caller's access point policies allows permission on
+// r, secret policies aside.
+func (c caller) heldByPolicies(permission string, r resource) bool {
+	return slices.ContainsFunc(c.grants, func(g grant) bool {
+		return g.fromNetwork && grants(g.templates, permission) && g.covers(r)
+	})
+}
+
+func (g grant) covers(r resource) bool {
+	if r.name == "" {
+		return g.instance == "" && slices.Contains(g.resources, "*")
+	}
+	return g.inScope(r) && slices.ContainsFunc(g.resources, func(p string) bool { return p == "*" || glob(p, r.name) })
+}
+
+// inScope reports whether r lives in the policy's instance scope. A resource whose instance is
+// unknown (it does not exist) is in the scope of an unscoped policy only.
+func (g grant) inScope(r resource) bool {
+	switch {
+	case g.instance == "":
+		return true
+	case !r.known:
+		return false
+	case g.instance == SharedPool:
+		return r.instance == ""
+	}
+	return r.instance == g.instance
+}
+
+// templated is every permission a template other than CofferAdmin names: all that a secret
+// policy can grant.
+var templated = func() map[string]bool {
+	out := map[string]bool{}
+	for _, ps := range Templates {
+		for _, p := range ps {
+			if p != "*" {
+				out[p] = true
+			}
+		}
+	}
+	return out
+}()
+
+func grants(templates []string, permission string) bool {
+	for _, t := range templates {
+		for _, p := range Templates[t] {
+			if p == "*" || p == permission {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// glob matches name against pattern, where * stands for any run of characters, slashes included
+// (secret names are paths). Each literal run between stars is taken at its leftmost place after
+// the one before, which is exact when * is the only wildcard: the cost is linear in the lengths,
+// whatever the pattern.
+func glob(pattern, name string) bool {
+	head, rest, starred := strings.Cut(pattern, "*")
+	if !starred {
+		return pattern == name
+	}
+	if !strings.HasPrefix(name, head) {
+		return false
+	}
+	name = name[len(head):]
+	for {
+		part, more, ok := strings.Cut(rest, "*")
+		if !ok { // the last run must end the name
+			return len(name) >= len(rest) && strings.HasSuffix(name, rest)
+		}
+		i := strings.Index(name, part)
+		if i < 0 {
+			return false
+		}
+		name, rest = name[i+len(part):], more
+	}
 }
 
 // principal is who a credential speaks for.
@@ -115,71 +241,66 @@ func deniedIfMissing(err error) error {
 	return err
 }
 
-func (s *Service) accessPointAllows(ctx context.Context, name string, req AccessRequest) (bool, error) {
-	ap, err := s.DescribeAccessPoint(ctx, name)
+// caller loads the principal of id and its access point's policies as seen from ip.
+func (s *Service) caller(ctx context.Context, id string, ip netip.Addr) (caller, error) {
+	p, err := s.principal(ctx, id)
+	if err != nil || p.admin || p.accessPoint == "" {
+		return caller{principal: p}, err
+	}
+	c := caller{principal: p}
+	ap, err := s.DescribeAccessPoint(ctx, p.accessPoint)
 	if KindOf(err) == KindNotFound {
-		return false, nil
+		return c, nil
 	}
 	if err != nil {
-		return false, err
+		return c, err
 	}
 	for _, pn := range ap.Policies {
-		p, err := s.DescribePolicy(ctx, pn)
+		pol, err := s.DescribePolicy(ctx, pn)
 		if KindOf(err) == KindNotFound {
 			continue
 		}
 		if err != nil {
-			return false, err
+			return c, err
 		}
-		if !grants(p.Permissions, req.Permission) || !coversAll(p.Resources, req.Resources) {
-			continue
+		from, err := s.fromNetworks(ctx, pol.NetworkRules, ip)
+		if err != nil {
+			return c, err
 		}
-		ok, err := s.fromNetworks(ctx, p.NetworkRules, req.SourceIP)
-		if err != nil || ok {
-			return ok, err
-		}
+		c.grants = append(c.grants, grant{templates: pol.Permissions, resources: pol.Resources, instance: pol.KmsInstance, fromNetwork: from})
 	}
-	return false, nil
+	return c, nil
 }
 
-func grants(templates []string, permission string) bool {
-	for _, t := range templates {
-		for _, p := range Templates[t] {
-			if p == "*" || p == permission {
-				return true
-			}
+// resolve finds what the decision needs about a named resource: the instance it lives in and,
+// for a secret, its policy. A resource that does not exist reads as one of unknown instance
+// (unless it is being created), so a denial is the same whether or not it exists.
+func (s *Service) resolve(ctx context.Context, name string, createsIn *string) (resource, error) {
+	r := resource{name: name}
+	kind, id, _ := strings.Cut(name, "/")
+	var err error
+	switch {
+	case id == "" || strings.Contains(id, "*"):
+	case kind == "secret":
+		var sec *Secret
+		if sec, err = s.store.GetSecret(ctx, id); err == nil {
+			r.instance, r.known, r.policy = sec.InstanceID, true, policyOf(sec)
 		}
-	}
-	return false
-}
-
-// coversAll reports whether every requested resource matches one of the patterns.
-func coversAll(patterns, resources []string) bool {
-	for _, r := range resources {
-		if !slices.ContainsFunc(patterns, func(p string) bool { return p == "*" || glob(p, r) }) {
-			return false
+	case kind == "key":
+		var k *Key
+		if k, err = getRecord[Key](ctx, s.store, RecordKey, id, "key"); err == nil {
+			r.instance, r.known = k.InstanceID, true
 		}
+	case kind == "instance":
+		r.instance, r.known = id, true
 	}
-	return true
-}
-
-// glob matches name against pattern, where * stands for any run of characters, slashes included
-// (secret names are paths).
-func glob(pattern, name string) bool {
-	star := strings.IndexByte(pattern, '*')
-	if star < 0 {
-		return pattern == name
+	if err != nil && !errors.Is(err, ErrNotFound) && KindOf(err) != KindNotFound {
+		return r, storeErr(err)
 	}
-	if !strings.HasPrefix(name, pattern[:star]) {
-		return false
+	if !r.known && createsIn != nil {
+		r.instance, r.known = *createsIn, true
 	}
-	rest := pattern[star+1:]
-	for i := star; i <= len(name); i++ {
-		if glob(rest, name[i:]) {
-			return true
-		}
-	}
-	return false
+	return r, nil
 }
 
 func (s *Service) fromNetworks(ctx context.Context, rules []string, ip netip.Addr) (bool, error) {
@@ -202,4 +323,44 @@ func (s *Service) fromNetworks(ctx context.Context, rules []string, ip netip.Add
 		}
 	}
 	return false, nil
+}
+
+// View is what a caller may see of a listing: ListSecrets, ListKeys and ListKmsInstances show
+// only the objects on which decide allows their permission, so that pages and counts never
+// reveal hidden objects.
+type View struct {
+	c          caller
+	permission string
+}
+
+// View authorizes a listing call: the caller must hold its permission from one of its policies
+// (from its network; admins always do). The returned View then filters the objects.
+func (s *Service) View(ctx context.Context, req AccessRequest) (*View, error) {
+	c, err := s.caller(ctx, req.CallerID, req.SourceIP)
+	if err != nil {
+		return nil, err
+	}
+	if !c.admin && !slices.ContainsFunc(c.grants, func(g grant) bool { return g.fromNetwork && grants(g.templates, req.Permission) }) {
+		return nil, errDenied()
+	}
+	return &View{c: c, permission: req.Permission}, nil
+}
+
+// all reports whether the view hides nothing (a nil View is a trusted caller's).
+func (v *View) all() bool { return v == nil || v.c.admin }
+
+func (v *View) sees(r resource) bool { return v.all() || decide(v.c, v.permission, r) }
+
+func (v *View) secret(sec *Secret) bool {
+	return v.sees(resource{name: "secret/" + sec.Name, instance: sec.InstanceID, known: true, policy: policyOf(sec)})
+}
+
+// Key reports whether the view shows k.
+func (v *View) Key(k *Key) bool {
+	return v.sees(resource{name: "key/" + k.ID, instance: k.InstanceID, known: true})
+}
+
+// Instance reports whether the view shows the instance id.
+func (v *View) Instance(id string) bool {
+	return v.sees(resource{name: "instance/" + id, instance: id, known: true})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,28 +36,46 @@ func accessFixture(t *testing.T) (*fixture, string) {
 	return f, nk.ID
 }
 
+// decision is one row of an authorization table: who asks what on which resources from where.
+type decision struct {
+	name   string
+	caller string
+	perm   string
+	res    []string
+	ip     netip.Addr
+	allow  bool
+}
+
+func checkDecisions(t *testing.T, svc *core.Service, cases []decision) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := svc.Authorize(context.Background(), core.AccessRequest{CallerID: c.caller, Permission: c.perm, Resources: c.res, SourceIP: c.ip})
+			if c.allow && err != nil {
+				t.Fatalf("denied: %v", err)
+			}
+			if !c.allow && core.KindOf(err) != core.KindNoPermission {
+				t.Fatalf("got %v, want a denial", err)
+			}
+		})
+	}
+}
+
 func TestAuthorize(t *testing.T) {
 	f, app := accessFixture(t)
 	ctx := context.Background()
 	admin, plain := adminAndPlainKeys(t, f)
 	deny := `{"Version":"1","Statement":[{"Effect":"Deny","Principal":{"RAM":["aap/app"]},"Action":"kms:GetSecretValue"}]}`
-	if err := f.svc.SetSecretPolicy(ctx, "app/db", "", deny); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "", deny); err != nil {
 		t.Fatal(err)
 	}
 	f.create(t, "app/open", "v")
 	allowPlain := `{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":["` + plain.ID + `"]},"Action":["kms:*"]}]}`
-	if err := f.svc.SetSecretPolicy(ctx, "app/open", "default", allowPlain); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/open", "default", allowPlain); err != nil {
 		t.Fatal(err)
 	}
 	ip := netip.MustParseAddr
-	cases := []struct {
-		name   string
-		caller string
-		perm   string
-		res    []string
-		ip     netip.Addr
-		allow  bool
-	}{
+	checkDecisions(t, f.svc, []decision{
 		{"policy, pattern and network match", app, "kms:GetSecretValue", []string{"secret/app/open"}, ip("10.0.0.9"), true},
 		{"IPv6 source in the rule", app, "kms:GetSecretValue", []string{"secret/app/open"}, ip("2001:db8::7"), true},
 		{"IPv4-mapped IPv6 source", app, "kms:GetSecretValue", []string{"secret/app/open"}, ip("::ffff:10.0.0.9"), true},
@@ -75,21 +94,10 @@ func TestAuthorize(t *testing.T) {
 		{"admin anything", admin.ID, core.AdminPermission, nil, netip.Addr{}, true},
 		{"a deny naming an access point spares the admin", admin.ID, "kms:GetSecretValue", []string{"secret/app/db"}, netip.Addr{}, true},
 		{"unknown caller", "LTAInobody", "kms:GetSecretValue", []string{"secret/app/open"}, ip("10.0.0.9"), false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := f.svc.Authorize(ctx, core.AccessRequest{CallerID: c.caller, Permission: c.perm, Resources: c.res, SourceIP: c.ip})
-			if c.allow && err != nil {
-				t.Fatalf("denied: %v", err)
-			}
-			if !c.allow && core.KindOf(err) != core.KindNoPermission {
-				t.Fatalf("got %v, want a denial", err)
-			}
-		})
-	}
+	})
 
 	// A deny for everyone binds admins too, except when they manage the policy itself.
-	if err := f.svc.SetSecretPolicy(ctx, "other", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}`); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "other", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}`); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.svc.Authorize(ctx, core.AccessRequest{CallerID: admin.ID, Permission: "kms:GetSecretValue", Resources: []string{"secret/other"}}); core.KindOf(err) != core.KindNoPermission {
@@ -120,6 +128,7 @@ func TestAccessValidation(t *testing.T) {
 	if _, err := f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: "cli", Policies: []string{"read"}}); err != nil {
 		t.Fatal(err)
 	}
+	admin, _ := adminAndPlainKeys(t, f)
 	cases := []struct {
 		name  string
 		do    func() error
@@ -166,12 +175,14 @@ func TestAccessValidation(t *testing.T) {
 		{"policy in use", func() error { return f.svc.DeletePolicy(ctx, "read") }, core.KindInvalidParameter, "Name"},
 		{"rule in use", func() error { return f.svc.DeleteNetworkRule(ctx, "office") }, core.KindInvalidParameter, "Name"},
 		{"secret policy with a condition", func() error {
-			return f.svc.SetSecretPolicy(ctx, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{}}]}`)
+			return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{}}]}`)
 		}, core.KindInvalidParameter, "Policy"},
 		{"secret policy effect", func() error {
-			return f.svc.SetSecretPolicy(ctx, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Maybe","Principal":"*","Action":"*"}]}`)
+			return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Maybe","Principal":"*","Action":"*"}]}`)
 		}, core.KindInvalidParameter, "Policy"},
-		{"secret policy name", func() error { return f.svc.SetSecretPolicy(ctx, "app/db", "other", `{"Version":"1","Statement":[]}`) }, core.KindInvalidParameter, "PolicyName"},
+		{"secret policy name", func() error {
+			return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "other", `{"Version":"1","Statement":[]}`)
+		}, core.KindInvalidParameter, "PolicyName"},
 		{"client key times", func() error {
 			_, err := f.svc.CreateClientKey(ctx, "cli", epoch, epoch.Add(-time.Hour))
 			return err
@@ -349,5 +360,217 @@ func TestPutSecretValueUnreadable(t *testing.T) {
 		if err := put(guess, true); core.KindOf(err) != core.KindAlreadyExists || err.Error() != mismatch.Error() {
 			t.Fatalf("a blind writer's guess %s: %v, want %v", guess, err, mismatch)
 		}
+	}
+}
+
+// TestAuthorizeAttacks replays each attack of issues 14 and 23 on the decision: the attacker's
+// credential, the action, the resource, and the refusal expected.
+func TestAuthorizeAttacks(t *testing.T) {
+	f, app := accessFixture(t)
+	ctx := context.Background()
+	admin, plain := adminAndPlainKeys(t, f)
+	by := core.Grantor{CallerID: admin.ID}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	instA, err := f.svc.CreateKmsInstance(ctx, core.CreateKmsInstanceInput{Name: "a", EndDate: epoch.Add(365 * 24 * time.Hour)})
+	must(nil, err)
+	instB, err := f.svc.CreateKmsInstance(ctx, core.CreateKmsInstanceInput{Name: "b", EndDate: epoch.Add(365 * 24 * time.Hour)})
+	must(nil, err)
+	keyA, err := f.svc.CreateKey(ctx, core.CreateKeyInput{InstanceID: instA.ID})
+	must(nil, err)
+	keyB, err := f.svc.CreateKey(ctx, core.CreateKeyInput{InstanceID: instB.ID})
+	must(nil, err)
+	in := func(name string, inst *core.Instance, key *core.Key, policy string) {
+		t.Helper()
+		must(f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: name, VersionID: "v1", Data: []byte("x"), InstanceID: inst.ID, EncryptionKeyID: key.ID, Policy: policy, PolicyBy: by}))
+	}
+	in("team3/a", instA, keyA, "")
+	in("db/a", instA, keyA, "")
+	in("db/b", instB, keyB, "")
+	f.create(t, "db/shared", "x")
+	f.create(t, "team/mine", "x")
+	allowAll := `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"}]}`
+	must(nil, f.svc.SetSecretPolicy(ctx, by, "other", "", allowAll))
+	must(nil, f.svc.SetSecretPolicy(ctx, by, "db/shared", "", allowAll))
+	must(nil, f.svc.SetSecretPolicy(ctx, by, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":{"RAM":["aap/app"]},"Action":"kms:Get*"}]}`))
+	key := func(name string, p core.AccessPolicy) string {
+		t.Helper()
+		p.Name, p.NetworkRules = name, []string{"office"}
+		must(f.svc.CreatePolicy(ctx, p))
+		must(f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: name, Policies: []string{name}}))
+		k, err := f.svc.CreateAccessPointKey(ctx, name, "")
+		must(nil, err)
+		return k.ID
+	}
+	t3 := key("team3admin", core.AccessPolicy{Permissions: []string{"CofferAdmin"}, Resources: []string{"secret/team3/*"}})
+	scopedAdmin := key("aadmin", core.AccessPolicy{Permissions: []string{"CofferAdmin"}, Resources: []string{"*"}, KmsInstance: instA.ID})
+	inA := key("areader", core.AccessPolicy{Permissions: []string{"SecretUser"}, Resources: []string{"secret/*"}, KmsInstance: instA.ID})
+	inShared := key("sharedreader", core.AccessPolicy{Permissions: []string{"SecretUser"}, Resources: []string{"secret/*"}, KmsInstance: core.SharedPool})
+	mgr := key("mgr", core.AccessPolicy{Permissions: []string{"CofferSecretManager"}, Resources: []string{"secret/team/*"}})
+	office, elsewhere := netip.MustParseAddr("10.0.0.9"), netip.MustParseAddr("192.0.2.1")
+	checkDecisions(t, f.svc, []decision{
+		{"14.2 scoped CofferAdmin: admin-only action", t3, core.AdminPermission, nil, office, false},
+		{"14.2 scoped CofferAdmin: outside its resources", t3, "kms:GetSecretValue", []string{"secret/db/a"}, office, false},
+		{"14.2 scoped CofferAdmin: inside its resources", t3, "kms:GetSecretValue", []string{"secret/team3/a"}, office, true},
+		{"14.2 instance-scoped CofferAdmin on *: admin-only action", scopedAdmin, core.AdminPermission, nil, office, false},
+		{"14.2 instance-scoped CofferAdmin on *: its instance", scopedAdmin, "kms:DescribeKey", []string{"key/" + keyA.ID}, office, true},
+		{"14.2 instance-scoped CofferAdmin on *: another instance", scopedAdmin, "kms:DescribeKey", []string{"key/" + keyB.ID}, office, false},
+		{"14.2 a resourceless template action needs *", mgr, "kms:GetRandomPassword", nil, office, false},
+		{"14.3 KmsInstance: its instance", inA, "kms:GetSecretValue", []string{"secret/db/a"}, office, true},
+		{"14.3 KmsInstance: another instance", inA, "kms:GetSecretValue", []string{"secret/db/b"}, office, false},
+		{"14.3 KmsInstance: the shared pool is its own scope", inA, "kms:GetSecretValue", []string{"secret/db/shared"}, office, false},
+		{"14.3 KmsInstance: a missing secret has no instance", inA, "kms:GetSecretValue", []string{"secret/db/missing"}, office, false},
+		{"14.3 KmsInstance shared: the pool", inShared, "kms:GetSecretValue", []string{"secret/db/shared"}, office, true},
+		{"14.3 KmsInstance shared: an instance", inShared, "kms:GetSecretValue", []string{"secret/db/a"}, office, false},
+		{"14.4 Deny kms:Get* denies GetSecretValue", app, "kms:GetSecretValue", []string{"secret/app/db"}, office, false},
+		{"23.2 secret policy grant, inside the network", app, "kms:GetSecretValue", []string{"secret/other"}, office, true},
+		{"23.2 secret policy grant, outside the network", app, "kms:GetSecretValue", []string{"secret/other"}, elsewhere, false},
+		{"23.2 secret policy grant, unknown source", app, "kms:GetSecretValue", []string{"secret/other"}, netip.Addr{}, false},
+		{"23.2 a plain key has no network rule", plain.ID, "kms:GetSecretValue", []string{"secret/other"}, elsewhere, true},
+		{"23(c) shared-pool secret policy, instance-scoped access point", inA, "kms:DescribeSecret", []string{"secret/db/shared"}, office, false},
+		{"23(c) shared-pool secret policy, unscoped access point", app, "kms:DescribeSecret", []string{"secret/db/shared"}, office, true},
+		{"secret policy grants no admin-only action", plain.ID, core.AdminPermission, nil, office, false},
+	})
+	// 14.3: creating names the instance the resource is created in.
+	for _, c := range []struct {
+		in    string
+		allow bool
+	}{{instA.ID, true}, {instB.ID, false}, {"", false}} {
+		err := f.svc.Authorize(ctx, core.AccessRequest{CallerID: inA, Permission: "kms:GetSecretValue", Resources: []string{"secret/db/new"}, SourceIP: office, CreatesIn: &c.in})
+		if (err == nil) != c.allow {
+			t.Errorf("creating in %q: %v, want allowed=%v", c.in, err, c.allow)
+		}
+	}
+
+	// 14.5: a secret policy grants only what its author holds.
+	for _, c := range []struct {
+		doc  string
+		kind core.Kind
+	}{
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"}]}`, core.KindNoPermission},
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":["aap/mgr"]},"Action":["kms:RotateSecret"]}]}`, core.KindNoPermission},
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*Rotat*"}]}`, core.KindNoPermission},
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Get*"}]}`, 0}, // every Get action a secret policy grants is the manager's
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":["kms:GetSecretValue","kms:DescribeSecret"]}]}`, 0},
+		{`{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:*"}]}`, 0},
+	} {
+		err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: mgr, SourceIP: office}, "team/mine", "", c.doc)
+		if core.KindOf(err) != c.kind || (c.kind == 0) != (err == nil) {
+			t.Errorf("SetSecretPolicy by a manager %s: %v, want kind %v", c.doc, err, c.kind)
+		}
+	}
+	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: mgr, SourceIP: elsewhere}, "team/mine", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:GetSecretValue"}]}`); core.KindOf(err) != core.KindNoPermission {
+		t.Errorf("a manager outside its network granted its permission: %v", err)
+	}
+	// 14.10: CreateSecret takes the policy SetSecretPolicy takes, and nothing else.
+	for _, c := range []struct {
+		doc  string
+		by   core.Grantor
+		kind core.Kind
+	}{
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{}}]}`, by, core.KindInvalidParameter},
+		{`{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:GetSecretValues"}]}`, by, core.KindInvalidParameter},
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"}]}`, core.Grantor{CallerID: mgr, SourceIP: office}, core.KindNoPermission},
+	} {
+		_, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: "team/refused", VersionID: "v1", Data: []byte("x"), Policy: c.doc, PolicyBy: c.by})
+		if core.KindOf(err) != c.kind {
+			t.Errorf("CreateSecret with %s: %v, want kind %v", c.doc, err, c.kind)
+		}
+	}
+	if _, err := f.svc.DescribeSecret(ctx, "team/refused"); core.KindOf(err) != core.KindNotFound {
+		t.Fatalf("a refused CreateSecret stored the secret: %v", err)
+	}
+
+	// 23.1: listings show only what the caller may see, and count only that.
+	for _, c := range []struct {
+		caller string
+		ip     netip.Addr
+		want   []string
+	}{
+		// "other" and "db/shared" allow kms:* to everyone in their secret policies, team/mine now
+		// denies everyone (above); the shared pool is outside the instance-scoped admin's scope.
+		{mgr, office, []string{"db/shared", "other"}},
+		{t3, office, []string{"db/shared", "other", "team3/a"}},
+		{scopedAdmin, office, []string{"db/a", "team3/a"}},
+		{app, office, []string{"other"}}, // through its secret policy: app has no ListSecrets of its own
+	} {
+		view, err := f.svc.View(ctx, core.AccessRequest{CallerID: c.caller, Permission: "kms:ListSecrets", SourceIP: c.ip})
+		if c.caller == app {
+			if core.KindOf(err) != core.KindNoPermission {
+				t.Errorf("a caller no policy lets list was let list: %v", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := f.svc.ListSecrets(ctx, core.ListSecretsInput{View: view, PageNumber: 1, PageSize: 1})
+		if err != nil || page.Total != len(c.want) || len(page.Secrets) != 1 || page.Secrets[0].Name != c.want[0] {
+			t.Errorf("%s lists %d (%v), first page %v; want %v", c.caller, page.Total, err, page.Secrets, c.want)
+		}
+	}
+	if _, err := f.svc.View(ctx, core.AccessRequest{CallerID: mgr, Permission: "kms:ListSecrets", SourceIP: elsewhere}); core.KindOf(err) != core.KindNoPermission {
+		t.Errorf("listing from outside the network: %v", err)
+	}
+
+	// A policy stored before actions were checked, naming one that does not exist, denies
+	// everything but an admin repairing it.
+	err = f.store.UpdateSecret(ctx, "team3/a", func(sec *core.Secret) (core.SecretWrite, error) {
+		sec.Policy = `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":["kms:GetSecretValue","kms:Nothing"]}]}`
+		return core.SecretWrite{Secret: sec}, nil
+	})
+	must(nil, err)
+	checkDecisions(t, f.svc, []decision{
+		{"a stale secret policy denies its scope", t3, "kms:GetSecretValue", []string{"secret/team3/a"}, office, false},
+		{"a stale secret policy denies an admin's read", admin.ID, "kms:GetSecretValue", []string{"secret/team3/a"}, office, false},
+		{"a stale secret policy lets an admin repair it", admin.ID, "kms:SetSecretPolicy", []string{"secret/team3/a"}, office, true},
+	})
+}
+
+// TestPolicyScopeAndPatterns: KmsInstance must name an instance, the shared pool or nothing, and
+// a resource takes * at its end only (issue 23, questions a and b).
+func TestPolicyScopeAndPatterns(t *testing.T) {
+	f, _ := accessFixture(t)
+	ctx := context.Background()
+	inst, err := f.svc.CreateKmsInstance(ctx, core.CreateKmsInstanceInput{EndDate: epoch.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := func(scope string, res ...string) core.AccessPolicy {
+		return core.AccessPolicy{Name: "p", Permissions: []string{"SecretUser"}, Resources: res, NetworkRules: []string{"office"}, KmsInstance: scope}
+	}
+	for _, c := range []struct {
+		p     core.AccessPolicy
+		field string
+	}{
+		{policy("kst-nope", "secret/*"), "KmsInstance"},
+		{policy("", "secret/app/*-db"), "Resources"},
+		{policy("", "secret/*/db"), "Resources"},
+		{policy("", "secret/*a*a*a*b"), "Resources"},
+		{policy("", "secret/"+strings.Repeat("a", 300)), "Resources"},
+	} {
+		_, err := f.svc.CreatePolicy(ctx, c.p)
+		var ce *core.Error
+		if !errors.As(err, &ce) || ce.Kind != core.KindInvalidParameter || ce.Field != c.field {
+			t.Errorf("CreatePolicy %+v: %v, want invalid %s", c.p, err, c.field)
+		}
+	}
+	for _, scope := range []string{"", core.SharedPool, inst.ID} {
+		p := policy(scope, "secret/app/*", "secret/app/db")
+		p.Name = "p" + strings.ReplaceAll(scope, "-", "")
+		if _, err := f.svc.CreatePolicy(ctx, p); err != nil {
+			t.Errorf("CreatePolicy in scope %q: %v", scope, err)
+		}
+	}
+	bad := "kst-nope"
+	if _, err := f.svc.UpdatePolicy(ctx, "read", nil, nil, nil, &bad, nil); core.KindOf(err) != core.KindInvalidParameter {
+		t.Errorf("UpdatePolicy to an unknown instance: %v", err)
+	}
+	if p, err := f.svc.UpdatePolicy(ctx, "read", nil, nil, nil, &inst.ID, nil); err != nil || p.KmsInstance != inst.ID {
+		t.Errorf("UpdatePolicy to an instance: %+v, %v", p, err)
 	}
 }

@@ -31,7 +31,7 @@ type ValueResult struct {
 
 // ReadSecretValues serves signed GetSecretValue and BatchGetSecretValue calls on the hot path:
 // one store round trip claims the nonce and reads every secret (ClaimingReader), then each secret
-// is authorized on the metadata that read returned, exactly as Authorize would decide on it, and
+// is authorized on the metadata that read returned, by the decision Authorize reaches, and
 // decrypted. Nothing is returned unless the nonce was fresh; each secret fails on its own.
 func (s *Service) ReadSecretValues(ctx context.Context, call SignedRead, ins []GetSecretValueInput) ([]ValueResult, error) {
 	if len(ins) > MaxBatchSecrets {
@@ -57,31 +57,30 @@ func (s *Service) ReadSecretValues(ctx context.Context, call SignedRead, ins []G
 	if !fresh {
 		return nil, ErrNonceUsed
 	}
-	caller, err := s.principal(ctx, call.CallerID)
+	c, err := s.caller(ctx, call.CallerID, call.SourceIP)
 	if err != nil {
 		return nil, err
 	}
 	for i, in := range ins {
-		// Authorize before reporting anything, an invalid name included, so that a denial reads the
-		// same whether or not the secret exists.
-		req := AccessRequest{CallerID: call.CallerID, Permission: call.Permission, Resources: []string{"secret/" + in.Name}, SourceIP: call.SourceIP}
-		var policy *SecretPolicy
 		j := readOf[i]
-		if j >= 0 && found[j].Err != nil && !errors.Is(found[j].Err, ErrNotFound) {
+		if j < 0 { // refused before authorization, as a single GetSecretValue is
+			continue
+		}
+		if found[j].Err != nil && !errors.Is(found[j].Err, ErrNotFound) {
 			results[i].Err = storeErr(found[j].Err) // an outage, not an answer about the secret
 			continue
 		}
-		if j >= 0 && found[j].Err == nil { // a valid name holds no wildcard
-
-			policy = policyOf(found[j].Secret)
+		// The same decision Authorize reaches, on the metadata this read returned; a missing
+		// secret reads as one of unknown instance, so a denial does not tell whether it exists.
+		r := resource{name: "secret/" + in.Name}
+		if sec := found[j].Secret; found[j].Err == nil {
+			r.instance, r.known, r.policy = sec.InstanceID, true, policyOf(sec)
 		}
-		if err := s.authorize(ctx, caller, req, []*SecretPolicy{policy}); err != nil {
-			results[i].Err = err
+		if !decide(c, call.Permission, r) {
+			results[i].Err = errDenied()
 			continue
 		}
-		if j >= 0 {
-			results[i].Value, results[i].Err = s.valueOf(ctx, in, reads[j], found[j])
-		}
+		results[i].Value, results[i].Err = s.valueOf(ctx, in, reads[j], found[j])
 	}
 	return results, nil
 }

@@ -38,10 +38,10 @@ func TestReadSecretValues(t *testing.T) {
 	f.create(t, "a", "value a")
 	f.create(t, "open", "value open")
 	f.create(t, "denied", "value denied")
-	if err := f.svc.SetSecretPolicy(ctx, "open", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":["`+plain.ID+`"]},"Action":["kms:GetSecretValue"]}]}`); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "open", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":["`+plain.ID+`"]},"Action":["kms:GetSecretValue"]}]}`); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.SetSecretPolicy(ctx, "denied", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":["kms:GetSecretValue"]}]}`); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "denied", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":["kms:GetSecretValue"]}]}`); err != nil {
 		t.Fatal(err)
 	}
 	root, err := local.New(make([]byte, 32))
@@ -91,8 +91,12 @@ func TestReadSecretValues(t *testing.T) {
 	}
 }
 
-// expected is what the two-step path answers: Authorize on the parameters, then GetSecretValue.
+// expected is what the two-step path answers: parameters that do not validate, else Authorize on
+// the parameters, then GetSecretValue.
 func expected(ctx context.Context, svc *core.Service, caller string, in core.GetSecretValueInput) (*core.SecretValue, error) {
+	if _, err := svc.GetSecretValue(ctx, in); core.KindOf(err) == core.KindInvalidParameter {
+		return nil, err
+	}
 	if err := svc.Authorize(ctx, core.AccessRequest{CallerID: caller, Permission: "kms:GetSecretValue", Resources: []string{"secret/" + in.Name}}); err != nil {
 		return nil, err
 	}

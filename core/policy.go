@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -65,8 +68,49 @@ func ParseSecretPolicy(doc string) (*SecretPolicy, error) {
 		if st.principals, err = parsePrincipal(st.Principal); err != nil {
 			return nil, Invalid("Policy", "statement %d: Principal must be \"*\" or {\"RAM\":[...]}", i+1)
 		}
+		for j, a := range st.Action {
+			if st.Action[j], err = parseAction(a); err != nil {
+				return nil, Invalid("Policy", "statement %d: %v", i+1, err)
+			}
+		}
 	}
 	return &p, nil
+}
+
+// maxActionLen bounds an action pattern; the longest action name is far shorter.
+const maxActionLen = 128
+
+// parseAction reads one Action entry: "*", or "kms:" and an action name in which * stands for
+// any run of letters, as Alibaba's action globs ("kms:Get*"). Names are case-insensitive. An
+// entry that names no action a secret policy can grant is refused, so that a typo in a Deny
+// never silently denies nothing.
+func parseAction(a string) (string, error) {
+	lower := strings.ToLower(a)
+	if lower == "*" {
+		return lower, nil
+	}
+	name, ok := strings.CutPrefix(lower, "kms:")
+	if !ok || name == "" || len(a) > maxActionLen || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz*") != "" {
+		return "", fmt.Errorf("the action %q is not \"*\" or kms:<action> (letters, * as a wildcard)", a)
+	}
+	for p := range templated {
+		if glob(lower, strings.ToLower(p)) {
+			return lower, nil
+		}
+	}
+	return "", fmt.Errorf("the action %q names no action a secret policy can grant", a)
+}
+
+// actionsOf lists, in order, the permissions that a parsed Action entry names.
+func actionsOf(pattern string) []string {
+	var out []string
+	for p := range templated {
+		if pattern == "*" || glob(pattern, strings.ToLower(p)) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func parsePrincipal(raw json.RawMessage) ([]string, error) {
@@ -84,16 +128,24 @@ func parsePrincipal(raw json.RawMessage) ([]string, error) {
 	return out, nil
 }
 
-// SetSecretPolicy replaces a secret's policy. Only the policy named "default" exists, as in
-// Alibaba's API.
-func (s *Service) SetSecretPolicy(ctx context.Context, name, policyName, doc string) error {
+// SetSecretPolicy replaces a secret's policy, set by the grantor by. Only the policy named
+// "default" exists, as in Alibaba's API.
+func (s *Service) SetSecretPolicy(ctx context.Context, by Grantor, name, policyName, doc string) error {
 	if policyName != "" && policyName != "default" {
 		return Invalid("PolicyName", "only the policy named default exists")
 	}
 	if doc == "" {
 		return Missing("Policy")
 	}
-	if _, err := ParseSecretPolicy(doc); err != nil {
+	p, err := ParseSecretPolicy(doc)
+	if err != nil {
+		return err
+	}
+	sec, err := s.DescribeSecret(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := s.checkGrants(ctx, by, sec, p); err != nil {
 		return err
 	}
 	return s.mutate(ctx, name, func(cur *Secret) error {
@@ -117,28 +169,6 @@ func (s *Service) GetSecretPolicy(ctx context.Context, name, policyName string) 
 	return sec.Policy, nil
 }
 
-// secretPolicies returns, for each resource, the policy of the secret it names; nil for
-// resources that are not secrets, secrets without a policy, and secrets that do not exist (so a
-// denial reads the same either way). A stored policy that no longer parses denies everything.
-func (s *Service) secretPolicies(ctx context.Context, resources []string) ([]*SecretPolicy, error) {
-	out := make([]*SecretPolicy, len(resources))
-	for i, r := range resources {
-		name, ok := strings.CutPrefix(r, "secret/")
-		if !ok || name == "" || strings.Contains(name, "*") {
-			continue
-		}
-		sec, err := s.store.GetSecret(ctx, name)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, storeErr(err)
-		}
-		out[i] = policyOf(sec)
-	}
-	return out, nil
-}
-
 // policyOf is sec's parsed policy: nil without one, denyAll when it no longer parses.
 func policyOf(sec *Secret) *SecretPolicy {
 	if sec.Policy == "" {
@@ -153,24 +183,34 @@ func policyOf(sec *Secret) *SecretPolicy {
 
 var denyAll = &SecretPolicy{Version: "1", Statement: []PolicyStatement{{Effect: "Deny", Action: []string{"*"}, principals: []string{"*"}}}}
 
-// denies reports whether any of the policies explicitly denies permission to the caller.
-func denies(policies []*SecretPolicy, c principal, permission string) bool {
-	for _, p := range policies {
-		if p != nil && p.matches("Deny", c, permission) {
-			return true
-		}
-	}
-	return false
+// Grantor is who sets a secret policy, with the address the call came from.
+type Grantor struct {
+	CallerID string
+	SourceIP netip.Addr
 }
 
-// allows reports whether every policy allows permission to the caller.
-func allows(policies []*SecretPolicy, c principal, permission string) bool {
-	for _, p := range policies {
-		if p == nil || !p.matches("Allow", c, permission) {
-			return false
+// checkGrants refuses a policy for sec whose Allow statements grant an action that by does not
+// itself hold on sec from its own policies: a secret policy may narrow, or share what its
+// author holds, never give more. Admins hold everything.
+func (s *Service) checkGrants(ctx context.Context, by Grantor, sec *Secret, p *SecretPolicy) error {
+	c, err := s.caller(ctx, by.CallerID, by.SourceIP)
+	if err != nil || c.admin {
+		return err
+	}
+	r := resource{name: "secret/" + sec.Name, instance: sec.InstanceID, known: true}
+	for i, st := range p.Statement {
+		if st.Effect != "Allow" {
+			continue
+		}
+		for _, a := range st.Action {
+			for _, perm := range actionsOf(a) {
+				if !c.heldByPolicies(perm, r) {
+					return Errorf(KindNoPermission, "statement %d of the policy grants %s, which you do not hold on this secret", i+1, perm)
+				}
+			}
 		}
 	}
-	return len(policies) > 0
+	return nil
 }
 
 func (p *SecretPolicy) matches(effect string, c principal, permission string) bool {
@@ -187,8 +227,9 @@ func (p *SecretPolicy) matches(effect string, c principal, permission string) bo
 		if !who {
 			continue
 		}
-		for _, a := range st.Action {
-			if a == "*" || strings.EqualFold(a, "kms:*") || strings.EqualFold(a, permission) {
+		lower := strings.ToLower(permission)
+		for _, a := range st.Action { // lower-cased by ParseSecretPolicy
+			if a == "*" || glob(a, lower) {
 				return true
 			}
 		}

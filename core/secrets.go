@@ -26,9 +26,13 @@ type CreateSecretInput struct {
 	Tags             []Tag
 	ExtendedConfig   string
 	Policy           string
+	PolicyBy         Grantor // who sets Policy: it may grant only what they hold
 	EnableRotation   bool
 	RotationInterval string
 }
+
+// AutoSecretName asks CreateSecret to name a RAMCredentials secret after its user.
+const AutoSecretName = "$Auto"
 
 // CreateSecret stores a new secret whose first version carries ACSCurrent.
 func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secret, error) {
@@ -45,7 +49,7 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	if err != nil {
 		return nil, err
 	}
-	if in.Type == TypeRAMCredentials && in.Name == "$Auto" {
+	if in.Type == TypeRAMCredentials && in.Name == AutoSecretName {
 		in.Name = "acs/ram/user/" + ec.UserName
 	}
 	if err := validateCreateName(in.Name, in.Type); err != nil {
@@ -71,8 +75,11 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	if err := validateTags("Tags", in.Tags); err != nil {
 		return nil, err
 	}
-	if in.Policy != "" && !json.Valid([]byte(in.Policy)) {
-		return nil, Invalid("Policy", "must be a JSON policy document")
+	var policy *SecretPolicy
+	if in.Policy != "" {
+		if policy, err = ParseSecretPolicy(in.Policy); err != nil {
+			return nil, err
+		}
 	}
 	now := s.now()
 	rot, err := rotationAtCreate(in, now)
@@ -91,6 +98,11 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 		EncryptionKeyID: key.ID, Tags: in.Tags, ExtendedConfig: in.ExtendedConfig, Policy: in.Policy,
 		Rotation: rot, CreateTime: now, UpdateTime: now,
 		Versions: []Version{{ID: in.VersionID, CreateTime: now, Stages: []string{StageCurrent}, DataType: in.DataType}},
+	}
+	if policy != nil {
+		if err := s.checkGrants(ctx, in.PolicyBy, sec, policy); err != nil {
+			return nil, err
+		}
 	}
 	current, previous, err := initialValues(in.Type, ec.SecretSubType, in.Data)
 	if err != nil {
@@ -200,7 +212,7 @@ func (s *Service) usable(ctx context.Context, sec *Secret) error {
 
 // getSecret loads a secret that exists and is not past its deletion time.
 func (s *Service) getSecret(ctx context.Context, name string) (*Secret, error) {
-	if err := validateSecretName(name); err != nil {
+	if err := ValidateSecretName(name); err != nil {
 		return nil, err
 	}
 	sec, err := s.store.GetSecret(ctx, name)
@@ -242,7 +254,7 @@ func (s *Service) GetSecretValue(ctx context.Context, in GetSecretValueInput) (*
 // read validates in and says what to read: the version by id, or by stage (ACSCurrent when
 // neither is given).
 func (in GetSecretValueInput) read() (VersionRead, error) {
-	if err := validateSecretName(in.Name); err != nil {
+	if err := ValidateSecretName(in.Name); err != nil {
 		return VersionRead{}, err
 	}
 	if in.VersionID != "" {
@@ -315,7 +327,7 @@ func (s *Service) PutSecretValue(ctx context.Context, in PutSecretValueInput) (*
 	if in.DataType == "" {
 		in.DataType = DataText
 	}
-	if err := validateSecretName(in.Name); err != nil {
+	if err := ValidateSecretName(in.Name); err != nil {
 		return nil, err
 	}
 	if err := validateVersionID("VersionId", in.VersionID); err != nil {
@@ -485,7 +497,7 @@ type UpdateSecretVersionStageInput struct {
 // UpdateSecretVersionStage adds (MoveToVersion), removes (RemoveFromVersion) or moves (both) a
 // label. ACSCurrent and ACSPrevious can only be moved.
 func (s *Service) UpdateSecretVersionStage(ctx context.Context, in UpdateSecretVersionStageInput) error {
-	if err := validateSecretName(in.Name); err != nil {
+	if err := ValidateSecretName(in.Name); err != nil {
 		return err
 	}
 	if err := validateStage("VersionStage", in.Stage); err != nil {
@@ -645,6 +657,7 @@ type SecretFilter struct {
 
 // ListSecretsInput pages through secrets. PageNumber starts at 1.
 type ListSecretsInput struct {
+	View       *View // what the caller may see; nil for a trusted caller, who sees everything
 	Filters    []SecretFilter
 	PageNumber int
 	PageSize   int
@@ -672,14 +685,17 @@ func (s *Service) ListSecrets(ctx context.Context, in ListSecretsInput) (SecretP
 	}
 	now := s.clock.Now()
 	q := SecretQuery{Offset: (in.PageNumber - 1) * in.PageSize, Limit: in.PageSize}
-	if match != nil {
-		q.Match = func(sec *Secret) bool { return !purged(sec, now) && match(sec) }
+	if match != nil || !in.View.all() {
+		// The view filters inside the query, so that pages and TotalCount count what it shows.
+		q.Match = func(sec *Secret) bool {
+			return !purged(sec, now) && (match == nil || match(sec)) && in.View.secret(sec)
+		}
 	}
 	page, err := s.store.ListSecrets(ctx, q)
 	if err != nil {
 		return SecretPage{}, storeErr(err)
 	}
-	if match == nil {
+	if q.Match == nil {
 		// Unfiltered pages come from the store's index in O(page). A secret past its deletion
 		// time that no sweep has purged yet is dropped from the page here; until expiryCheck
 		// purges it, the page is one short and TotalCount counts it.

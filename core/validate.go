@@ -23,7 +23,8 @@ func validSecretNameChar(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_/+=.@-", r)
 }
 
-func validateSecretName(name string) error {
+// ValidateSecretName checks a secret name as every action takes it.
+func ValidateSecretName(name string) error {
 	if name == "" {
 		return Missing("SecretName")
 	}
@@ -40,7 +41,7 @@ func validateSecretName(name string) error {
 
 // validateCreateName applies the per-type naming rules of CreateSecret.
 func validateCreateName(name string, t SecretType) error {
-	if err := validateSecretName(name); err != nil {
+	if err := ValidateSecretName(name); err != nil {
 		return err
 	}
 	switch t {

@@ -176,8 +176,8 @@ func testAccessControl(t *testing.T, b backend) {
 		{mgr, "mgr", "10.1.2.3", "", func() (string, map[string]string) { return describe("team/missing") }, notFound},
 		{mgr, "mgr", "10.1.2.3", "v2", func() (string, map[string]string) { return get("team/locked") }, deny},
 		{mgr, "mgr", "10.1.2.3", "", func() (string, map[string]string) { return describe("team/locked") }, allow},
-		{mgr, "mgr", "10.1.2.3", "", plain("ListSecrets", nil), deny},
-		{mgr, "mgr", "10.1.2.3", "", plain("GetRandomPassword", nil), allow},
+		{mgr, "mgr", "10.1.2.3", "", plain("ListSecrets", nil), allow},      // its own secrets only
+		{mgr, "mgr", "10.1.2.3", "", plain("GetRandomPassword", nil), deny}, // names no resource: needs *
 		{mgr, "mgr", "10.1.2.3", "", plain("DescribeKey", map[string]string{"KeyId": keyID}), deny},
 		{mgr, "mgr", "10.1.2.3", "", plain("CreateNetworkRule", map[string]string{"Name": "mine", "SourcePrivateIp": `["0.0.0.0/0"]`}), deny},
 		{mgr, "mgr", "10.1.2.3", "", plain("SetSecretPolicy", map[string]string{"SecretName": "team/a", "Policy": `{"Version":"1","Statement":[]}`}), allow},

@@ -311,7 +311,7 @@ func updatePolicy(ctx context.Context, svc *core.Service, p Params) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	_, err = svc.UpdatePolicy(ctx, name, permissions, resources, rules, optional(p, "Description"))
+	_, err = svc.UpdatePolicy(ctx, name, permissions, resources, rules, optional(p, "KmsInstance"), optional(p, "Description"))
 	return nil, err
 }
 
@@ -452,7 +452,7 @@ func setSecretPolicy(ctx context.Context, svc *core.Service, p Params) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return nil, svc.SetSecretPolicy(ctx, name, p.String("PolicyName"), p.String("Policy"))
+	return nil, svc.SetSecretPolicy(ctx, grantor(ctx), secretName(name), p.String("PolicyName"), p.String("Policy"))
 }
 
 func getSecretPolicy(ctx context.Context, svc *core.Service, p Params) (any, error) {

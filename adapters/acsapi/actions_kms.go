@@ -2,6 +2,7 @@ package acsapi
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -261,10 +262,15 @@ func pageBounds(p Params, total int) (number, size, start, end int, err error) {
 }
 
 func listKeys(ctx context.Context, svc *core.Service, p Params) (any, error) {
+	v, err := view(ctx)
+	if err != nil {
+		return nil, err
+	}
 	keys, err := svc.ListKeys(ctx, "")
 	if err != nil {
 		return nil, err
 	}
+	keys = slices.DeleteFunc(keys, func(k *core.Key) bool { return !v.Key(k) })
 	type item struct {
 		KeyId  string `json:"KeyId"`
 		KeyArn string `json:"KeyArn"`
@@ -332,10 +338,15 @@ func getKmsInstance(ctx context.Context, svc *core.Service, p Params) (any, erro
 }
 
 func listKmsInstances(ctx context.Context, svc *core.Service, p Params) (any, error) {
+	v, err := view(ctx)
+	if err != nil {
+		return nil, err
+	}
 	infos, err := svc.ListKmsInstances(ctx)
 	if err != nil {
 		return nil, err
 	}
+	infos = slices.DeleteFunc(infos, func(in *core.InstanceInfo) bool { return !v.Instance(in.ID) })
 	type item struct {
 		KmsInstanceId  string `json:"KmsInstanceId"`
 		KmsInstanceArn string `json:"KmsInstanceArn"`

@@ -12,7 +12,7 @@ func createSecret(ctx context.Context, svc *core.Service, p Params) (any, error)
 		DataType: p.String("SecretDataType"), Type: core.SecretType(p.String("SecretType")),
 		Description: p.String("Description"), EncryptionKeyID: p.String("EncryptionKeyId"),
 		InstanceID: p.String("DKMSInstanceId"), ExtendedConfig: p.String("ExtendedConfig"),
-		Policy: p.String("Policy"), RotationInterval: p.String("RotationInterval"),
+		Policy: p.String("Policy"), PolicyBy: grantor(ctx), RotationInterval: p.String("RotationInterval"),
 	}
 	var err error
 	if in.Name == "" {
@@ -75,7 +75,8 @@ func getSecretValue(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	res, err := readValues(ctx, svc, []core.GetSecretValueInput{{Name: name, VersionID: p.String("VersionId"), Stage: p.String("VersionStage")}})
+	// The name as Permission read it (an ARN stripped), so the read checks what serve validated.
+	res, err := readValues(ctx, svc, []core.GetSecretValueInput{{Name: secretName(name), VersionID: p.String("VersionId"), Stage: p.String("VersionStage")}})
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +197,9 @@ type filter struct {
 func listSecrets(ctx context.Context, svc *core.Service, p Params) (any, error) {
 	in := core.ListSecretsInput{}
 	var err error
+	if in.View, err = view(ctx); err != nil {
+		return nil, err
+	}
 	if in.PageNumber, in.PageSize, err = paging(p); err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ var permissions = map[string]resourcesOf{
 	"SetSecretPolicy":            secretParam,
 	"RotateSecret":               secretParam,
 	"UpdateSecretRotationPolicy": secretParam,
-	"ListSecrets":                fixed("secret/*"), // names every secret
+	"ListSecrets":                listing, // shows what the caller may see (core.View)
 	"GetRandomPassword":          fixed(),
 	"TagResource":                tagTargetParam,
 	"UntagResource":              tagTargetParam,
@@ -40,9 +40,25 @@ var permissions = map[string]resourcesOf{
 	"Encrypt":                    keyParam,
 	"GenerateDataKey":            keyParam,
 	"Decrypt":                    ciphertextKey, // the key named inside the blob
-	"ListKeys":                   fixed("key/*"),
+	"ListKeys":                   listing,
 	"GetKmsInstance":             instanceParam,
-	"ListKmsInstances":           fixed("instance/*"),
+	"ListKmsInstances":           listing,
+}
+
+// listing marks the list actions: authorized by core.Service.View, which filters their objects.
+func listing(Params) ([]string, error) { return nil, nil }
+
+// listings are the actions whose resourcesOf is listing.
+var listings = map[string]bool{"ListSecrets": true, "ListKeys": true, "ListKmsInstances": true}
+
+// createsIn returns, for an action that creates its resource, the instance it is created in
+// ("" for the shared pool), so that a policy scoped to an instance may create there.
+func createsIn(action string, p Params) *string {
+	if action != "CreateSecret" && action != "CreateKey" {
+		return nil
+	}
+	id := p.String("DKMSInstanceId")
+	return &id
 }
 
 // sameAs maps extension actions to the action whose permission they need, so policies and RBAC
@@ -82,7 +98,30 @@ func fixed(resources ...string) resourcesOf {
 
 // secretParam reads SecretName, which may be an ARN (acs:kms:<region>:<account>:secret/<name>).
 func secretParam(p Params) ([]string, error) {
-	return []string{"secret/" + secretName(p.String("SecretName"))}, nil
+	return one(secretResource(secretName(p.String("SecretName"))))
+}
+
+func one(r string, err error) ([]string, error) { return []string{r}, err }
+
+// secretResource names the secret name as a resource, once the name is valid: a call is refused
+// on its parameters before any policy pattern is matched against them.
+func secretResource(name string) (string, error) {
+	if name != core.AutoSecretName {
+		if err := core.ValidateSecretName(name); err != nil {
+			return "", err
+		}
+	}
+	return "secret/" + name, nil
+}
+
+// maxIDLen bounds the key and instance ids a call names; Coffer's are far shorter.
+const maxIDLen = 128
+
+func idResource(kind, field, id string) (string, error) {
+	if len(id) > maxIDLen {
+		return "", core.Invalid(field, "at most %d characters", maxIDLen)
+	}
+	return kind + "/" + id, nil
 }
 
 func secretName(s string) string {
@@ -94,10 +133,10 @@ func secretName(s string) string {
 	return s
 }
 
-func keyParam(p Params) ([]string, error) { return []string{"key/" + p.String("KeyId")}, nil }
+func keyParam(p Params) ([]string, error) { return one(idResource("key", "KeyId", p.String("KeyId"))) }
 
 func instanceParam(p Params) ([]string, error) {
-	return []string{"instance/" + p.String("KmsInstanceId")}, nil
+	return one(idResource("instance", "KmsInstanceId", p.String("KmsInstanceId")))
 }
 
 func instanceOrAll(p Params) ([]string, error) {
@@ -109,7 +148,7 @@ func instanceOrAll(p Params) ([]string, error) {
 
 func tagTargetParam(p Params) ([]string, error) {
 	if id := p.String("KeyId"); id != "" {
-		return []string{"key/" + id}, nil
+		return one(idResource("key", "KeyId", id))
 	}
 	return secretParam(p)
 }
@@ -131,9 +170,13 @@ func resourceIDs(p Params) ([]string, error) {
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		if kind == "secret" {
-			id = secretName(id)
+			out[i], err = secretResource(secretName(id))
+		} else {
+			out[i], err = idResource(kind, "ResourceId", id)
 		}
-		out[i] = kind + "/" + id
+		if err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -134,33 +134,64 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		return c
 	}
 	normalizeSecretName(req.Params)
-	perm, resources, err := Permission(req.Action, req.Params)
+	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.caller, cred.Nonce, ip)
 	c.resources = resources
 	if err != nil {
 		c.err = err
-		return c
-	}
-	ctx := context.WithValue(r.Context(), callerKey{}, core.AccessRequest{CallerID: c.caller, SourceIP: ip})
-	if signedRead {
-		// The action claims the nonce in the store round trip that reads its secrets, and
-		// authorizes each secret on the metadata read, before it decrypts or answers anything.
-		ctx = context.WithValue(ctx, signedReadKey{}, core.SignedRead{
-			CallerID: c.caller, Permission: perm, SourceIP: ip, Nonce: cred.Nonce, NonceTTL: h.Verifier.NonceTTL(),
-		})
-	} else if c.err = h.Service.Authorize(ctx, core.AccessRequest{CallerID: c.caller, Permission: perm, Resources: resources, SourceIP: ip}); c.err != nil {
-		// Authorized from the parameters alone, before any data is read for the action: a denial is
-		// the same whether or not the resource exists.
 		return c
 	}
 	c.body, c.err = serve(ctx, h.Service, req.Params)
 	return c
 }
 
-type callerKey struct{}
+// admit authorizes a call from its parameters alone, before any data is read for the action, and
+// returns the context the action runs in and the resources the call names. A denial is the
+// same whether or not the resource exists. Listings get the caller's core.View; signed reads
+// authorize each secret on the metadata read (core.Service.ReadSecretValues).
+func (h *Handler) admit(ctx context.Context, action string, p Params, caller, nonce string, ip netip.Addr) (context.Context, []string, error) {
+	perm, resources, err := Permission(action, p)
+	if err != nil {
+		return ctx, resources, err
+	}
+	access := core.AccessRequest{CallerID: caller, Permission: perm, Resources: resources, SourceIP: ip, CreatesIn: createsIn(action, p)}
+	ctx = context.WithValue(ctx, accessKey{}, access)
+	switch {
+	case listings[action]:
+		v, err := h.Service.View(ctx, access)
+		return context.WithValue(ctx, viewKey{}, v), resources, err
+	case signedReads[action]:
+		// The action claims the nonce in the store round trip that reads its secrets.
+		return context.WithValue(ctx, signedReadKey{}, core.SignedRead{
+			CallerID: caller, Permission: perm, SourceIP: ip, Nonce: nonce, NonceTTL: h.Verifier.NonceTTL(),
+		}), resources, nil
+	}
+	return ctx, resources, h.Service.Authorize(ctx, access)
+}
+
+type (
+	accessKey struct{} // the call's core.AccessRequest
+	viewKey   struct{}
+)
+
+// grantor is who makes the call being served, as a secret policy's author.
+func grantor(ctx context.Context) core.Grantor {
+	a, _ := ctx.Value(accessKey{}).(core.AccessRequest)
+	return core.Grantor{CallerID: a.CallerID, SourceIP: a.SourceIP}
+}
+
+// view is what the listing being served may show; served outside Handler it is refused rather
+// than shown unfiltered.
+func view(ctx context.Context) (*core.View, error) {
+	v, ok := ctx.Value(viewKey{}).(*core.View)
+	if !ok {
+		return nil, &core.Error{Kind: core.KindInternal, Message: "a listing was served without its caller's view"}
+	}
+	return v, nil
+}
 
 // Caller returns the access key or client key id that signed the call being served.
 func Caller(ctx context.Context) string {
-	req, _ := ctx.Value(callerKey{}).(core.AccessRequest)
+	req, _ := ctx.Value(accessKey{}).(core.AccessRequest)
 	return req.CallerID
 }
 
@@ -168,11 +199,11 @@ func Caller(ctx context.Context) string {
 // permission an action needs beyond the one the Handler checked (e.g. a key a secret is to be
 // encrypted with). Outside a Handler nothing is granted.
 func authorizeAlso(ctx context.Context, svc *core.Service, permission string, resources ...string) error {
-	req, ok := ctx.Value(callerKey{}).(core.AccessRequest)
+	req, ok := ctx.Value(accessKey{}).(core.AccessRequest)
 	if !ok {
 		return &core.Error{Kind: core.KindInternal, Message: "an action was served without its signed call"}
 	}
-	req.Permission, req.Resources = permission, resources
+	req.Permission, req.Resources, req.CreatesIn = permission, resources, nil
 	return svc.Authorize(ctx, req)
 }
 
