@@ -167,6 +167,9 @@ type RestoreBackupInput struct {
 	BackupID   string
 	InstanceID string
 	EndDate    time.Time
+	// By is the caller; it must be allowed to read every secret a restored rotation config
+	// names, and becomes the principal those rotations act for.
+	By Principal
 }
 
 // RestoreResult says what a restore wrote.
@@ -229,6 +232,13 @@ func (s *Service) RestoreBackup(ctx context.Context, in RestoreBackupInput) (*Re
 		}
 		sec := *bs.Secret
 		sec.InstanceID = inst.ID
+		ec, err := validateExtendedConfig(sec.Type, sec.ExtendedConfig)
+		if err != nil {
+			return nil, damagedBackup("the ExtendedConfig of %s is invalid", sec.Name)
+		}
+		if sec.RotationGrant, err = s.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {
+			return nil, err
+		}
 		if sec.EncryptionKeyID = newKeyID[bs.Secret.EncryptionKeyID]; sec.EncryptionKeyID == "" {
 			return nil, damagedBackup("the key of %s is not in the backup", sec.Name)
 		}

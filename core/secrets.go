@@ -28,6 +28,8 @@ type CreateSecretInput struct {
 	Policy           string
 	EnableRotation   bool
 	RotationInterval string
+	// By is the caller; it must be allowed to read a secret the ExtendedConfig names.
+	By Principal
 }
 
 // CreateSecret stores a new secret whose first version carries ACSCurrent.
@@ -49,6 +51,10 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 		in.Name = "acs/ram/user/" + ec.UserName
 	}
 	if err := validateCreateName(in.Name, in.Type); err != nil {
+		return nil, err
+	}
+	grant, err := s.grantReference(ctx, in.By, in.Name, in.Type, ec.CustomData)
+	if err != nil {
 		return nil, err
 	}
 	if err := validateVersionID("VersionId", in.VersionID); err != nil {
@@ -88,7 +94,7 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	}
 	sec := &Secret{
 		Name: in.Name, InstanceID: in.InstanceID, Type: in.Type, Description: in.Description,
-		EncryptionKeyID: key.ID, Tags: in.Tags, ExtendedConfig: in.ExtendedConfig, Policy: in.Policy,
+		EncryptionKeyID: key.ID, Tags: in.Tags, ExtendedConfig: in.ExtendedConfig, RotationGrant: grant, Policy: in.Policy,
 		Rotation: rot, CreateTime: now, UpdateTime: now,
 		Versions: []Version{{ID: in.VersionID, CreateTime: now, Stages: []string{StageCurrent}, DataType: in.DataType}},
 	}
@@ -557,6 +563,9 @@ type UpdateSecretInput struct {
 	Name        string
 	Description *string
 	CustomData  map[string]string // merged into ExtendedConfig.CustomData
+	// By is the caller; with CustomData it must be allowed to read a secret the merged
+	// ExtendedConfig names.
+	By Principal
 }
 
 // UpdateSecret changes the description and merges custom data into ExtendedConfig.
@@ -566,22 +575,48 @@ func (s *Service) UpdateSecret(ctx context.Context, in UpdateSecretInput) error 
 			return err
 		}
 	}
+	var grant *RotationGrant
+	var checked string // the ExtendedConfig the grant was decided on
+	if len(in.CustomData) > 0 {
+		// Authorized outside the store's transaction, which must not read other records.
+		sec, err := s.getSecret(ctx, in.Name)
+		if err != nil {
+			return err
+		}
+		ec, err := mergedConfig(sec, in.CustomData)
+		if err != nil {
+			return err
+		}
+		if grant, err = s.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {
+			return err
+		}
+		checked = sec.ExtendedConfig
+	}
 	return s.mutate(ctx, in.Name, func(cur *Secret) error {
 		if in.Description != nil {
 			cur.Description = *in.Description
 		}
 		if len(in.CustomData) > 0 {
-			ec, err := mergeCustomData(cur.ExtendedConfig, in.CustomData)
+			if cur.ExtendedConfig != checked {
+				return Errorf(KindUnavailableTemporary, "the secret %s changed during the update; try again", cur.Name)
+			}
+			raw, err := mergeCustomData(cur.ExtendedConfig, in.CustomData)
 			if err != nil {
 				return err
 			}
-			if _, err := validateExtendedConfig(cur.Type, ec); err != nil {
-				return err
-			}
-			cur.ExtendedConfig = ec
+			cur.ExtendedConfig, cur.RotationGrant = raw, grant
 		}
 		return nil
 	})
+}
+
+// mergedConfig is sec's ExtendedConfig with add merged into its CustomData, validated.
+func mergedConfig(sec *Secret, add map[string]string) (extendedConfig, error) {
+	raw, err := mergeCustomData(sec.ExtendedConfig, add)
+	if err != nil {
+		return extendedConfig{}, err
+	}
+	return validateExtendedConfig(sec.Type, raw)
 }
 
 func mergeCustomData(raw string, add map[string]string) (string, error) {

@@ -173,7 +173,7 @@ func restoreBackup(ctx context.Context, svc *core.Service, p Params) (any, error
 	if err != nil {
 		return nil, err
 	}
-	res, err := svc.RestoreBackup(ctx, core.RestoreBackupInput{BackupID: p.String("BackupId"), InstanceID: p.String("KmsInstanceId"), EndDate: end})
+	res, err := svc.RestoreBackup(ctx, core.RestoreBackupInput{BackupID: p.String("BackupId"), InstanceID: p.String("KmsInstanceId"), EndDate: end, By: callerOf(ctx)})
 	if err != nil {
 		return nil, err
 	}

@@ -134,7 +134,7 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		c.err = err
 		return c
 	}
-	ctx := context.WithValue(r.Context(), callerKey{}, c.caller)
+	ctx := context.WithValue(r.Context(), callerKey{}, core.Principal{ID: c.caller, SourceIP: ip})
 	if signedRead {
 		// The action claims the nonce in the store round trip that reads its secrets, and
 		// authorizes each secret on the metadata read, before it decrypts or answers anything.
@@ -153,9 +153,13 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 type callerKey struct{}
 
 // Caller returns the access key or client key id that signed the call being served.
-func Caller(ctx context.Context) string {
-	id, _ := ctx.Value(callerKey{}).(string)
-	return id
+func Caller(ctx context.Context) string { return callerOf(ctx).ID }
+
+// callerOf is the principal of the call being served, which core needs where a change lends the
+// service a credential.
+func callerOf(ctx context.Context) core.Principal {
+	p, _ := ctx.Value(callerKey{}).(core.Principal)
+	return p
 }
 
 // SourceIP is the caller's address: the connection's peer, or, when that peer is a trusted proxy,
