@@ -43,7 +43,8 @@ type Options struct {
 	AuditOut io.Writer
 }
 
-// New opens the store and the root key and builds the service. It seeds the admin access key from
+// New opens the store and the root key, checks the root key against the store's canary (writing
+// the canary on the first start), and builds the service. It seeds the admin access key from
 // configuration, or, with embedded storage and no key configured, creates one on first start and
 // prints it once to opts.Out.
 func New(ctx context.Context, cfg *Config, opts Options) (*App, error) {
@@ -53,6 +54,11 @@ func New(ctx context.Context, cfg *Config, opts Options) (*App, error) {
 	a, err := Open(cfg, opts)
 	if err != nil {
 		return nil, err
+	}
+	// Refused before anything is written, so data is never sealed under two root keys.
+	if err := a.Service.EnsureRootKeyCanary(ctx); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("refusing to start: %w", err)
 	}
 	if err := a.seedAdmin(ctx, opts.Out); err != nil {
 		a.Close()
