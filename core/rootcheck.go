@@ -11,7 +11,7 @@ import (
 // RecordRootCanary holds the root key canary, under rootCanaryID.
 const (
 	RecordRootCanary = "rootcanary"
-	rootCanaryID  = "canary"
+	rootCanaryID     = "canary"
 )
 
 // rootCanaryAD binds the canary to its purpose, so no other wrapped blob can stand in for it.

@@ -78,7 +78,7 @@ func newKeysFixture(t *testing.T) (*fixture, *memKeys, *core.Rotation) {
 	_, err = f.svc.CreateSecret(ctx, core.CreateSecretInput{
 		Name: "$Auto", VersionID: "v1", Type: core.TypeRAMCredentials, Data: []byte(`{"AccessKeys":[{"AccessKeyId":"AK0","AccessKeySecret":"secret-0"}]}`),
 		ExtendedConfig: `{"SecretSubType":"RamUserAccessKey","UserName":"ci","CustomData":{"Provider":"aws","AdminSecretName":"admin-key"}}`,
-		By: core.Principal{ID: by.ID},
+		By:             core.Principal{ID: by.ID},
 	})
 	if err != nil {
 		t.Fatal(err)
