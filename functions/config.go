@@ -19,6 +19,9 @@ type Config struct {
 	// Port and Host are where the local emulator listens; it binds loopback unless told otherwise.
 	Port string `env:"PORT, default=8080"`
 	Host string `env:"COFFER_LISTEN_HOST, default=127.0.0.1"`
+	// TLSByProxy says a TLS-terminating proxy in front serves HTTPS, so a plain-HTTP listener
+	// off loopback is meant; without it such a listener is refused.
+	TLSByProxy bool `env:"COFFER_TLS_BY_PROXY, default=false"`
 
 	DataDir  string `env:"COFFER_DATA_DIR, default=./.coffer"`
 	RedisURL string `env:"COFFER_REDIS_URL"`
@@ -73,6 +76,15 @@ type Config struct {
 	AuditStreamMaxLen int64  `env:"COFFER_AUDIT_STREAM_MAXLEN, default=1000000"`
 }
 
+// loopbackHost reports whether a listener on host is reachable from this machine only.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
 // trustedProxies parses COFFER_TRUSTED_PROXIES.
 func (c *Config) trustedProxies() ([]netip.Prefix, error) {
 	out := make([]netip.Prefix, 0, len(c.TrustedProxies))
@@ -113,6 +125,9 @@ func (c *Config) validate() error {
 	}
 	if c.TLSCert != "" && c.TLSSelfSigned {
 		bad("COFFER_TLS_SELF_SIGNED", "cannot be combined with COFFER_TLS_CERT")
+	}
+	if !c.TLSByProxy && c.TLSCert == "" && !c.TLSSelfSigned && !loopbackHost(c.Host) {
+		bad("COFFER_LISTEN_HOST", fmt.Sprintf("%q is not a loopback address and no TLS is configured, so secret values and signed requests would cross the network in clear: set COFFER_TLS_CERT/COFFER_TLS_KEY, or COFFER_TLS_BY_PROXY=true when a TLS-terminating proxy is the only way in", c.Host))
 	}
 	if c.CacheTTL < 0 || c.CacheTTL > time.Minute {
 		bad("COFFER_CACHE_TTL", "must be between 0s and 1m")
