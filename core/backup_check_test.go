@@ -35,7 +35,9 @@ func TestCheckBackupRefusesWhatActionsRefuse(t *testing.T) {
 		{"a stage on two versions", func(p *backupPayload) { p.Secrets[0].Secret.Versions[1].Stages = []string{StageCurrent} }, "marks two versions"},
 		{"repeated version", func(p *backupPayload) { p.Secrets[0].Secret.Versions[1].ID = "v1" }, "appears twice"},
 		{"bad data type", func(p *backupPayload) { p.Secrets[0].Secret.Versions[0].DataType = "exe" }, "text or binary"},
-		{"policy SetSecretPolicy refuses", func(p *backupPayload) { p.Secrets[0].Secret.Policy = `{"Statement":[{"Effect":"Allow","Condition":{}}]}` }, "policy document"},
+		{"policy SetSecretPolicy refuses", func(p *backupPayload) {
+			p.Secrets[0].Secret.Policy = `{"Statement":[{"Effect":"Allow","Condition":{}}]}`
+		}, "policy document"},
 		{"ExtendedConfig CreateSecret refuses", func(p *backupPayload) { p.Secrets[0].Secret.ExtendedConfig = "[1]" }, "JSON object"},
 		{"managed secret without config", func(p *backupPayload) { p.Secrets[0].Secret.Type = TypeRds }, "ExtendedConfig"},
 		{"reserved tag", func(p *backupPayload) { p.Secrets[0].Secret.Tags = []Tag{{Key: "acs:x", Value: "y"}} }, "tag keys"},
