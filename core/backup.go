@@ -283,6 +283,9 @@ func (s *Service) RestoreBackup(ctx context.Context, in RestoreBackupInput) (*Re
 		sec := *bs.Secret
 		sec.InstanceID = inst.ID
 		ec, _ := validateExtendedConfig(sec.Type, sec.ExtendedConfig) // checkBackup has checked it
+		if err := s.checkTargets(sec.Type, ec); err != nil {
+			return nil, err
+		}
 		if sec.RotationGrant, err = s.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {
 			return nil, err
 		}

@@ -47,6 +47,9 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkTargets(in.Type, ec); err != nil {
+		return nil, err
+	}
 	if in.Type == TypeRAMCredentials && in.Name == "$Auto" {
 		in.Name = "acs/ram/user/" + ec.UserName
 	}
@@ -585,6 +588,9 @@ func (s *Service) UpdateSecret(ctx context.Context, in UpdateSecretInput) error 
 		}
 		ec, err := mergedConfig(sec, in.CustomData)
 		if err != nil {
+			return err
+		}
+		if err := s.checkTargets(sec.Type, ec); err != nil {
 			return err
 		}
 		if grant, err = s.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {

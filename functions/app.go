@@ -31,6 +31,7 @@ type App struct {
 	root     core.RootKey
 	audit    core.AuditSink
 	trusted  []netip.Prefix
+	targets  *core.RotationTargets
 }
 
 // Options are what a caller of New may replace; zero values take production defaults.
@@ -94,6 +95,8 @@ func Open(cfg *Config, opts Options) (*App, error) {
 	a := &App{Config: cfg, Service: svc, Store: store, Log: opts.Log, root: root}
 	a.verifier = &acsapi.Verifier{Secrets: svc.AccessKeySecret, PublicKeys: svc.ClientKeyPublic, Nonces: store, Clock: opts.Clock}
 	a.trusted, _ = cfg.trustedProxies() // LoadConfig has checked them
+	a.targets, _ = cfg.rotationTargets()
+	svc.SetRotationTargets(a.targets)
 	if a.audit, err = openAudit(cfg, opts); err != nil {
 		a.Close()
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/seed-4eefd85e/coffer/core"
 )
 
 // Config is the configuration contract of DESIGN.md, read from the environment. README documents
@@ -68,6 +70,10 @@ type Config struct {
 	WebhookURL          string   `env:"COFFER_EVENTS_WEBHOOK_URL"`
 	WebhookSecret       string   `env:"COFFER_EVENTS_WEBHOOK_SECRET"`
 
+	// RotationTargets lists where rotations may connect: CIDRs, host names and *.domain. Unset,
+	// the local emulator allows loopback only and a serverless platform nothing.
+	RotationTargets []string `env:"COFFER_ROTATION_TARGETS"`
+
 	// TrustedProxies are CIDRs of proxies whose X-Forwarded-For names the caller's address.
 	TrustedProxies []string `env:"COFFER_TRUSTED_PROXIES"`
 	// Audit is where the record of every call goes: stdout, redis or off.
@@ -96,6 +102,16 @@ func (c *Config) trustedProxies() ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// rotationTargets is COFFER_ROTATION_TARGETS, or its default: loopback in the local emulator,
+// nothing on a serverless platform, where no rotation target is local.
+func (c *Config) rotationTargets() (*core.RotationTargets, error) {
+	list := c.RotationTargets
+	if len(list) == 0 && c.Platform() == "" {
+		list = core.LocalRotationTargets
+	}
+	return core.ParseRotationTargets(list)
 }
 
 // LoadConfig reads the configuration through lookuper (the process environment when nil) and
@@ -150,6 +166,9 @@ func (c *Config) validate() error {
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		bad("COFFER_TRUSTED_PROXIES", err.Error())
+	}
+	if _, err := c.rotationTargets(); err != nil {
+		bad("COFFER_ROTATION_TARGETS", err.Error())
 	}
 	switch c.Audit {
 	case "stdout", "off":
