@@ -162,3 +162,33 @@ func testRotationReferences(t *testing.T, b backend) {
 		}
 	})
 }
+
+// TestRestoredReferenceActsForTheRestorer: RestoreBackup sets rotation configs again, so the
+// restoring principal becomes the one rotations act for; the principal recorded in the backup,
+// deleted since, no longer matters.
+func TestRestoredReferenceActsForTheRestorer(t *testing.T) {
+	s := newBackend(t, "embedded").start(t, map[string]string{"COFFER_BACKUP_DIR": t.TempDir()})
+	admin := s.client(t, "")
+	var hookCalls atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hookCalls.Add(1) }))
+	defer hook.Close()
+	old := accessKey(t, admin, map[string]string{"Admin": "true"})
+	oc := s.via(t, old, "", "")
+	inst := ok(call(oc, "CreateKmsInstance", map[string]string{"EndDate": isoIn(time.Hour)})).must(t)["KmsInstanceId"].(string)
+	keyID := tea.StringValue(ok(oc.CreateKey(&kms.CreateKeyRequest{DKMSInstanceId: tea.String(inst)})).must(t).Body.KeyMetadata.KeyId)
+	in := func(r *kms.CreateSecretRequest) *kms.CreateSecretRequest {
+		r.VersionId, r.DKMSInstanceId, r.EncryptionKeyId = tea.String("v1"), tea.String(inst), tea.String(keyID)
+		return r
+	}
+	ok(oc.CreateSecret(in(&kms.CreateSecretRequest{SecretName: tea.String("hook-key"), SecretData: tea.String("hook-signing-secret-0123")}))).must(t)
+	ok(oc.CreateSecret(in(&kms.CreateSecretRequest{SecretName: tea.String("api"), SecretData: tea.String("initial"),
+		ExtendedConfig: map[string]any{"CustomData": map[string]any{"Generator": map[string]any{"PasswordLength": 24}, "WebhookUrl": hook.URL, "WebhookSecretName": "hook-key"}}}))).must(t)
+	id := ok(call(oc, "CreateBackup", map[string]string{"KmsInstanceId": inst})).must(t)["BackupId"].(string)
+	ok(call(oc, "ReleaseKmsInstance", map[string]string{"KmsInstanceId": inst})).must(t)
+	ok(call(admin, "DeleteAccessKey", map[string]string{"AccessKeyId": old.id})).must(t)
+	ok(call(admin, "RestoreBackup", map[string]string{"BackupId": id, "EndDate": isoIn(time.Hour)})).must(t)
+	ok(admin.RotateSecret(&kms.RotateSecretRequest{SecretName: tea.String("api"), VersionId: tea.String("r1")})).must(t)
+	if hookCalls.Load() != 2 {
+		t.Fatalf("the webhook was called %d times, want apply and test", hookCalls.Load())
+	}
+}
