@@ -111,11 +111,13 @@ func testRotationTargets(t *testing.T, b backend) {
 			fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>r</RequestId></ErrorResponse>`, leak, leak)
 		}))
 		defer srv.Close()
+		// A second server on the same store (Redis): its own names.
 		s := b.start(t, nil)
 		c := s.client(t, "")
-		ok(c.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("ram-admin"), VersionId: tea.String("v1"), SecretData: tea.String(`{"AccessKeyId":"AKIAADMIN","AccessKeySecret":"admin-secret"}`)})).must(t)
+		ok(c.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("ram-admin-2"), VersionId: tea.String("v1"), SecretData: tea.String(`{"AccessKeyId":"AKIAADMIN","AccessKeySecret":"admin-secret"}`)})).must(t)
 		req := ram(srv.URL)
-		req.SecretName, req.VersionId = tea.String("acs/ram/user/ci"), tea.String("v1")
+		req.ExtendedConfig["CustomData"].(map[string]any)["AdminSecretName"] = "ram-admin-2"
+		req.SecretName, req.VersionId = tea.String("acs/ram/user/ci-2"), tea.String("v1")
 		ok(c.CreateSecret(req)).must(t)
 		_, err := c.RotateSecret(&kms.RotateSecretRequest{SecretName: req.SecretName, VersionId: tea.String("r1")})
 		wantCode(t, err, 503, "ServiceUnavailableTemporary")
