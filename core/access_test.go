@@ -66,12 +66,12 @@ func TestAuthorize(t *testing.T) {
 	ctx := context.Background()
 	admin, plain := adminAndPlainKeys(t, f)
 	deny := `{"Version":"1","Statement":[{"Effect":"Deny","Principal":{"RAM":["aap/app"]},"Action":"kms:GetSecretValue"}]}`
-	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "", deny); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Principal{ID: admin.ID}, "app/db", "", deny); err != nil {
 		t.Fatal(err)
 	}
 	f.create(t, "app/open", "v")
 	allowPlain := `{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":["` + plain.ID + `"]},"Action":["kms:*"]}]}`
-	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/open", "default", allowPlain); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Principal{ID: admin.ID}, "app/open", "default", allowPlain); err != nil {
 		t.Fatal(err)
 	}
 	ip := netip.MustParseAddr
@@ -97,7 +97,7 @@ func TestAuthorize(t *testing.T) {
 	})
 
 	// A deny for everyone binds admins too, except when they manage the policy itself.
-	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "other", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}`); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Principal{ID: admin.ID}, "other", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"*"}]}`); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.svc.Authorize(ctx, core.AccessRequest{CallerID: admin.ID, Permission: "kms:GetSecretValue", Resources: []string{"secret/other"}}); core.KindOf(err) != core.KindNoPermission {
@@ -175,13 +175,13 @@ func TestAccessValidation(t *testing.T) {
 		{"policy in use", func() error { return f.svc.DeletePolicy(ctx, "read") }, core.KindInvalidParameter, "Name"},
 		{"rule in use", func() error { return f.svc.DeleteNetworkRule(ctx, "office") }, core.KindInvalidParameter, "Name"},
 		{"secret policy with a condition", func() error {
-			return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{}}]}`)
+			return f.svc.SetSecretPolicy(ctx, core.Principal{ID: admin.ID}, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{}}]}`)
 		}, core.KindInvalidParameter, "Policy"},
 		{"secret policy effect", func() error {
-			return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Maybe","Principal":"*","Action":"*"}]}`)
+			return f.svc.SetSecretPolicy(ctx, core.Principal{ID: admin.ID}, "app/db", "", `{"Version":"1","Statement":[{"Effect":"Maybe","Principal":"*","Action":"*"}]}`)
 		}, core.KindInvalidParameter, "Policy"},
 		{"secret policy name", func() error {
-			return f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "app/db", "other", `{"Version":"1","Statement":[]}`)
+			return f.svc.SetSecretPolicy(ctx, core.Principal{ID: admin.ID}, "app/db", "other", `{"Version":"1","Statement":[]}`)
 		}, core.KindInvalidParameter, "PolicyName"},
 		{"client key times", func() error {
 			_, err := f.svc.CreateClientKey(ctx, "cli", epoch, epoch.Add(-time.Hour))
@@ -369,7 +369,7 @@ func TestAuthorizeAttacks(t *testing.T) {
 	f, app := accessFixture(t)
 	ctx := context.Background()
 	admin, plain := adminAndPlainKeys(t, f)
-	by := core.Grantor{CallerID: admin.ID}
+	by := core.Principal{ID: admin.ID}
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {
@@ -386,7 +386,7 @@ func TestAuthorizeAttacks(t *testing.T) {
 	must(nil, err)
 	in := func(name string, inst *core.Instance, key *core.Key, policy string) {
 		t.Helper()
-		must(f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: name, VersionID: "v1", Data: []byte("x"), InstanceID: inst.ID, EncryptionKeyID: key.ID, Policy: policy, PolicyBy: by}))
+		must(f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: name, VersionID: "v1", Data: []byte("x"), InstanceID: inst.ID, EncryptionKeyID: key.ID, Policy: policy, By: by}))
 	}
 	in("team3/a", instA, keyA, "")
 	in("db/a", instA, keyA, "")
@@ -458,25 +458,25 @@ func TestAuthorizeAttacks(t *testing.T) {
 		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":["kms:GetSecretValue","kms:DescribeSecret"]}]}`, 0},
 		{`{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:*"}]}`, 0},
 	} {
-		err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: mgr, SourceIP: office}, "team/mine", "", c.doc)
+		err := f.svc.SetSecretPolicy(ctx, core.Principal{ID: mgr, SourceIP: office}, "team/mine", "", c.doc)
 		if core.KindOf(err) != c.kind || (c.kind == 0) != (err == nil) {
 			t.Errorf("SetSecretPolicy by a manager %s: %v, want kind %v", c.doc, err, c.kind)
 		}
 	}
-	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: mgr, SourceIP: elsewhere}, "team/mine", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:GetSecretValue"}]}`); core.KindOf(err) != core.KindNoPermission {
+	if err := f.svc.SetSecretPolicy(ctx, core.Principal{ID: mgr, SourceIP: elsewhere}, "team/mine", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:GetSecretValue"}]}`); core.KindOf(err) != core.KindNoPermission {
 		t.Errorf("a manager outside its network granted its permission: %v", err)
 	}
 	// 14.10: CreateSecret takes the policy SetSecretPolicy takes, and nothing else.
 	for _, c := range []struct {
 		doc  string
-		by   core.Grantor
+		by   core.Principal
 		kind core.Kind
 	}{
 		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Condition":{}}]}`, by, core.KindInvalidParameter},
 		{`{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:GetSecretValues"}]}`, by, core.KindInvalidParameter},
-		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"}]}`, core.Grantor{CallerID: mgr, SourceIP: office}, core.KindNoPermission},
+		{`{"Version":"1","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"}]}`, core.Principal{ID: mgr, SourceIP: office}, core.KindNoPermission},
 	} {
-		_, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: "team/refused", VersionID: "v1", Data: []byte("x"), Policy: c.doc, PolicyBy: c.by})
+		_, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: "team/refused", VersionID: "v1", Data: []byte("x"), Policy: c.doc, By: c.by})
 		if core.KindOf(err) != c.kind {
 			t.Errorf("CreateSecret with %s: %v, want kind %v", c.doc, err, c.kind)
 		}

@@ -1,10 +1,13 @@
 package core
 
 import (
+	"bytes"
 	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"sort"
@@ -17,8 +20,12 @@ import (
 // rule need not read the sink; the files themselves are self-describing.
 const RecordBackup = "backup"
 
-// backupFormat names the file layout; a reader refuses any other.
-const backupFormat = "coffer-backup/1"
+// backupFormat names the file layout; a reader refuses any other. backupFormatV1 is the layout
+// before files were authenticated, refused with its own message.
+const (
+	backupFormat   = "coffer-backup/2"
+	backupFormatV1 = "coffer-backup/1"
+)
 
 // Backup is a catalog entry: one backup file of one instance.
 type Backup struct {
@@ -31,12 +38,36 @@ type Backup struct {
 	KeyNum       int       `json:"keyNum"`
 }
 
-// backupFile is the file: the payload exactly as written and its SHA-256, so a damaged or
-// truncated file is refused before anything is restored.
+// backupFile is the file: the payload exactly as written, authenticated with the rest of the file
+// by a MAC under a fresh key that only the root key opens. Anyone who can write the backup folder
+// or bucket but cannot use the root key can neither change a file nor forge one.
 type backupFile struct {
-	Format  string          `json:"format"`
-	SHA256  string          `json:"sha256"`
+	Format string `json:"format"`
+	ID     string `json:"id"`
+	// MACKey is the file's own MAC key, wrapped by the root key and bound to the backup id.
+	MACKey  []byte          `json:"macKey"`
+	MAC     []byte          `json:"mac"`
 	Payload json.RawMessage `json:"payload"`
+}
+
+// backupMACLabel is the HKDF label of backup MACs, so the key serves no other purpose.
+const backupMACLabel = "coffer backup file MAC v2"
+
+func backupMACKeyAD(id string) []byte { return []byte("coffer-backup-mac\x00" + id) }
+
+// mac is HMAC-SHA256, under HKDF(key, backupMACLabel), of every field but the MAC itself, each
+// length-prefixed so that no field's bytes can move into another.
+func (f *backupFile) mac(key []byte) ([]byte, error) {
+	mk, err := hkdf.Key(sha256.New, key, nil, backupMACLabel, 32)
+	if err != nil {
+		return nil, err
+	}
+	h := hmac.New(sha256.New, mk)
+	for _, part := range [][]byte{[]byte(f.Format), []byte(f.ID), f.MACKey, f.Payload} {
+		_ = binary.Write(h, binary.BigEndian, uint64(len(part)))
+		h.Write(part)
+	}
+	return h.Sum(nil), nil
 }
 
 // backupPayload holds an instance as stored: keys still wrapped by the root key, values still
@@ -87,10 +118,9 @@ func (s *Service) CreateBackup(ctx context.Context, instanceID string) (*Backup,
 	if err != nil {
 		return nil, &Error{Kind: KindInternal, Message: "cannot encode a backup", Err: err}
 	}
-	sum := sha256.Sum256(payload)
-	file, err := json.Marshal(backupFile{Format: backupFormat, SHA256: hex.EncodeToString(sum[:]), Payload: payload})
+	file, err := s.sealBackup(ctx, p.ID, payload)
 	if err != nil {
-		return nil, &Error{Kind: KindInternal, Message: "cannot encode a backup", Err: err}
+		return nil, err
 	}
 	if err := s.life.Backups.PutBackup(ctx, p.ID, file); err != nil {
 		return nil, TemporarilyUnavailable("the backup sink", err)
@@ -101,6 +131,26 @@ func (s *Service) CreateBackup(ctx context.Context, instanceID string) (*Backup,
 		return nil, err
 	}
 	return b, nil
+}
+
+// sealBackup writes the file around payload under a fresh MAC key wrapped by the root key.
+func (s *Service) sealBackup(ctx context.Context, id string, payload []byte) ([]byte, error) {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	defer clear(key)
+	wrapped, err := s.keys.root.Wrap(ctx, key, backupMACKeyAD(id))
+	if err != nil {
+		return nil, TemporarilyUnavailable("the root key", err)
+	}
+	f := backupFile{Format: backupFormat, ID: id, MACKey: wrapped, Payload: payload}
+	if f.MAC, err = f.mac(key); err != nil {
+		return nil, &Error{Kind: KindInternal, Message: "cannot authenticate a backup", Err: err}
+	}
+	file, err := json.Marshal(f)
+	if err != nil {
+		return nil, &Error{Kind: KindInternal, Message: "cannot encode a backup", Err: err}
+	}
+	return file, nil
 }
 
 // instanceSecrets lists every secret of an instance. It scans every secret: the store has no
@@ -170,6 +220,9 @@ type RestoreBackupInput struct {
 	// MayRestoreFrom, when set, decides whether the caller may restore a backup taken from an
 	// instance (its id), before anything is written: restoring is reading that instance's secrets.
 	MayRestoreFrom func(instanceID string) error
+	// By is the caller; it must be allowed to read every secret a restored rotation config
+	// names, and becomes the principal those rotations act for.
+	By Principal
 }
 
 // RestoreResult says what a restore wrote.
@@ -203,7 +256,7 @@ func (s *Service) RestoreBackup(ctx context.Context, in RestoreBackupInput) (*Re
 	if err != nil {
 		return nil, TemporarilyUnavailable("the backup sink", err)
 	}
-	p, err := decodeBackup(file)
+	p, err := s.openBackup(ctx, in.BackupID, file)
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +290,13 @@ func (s *Service) RestoreBackup(ctx context.Context, in RestoreBackupInput) (*Re
 		}
 		sec := *bs.Secret
 		sec.InstanceID = inst.ID
+		ec, _ := validateExtendedConfig(sec.Type, sec.ExtendedConfig) // checkBackup has checked it
+		if err := s.checkTargets(sec.Type, ec); err != nil {
+			return nil, err
+		}
+		if sec.RotationGrant, err = s.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {
+			return nil, err
+		}
 		if sec.EncryptionKeyID = newKeyID[bs.Secret.EncryptionKeyID]; sec.EncryptionKeyID == "" {
 			return nil, damagedBackup("the key of %s is not in the backup", sec.Name)
 		}
@@ -278,31 +338,45 @@ func damagedBackup(format string, args ...any) error {
 	return Errorf(KindInvalidParameter, "the backup is damaged: "+format, args...)
 }
 
-// decodeBackup checks the format and the checksum before trusting any field.
-func decodeBackup(file []byte) (*backupPayload, error) {
+// openBackup authenticates the file (format, id, MAC) before reading any field of its payload,
+// then checks every field as the actions would.
+func (s *Service) openBackup(ctx context.Context, id string, file []byte) (*backupPayload, error) {
 	var f backupFile
-	if err := json.Unmarshal(file, &f); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(file))
+	dec.DisallowUnknownFields()
+	var head struct {
+		Format string `json:"format"`
+	}
+	if json.Unmarshal(file, &head) == nil && head.Format == backupFormatV1 {
+		return nil, Errorf(KindInvalidParameter, "the backup %s was written before Coffer authenticated backups (%s): nothing proves it unchanged, so it is refused; take a new backup with CreateBackup", id, backupFormatV1)
+	}
+	if err := dec.Decode(&f); err != nil || dec.More() {
 		return nil, damagedBackup("it is not a complete backup file (truncated?)")
 	}
 	if f.Format != backupFormat {
 		return nil, damagedBackup("unknown format %q, want %q", f.Format, backupFormat)
 	}
-	sum := sha256.Sum256(f.Payload)
-	want, err := hex.DecodeString(f.SHA256)
-	if err != nil || subtle.ConstantTimeCompare(sum[:], want) != 1 {
-		return nil, damagedBackup("the checksum does not match")
+	if f.ID != id {
+		return nil, damagedBackup("it is the file of another backup")
+	}
+	key, err := s.keys.root.Unwrap(ctx, f.MACKey, backupMACKeyAD(id))
+	if err != nil {
+		return nil, damagedBackup("its MAC key does not open with this root key (altered, or written under another root key)")
+	}
+	defer clear(key)
+	want, err := f.mac(key)
+	if err != nil || !hmac.Equal(want, f.MAC) {
+		return nil, damagedBackup("its MAC does not match (altered)")
 	}
 	var p backupPayload
 	if err := json.Unmarshal(f.Payload, &p); err != nil {
 		return nil, damagedBackup("the payload cannot be read")
 	}
-	if p.Instance.ID == "" {
-		return nil, damagedBackup("it names no instance")
+	if p.ID != id {
+		return nil, damagedBackup("it is the payload of another backup")
 	}
-	for _, bs := range p.Secrets {
-		if bs.Secret == nil {
-			return nil, damagedBackup("a secret has no metadata")
-		}
+	if err := checkBackup(&p); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }

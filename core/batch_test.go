@@ -38,10 +38,10 @@ func TestReadSecretValues(t *testing.T) {
 	f.create(t, "a", "value a")
 	f.create(t, "open", "value open")
 	f.create(t, "denied", "value denied")
-	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "open", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":["`+plain.ID+`"]},"Action":["kms:GetSecretValue"]}]}`); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Principal{ID: admin.ID}, "open", "", `{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":["`+plain.ID+`"]},"Action":["kms:GetSecretValue"]}]}`); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.SetSecretPolicy(ctx, core.Grantor{CallerID: admin.ID}, "denied", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":["kms:GetSecretValue"]}]}`); err != nil {
+	if err := f.svc.SetSecretPolicy(ctx, core.Principal{ID: admin.ID}, "denied", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":["kms:GetSecretValue"]}]}`); err != nil {
 		t.Fatal(err)
 	}
 	root, err := local.New(make([]byte, 32))

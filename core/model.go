@@ -140,13 +140,15 @@ func (v *Version) HasStage(stage string) bool {
 
 // Secret is a named credential and its versions. Metadata is stored readable; values are sealed.
 type Secret struct {
-	Name              string         `json:"name"`
-	InstanceID        string         `json:"instanceId,omitempty"` // empty: the shared pool
-	Type              SecretType     `json:"type"`
-	Description       string         `json:"description,omitempty"`
-	EncryptionKeyID   string         `json:"encryptionKeyId"`
-	Tags              []Tag          `json:"tags,omitempty"`
-	ExtendedConfig    string         `json:"extendedConfig,omitempty"` // JSON object
+	Name            string     `json:"name"`
+	InstanceID      string     `json:"instanceId,omitempty"` // empty: the shared pool
+	Type            SecretType `json:"type"`
+	Description     string     `json:"description,omitempty"`
+	EncryptionKeyID string     `json:"encryptionKeyId"`
+	Tags            []Tag      `json:"tags,omitempty"`
+	ExtendedConfig  string     `json:"extendedConfig,omitempty"` // JSON object
+	// RotationGrant is who set an ExtendedConfig that names another secret; nil when none does.
+	RotationGrant     *RotationGrant `json:"rotationGrant,omitempty"`
 	Policy            string         `json:"policy,omitempty"`
 	Rotation          RotationPolicy `json:"rotation,omitzero"`
 	CreateTime        time.Time      `json:"createTime"`

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 )
@@ -128,9 +127,9 @@ func parsePrincipal(raw json.RawMessage) ([]string, error) {
 	return out, nil
 }
 
-// SetSecretPolicy replaces a secret's policy, set by the grantor by. Only the policy named
+// SetSecretPolicy replaces a secret's policy, set by the principal by. Only the policy named
 // "default" exists, as in Alibaba's API.
-func (s *Service) SetSecretPolicy(ctx context.Context, by Grantor, name, policyName, doc string) error {
+func (s *Service) SetSecretPolicy(ctx context.Context, by Principal, name, policyName, doc string) error {
 	if policyName != "" && policyName != "default" {
 		return Invalid("PolicyName", "only the policy named default exists")
 	}
@@ -183,17 +182,11 @@ func policyOf(sec *Secret) *SecretPolicy {
 
 var denyAll = &SecretPolicy{Version: "1", Statement: []PolicyStatement{{Effect: "Deny", Action: []string{"*"}, principals: []string{"*"}}}}
 
-// Grantor is who sets a secret policy, with the address the call came from.
-type Grantor struct {
-	CallerID string
-	SourceIP netip.Addr
-}
-
 // checkGrants refuses a policy for sec whose Allow statements grant an action that by does not
 // itself hold on sec from its own policies: a secret policy may narrow, or share what its
 // author holds, never give more. Admins hold everything.
-func (s *Service) checkGrants(ctx context.Context, by Grantor, sec *Secret, p *SecretPolicy) error {
-	c, err := s.caller(ctx, by.CallerID, by.SourceIP)
+func (s *Service) checkGrants(ctx context.Context, by Principal, sec *Secret, p *SecretPolicy) error {
+	c, err := s.caller(ctx, by.ID, by.SourceIP)
 	if err != nil || c.admin {
 		return err
 	}

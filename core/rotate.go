@@ -160,6 +160,9 @@ type UpdateRotationPolicyInput struct {
 	Name     string
 	Enable   bool
 	Interval string // required when Enable
+	// By is the caller; to enable rotation it must be allowed to read a secret the ExtendedConfig
+	// names, and it becomes the principal scheduled rotations act for.
+	By Principal
 }
 
 // UpdateSecretRotationPolicy turns automatic rotation on or off. The next rotation is the last
@@ -172,8 +175,19 @@ func (r *Rotation) UpdateSecretRotationPolicy(ctx context.Context, in UpdateRota
 			return err
 		}
 	}
-	if _, err := r.managed(ctx, in.Name); err != nil {
+	sec, err := r.managed(ctx, in.Name)
+	if err != nil {
 		return err
+	}
+	var grant *RotationGrant
+	if in.Enable {
+		ec, err := validateExtendedConfig(sec.Type, sec.ExtendedConfig)
+		if err != nil {
+			return err
+		}
+		if grant, err = r.svc.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {
+			return err
+		}
 	}
 	// Holding the rotation lock keeps a policy change from racing a rotation's start.
 	lease, err := r.acquire(ctx, in.Name)
@@ -188,6 +202,12 @@ func (r *Rotation) UpdateSecretRotationPolicy(ctx context.Context, in UpdateRota
 		}
 		if st := cur.RotationState; st != nil && !st.Failed {
 			return SecretWrite{}, rotatingErr(in.Name)
+		}
+		if in.Enable {
+			if cur.ExtendedConfig != sec.ExtendedConfig {
+				return SecretWrite{}, Errorf(KindUnavailableTemporary, "the secret %s changed during the update; try again", in.Name)
+			}
+			cur.RotationGrant = grant
 		}
 		p := &cur.Rotation
 		p.Enabled = in.Enable
@@ -237,6 +257,9 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 		return "", err
 	}
 	t, rot, err := r.target(ctx, sec)
+	if KindOf(err) == KindNoPermission {
+		return "", r.refuse(ctx, lease, sec.Name, err)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -257,6 +280,8 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 		return "", nil
 	case st != nil && !scheduled && !st.Failed:
 		return "", rotatingErr(name)
+	case st != nil && st.VersionID == "":
+		fresh = true // refused before any pending value was made
 	case st != nil && st.Step == StepApply && st.Attempt > 0:
 		// A retry draws a fresh credential, unless the failed one may be live: while the old
 		// credential still logs in, the pending one was never applied and can be abandoned.
@@ -525,6 +550,36 @@ func (r *Rotation) fail(ctx context.Context, lease Lease, name string, st *Rotat
 	}
 	r.opts.Events(ev)
 	return Errorf(KindUnavailableTemporary, "the rotation of secret %s failed at step %s; DescribeSecret shows the cause", name, st.Step)
+}
+
+// refuse records a rotation that may not read the credential its config names, so that
+// DescribeSecret and the schedule see why it does not run, and returns cause. Like a failed
+// step it is retried after a backoff, once the config is set again by a principal that may.
+func (r *Rotation) refuse(ctx context.Context, lease Lease, name string, cause error) error {
+	now := r.svc.clock.Now()
+	ev := RotationEvent{Time: now, Secret: name, Step: StepApply, Cause: errorMessage(cause)}
+	err := r.svc.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
+		st := cur.RotationState
+		if st != nil && st.Token > lease.Token {
+			return SecretWrite{}, errFenced
+		}
+		if st == nil {
+			st = &RotationState{Step: StepApply, Started: now}
+		}
+		st.Attempt++
+		st.LastError = ev.Cause
+		st.NextAttempt = now.Add(backoff(st.Attempt))
+		st.Failed = st.Step != StepRevoke
+		st.Token, st.Holder = lease.Token, lease.Holder
+		cur.RotationState = st
+		ev.Step, ev.Attempt, ev.Failed = st.Step, st.Attempt, st.Failed
+		return SecretWrite{Secret: cur}, nil
+	})
+	if err != nil {
+		return r.svc.updateErr(name, err)
+	}
+	r.opts.Events(ev)
+	return cause
 }
 
 // backoff doubles from 30 s per failed attempt, up to an hour.

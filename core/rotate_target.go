@@ -54,6 +54,7 @@ func (t RotationTarget) Kind() string {
 }
 
 // target reads the secret's rotation target, with its admin credential, and picks its rotator.
+// The admin credential is read only while the principal that set the config may read it.
 func (r *Rotation) target(ctx context.Context, sec *Secret) (RotationTarget, Rotator, error) {
 	ec, err := validateExtendedConfig(sec.Type, sec.ExtendedConfig)
 	if err != nil {
@@ -70,13 +71,9 @@ func (r *Rotation) target(ctx context.Context, sec *Secret) (RotationTarget, Rot
 	if !ok {
 		return t, nil, Invalid("ExtendedConfig", "no rotator serves %s secrets of kind %q; see the README's Rotation section", sec.Type, t.Kind())
 	}
-	name := t.Custom("AdminSecretName")
-	if sec.Type == TypeGeneric {
-		name = t.Custom("WebhookSecretName")
-	}
-	if name != "" {
-		if name == sec.Name {
-			return t, nil, Invalid("ExtendedConfig", "CustomData.AdminSecretName or WebhookSecretName must name another secret")
+	if name, field := referencedSecret(sec.Type, ec.CustomData); name != "" {
+		if err := r.svc.stillGranted(ctx, sec, name, field); err != nil {
+			return t, nil, err
 		}
 		v, err := r.svc.GetSecretValue(ctx, GetSecretValueInput{Name: name})
 		if err != nil {

@@ -71,9 +71,14 @@ func newKeysFixture(t *testing.T) (*fixture, *memKeys, *core.Rotation) {
 	rot := core.NewRotation(f.svc, core.RotationOptions{Rotators: map[string]core.Rotator{"aws": keys}})
 	ctx := context.Background()
 	f.create(t, "admin-key", `{"AccessKeyId":"ADMIN","AccessKeySecret":"admin-secret"}`)
-	_, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{
+	by, err := f.svc.CreateAccessKey(ctx, true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.CreateSecret(ctx, core.CreateSecretInput{
 		Name: "$Auto", VersionID: "v1", Type: core.TypeRAMCredentials, Data: []byte(`{"AccessKeys":[{"AccessKeyId":"AK0","AccessKeySecret":"secret-0"}]}`),
 		ExtendedConfig: `{"SecretSubType":"RamUserAccessKey","UserName":"ci","CustomData":{"Provider":"aws","AdminSecretName":"admin-key"}}`,
+		By:             core.Principal{ID: by.ID},
 	})
 	if err != nil {
 		t.Fatal(err)

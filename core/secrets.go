@@ -26,9 +26,11 @@ type CreateSecretInput struct {
 	Tags             []Tag
 	ExtendedConfig   string
 	Policy           string
-	PolicyBy         Grantor // who sets Policy: it may grant only what they hold
 	EnableRotation   bool
 	RotationInterval string
+	// By is the caller: it must be allowed to read a secret the ExtendedConfig names, and Policy
+	// may grant only what it holds.
+	By Principal
 }
 
 // AutoSecretName asks CreateSecret to name a RAMCredentials secret after its user.
@@ -49,10 +51,17 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkTargets(in.Type, ec); err != nil {
+		return nil, err
+	}
 	if in.Type == TypeRAMCredentials && in.Name == AutoSecretName {
 		in.Name = "acs/ram/user/" + ec.UserName
 	}
 	if err := validateCreateName(in.Name, in.Type); err != nil {
+		return nil, err
+	}
+	grant, err := s.grantReference(ctx, in.By, in.Name, in.Type, ec.CustomData)
+	if err != nil {
 		return nil, err
 	}
 	if err := validateVersionID("VersionId", in.VersionID); err != nil {
@@ -95,12 +104,12 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	}
 	sec := &Secret{
 		Name: in.Name, InstanceID: in.InstanceID, Type: in.Type, Description: in.Description,
-		EncryptionKeyID: key.ID, Tags: in.Tags, ExtendedConfig: in.ExtendedConfig, Policy: in.Policy,
+		EncryptionKeyID: key.ID, Tags: in.Tags, ExtendedConfig: in.ExtendedConfig, RotationGrant: grant, Policy: in.Policy,
 		Rotation: rot, CreateTime: now, UpdateTime: now,
 		Versions: []Version{{ID: in.VersionID, CreateTime: now, Stages: []string{StageCurrent}, DataType: in.DataType}},
 	}
 	if policy != nil {
-		if err := s.checkGrants(ctx, in.PolicyBy, sec, policy); err != nil {
+		if err := s.checkGrants(ctx, in.By, sec, policy); err != nil {
 			return nil, err
 		}
 	}
@@ -582,6 +591,9 @@ type UpdateSecretInput struct {
 	Name        string
 	Description *string
 	CustomData  map[string]string // merged into ExtendedConfig.CustomData
+	// By is the caller; with CustomData it must be allowed to read a secret the merged
+	// ExtendedConfig names.
+	By Principal
 }
 
 // UpdateSecret changes the description and merges custom data into ExtendedConfig.
@@ -591,22 +603,51 @@ func (s *Service) UpdateSecret(ctx context.Context, in UpdateSecretInput) error 
 			return err
 		}
 	}
+	var grant *RotationGrant
+	var checked string // the ExtendedConfig the grant was decided on
+	if len(in.CustomData) > 0 {
+		// Authorized outside the store's transaction, which must not read other records.
+		sec, err := s.getSecret(ctx, in.Name)
+		if err != nil {
+			return err
+		}
+		ec, err := mergedConfig(sec, in.CustomData)
+		if err != nil {
+			return err
+		}
+		if err := s.checkTargets(sec.Type, ec); err != nil {
+			return err
+		}
+		if grant, err = s.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {
+			return err
+		}
+		checked = sec.ExtendedConfig
+	}
 	return s.mutate(ctx, in.Name, func(cur *Secret) error {
 		if in.Description != nil {
 			cur.Description = *in.Description
 		}
 		if len(in.CustomData) > 0 {
-			ec, err := mergeCustomData(cur.ExtendedConfig, in.CustomData)
+			if cur.ExtendedConfig != checked {
+				return Errorf(KindUnavailableTemporary, "the secret %s changed during the update; try again", cur.Name)
+			}
+			raw, err := mergeCustomData(cur.ExtendedConfig, in.CustomData)
 			if err != nil {
 				return err
 			}
-			if _, err := validateExtendedConfig(cur.Type, ec); err != nil {
-				return err
-			}
-			cur.ExtendedConfig = ec
+			cur.ExtendedConfig, cur.RotationGrant = raw, grant
 		}
 		return nil
 	})
+}
+
+// mergedConfig is sec's ExtendedConfig with add merged into its CustomData, validated.
+func mergedConfig(sec *Secret, add map[string]string) (extendedConfig, error) {
+	raw, err := mergeCustomData(sec.ExtendedConfig, add)
+	if err != nil {
+		return extendedConfig{}, err
+	}
+	return validateExtendedConfig(sec.Type, raw)
 }
 
 func mergeCustomData(raw string, add map[string]string) (string, error) {

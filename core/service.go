@@ -28,6 +28,8 @@ type Service struct {
 	clock  Clock
 	limits Limits
 	life   Lifecycle // expiry, backup and release settings; see SetLifecycle
+	// targets bounds the hosts rotation configs may name; see SetRotationTargets.
+	targets *RotationTargets
 }
 
 // NewService wires the use cases to their ports. A zero field of limits takes its default.

@@ -31,6 +31,7 @@ type App struct {
 	root     core.RootKey
 	audit    core.AuditSink
 	trusted  []netip.Prefix
+	targets  *core.RotationTargets
 }
 
 // Options are what a caller of New may replace; zero values take production defaults.
@@ -43,7 +44,8 @@ type Options struct {
 	AuditOut io.Writer
 }
 
-// New opens the store and the root key and builds the service. It seeds the admin access key from
+// New opens the store and the root key, checks the root key against the store's canary (writing
+// the canary on the first start), and builds the service. It seeds the admin access key from
 // configuration, or, with embedded storage and no key configured, creates one on first start and
 // prints it once to opts.Out.
 func New(ctx context.Context, cfg *Config, opts Options) (*App, error) {
@@ -53,6 +55,11 @@ func New(ctx context.Context, cfg *Config, opts Options) (*App, error) {
 	a, err := Open(cfg, opts)
 	if err != nil {
 		return nil, err
+	}
+	// Refused before anything is written, so data is never sealed under two root keys.
+	if err := a.Service.EnsureRootKeyCanary(ctx); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("refusing to start: %w", err)
 	}
 	if err := a.seedAdmin(ctx, opts.Out); err != nil {
 		a.Close()
@@ -88,6 +95,8 @@ func Open(cfg *Config, opts Options) (*App, error) {
 	a := &App{Config: cfg, Service: svc, Store: store, Log: opts.Log, root: root}
 	a.verifier = &acsapi.Verifier{Secrets: svc.AccessKeySecret, PublicKeys: svc.ClientKeyPublic, Nonces: store, Clock: opts.Clock}
 	a.trusted, _ = cfg.trustedProxies() // LoadConfig has checked them
+	a.targets, _ = cfg.rotationTargets()
+	svc.SetRotationTargets(a.targets)
 	if a.audit, err = openAudit(cfg, opts); err != nil {
 		a.Close()
 		return nil, err

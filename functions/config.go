@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/seed-4eefd85e/coffer/core"
 )
 
 // Config is the configuration contract of DESIGN.md, read from the environment. README documents
@@ -19,6 +21,9 @@ type Config struct {
 	// Port and Host are where the local emulator listens; it binds loopback unless told otherwise.
 	Port string `env:"PORT, default=8080"`
 	Host string `env:"COFFER_LISTEN_HOST, default=127.0.0.1"`
+	// TLSByProxy says a TLS-terminating proxy in front serves HTTPS, so a plain-HTTP listener
+	// off loopback is meant; without it such a listener is refused.
+	TLSByProxy bool `env:"COFFER_TLS_BY_PROXY, default=false"`
 
 	DataDir  string `env:"COFFER_DATA_DIR, default=./.coffer"`
 	RedisURL string `env:"COFFER_REDIS_URL"`
@@ -65,12 +70,25 @@ type Config struct {
 	WebhookURL          string   `env:"COFFER_EVENTS_WEBHOOK_URL"`
 	WebhookSecret       string   `env:"COFFER_EVENTS_WEBHOOK_SECRET"`
 
+	// RotationTargets lists where rotations may connect: CIDRs, host names and *.domain. Unset,
+	// the local emulator allows loopback only and a serverless platform nothing.
+	RotationTargets []string `env:"COFFER_ROTATION_TARGETS"`
+
 	// TrustedProxies are CIDRs of proxies whose X-Forwarded-For names the caller's address.
 	TrustedProxies []string `env:"COFFER_TRUSTED_PROXIES"`
 	// Audit is where the record of every call goes: stdout, redis or off.
 	Audit             string `env:"COFFER_AUDIT, default=stdout"`
 	AuditFailClosed   bool   `env:"COFFER_AUDIT_FAIL_CLOSED, default=false"`
 	AuditStreamMaxLen int64  `env:"COFFER_AUDIT_STREAM_MAXLEN, default=1000000"`
+}
+
+// loopbackHost reports whether a listener on host is reachable from this machine only.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // trustedProxies parses COFFER_TRUSTED_PROXIES.
@@ -84,6 +102,16 @@ func (c *Config) trustedProxies() ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// rotationTargets is COFFER_ROTATION_TARGETS, or its default: loopback in the local emulator,
+// nothing on a serverless platform, where no rotation target is local.
+func (c *Config) rotationTargets() (*core.RotationTargets, error) {
+	list := c.RotationTargets
+	if len(list) == 0 && c.Platform() == "" {
+		list = core.LocalRotationTargets
+	}
+	return core.ParseRotationTargets(list)
 }
 
 // LoadConfig reads the configuration through lookuper (the process environment when nil) and
@@ -114,6 +142,9 @@ func (c *Config) validate() error {
 	if c.TLSCert != "" && c.TLSSelfSigned {
 		bad("COFFER_TLS_SELF_SIGNED", "cannot be combined with COFFER_TLS_CERT")
 	}
+	if !c.TLSByProxy && c.TLSCert == "" && !c.TLSSelfSigned && !loopbackHost(c.Host) {
+		bad("COFFER_LISTEN_HOST", fmt.Sprintf("%q is not a loopback address and no TLS is configured, so secret values and signed requests would cross the network in clear: set COFFER_TLS_CERT/COFFER_TLS_KEY, or COFFER_TLS_BY_PROXY=true when a TLS-terminating proxy is the only way in", c.Host))
+	}
 	if c.CacheTTL < 0 || c.CacheTTL > time.Minute {
 		bad("COFFER_CACHE_TTL", "must be between 0s and 1m")
 	}
@@ -135,6 +166,9 @@ func (c *Config) validate() error {
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		bad("COFFER_TRUSTED_PROXIES", err.Error())
+	}
+	if _, err := c.rotationTargets(); err != nil {
+		bad("COFFER_ROTATION_TARGETS", err.Error())
 	}
 	switch c.Audit {
 	case "stdout", "off":

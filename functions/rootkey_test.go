@@ -64,3 +64,64 @@ func TestRegisteredProviderMustNameAKey(t *testing.T) {
 		t.Fatalf("LoadConfig: %v, want a missing key error", err)
 	}
 }
+
+// A start with another root key than the store's data was written under is refused before it
+// writes anything, whether the store has a canary or predates it (issue 14, finding 11).
+func TestWrongRootKeyRefusedAtStart(t *testing.T) {
+	keyA := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	keyB := "HxwdHh8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo="
+	ctx := context.Background()
+	start := func(dir, key string) (*functions.App, error) {
+		cfg, err := functions.LoadConfig(ctx, envconfig.MapLookuper(map[string]string{"COFFER_DATA_DIR": dir, "COFFER_ROOT_KEY": key}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return functions.New(ctx, cfg, functions.Options{})
+	}
+	const refused = "refusing to start: the root key cannot open"
+
+	t.Run("canary", func(t *testing.T) {
+		dir := t.TempDir()
+		app, err := start(dir, keyA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.Close()
+		if _, err := start(dir, keyB); err == nil || !strings.Contains(err.Error(), refused+" this store's root key canary") {
+			t.Fatalf("a start with another root key: %v", err)
+		}
+		app, err = start(dir, keyA)
+		if err != nil {
+			t.Fatalf("the right key no longer starts: %v", err)
+		}
+		app.Close()
+	})
+	t.Run("store without a canary", func(t *testing.T) {
+		// Written as an older Coffer did: an access key, no canary.
+		dir := t.TempDir()
+		cfg, err := functions.LoadConfig(ctx, envconfig.MapLookuper(map[string]string{"COFFER_DATA_DIR": dir, "COFFER_ROOT_KEY": keyA}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, err := functions.Open(cfg, functions.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nk, err := old.Service.CreateAccessKey(ctx, true, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+		if _, err := start(dir, keyB); err == nil || !strings.Contains(err.Error(), refused+" access key "+nk.ID) {
+			t.Fatalf("a start with another root key: %v", err)
+		}
+		app, err := start(dir, keyA) // opens the data, so it writes the canary
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.Close()
+		if _, err := start(dir, keyB); err == nil || !strings.Contains(err.Error(), refused+" this store's root key canary") {
+			t.Fatalf("after the canary was written: %v", err)
+		}
+	})
+}

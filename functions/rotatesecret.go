@@ -13,6 +13,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/awsiam"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/generic"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/mysql"
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/netguard"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/postgres"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/ram"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/ssh"
@@ -27,9 +28,16 @@ const rotationMaxWork = 25
 // in the store), so every use may build one.
 func (a *App) rotation() *core.Rotation {
 	host, _ := os.Hostname()
+	// Every rotator connects through the guard, which holds it to COFFER_ROTATION_TARGETS; the
+	// cloud rotators may also reach their clouds' own endpoints.
+	guard := netguard.Dialer{Targets: a.targets}
 	return core.NewRotation(a.Service, core.RotationOptions{
-		Rotators: map[string]core.Rotator{"postgres": postgres.Rotator{}, "mysql": mysql.Rotator{}, "ssh": ssh.Rotator{},
-			"aws": awsiam.New(), "alibaba": ram.New(), "generic": generic.Rotator{}},
+		Rotators: map[string]core.Rotator{
+			"postgres": postgres.Rotator{Dial: guard.DialContext}, "mysql": mysql.Rotator{Dial: guard.DialContext}, "ssh": ssh.Rotator{Dial: guard.DialContext},
+			"aws":     awsiam.New(netguard.Dialer{Targets: a.targets.With(awsiam.Endpoints...)}.Client()),
+			"alibaba": ram.New(netguard.Dialer{Targets: a.targets.With(ram.Endpoints...)}.Transport()),
+			"generic": generic.Rotator{Client: guard.Client()},
+		},
 		Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
 		Events: a.rotationEvent,
 	})

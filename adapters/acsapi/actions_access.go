@@ -452,7 +452,7 @@ func setSecretPolicy(ctx context.Context, svc *core.Service, p Params) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return nil, svc.SetSecretPolicy(ctx, grantor(ctx), secretName(name), p.String("PolicyName"), p.String("Policy"))
+	return nil, svc.SetSecretPolicy(ctx, callerOf(ctx), secretName(name), p.String("PolicyName"), p.String("Policy"))
 }
 
 func getSecretPolicy(ctx context.Context, svc *core.Service, p Params) (any, error) {

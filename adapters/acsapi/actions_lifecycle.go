@@ -197,7 +197,7 @@ func restoreBackup(ctx context.Context, svc *core.Service, p Params) (any, error
 		return nil, err
 	}
 	res, err := svc.RestoreBackup(ctx, core.RestoreBackupInput{
-		BackupID: p.String("BackupId"), InstanceID: p.String("KmsInstanceId"), EndDate: end,
+		BackupID: p.String("BackupId"), InstanceID: p.String("KmsInstanceId"), EndDate: end, By: callerOf(ctx),
 		MayRestoreFrom: func(id string) error { return authorizeAlso(ctx, svc, core.AdminPermission, "instance/"+id) },
 	})
 	if err != nil {

@@ -50,7 +50,7 @@ func updateSecretRotationPolicy(ctx context.Context, r *core.Rotation, p Params)
 	if err != nil {
 		return nil, err
 	}
-	in := core.UpdateRotationPolicyInput{Name: name, Enable: enable, Interval: p.String("RotationInterval")}
+	in := core.UpdateRotationPolicyInput{Name: name, Enable: enable, Interval: p.String("RotationInterval"), By: callerOf(ctx)}
 	if err := r.UpdateSecretRotationPolicy(ctx, in); err != nil {
 		return nil, err
 	}

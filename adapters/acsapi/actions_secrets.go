@@ -12,7 +12,7 @@ func createSecret(ctx context.Context, svc *core.Service, p Params) (any, error)
 		DataType: p.String("SecretDataType"), Type: core.SecretType(p.String("SecretType")),
 		Description: p.String("Description"), EncryptionKeyID: p.String("EncryptionKeyId"),
 		InstanceID: p.String("DKMSInstanceId"), ExtendedConfig: p.String("ExtendedConfig"),
-		Policy: p.String("Policy"), PolicyBy: grantor(ctx), RotationInterval: p.String("RotationInterval"),
+		Policy: p.String("Policy"), RotationInterval: p.String("RotationInterval"), By: callerOf(ctx),
 	}
 	var err error
 	if in.Name == "" {
@@ -137,7 +137,7 @@ func updateSecretVersionStage(ctx context.Context, svc *core.Service, p Params) 
 }
 
 func updateSecret(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	in := core.UpdateSecretInput{Name: p.String("SecretName")}
+	in := core.UpdateSecretInput{Name: p.String("SecretName"), By: callerOf(ctx)}
 	if d, ok := p["Description"]; ok {
 		in.Description = &d
 	}

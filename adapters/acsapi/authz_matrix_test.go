@@ -87,7 +87,7 @@ func newWorld(t *testing.T) *world {
 	for _, s := range []struct{ name, in, key, policy string }{
 		{"own/s", "A", "kA", ""}, {"other/s", "A", "kA", ""}, {"own/b", "B", "kB", ""}, {"own/p", "", "", ""}, {"other/sp", "A", "kA", allowAll},
 	} {
-		must(svc.CreateSecret(ctx, core.CreateSecretInput{Name: s.name, VersionID: "v1", Data: []byte("x"), InstanceID: w.ids[s.in], EncryptionKeyID: w.ids[s.key], Policy: s.policy, PolicyBy: core.Grantor{CallerID: admin.ID}}))
+		must(svc.CreateSecret(ctx, core.CreateSecretInput{Name: s.name, VersionID: "v1", Data: []byte("x"), InstanceID: w.ids[s.in], EncryptionKeyID: w.ids[s.key], Policy: s.policy, By: core.Principal{ID: admin.ID}}))
 	}
 	must(svc.CreateNetworkRule(ctx, core.NetworkRule{Name: "inside", Sources: []string{"10.0.0.0/8"}}))
 	for _, tmpl := range slices.Sorted(mapKeys(core.Templates)) {

@@ -173,12 +173,6 @@ type (
 	viewKey   struct{}
 )
 
-// grantor is who makes the call being served, as a secret policy's author.
-func grantor(ctx context.Context) core.Grantor {
-	a, _ := ctx.Value(accessKey{}).(core.AccessRequest)
-	return core.Grantor{CallerID: a.CallerID, SourceIP: a.SourceIP}
-}
-
 // view is what the listing being served may show; served outside Handler it is refused rather
 // than shown unfiltered.
 func view(ctx context.Context) (*core.View, error) {
@@ -205,6 +199,13 @@ func authorizeAlso(ctx context.Context, svc *core.Service, permission string, re
 	}
 	req.Permission, req.Resources, req.CreatesIn = permission, resources, nil
 	return svc.Authorize(ctx, req)
+}
+
+// callerOf is the principal of the call being served, which core needs where a change lends the
+// service a credential.
+func callerOf(ctx context.Context) core.Principal {
+	a, _ := ctx.Value(accessKey{}).(core.AccessRequest)
+	return core.Principal{ID: a.CallerID, SourceIP: a.SourceIP}
 }
 
 // SourceIP is the caller's address: the connection's peer, or, when that peer is a trusted proxy,

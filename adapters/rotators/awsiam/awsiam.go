@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,35 +22,52 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-// New returns the IAM access-key rotator.
-func New() accesskey.Rotator { return accesskey.Rotator{Cloud: "IAM", Open: open} }
+// Endpoints are the hosts the rotator calls when CustomData.Endpoint names none.
+var Endpoints = []string{"iam.amazonaws.com", "sts.amazonaws.com", "sts.us-east-1.amazonaws.com"}
+
+// New returns the IAM access-key rotator; its calls go through client (nil: the SDK's own).
+func New(client *http.Client) accesskey.Rotator {
+	return accesskey.Rotator{Cloud: "IAM", Open: func(t core.RotationTarget, k core.RAMAccessKey) (accesskey.Cloud, error) {
+		return open(t, k, client)
+	}}
+}
 
 // cloud is IAM and STS signed with one key.
 type cloud struct {
+	t   core.RotationTarget
 	iam *iam.Client
 	sts *sts.Client
 }
 
 var _ accesskey.Cloud = cloud{}
 
-func open(t core.RotationTarget, k core.RAMAccessKey) (accesskey.Cloud, error) {
+func open(t core.RotationTarget, k core.RAMAccessKey, client *http.Client) (accesskey.Cloud, error) {
 	cfg := aws.Config{
 		Region:      "us-east-1", // IAM is global and signs in us-east-1
 		Credentials: credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.AccessKeySecret, ""),
 	}
+	if client != nil {
+		cfg.HTTPClient = client
+	}
 	if ep := t.Custom("Endpoint"); ep != "" {
 		cfg.BaseEndpoint = aws.String(ep)
 	}
-	return cloud{iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg)}, nil
+	return cloud{t: t, iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg)}, nil
 }
 
-// describe names an AWS failure by its code and message, which hold no key secret.
-func describe(err error, what string) error {
+// describe names an AWS failure without the answer's text (accesskey.Cause).
+func (c cloud) describe(err error, what string) error {
 	var ae smithy.APIError
+	code := ""
 	if errors.As(err, &ae) {
-		return fmt.Errorf("%s: %s: %s", what, ae.ErrorCode(), ae.ErrorMessage())
+		code = ae.ErrorCode()
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	var hs interface{ HTTPStatusCode() int }
+	status := 0
+	if errors.As(err, &hs) {
+		status = hs.HTTPStatusCode()
+	}
+	return accesskey.Cause(c.t, what, code, status, err)
 }
 
 func (c cloud) Keys(ctx context.Context, user string) ([]string, error) {
@@ -59,7 +77,7 @@ func (c cloud) Keys(ctx context.Context, user string) ([]string, error) {
 		return nil, fmt.Errorf("the IAM user %s no longer exists: %w", user, core.ErrTargetGone)
 	}
 	if err != nil {
-		return nil, describe(err, "listing the access keys of "+user)
+		return nil, c.describe(err, "listing the access keys of "+user)
 	}
 	ids := make([]string, len(out.AccessKeyMetadata))
 	for i, m := range out.AccessKeyMetadata {
@@ -71,7 +89,7 @@ func (c cloud) Keys(ctx context.Context, user string) ([]string, error) {
 func (c cloud) Create(ctx context.Context, user string) (core.RAMAccessKey, error) {
 	out, err := c.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(user)})
 	if err != nil {
-		return core.RAMAccessKey{}, describe(err, "creating an access key for "+user)
+		return core.RAMAccessKey{}, c.describe(err, "creating an access key for "+user)
 	}
 	k := out.AccessKey
 	return core.RAMAccessKey{
@@ -82,10 +100,10 @@ func (c cloud) Create(ctx context.Context, user string) (core.RAMAccessKey, erro
 
 func (c cloud) Retire(ctx context.Context, user, id string) error {
 	if _, err := c.iam.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(id), Status: types.StatusTypeInactive}); err != nil {
-		return describe(err, "deactivating access key "+id)
+		return c.describe(err, "deactivating access key "+id)
 	}
 	if _, err := c.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(id)}); err != nil {
-		return describe(err, "deleting access key "+id)
+		return c.describe(err, "deleting access key "+id)
 	}
 	return nil
 }
@@ -94,7 +112,7 @@ func (c cloud) Retire(ctx context.Context, user, id string) error {
 func (c cloud) Caller(ctx context.Context) (string, error) {
 	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", describe(err, "GetCallerIdentity")
+		return "", c.describe(err, "GetCallerIdentity")
 	}
 	return aws.ToString(out.Arn), nil
 }

@@ -149,7 +149,7 @@ func target(endpoint, user string) core.RotationTarget {
 func TestRotateAccessKey(t *testing.T) {
 	f, srv := newFakeIAM(t, "ci")
 	f.keys["AKIAOLD"], f.owner["AKIAOLD"] = "old-secret", "ci"
-	k := rotatortest.AccessKeyContract(t, awsiam.New(), target(srv.URL, "ci"), core.RAMAccessKey{AccessKeyID: "AKIAOLD", AccessKeySecret: "old-secret"}, func(id string) bool {
+	k := rotatortest.AccessKeyContract(t, awsiam.New(nil), target(srv.URL, "ci"), core.RAMAccessKey{AccessKeyID: "AKIAOLD", AccessKeySecret: "old-secret"}, func(id string) bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		_, ok := f.keys[id]
@@ -166,7 +166,7 @@ func TestRotateAccessKey(t *testing.T) {
 
 func TestUserGone(t *testing.T) {
 	_, srv := newFakeIAM(t, "someone-else")
-	err := awsiam.New().Revoke(context.Background(), target(srv.URL, "ci"), []byte(`{"AccessKeyId":"AKIAOLD","AccessKeySecret":"x"}`))
+	err := awsiam.New(nil).Revoke(context.Background(), target(srv.URL, "ci"), []byte(`{"AccessKeyId":"AKIAOLD","AccessKeySecret":"x"}`))
 	if !errors.Is(err, core.ErrTargetGone) {
 		t.Fatalf("got %v", err)
 	}

@@ -172,7 +172,8 @@ func (r Rotator) post(ctx context.Context, t core.RotationTarget, step string, v
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("the webhook answered %s to step %s", resp.Status, step)
+		// The status code only: the reason phrase and the body are the target's words.
+		return fmt.Errorf("the webhook answered HTTP %d to step %s", resp.StatusCode, step)
 	}
 	return nil
 }

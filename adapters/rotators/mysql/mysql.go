@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -20,12 +21,16 @@ import (
 )
 
 // Rotator implements core.Rotator for MySQL and MariaDB.
-type Rotator struct{}
+type Rotator struct {
+	// Dial connects to the target; nil dials directly. The composition root gives netguard's,
+	// which connects only where the operator's list of rotation targets allows.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
 
 var _ core.Rotator = Rotator{}
 
 // connect logs in as the value's account on one connection.
-func connect(ctx context.Context, t core.RotationTarget, value []byte) (*sql.Conn, func(), string, error) {
+func (r Rotator) connect(ctx context.Context, t core.RotationTarget, value []byte) (*sql.Conn, func(), string, error) {
 	var a core.RdsAccount
 	if err := json.Unmarshal(value, &a); err != nil || a.AccountName == "" {
 		return nil, nil, "", errors.New("the value holds no AccountName")
@@ -35,6 +40,7 @@ func connect(ctx context.Context, t core.RotationTarget, value []byte) (*sql.Con
 		return nil, nil, a.AccountName, err
 	}
 	cfg.User, cfg.Passwd = a.AccountName, a.AccountPassword
+	cfg.DialFunc = r.Dial
 	if d, ok := ctx.Deadline(); ok {
 		cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = time.Until(d), time.Until(d), time.Until(d)
 	}
@@ -78,14 +84,14 @@ func authFailed(err error) bool {
 
 // Apply implements core.Rotator: the account logs in with its current password and sets the new
 // one. When the current password is refused but the new one works, the change already happened.
-func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending []byte) error {
+func (r Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending []byte) error {
 	var next core.RdsAccount
 	if err := json.Unmarshal(pending, &next); err != nil {
 		return errors.New("the pending value is not an Rds account")
 	}
-	conn, done, name, err := connect(ctx, t, base)
+	conn, done, name, err := r.connect(ctx, t, base)
 	if authFailed(err) {
-		if _, done2, _, err2 := connect(ctx, t, pending); err2 == nil {
+		if _, done2, _, err2 := r.connect(ctx, t, pending); err2 == nil {
 			done2()
 			return nil
 		}
@@ -122,8 +128,8 @@ func serverError(err error) string {
 }
 
 // Test implements core.Rotator: a login with value and a round trip.
-func (Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) error {
-	conn, done, name, err := connect(ctx, t, value)
+func (r Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) error {
+	conn, done, name, err := r.connect(ctx, t, value)
 	if err != nil {
 		return fmt.Errorf("login as %s: %s", name, serverError(err))
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,13 +18,17 @@ import (
 )
 
 // Rotator implements core.Rotator for PostgreSQL.
-type Rotator struct{}
+type Rotator struct {
+	// Dial connects to the target; nil dials directly. The composition root gives netguard's,
+	// which connects only where the operator's list of rotation targets allows.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
 
 var _ core.Rotator = Rotator{}
 
 // connect logs in as the value's account. A URL that does not parse is reported without its
 // text, which a driver may echo.
-func connect(ctx context.Context, t core.RotationTarget, value []byte) (*pgx.Conn, string, error) {
+func (r Rotator) connect(ctx context.Context, t core.RotationTarget, value []byte) (*pgx.Conn, string, error) {
 	var a core.RdsAccount
 	if err := json.Unmarshal(value, &a); err != nil || a.AccountName == "" {
 		return nil, "", errors.New("the value holds no AccountName")
@@ -39,6 +44,11 @@ func connect(ctx context.Context, t core.RotationTarget, value []byte) (*pgx.Con
 	// The simple protocol quotes arguments client-side, which ALTER ROLE needs: it takes no
 	// bind parameters.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	if r.Dial != nil {
+		// The dialer resolves the name itself, so it decides on the name and the addresses.
+		cfg.DialFunc = r.Dial
+		cfg.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, a.AccountName, err
@@ -54,14 +64,14 @@ func authFailed(err error) bool {
 
 // Apply implements core.Rotator: the account logs in with its current password and sets the new
 // one. When the current password is refused but the new one works, the change already happened.
-func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending []byte) error {
+func (r Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending []byte) error {
 	var next core.RdsAccount
 	if err := json.Unmarshal(pending, &next); err != nil {
 		return errors.New("the pending value is not an Rds account")
 	}
-	conn, name, err := connect(ctx, t, base)
+	conn, name, err := r.connect(ctx, t, base)
 	if authFailed(err) {
-		if conn2, _, err2 := connect(ctx, t, pending); err2 == nil {
+		if conn2, _, err2 := r.connect(ctx, t, pending); err2 == nil {
 			return conn2.Close(ctx)
 		}
 	}
@@ -85,8 +95,8 @@ func sqlState(err error) string {
 }
 
 // Test implements core.Rotator: a login with value and a round trip.
-func (Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) error {
-	conn, name, err := connect(ctx, t, value)
+func (r Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) error {
+	conn, name, err := r.connect(ctx, t, value)
 	if err != nil {
 		return fmt.Errorf("login as %s: %w", name, err)
 	}

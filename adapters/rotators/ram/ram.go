@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -21,8 +22,15 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-// New returns the RAM access-key rotator.
-func New() accesskey.Rotator { return accesskey.Rotator{Cloud: "RAM", Open: open} }
+// Endpoints are the hosts the rotator calls when CustomData.Endpoint names none.
+var Endpoints = []string{"ram.aliyuncs.com", "sts.aliyuncs.com"}
+
+// New returns the RAM access-key rotator; its calls go through transport (nil: the SDK's own).
+func New(transport http.RoundTripper) accesskey.Rotator {
+	return accesskey.Rotator{Cloud: "RAM", Open: func(t core.RotationTarget, k core.RAMAccessKey) (accesskey.Cloud, error) {
+		return open(t, k, transport)
+	}}
+}
 
 // cloud is RAM and STS signed with one key.
 type cloud struct {
@@ -33,7 +41,7 @@ type cloud struct {
 
 var _ accesskey.Cloud = cloud{}
 
-func open(t core.RotationTarget, k core.RAMAccessKey) (accesskey.Cloud, error) {
+func open(t core.RotationTarget, k core.RAMAccessKey, transport http.RoundTripper) (accesskey.Cloud, error) {
 	if _, _, err := endpoint(t, "ram"); err != nil {
 		return nil, err
 	}
@@ -44,6 +52,10 @@ func open(t core.RotationTarget, k core.RAMAccessKey) (accesskey.Cloud, error) {
 	s, err := sts.NewClientWithAccessKey("cn-hangzhou", k.AccessKeyID, k.AccessKeySecret)
 	if err != nil {
 		return nil, err
+	}
+	if transport != nil {
+		r.SetTransport(transport)
+		s.SetTransport(transport)
 	}
 	return cloud{t: t, ram: r, sts: s}, nil
 }
@@ -70,17 +82,17 @@ func (c cloud) prepare(ctx context.Context, service string, r *requests.RpcReque
 	}
 }
 
-// describe names a RAM failure by its code and message, which hold no key secret; a missing user
-// wraps core.ErrTargetGone.
-func describe(err error, what string) error {
+// describe names a RAM failure without the answer's text (accesskey.Cause); a missing user wraps
+// core.ErrTargetGone.
+func (c cloud) describe(err error, what string) error {
 	var se *sdkerrors.ServerError
-	if errors.As(err, &se) {
-		if strings.HasPrefix(se.ErrorCode(), "EntityNotExist.User") && !strings.Contains(se.ErrorCode(), "AccessKey") {
-			return fmt.Errorf("%s: %s: %w", what, se.ErrorCode(), core.ErrTargetGone)
-		}
-		return fmt.Errorf("%s: %s: %s", what, se.ErrorCode(), se.Message())
+	if !errors.As(err, &se) {
+		return accesskey.Cause(c.t, what, "", 0, err)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	if strings.HasPrefix(se.ErrorCode(), "EntityNotExist.User") && !strings.Contains(se.ErrorCode(), "AccessKey") {
+		return fmt.Errorf("%s: the user is gone: %w", what, core.ErrTargetGone)
+	}
+	return accesskey.Cause(c.t, what, se.ErrorCode(), se.HttpStatus(), err)
 }
 
 func (c cloud) Keys(ctx context.Context, user string) ([]string, error) {
@@ -89,7 +101,7 @@ func (c cloud) Keys(ctx context.Context, user string) ([]string, error) {
 	c.prepare(ctx, "ram", req.RpcRequest)
 	out, err := c.ram.ListAccessKeys(req)
 	if err != nil {
-		return nil, describe(err, "listing the access keys of "+user)
+		return nil, c.describe(err, "listing the access keys of "+user)
 	}
 	ids := make([]string, len(out.AccessKeys.AccessKey))
 	for i, k := range out.AccessKeys.AccessKey {
@@ -104,7 +116,7 @@ func (c cloud) Create(ctx context.Context, user string) (core.RAMAccessKey, erro
 	c.prepare(ctx, "ram", req.RpcRequest)
 	out, err := c.ram.CreateAccessKey(req)
 	if err != nil {
-		return core.RAMAccessKey{}, describe(err, "creating an access key for "+user)
+		return core.RAMAccessKey{}, c.describe(err, "creating an access key for "+user)
 	}
 	k := out.AccessKey
 	return core.RAMAccessKey{AccessKeyID: k.AccessKeyId, AccessKeySecret: k.AccessKeySecret, GenerateTimestamp: k.CreateDate}, nil
@@ -115,13 +127,13 @@ func (c cloud) Retire(ctx context.Context, user, id string) error {
 	upd.UserName, upd.UserAccessKeyId, upd.Status = user, id, "Inactive"
 	c.prepare(ctx, "ram", upd.RpcRequest)
 	if _, err := c.ram.UpdateAccessKey(upd); err != nil {
-		return describe(err, "disabling access key "+id)
+		return c.describe(err, "disabling access key "+id)
 	}
 	del := ram.CreateDeleteAccessKeyRequest()
 	del.UserName, del.UserAccessKeyId = user, id
 	c.prepare(ctx, "ram", del.RpcRequest)
 	if _, err := c.ram.DeleteAccessKey(del); err != nil {
-		return describe(err, "deleting access key "+id)
+		return c.describe(err, "deleting access key "+id)
 	}
 	return nil
 }
@@ -131,7 +143,7 @@ func (c cloud) Caller(ctx context.Context) (string, error) {
 	c.prepare(ctx, "sts", req.RpcRequest)
 	out, err := c.sts.GetCallerIdentity(req)
 	if err != nil {
-		return "", describe(err, "GetCallerIdentity")
+		return "", c.describe(err, "GetCallerIdentity")
 	}
 	return out.Arn, nil
 }

@@ -137,7 +137,7 @@ func target(endpoint, user string) core.RotationTarget {
 func TestRotateAccessKey(t *testing.T) {
 	f, srv := newFakeRAM(t, "ci")
 	f.keys["LTAIOLD"], f.owner["LTAIOLD"] = "old-secret", "ci"
-	k := rotatortest.AccessKeyContract(t, ram.New(), target(srv.URL, "ci"), core.RAMAccessKey{AccessKeyID: "LTAIOLD", AccessKeySecret: "old-secret"}, func(id string) bool {
+	k := rotatortest.AccessKeyContract(t, ram.New(nil), target(srv.URL, "ci"), core.RAMAccessKey{AccessKeyID: "LTAIOLD", AccessKeySecret: "old-secret"}, func(id string) bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		_, ok := f.keys[id]
@@ -154,7 +154,7 @@ func TestRotateAccessKey(t *testing.T) {
 
 func TestUserGone(t *testing.T) {
 	_, srv := newFakeRAM(t, "someone-else")
-	err := ram.New().Revoke(context.Background(), target(srv.URL, "ci"), []byte(`{"AccessKeyId":"LTAIOLD","AccessKeySecret":"x"}`))
+	err := ram.New(nil).Revoke(context.Background(), target(srv.URL, "ci"), []byte(`{"AccessKeyId":"LTAIOLD","AccessKeySecret":"x"}`))
 	if !errors.Is(err, core.ErrTargetGone) || strings.Contains(err.Error(), "admin-secret") {
 		t.Fatalf("got %v", err)
 	}

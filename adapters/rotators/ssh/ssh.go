@@ -25,7 +25,11 @@ import (
 )
 
 // Rotator implements core.Rotator and core.ValueGenerator for SSH login keys.
-type Rotator struct{}
+type Rotator struct {
+	// Dial connects to the target; nil dials directly. The composition root gives netguard's,
+	// which connects only where the operator's list of rotation targets allows.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
 
 var (
 	_ core.Rotator        = Rotator{}
@@ -123,7 +127,7 @@ func hostKeyCallback(t core.RotationTarget) (xssh.HostKeyCallback, error) {
 var errAuth = errors.New("the server refused the key")
 
 // dial logs in with the value's key; the whole handshake honours ctx's deadline.
-func dial(ctx context.Context, t core.RotationTarget, v keyValue) (*xssh.Client, error) {
+func (r Rotator) dial(ctx context.Context, t core.RotationTarget, v keyValue) (*xssh.Client, error) {
 	u, err := url.Parse(t.Location)
 	if err != nil || u.Scheme != "ssh" || u.Hostname() == "" {
 		return nil, core.Invalid("ExtendedConfig", "InstanceId must be ssh://host:port")
@@ -144,8 +148,11 @@ func dial(ctx context.Context, t core.RotationTarget, v keyValue) (*xssh.Client,
 		}
 		auth = xssh.PublicKeys(signer)
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	dial := r.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	conn, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +209,7 @@ func keyBlob(authorizedKey string) (string, error) {
 // Apply implements core.Rotator: the old key installs the new one, the new key logs in and
 // removes the old one. When the old key is refused but the new one works, the install happened
 // and only the removal is repeated.
-func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending []byte) error {
+func (r Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending []byte) error {
 	oldV, err := parseValue(base, "the value")
 	if err != nil {
 		return err
@@ -212,13 +219,13 @@ func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending [
 		return err
 	}
 	if newV.Password != "" {
-		return applyPassword(ctx, t, newV)
+		return r.applyPassword(ctx, t, newV)
 	}
 	oldBlob, err := keyBlob(oldV.PublicKey)
 	if err != nil {
 		return err
 	}
-	c, err := dial(ctx, t, oldV)
+	c, err := r.dial(ctx, t, oldV)
 	switch {
 	case errors.Is(err, errAuth):
 	case err != nil:
@@ -230,7 +237,7 @@ func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending [
 			return err
 		}
 	}
-	c, err = dial(ctx, t, newV)
+	c, err = r.dial(ctx, t, newV)
 	if err != nil {
 		return err
 	}
@@ -239,12 +246,12 @@ func (Rotator) Apply(ctx context.Context, t core.RotationTarget, base, pending [
 }
 
 // applyPassword sets the account's password through the admin login; setting it again is harmless.
-func applyPassword(ctx context.Context, t core.RotationTarget, v keyValue) error {
+func (r Rotator) applyPassword(ctx context.Context, t core.RotationTarget, v keyValue) error {
 	admin, err := parseValue(t.Admin, "the secret named by CustomData.AdminSecretName")
 	if err != nil {
 		return err
 	}
-	c, err := dial(ctx, t, admin)
+	c, err := r.dial(ctx, t, admin)
 	if err != nil {
 		return err
 	}
@@ -253,12 +260,12 @@ func applyPassword(ctx context.Context, t core.RotationTarget, v keyValue) error
 }
 
 // Test implements core.Rotator: a login with the value's key or password and a command.
-func (Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) error {
+func (r Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) error {
 	v, err := parseValue(value, "the value")
 	if err != nil {
 		return err
 	}
-	c, err := dial(ctx, t, v)
+	c, err := r.dial(ctx, t, v)
 	if err != nil {
 		return err
 	}

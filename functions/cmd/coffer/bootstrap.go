@@ -59,14 +59,14 @@ the embedded store, stop the local server first: one process at a time uses the 
 				if err != nil {
 					return fmt.Errorf("reading access keys: %w", err)
 				}
+				if len(keys) > 0 && !*force {
+					return fmt.Errorf("the store already has %d access key(s), so it was initialised before; run with --force to create another admin key", len(keys))
+				}
+				if err := app.Service.EnsureRootKeyCanary(ctx); err != nil {
+					return err
+				}
 				if len(keys) > 0 {
-					if !*force {
-						return fmt.Errorf("the store already has %d access key(s), so it was initialised before; run with --force to create another admin key", len(keys))
-					}
-					if err := rootKeyOpens(ctx, app); err != nil {
-						return err
-					}
-					fmt.Fprintln(c.stdout, "Root key: opens the stored access keys.")
+					fmt.Fprintln(c.stdout, "Root key: opens the stored data.")
 				}
 				nk, err := app.Service.CreateAccessKey(ctx, true, *desc)
 				if err != nil {
@@ -89,25 +89,6 @@ the embedded store, stop the local server first: one process at a time uses the 
 				return nil
 			}
 		}}
-}
-
-// rootKeyOpens proves the configured root key is the one that sealed the stored data, by opening
-// an access key's sealed secret (never shown).
-func rootKeyOpens(ctx context.Context, app *functions.App) error {
-	keys, err := app.Service.ListAccessKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("reading access keys: %w", err)
-	}
-	for _, k := range keys {
-		if k.Disabled {
-			continue
-		}
-		if _, err := app.Service.AccessKeySecret(ctx, k.ID); err != nil {
-			return fmt.Errorf("the root key cannot open access key %s (is COFFER_ROOT_KEY the one this store was created with?): %w", k.ID, err)
-		}
-		return nil
-	}
-	return errors.New("no enabled access key to test the root key with")
 }
 
 func writeProfile(path string, p profile) error {

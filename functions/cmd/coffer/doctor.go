@@ -115,7 +115,7 @@ func (k *checks) local(ctx context.Context) {
 	case len(keys) == 0:
 		k.warn("access keys", "none yet: nobody can call the endpoint", "run coffer init (or set COFFER_ADMIN_ACCESS_KEY_ID/SECRET)")
 	default:
-		if err := rootKeyOpens(ctx, app); err != nil {
+		if err := app.Service.CheckRootKey(ctx); err != nil {
 			k.fail("root key", err.Error(), "set COFFER_ROOT_KEY to the key this store was created with")
 			return
 		}

@@ -515,7 +515,7 @@ func TestInitRedis(t *testing.T) {
 	}
 	env.run(t, "", "init").want(t, 1, "already has 1 access key")
 	env.with("COFFER_ROOT_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{8}, 32))).
-		run(t, "", "init", "--force").want(t, 1, "root key cannot open access key "+m[1])
+		run(t, "", "init", "--force").want(t, 1, "root key cannot open this store's root key canary")
 	if again := keyLine.FindStringSubmatch(env.run(t, "", "init", "--force").must(t)); again == nil || again[1] == m[1] {
 		t.Fatalf("init --force made no new key")
 	}
