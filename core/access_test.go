@@ -401,7 +401,7 @@ func TestAuthorizeAttacks(t *testing.T) {
 		t.Helper()
 		p.Name, p.NetworkRules = name, []string{"office"}
 		must(f.svc.CreatePolicy(ctx, p))
-		must(f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: name, Policies: []string{name}}))
+		must(f.svc.CreateAccessPoint(ctx, core.AccessPoint{Name: name, AuthenticationMethod: core.AuthAccessKey, Policies: []string{name}}))
 		k, err := f.svc.CreateAccessPointKey(ctx, name, "")
 		must(nil, err)
 		return k.ID

@@ -60,7 +60,7 @@ func testAuthorizationFindings(t *testing.T, b backend) {
 			q["KmsInstance"] = p.scope
 		}
 		ok(call(admin, "CreatePolicy", q)).must(t)
-		ok(call(admin, "CreateApplicationAccessPoint", map[string]string{"Name": p.name, "Policies": `["` + p.name + `"]`})).must(t)
+		ok(call(admin, "CreateApplicationAccessPoint", map[string]string{"Name": p.name, "AuthenticationMethod": "AccessKey", "Policies": `["` + p.name + `"]`})).must(t)
 		keys[p.name] = accessKey(t, admin, map[string]string{"AapName": p.name})
 	}
 	clients := map[string]*kms.Client{}

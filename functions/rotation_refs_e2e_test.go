@@ -31,7 +31,7 @@ func testRotationReferences(t *testing.T, b backend) {
 			"Name": "teamOwn", "Permissions": `["CofferSecretManager","CofferRotationOperator"]`,
 			"Resources": `["secret/team/*","secret/acs/ecs/team/*","secret/acs/ram/user/team-*"]`, "AccessControlRules": `{"NetworkRules":["local"]}`,
 		}},
-		{"CreateApplicationAccessPoint", map[string]string{"Name": "team", "Policies": `["teamOwn"]`}},
+		{"CreateApplicationAccessPoint", map[string]string{"Name": "team", "AuthenticationMethod": "AccessKey", "Policies": `["teamOwn"]`}},
 	} {
 		ok(call(admin, st.action, st.query)).must(t)
 	}
