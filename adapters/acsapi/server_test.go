@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
 	"github.com/seed-4eefd85e/coffer/adapters/store/bolt"
@@ -153,6 +155,61 @@ func TestAudit(t *testing.T) {
 			t.Fatalf("fail closed: %d %s", w.Code, w.Body)
 		case !failClosed && w.Code != http.StatusOK:
 			t.Fatalf("fail open: %d %s", w.Code, w.Body)
+		}
+	}
+}
+
+// stuckNonces never answers until the call's context ends, as a store behind a dead link.
+type stuckNonces struct{}
+
+func (stuckNonces) ClaimNonce(ctx context.Context, _ string, _ time.Duration) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+// stuckStore answers secret reads only when the call's context ends, with its error unclassified.
+type stuckStore struct{ core.Store }
+
+func (stuckStore) ClaimAndRead(ctx context.Context, _ string, _ time.Duration, _ []core.VersionRead) (bool, []core.VersionFound, error) {
+	<-ctx.Done()
+	return false, nil, fmt.Errorf("read: %w", ctx.Err())
+}
+
+// TestCallDeadline: whatever the store does, a call answers once its deadline passes, with the
+// retryable 503 clients back off on.
+func TestCallDeadline(t *testing.T) {
+	store, err := bolt.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	root, _ := local.New(make([]byte, 32))
+	svc := core.NewService(stuckStore{store}, root, &fakeClock{testNow}, core.Limits{})
+	if err := svc.EnsureAdminKey(context.Background(), "ADMINKEY01", "admin-secret-0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		action string
+		nonces core.NonceStore
+	}{
+		{"GetRandomPassword", stuckNonces{}}, // the nonce claim hangs
+		{"GetSecretValue", store},            // the read hangs and returns a bare context error
+	} {
+		h := &Handler{
+			Service: svc, Verifier: &Verifier{Secrets: svc.AccessKeySecret, Nonces: c.nonces, Clock: &fakeClock{testNow}},
+			Actions: Actions{"GetRandomPassword": getRandomPassword, "GetSecretValue": getSecretValue}, MaxBody: 1 << 16,
+			Log: slog.New(slog.DiscardHandler), Timeout: 50 * time.Millisecond,
+		}
+		p := defaultRPC()
+		p.query["AccessKeyId"], p.secret = "ADMINKEY01", "admin-secret-0123456789"
+		p.query["Action"] = c.action
+		p.query["SignatureNonce"] = NewRequestID()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, p.signed())
+		var body struct{ Code string }
+		_ = json.Unmarshal(w.Body.Bytes(), &body)
+		if w.Code != http.StatusServiceUnavailable || body.Code != "ServiceUnavailableTemporary" {
+			t.Fatalf("%s with a stuck store: %d %s; want 503 ServiceUnavailableTemporary", c.action, w.Code, w.Body)
 		}
 	}
 }
