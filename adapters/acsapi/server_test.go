@@ -94,19 +94,30 @@ func (s *memSink) Record(_ context.Context, r core.AuditRecord) error {
 	return nil
 }
 
-// TestAudit runs a real service (embedded store) behind the handler: every call leaves one
-// record, and with fail-closed auditing a lost record turns the answer into a retryable 503.
-func TestAudit(t *testing.T) {
+func openBolt(t *testing.T) *bolt.Store {
 	store, err := bolt.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// adminService is a real service on store with the admin key ADMINKEY01 the tests sign with.
+func adminService(t *testing.T, store core.Store) *core.Service {
 	root, _ := local.New(make([]byte, 32))
 	svc := core.NewService(store, root, &fakeClock{testNow}, core.Limits{})
 	if err := svc.EnsureAdminKey(context.Background(), "ADMINKEY01", "admin-secret-0123456789"); err != nil {
 		t.Fatal(err)
 	}
+	return svc
+}
+
+// TestAudit runs a real service (embedded store) behind the handler: every call leaves one
+// record, and with fail-closed auditing a lost record turns the answer into a retryable 503.
+func TestAudit(t *testing.T) {
+	store := openBolt(t)
+	svc := adminService(t, store)
 	send := func(h *Handler, action string) *httptest.ResponseRecorder {
 		p := defaultRPC()
 		p.query["AccessKeyId"], p.secret = "ADMINKEY01", "admin-secret-0123456789"
@@ -178,16 +189,8 @@ func (stuckStore) ClaimAndRead(ctx context.Context, _ string, _ time.Duration, _
 // TestCallDeadline: whatever the store does, a call answers once its deadline passes, with the
 // retryable 503 clients back off on.
 func TestCallDeadline(t *testing.T) {
-	store, err := bolt.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	root, _ := local.New(make([]byte, 32))
-	svc := core.NewService(stuckStore{store}, root, &fakeClock{testNow}, core.Limits{})
-	if err := svc.EnsureAdminKey(context.Background(), "ADMINKEY01", "admin-secret-0123456789"); err != nil {
-		t.Fatal(err)
-	}
+	store := openBolt(t)
+	svc := adminService(t, stuckStore{store})
 	for _, c := range []struct {
 		action string
 		nonces core.NonceStore
