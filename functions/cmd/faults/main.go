@@ -162,30 +162,44 @@ func (t *topology) nodes(ctx context.Context) (map[node][]string, error) {
 	return out, err
 }
 
+// masters are the nodes serving slots, by CLUSTER SLOTS (a node that just restarted may call
+// itself master a moment while serving nothing).
 func (t *topology) masters(ctx context.Context) ([]node, error) {
-	all, err := t.nodes(ctx)
+	shards, err := t.slots(ctx)
 	var ms []node
-	for n, flags := range all {
-		if slices.Contains(flags, "master") && !slices.Contains(flags, "fail") {
-			ms = append(ms, n)
+	for _, s := range shards {
+		if len(s.Nodes) > 0 {
+			n := node{id: s.Nodes[0].ID, addr: s.Nodes[0].Addr}
+			if !slices.Contains(ms, n) {
+				ms = append(ms, n)
+			}
 		}
 	}
-	slices.SortFunc(ms, func(a, b node) int { return strings.Compare(a.addr, b.addr) })
 	return ms, err
+}
+
+func (t *topology) slots(ctx context.Context) ([]redis.ClusterSlot, error) {
+	var shards []redis.ClusterSlot
+	err := t.do(ctx, func(c *redis.Client) error {
+		var err error
+		shards, err = c.ClusterSlots(ctx).Result()
+		return err
+	})
+	return shards, err
 }
 
 // masterOf is the master serving the slot of key's hash tag.
 func (t *topology) masterOf(ctx context.Context, key string) (node, error) {
 	var slot int64
-	var shards []redis.ClusterSlot
 	err := t.do(ctx, func(c *redis.Client) error {
 		var err error
-		if slot, err = c.ClusterKeySlot(ctx, key).Result(); err != nil {
-			return err
-		}
-		shards, err = c.ClusterSlots(ctx).Result()
+		slot, err = c.ClusterKeySlot(ctx, key).Result()
 		return err
 	})
+	if err != nil {
+		return node{}, err
+	}
+	shards, err := t.slots(ctx)
 	if err != nil {
 		return node{}, err
 	}
