@@ -9,11 +9,18 @@ import (
 // maxCachedRecords bounds the records a process keeps.
 const maxCachedRecords = 4096
 
+// StaleOnOutage is how long past its ttl a cached record still serves while the store answers
+// only "temporarily unavailable" for it: a Redis Cluster master failing over then costs the
+// calls that need the records it holds (the shared pool's default key above all) nothing. A
+// change made elsewhere just before such an outage is seen that much later.
+const StaleOnOutage = time.Minute
+
 // CacheRecords wraps store so GetRecord of the given kinds is served from memory for ttl. The
 // read path then fetches the access key, the encryption key and the instance once per ttl instead
 // of on every request. Writes through the wrapper drop the entry at once; a change made by another
 // process (another function instance) is seen within ttl, which bounds how long a disabled access
-// key, a disabled key or a renewed instance goes unnoticed there.
+// key, a disabled key or a renewed instance goes unnoticed there, unless the store cannot be
+// reached for that record (StaleOnOutage).
 func CacheRecords(store Store, ttl time.Duration, kinds ...string) Store {
 	if ttl <= 0 {
 		return store
@@ -53,6 +60,9 @@ func (c *recordCache) GetRecord(ctx context.Context, kind, id string) ([]byte, e
 		return e.doc, nil
 	}
 	doc, err := c.Store.GetRecord(ctx, kind, id)
+	if err != nil && ok && KindOf(err) == KindUnavailableTemporary && now.Before(e.expires.Add(StaleOnOutage)) {
+		return e.doc, nil
+	}
 	if err != nil {
 		return nil, err // misses are not cached: a record created elsewhere is found at once
 	}

@@ -88,3 +88,50 @@ func TestCacheRecords(t *testing.T) {
 		t.Fatal("a deleted record is still served")
 	}
 }
+
+// outageStore answers every GetRecord as a store whose node is down, once down is set.
+type outageStore struct {
+	core.Store
+	down bool
+}
+
+func (o *outageStore) GetRecord(ctx context.Context, kind, id string) ([]byte, error) {
+	if o.down {
+		return nil, core.TemporarilyUnavailable("redis store", context.DeadlineExceeded)
+	}
+	return o.Store.GetRecord(ctx, kind, id)
+}
+
+// TestCacheRecordsOutage: while the store cannot be reached, an expired entry keeps serving (a
+// Cluster failover costs no call its records), but a record never read is not invented, and an
+// answer from the store (a deletion) wins at once.
+func TestCacheRecordsOutage(t *testing.T) {
+	ctx := context.Background()
+	b, err := bolt.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	inner := &outageStore{Store: b}
+	st := core.CacheRecords(inner, time.Nanosecond, core.RecordKey)
+	if err := b.CreateRecord(ctx, core.RecordKey, "k1", []byte(`{"v":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetRecord(ctx, core.RecordKey, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	inner.down = true
+	if doc, err := st.GetRecord(ctx, core.RecordKey, "k1"); err != nil || string(doc) != `{"v":1}` {
+		t.Fatalf("during an outage: %s, %v; want the cached record", doc, err)
+	}
+	if _, err := st.GetRecord(ctx, core.RecordKey, "k2"); core.KindOf(err) != core.KindUnavailableTemporary {
+		t.Fatalf("an uncached record during an outage: err = %v; want temporarily unavailable", err)
+	}
+	inner.down = false
+	if err := b.DeleteRecord(ctx, core.RecordKey, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetRecord(ctx, core.RecordKey, "k1"); err == nil {
+		t.Fatal("a deleted record was served after the outage")
+	}
+}

@@ -1,7 +1,9 @@
 package acsapi
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -13,6 +15,10 @@ import (
 
 // auditTimeout bounds how long a call waits for its audit record to be kept.
 const auditTimeout = 2 * time.Second
+
+// DefaultTimeout bounds serving one call, every store and root-key call in it included, unless
+// Handler.Timeout says otherwise: a call that runs out answers 503 ServiceUnavailableTemporary.
+const DefaultTimeout = 5 * time.Second
 
 // Handler serves a set of actions over HTTP: it parses, authenticates, authorizes, dispatches,
 // audits and answers. Each function is one Handler with its own action set.
@@ -31,6 +37,9 @@ type Handler struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the caller; anyone else's is
 	// ignored, so a caller cannot pick its own source address.
 	TrustedProxies []netip.Prefix
+	// Timeout is the one deadline of a call, from its arrival to its result (the audit record has
+	// auditTimeout more); zero means DefaultTimeout.
+	Timeout time.Duration
 }
 
 // call is what serving one request produced.
@@ -47,7 +56,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := NewRequestID()
 	ip := h.SourceIP(r)
-	c := h.serve(r, ip)
+	ctx, cancel := context.WithTimeout(r.Context(), cmp.Or(h.Timeout, DefaultTimeout))
+	c := h.serve(r.WithContext(ctx), ip)
+	cancel()
+	if c.err != nil && errors.Is(c.err, context.DeadlineExceeded) {
+		// Whatever ran out of time (the store, the root key, a rotation target), the caller may
+		// retry: every write is one atomic step or idempotent with the same input.
+		c.err = core.TemporarilyUnavailable("the service (out of time for this call)", c.err)
+	}
 	status, code := http.StatusOK, "OK"
 	if c.err != nil {
 		e := Classify(c.err)

@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
 	"github.com/seed-4eefd85e/coffer/adapters/store/bolt"
@@ -130,19 +132,30 @@ func (s *memSink) Record(_ context.Context, r core.AuditRecord) error {
 	return nil
 }
 
-// TestAudit runs a real service (embedded store) behind the handler: every call leaves one
-// record, and with fail-closed auditing a lost record turns the answer into a retryable 503.
-func TestAudit(t *testing.T) {
+func openBolt(t *testing.T) *bolt.Store {
 	store, err := bolt.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// adminService is a real service on store with the admin key ADMINKEY01 the tests sign with.
+func adminService(t *testing.T, store core.Store) *core.Service {
 	root, _ := local.New(make([]byte, 32))
 	svc := core.NewService(store, root, &fakeClock{testNow}, core.Limits{})
 	if err := svc.EnsureAdminKey(context.Background(), "ADMINKEY01", "admin-secret-0123456789"); err != nil {
 		t.Fatal(err)
 	}
+	return svc
+}
+
+// TestAudit runs a real service (embedded store) behind the handler: every call leaves one
+// record, and with fail-closed auditing a lost record turns the answer into a retryable 503.
+func TestAudit(t *testing.T) {
+	store := openBolt(t)
+	svc := adminService(t, store)
 	send := func(h *Handler, action string) *httptest.ResponseRecorder {
 		p := defaultRPC()
 		p.query["AccessKeyId"], p.secret = "ADMINKEY01", "admin-secret-0123456789"
@@ -201,6 +214,53 @@ func TestAudit(t *testing.T) {
 			t.Fatalf("fail closed: %d %s", w.Code, w.Body)
 		case !failClosed && w.Code != http.StatusOK:
 			t.Fatalf("fail open: %d %s", w.Code, w.Body)
+		}
+	}
+}
+
+// stuckNonces never answers until the call's context ends, as a store behind a dead link.
+type stuckNonces struct{}
+
+func (stuckNonces) ClaimNonce(ctx context.Context, _ string, _ time.Duration) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+// stuckStore answers secret reads only when the call's context ends, with its error unclassified.
+type stuckStore struct{ core.Store }
+
+func (stuckStore) ClaimAndRead(ctx context.Context, _ string, _ time.Duration, _ []core.VersionRead) (bool, []core.VersionFound, error) {
+	<-ctx.Done()
+	return false, nil, fmt.Errorf("read: %w", ctx.Err())
+}
+
+// TestCallDeadline: whatever the store does, a call answers once its deadline passes, with the
+// retryable 503 clients back off on.
+func TestCallDeadline(t *testing.T) {
+	store := openBolt(t)
+	svc := adminService(t, stuckStore{store})
+	for _, c := range []struct {
+		action string
+		nonces core.NonceStore
+	}{
+		{"GetRandomPassword", stuckNonces{}}, // the nonce claim hangs
+		{"GetSecretValue", store},            // the read hangs and returns a bare context error
+	} {
+		h := &Handler{
+			Service: svc, Verifier: &Verifier{Secrets: svc.AccessKeySecret, Nonces: c.nonces, Clock: &fakeClock{testNow}},
+			Actions: Actions{"GetRandomPassword": getRandomPassword, "GetSecretValue": getSecretValue}, MaxBody: 1 << 16,
+			Log: slog.New(slog.DiscardHandler), Timeout: 50 * time.Millisecond,
+		}
+		p := defaultRPC()
+		p.query["AccessKeyId"], p.secret = "ADMINKEY01", "admin-secret-0123456789"
+		p.query["Action"] = c.action
+		p.query["SignatureNonce"] = NewRequestID()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, p.signed())
+		var body struct{ Code string }
+		_ = json.Unmarshal(w.Body.Bytes(), &body)
+		if w.Code != http.StatusServiceUnavailable || body.Code != "ServiceUnavailableTemporary" {
+			t.Fatalf("%s with a stuck store: %d %s; want 503 ServiceUnavailableTemporary", c.action, w.Code, w.Body)
 		}
 	}
 }

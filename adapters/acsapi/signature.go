@@ -88,7 +88,8 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, req *Request) (s
 type Credential struct {
 	AccessKeyID string
 	// Nonce is the request's nonce scoped by key (length-prefixed, so no two pairs collide): one
-	// key's clients cannot collide with, or pre-claim, another's.
+	// key's clients cannot collide with, or pre-claim, another's. A call on a secret also names
+	// the secret (core.NonceOn), so the store keeps the nonce beside the secret.
 	Nonce string
 }
 
@@ -124,7 +125,23 @@ func (v *Verifier) Authenticate(ctx context.Context, r *http.Request, req *Reque
 	if err := v.check(ctx, &s); err != nil {
 		return Credential{}, err
 	}
-	return Credential{AccessKeyID: s.accessKeyID, Nonce: strconv.Itoa(len(s.accessKeyID)) + ":" + s.accessKeyID + s.nonce}, nil
+	nonce := strconv.Itoa(len(s.accessKeyID)) + ":" + s.accessKeyID + s.nonce
+	if secret := secretOf(req); secret != "" {
+		nonce = core.NonceOn(secret, nonce)
+	}
+	return Credential{AccessKeyID: s.accessKeyID, Nonce: nonce}, nil
+}
+
+// secretOf is the (first) secret a call acts on, or "": the store keeps the call's nonce beside
+// it, so that a call on a secret needs only the node that holds the secret.
+func secretOf(req *Request) string {
+	_, resources, _ := Permission(req.Action, req.Params)
+	for _, r := range resources {
+		if name, ok := strings.CutPrefix(r, "secret/"); ok && name != "" && !strings.Contains(name, "*") {
+			return name
+		}
+	}
+	return ""
 }
 
 // Claim claims an authenticated request's nonce, failing for one seen before.

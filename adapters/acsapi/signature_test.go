@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed-4eefd85e/coffer/core"
 )
 
 func TestACS3ReferenceVector(t *testing.T) {
@@ -472,6 +474,37 @@ func TestClaimedKeyID(t *testing.T) {
 		}
 		if got := ClaimedKeyID(c.r, req); got != c.want {
 			t.Errorf("%s: claimed %q, want %q", name, got, c.want)
+		}
+	}
+}
+
+// TestNonceNamesSecret: a call on a secret names it in its scoped nonce, so a Cluster store claims
+// the nonce on the secret's master; a call on no secret keeps the plain scoped nonce.
+func TestNonceNamesSecret(t *testing.T) {
+	v, _, _ := newVerifier()
+	for _, c := range []struct{ action, name, want string }{
+		{"GetSecretValue", "secret001", "secret001"},
+		{"PutSecretValue", "acs:kms:cn-hangzhou:123:secret/app/db", "app/db"},
+		{"GetRandomPassword", "", ""},
+	} {
+		p := defaultRPC()
+		p.query["Action"] = c.action
+		if c.name == "" {
+			delete(p.query, "SecretName")
+		} else {
+			p.query["SecretName"] = c.name
+		}
+		r := p.signed()
+		req, err := ParseRequest(r, 1<<16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cred, err := v.Authenticate(context.Background(), r, req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.action, err)
+		}
+		if got, _ := core.NonceSecret(cred.Nonce); got != c.want || !strings.HasSuffix(cred.Nonce, "6:testid"+p.query["SignatureNonce"]) {
+			t.Errorf("%s on %q: nonce %q names secret %q; want %q and the key-scoped nonce", c.action, c.name, cred.Nonce, got, c.want)
 		}
 	}
 }

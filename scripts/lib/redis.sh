@@ -2,6 +2,7 @@
 # Throwaway Redis servers for tests, sourced by scripts/test:
 #   start_redis_single DIR   one redis-server; exports COFFER_TEST_REDIS_URL
 #   start_redis_cluster DIR  a 3-node Cluster; exports COFFER_TEST_REDIS_CLUSTER_URL
+#   redis_create_cluster DIR MASTERS REPLICAS [ARGS...]  any Cluster (scripts/faults)
 #   stop_redis_all DIR       stops every server started under DIR (by pidfile)
 # Servers listen on free loopback ports, keep nothing on disk and live under DIR.
 
@@ -53,30 +54,45 @@ start_redis_single() {
 
 start_redis_cluster() {
 	local dir=$1
+	redis_create_cluster "$dir/cluster" 3 0 || return
+	export COFFER_TEST_REDIS_CLUSTER_URL=$REDIS_CLUSTER_URL
+}
+
+# redis_create_cluster DIR MASTERS REPLICAS [ARGS...] starts MASTERS * (1 + REPLICAS) Cluster
+# nodes with ARGS, joins them (redis-cli picks which nodes become replicas) and waits for
+# cluster_state:ok. It sets REDIS_CLUSTER_PORTS (every node's port) and REDIS_CLUSTER_URL (a
+# go-redis Cluster URL naming every node). A node's files are DIR/redis-PORT.{pid,log}.
+redis_create_cluster() {
+	local dir=$1 masters=$2 replicas=$3
+	shift 3
 	redis_require_server || return
-	mkdir -p "$dir/cluster" || return
+	mkdir -p "$dir" || return
 	local ports=() port
-	for _ in 1 2 3; do
+	for _ in $(seq $((masters * (1 + replicas)))); do
 		port=$(redis_free_port) || return
 		# Skip a port the kernel handed out twice before any server bound it, and ports above
 		# 55535: a Cluster node also listens on its port + 10000.
 		while [[ " ${ports[*]} " == *" $port "* ]] || [ "$port" -gt 55535 ]; do port=$(redis_free_port) || return; done
 		ports+=("$port")
-		redis_start_node "$dir/cluster" "$port" --cluster-enabled yes --cluster-config-file "nodes-$port.conf" || return
+		redis_start_node "$dir" "$port" --cluster-enabled yes --cluster-config-file "nodes-$port.conf" "$@" || return
 	done
-	redis-cli --cluster create "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}" "127.0.0.1:${ports[2]}" \
-		--cluster-replicas 0 --cluster-yes >"$dir/cluster/create.log" 2>&1 || {
-		echo "redis-cli --cluster create failed; see $dir/cluster/create.log" >&2
+	local addrs=() p
+	for p in "${ports[@]}"; do addrs+=("127.0.0.1:$p"); done
+	redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes >"$dir/create.log" 2>&1 || {
+		echo "redis-cli --cluster create failed; see $dir/create.log" >&2
 		return 1
 	}
-	local i p ok
+	local i ok
 	for i in $(seq 100); do
 		ok=1
 		for p in "${ports[@]}"; do
 			redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || ok=0
 		done
 		if [ "$ok" = 1 ]; then
-			export COFFER_TEST_REDIS_CLUSTER_URL="redis://127.0.0.1:${ports[0]}?addr=127.0.0.1:${ports[1]}&addr=127.0.0.1:${ports[2]}"
+			REDIS_CLUSTER_PORTS=("${ports[@]}")
+			REDIS_CLUSTER_URL="redis://${addrs[0]}"
+			local sep='?'
+			for p in "${addrs[@]:1}"; do REDIS_CLUSTER_URL+="${sep}addr=$p" sep='&'; done
 			return 0
 		fi
 		sleep 0.1

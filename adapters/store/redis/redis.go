@@ -40,6 +40,9 @@ type Options struct {
 	IndexGrace time.Duration
 }
 
+// reloadParam sets how often a Cluster client reloads the slot map even when nothing fails.
+const reloadParam = "cluster_state_reload_interval"
+
 // Store is a core.Store on Redis. It is safe for concurrent use.
 type Store struct {
 	rdb     redis.UniversalClient
@@ -54,6 +57,9 @@ type Store struct {
 // Open connects to the Redis at rawURL (no I/O happens until the first call):
 //   - redis://[user:pass@]host:port/db or rediss://... (TLS): a single node;
 //   - the same with addr=host:port query parameters: a Cluster (go-redis ParseClusterURL);
+//     cluster_state_reload_interval=DURATION (default 2s) bounds how long a topology goes
+//     unchecked; besides, every failed call reloads it at once, so a failover is followed within
+//     about a second of the promotion;
 //   - with a master_name=NAME query parameter: Sentinel, host:port and any addr parameters being
 //     the sentinels (go-redis ParseFailoverURL).
 func Open(rawURL string, opts Options) (*Store, error) {
@@ -63,6 +69,16 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		return nil, errors.New("redis store: the url cannot be parsed")
 	}
 	q := u.Query()
+	// Coffer's own Cluster parameter: go-redis rejects query parameters it does not know.
+	reload := 2 * time.Second
+	if q.Has(reloadParam) {
+		if reload, err = time.ParseDuration(q.Get(reloadParam)); err != nil || reload <= 0 {
+			return nil, fmt.Errorf("redis store: %s must be a positive duration such as 2s", reloadParam)
+		}
+		q.Del(reloadParam)
+		u.RawQuery = q.Encode()
+		rawURL = u.String()
+	}
 	if opts.Prefix == "" {
 		opts.Prefix = "coffer:"
 	}
@@ -101,6 +117,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		knobs{&o.PoolSize, &o.MaxRetries, &o.ConnMaxIdleTime, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout,
 			&o.PoolFIFO, &o.ContextTimeoutEnabled, &o.DisableIdentity}.tune(opts.PoolSize)
 		o.MaintNotificationsConfig = disabled
+		o.ClusterStateReloadInterval = reload
 		rdb = redis.NewClusterClient(o)
 	default:
 		o, err := redis.ParseURL(rawURL)
@@ -176,6 +193,12 @@ func (s *Store) fail(parent context.Context, op string, err error) error {
 			return fmt.Errorf("redis store: %s: %w", op, err)
 		}
 	}
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		// go-redis reloads the slot map on MOVED and ASK only, so a dead master's slots would
+		// stay pointed at it after a replica took over. ReloadState is asynchronous and
+		// coalesced (at most one reload per 200 ms), so a burst of failures costs one.
+		c.ReloadState(parent)
+	}
 	return core.TemporarilyUnavailable("redis store", fmt.Errorf("%s: %w", op, err))
 }
 
@@ -241,12 +264,22 @@ func (s *Store) indexKeys() []string {
 	return []string{s.prefix + "{secrets}:names", s.prefix + "{secrets}:unsettled"}
 }
 
+// recordKey is a record's document, under a tag of its own: records (access keys above all)
+// spread over a Cluster's masters, so a dead master takes only the records it holds.
 func (s *Store) recordKey(kind, id string) string {
+	return s.prefix + "{r:" + esc(kind) + ":" + esc(id) + "}:d"
+}
+
+// legacyRecordKey is where a Coffer before the per-record tag kept the document, beside its kind's
+// index; such records are still read, updated and deleted there (SCHEMA.md).
+func (s *Store) legacyRecordKey(kind, id string) string {
 	return s.prefix + "{r:" + esc(kind) + "}:d:" + esc(id)
 }
 
-func (s *Store) recordIndexKey(kind string) string {
-	return s.prefix + "{r:" + esc(kind) + "}:index"
+// recordIndexKeys are a kind's listing index and its pending changes, under the tag {r:KIND}.
+func (s *Store) recordIndexKeys(kind string) []string {
+	tag := s.prefix + "{r:" + esc(kind) + "}:"
+	return []string{tag + "index", tag + "unsettled"}
 }
 
 // lockKeys are a lock and the fence counter: one tag {lock} for every lock, so one script can
@@ -255,6 +288,11 @@ func (s *Store) lockKeys(name string) []string {
 	return []string{s.prefix + "{lock}:l:" + esc(name), s.prefix + "{lock}:fence"}
 }
 
+// nonceKey places a nonce that names a secret (core.NonceOn) under the secret's tag, so a signed
+// call on a secret is claimed on the master that holds the secret; any other nonce has its own.
 func (s *Store) nonceKey(nonce string) string {
+	if secret, ok := core.NonceSecret(nonce); ok {
+		return s.prefix + "{s:" + esc(secret) + "}:n:" + esc(nonce)
+	}
 	return s.prefix + "{n:" + esc(nonce) + "}"
 }

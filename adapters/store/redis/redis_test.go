@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -93,10 +94,22 @@ func TestKeysShareSlot(t *testing.T) {
 	}
 	for _, name := range []string{"app/db", "a}b", "{x}", "a:b{c}d", ""} {
 		same("secret "+name, s.secretKeys(name)...)
+		if name != "" { // a call names no empty secret
+			// A signed call's nonce sits beside the secret it acts on, so it needs no other master.
+			same("nonce of "+name, s.secretKeys(name)[0], s.nonceKey(core.NonceOn(name, "3:AK1abc")))
+		}
 	}
 	same("index", s.indexKeys()...)
 	same("locks", append(s.lockKeys("a"), s.lockKeys("b}")...)...)
-	same("records", s.recordKey("key", "k1"), s.recordKey("key", "}"), s.recordIndexKey("key"))
+	same("record index", append(s.recordIndexKeys("key"), s.legacyRecordKey("key", "k1"), s.legacyRecordKey("key", "}"))...)
+	// Each record has a slot of its own: the access keys of a deployment spread over the masters.
+	slots := map[int64]bool{}
+	for i := range 64 {
+		slots[slot(s.recordKey(core.RecordAccessKey, "LTAI"+strconv.Itoa(i)))] = true
+	}
+	if len(slots) < 32 {
+		t.Fatalf("64 access-key records use only %d slots", len(slots))
+	}
 }
 
 // TestOddNames stores names that would break a naive key schema: braces move hash tags and a
@@ -276,12 +289,26 @@ func TestOpenURLs(t *testing.T) {
 		"rediss://user:pw@127.0.0.1:1/0",
 		"redis://127.0.0.1:1?addr=127.0.0.1:2&addr=127.0.0.1:3",
 		"redis://127.0.0.1:26379?master_name=mymaster&addr=127.0.0.1:26380",
+		"redis://127.0.0.1:1?addr=127.0.0.1:2&cluster_state_reload_interval=500ms",
 	} {
 		s, err := Open(url, Options{})
 		if err != nil {
 			t.Fatalf("Open(%q): %v", url, err)
 		}
 		s.Close()
+	}
+	s, err := Open("redis://u:pw@127.0.0.1:1?addr=127.0.0.1:2&cluster_state_reload_interval=750ms", Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if o := s.rdb.(*redis.ClusterClient).Options(); o.ClusterStateReloadInterval != 750*time.Millisecond || o.Password != "pw" || len(o.Addrs) != 2 {
+		t.Fatalf("cluster options: reload every %v, password %q, addrs %q; want 750ms, pw and two addresses", o.ClusterStateReloadInterval, o.Password, o.Addrs)
+	}
+	s.Close()
+	for _, bad := range []string{"0s", "-1s", "soon"} {
+		if _, err := Open("redis://127.0.0.1:1?addr=127.0.0.1:2&cluster_state_reload_interval="+bad, Options{}); err == nil {
+			t.Fatalf("Open accepted cluster_state_reload_interval=%s", bad)
+		}
 	}
 	if _, err := Open("redis://127.0.0.1:1", Options{Prefix: "a{b}:"}); err == nil {
 		t.Fatal("Open accepted a prefix with braces")
@@ -321,4 +348,45 @@ func errorsAreTemporary(t *testing.T, what string, err error) {
 	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrExists) {
 		t.Fatalf("%s: err = %v looks like an answer", what, err)
 	}
+}
+
+// TestLegacyRecords reads, updates, lists and deletes a record kept where a Coffer before the
+// per-record hash tag put it (beside its kind's index), as an upgraded deployment finds them.
+func TestLegacyRecords(t *testing.T) {
+	servers(t, func(t *testing.T, url string) {
+		s := mustOpen(t, url, Options{Prefix: testPrefix()})
+		kind := core.RecordAccessKey
+		if err := s.rdb.Set(ctx, s.legacyRecordKey(kind, "old"), `{"v":1}`, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.rdb.ZAdd(ctx, s.recordIndexKeys(kind)[0], redis.Z{Member: "old"}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateRecord(ctx, kind, "new", []byte(`{"v":2}`)); err != nil {
+			t.Fatalf("CreateRecord: %v", err)
+		}
+		if err := s.CreateRecord(ctx, kind, "old", []byte(`{}`)); !errors.Is(err, core.ErrExists) {
+			t.Fatalf("CreateRecord of a legacy id: err = %v; want ErrExists", err)
+		}
+		if doc, err := s.GetRecord(ctx, kind, "old"); err != nil || string(doc) != `{"v":1}` {
+			t.Fatalf("GetRecord(old) = %s, %v", doc, err)
+		}
+		err := s.UpdateRecord(ctx, kind, "old", func([]byte) ([]byte, error) { return []byte(`{"v":3}`), nil })
+		if err != nil {
+			t.Fatalf("UpdateRecord(old): %v", err)
+		}
+		docs, err := s.ListRecords(ctx, kind)
+		if err != nil || len(docs) != 2 || string(docs[0]) != `{"v":2}` || string(docs[1]) != `{"v":3}` {
+			t.Fatalf("ListRecords = %s, %v; want new then old, updated", docs, err)
+		}
+		if err := s.DeleteRecord(ctx, kind, "old"); err != nil {
+			t.Fatalf("DeleteRecord(old): %v", err)
+		}
+		if _, err := s.GetRecord(ctx, kind, "old"); !errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("GetRecord after delete: err = %v; want ErrNotFound", err)
+		}
+		if docs, err := s.ListRecords(ctx, kind); err != nil || len(docs) != 1 {
+			t.Fatalf("ListRecords after delete = %s, %v", docs, err)
+		}
+	})
 }

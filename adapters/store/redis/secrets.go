@@ -60,9 +60,13 @@ for i = drops, #ARGV do redis.call('HDEL', KEYS[3], ARGV[i]) end
 for i = puts, drops - 1, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
 return 'ok'`)
 
-// KEYS: names, unsettled. ARGV: name, '1' to add the name (create) or '0' to mark it only when
-// listed (delete). Stamps the name with the server's time in ms before its meta may change.
+// KEYS: names, unsettled[, legacy record]. ARGV: name, '1' to add the name (create) or '0' to
+// mark it only when listed (delete). Stamps the name with the server's time in ms before its
+// meta may change. A record kind passes the record's pre-cluster-placement key (same slot as the
+// index, see SCHEMA.md): a create fails (0) while it exists, a delete removes it.
 var indexBeginScript = redis.NewScript(`
+if KEYS[3] and ARGV[2] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if KEYS[3] and ARGV[2] == '0' then redis.call('DEL', KEYS[3]) end
 if ARGV[2] == '1' then
   redis.call('ZADD', KEYS[1], 0, ARGV[1])
 elseif not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
@@ -353,7 +357,7 @@ func (s *Store) listAll(ctx context.Context, offset, limit int) (core.SecretPage
 		return core.SecretPage{}, err
 	}
 	// Settling last keeps the ranks above valid for this page.
-	if err := s.settle(ctx, unsettled); err != nil {
+	if err := s.settle(ctx, idx, unsettled); err != nil {
 		return core.SecretPage{}, err
 	}
 	return core.SecretPage{Secrets: secrets, Total: total}, nil
@@ -390,11 +394,12 @@ func (s *Store) probe(ctx context.Context, unsettled map[string]string) ([]pendi
 	return out, nil
 }
 
-// settle finishes every unsettled entry old enough for its state to be final: a ghost leaves the
-// index, a live secret's entry is dropped. The scripts share the {secrets} slot and go out in
-// pipelines of settleBatch, so a burst of creates (an import) costs one listing after the grace
-// instead of slowing every listing until 16 at a time have settled.
-func (s *Store) settle(ctx context.Context, pending []pendingName) error {
+// settle finishes every unsettled entry of the index idx (names, unsettled) old enough for its
+// state to be final: a ghost leaves the index, a live entry's stamp is dropped. The scripts share
+// the index's slot and go out in pipelines of settleBatch, so a burst of creates (an import)
+// costs one listing after the grace instead of slowing every listing until 16 at a time have
+// settled.
+func (s *Store) settle(ctx context.Context, idx []string, pending []pendingName) error {
 	now := time.Now().UnixMilli()
 	var ready []pendingName
 	for _, p := range pending {
@@ -410,13 +415,13 @@ func (s *Store) settle(ctx context.Context, pending []pendingName) error {
 		pipe := s.rdb.Pipeline()
 		cmds := make([]*redis.Cmd, len(batch))
 		for i, p := range batch {
-			cmds[i] = indexSettleScript.EvalSha(ctx, pipe, s.indexKeys(), p.name, p.stamp, existsFlag(p.exists), s.grace.Milliseconds())
+			cmds[i] = indexSettleScript.EvalSha(ctx, pipe, idx, p.name, p.stamp, existsFlag(p.exists), s.grace.Milliseconds())
 		}
 		_, _ = pipe.Exec(ctx) // each command keeps its own error
 		for i, p := range batch {
 			err := cmds[i].Err()
 			if redis.HasErrorPrefix(err, "NOSCRIPT") { // first use on this server: Run loads it
-				err = indexSettleScript.Run(ctx, s.rdb, s.indexKeys(), p.name, p.stamp, existsFlag(p.exists), s.grace.Milliseconds()).Err()
+				err = indexSettleScript.Run(ctx, s.rdb, idx, p.name, p.stamp, existsFlag(p.exists), s.grace.Milliseconds()).Err()
 			}
 			if err != nil {
 				return err
