@@ -163,7 +163,10 @@ func (k *checks) tls(conn *connection, host string) (*tls.Config, bool) {
 		return nil, true
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: conn.insecure} //nolint:gosec // the operator's explicit --insecure
-	if conn.caFile != "" {
+	switch {
+	case conn.pin != nil:
+		cfg = pinnedTLS(conn.pin)
+	case conn.caFile != "":
 		pem, err := os.ReadFile(conn.caFile)
 		if err != nil {
 			k.fail("tls", err.Error(), "fix --ca-file")
@@ -178,7 +181,7 @@ func (k *checks) tls(conn *connection, host string) (*tls.Config, bool) {
 	}
 	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: conn.timeout}, "tcp", host, cfg)
 	if err != nil {
-		k.fail("tls", err.Error(), "give the CA with --ca-file, or --insecure for a self-signed development certificate")
+		k.fail("tls", err.Error(), "give the CA with --ca-file, or the fingerprint the server printed with --ca-fingerprint")
 		return nil, false
 	}
 	defer tc.Close()
@@ -186,9 +189,11 @@ func (k *checks) tls(conn *connection, host string) (*tls.Config, bool) {
 	left := time.Until(leaf.NotAfter)
 	switch {
 	case conn.insecure:
-		k.warn("tls", "certificate not verified (--insecure)", "use --ca-file outside development")
+		k.warn("tls", "certificate not verified (--insecure)", "use --ca-file or --ca-fingerprint")
 	case left < 14*24*time.Hour:
 		k.warn("tls", fmt.Sprintf("certificate expires %s", leaf.NotAfter.UTC().Format(time.RFC3339)), "renew the certificate")
+	case conn.pin != nil:
+		k.ok("tls", "certificate pinned by its fingerprint, valid until %s", leaf.NotAfter.UTC().Format("2006-01-02"))
 	default:
 		k.ok("tls", "certificate valid until %s", leaf.NotAfter.UTC().Format("2006-01-02"))
 	}
