@@ -84,13 +84,18 @@ func (k *checks) local(ctx context.Context) {
 		return
 	}
 	k.ok("config", "every variable is valid")
-	switch tlsCfg, _, err := cfg.TLSConfig(); {
-	case err != nil:
-		k.fail("tls", err.Error(), "point COFFER_TLS_CERT and COFFER_TLS_KEY at a readable PEM certificate and its key")
-	case tlsCfg == nil:
-		k.warn("tls", "plain HTTP: the caching client only speaks HTTPS", "set COFFER_TLS_CERT/COFFER_TLS_KEY (or COFFER_TLS_SELF_SIGNED=1 for development)")
-	default:
-		k.ok("tls", "HTTPS, TLS 1.2 minimum")
+	if cfg.TLSSelfSigned && cfg.TLSCert == "" {
+		// TLSConfig would make and keep the certificate, and a check never creates state.
+		k.ok("tls", "HTTPS with the self-signed certificate kept in %s", cfg.DataDir)
+	} else {
+		switch tlsCfg, _, err := cfg.TLSConfig(); {
+		case err != nil:
+			k.fail("tls", err.Error(), "point COFFER_TLS_CERT and COFFER_TLS_KEY at a readable PEM certificate and its key")
+		case tlsCfg == nil:
+			k.warn("tls", "plain HTTP: the caching client only speaks HTTPS", "set COFFER_TLS_CERT/COFFER_TLS_KEY (or COFFER_TLS_SELF_SIGNED=1 for development)")
+		default:
+			k.ok("tls", "HTTPS, TLS 1.2 minimum")
+		}
 	}
 	if cfg.RootKey == "" {
 		k.warn("root key", "COFFER_ROOT_KEY is unset: the root key lives in "+cfg.DataDir+" beside the data it protects", "set COFFER_ROOT_KEY (openssl rand -base64 32) for anything but development")

@@ -216,4 +216,14 @@ func TestSelfSignedCertificateIsKeptAndPinned(t *testing.T) {
 	env.run(t, "", "secret", "list", "--ca-fingerprint", first, "--insecure").want(t, 2, "without --ca-file and --insecure")
 	var raw json.RawMessage
 	jsonOf(t, env.run(t, "", "secret", "list", "--ca-fingerprint", first, "--output", "json").must(t), &raw)
+
+	// doctor --local reports the setting without making a certificate: a check creates nothing.
+	fresh := t.TempDir()
+	out := env.with("COFFER_DATA_DIR", fresh, "COFFER_TLS_SELF_SIGNED", "true").run(t, "", "doctor", "--local").stdout
+	if !strings.Contains(out, "ok    tls          HTTPS with the self-signed certificate kept in "+fresh) {
+		t.Fatalf("doctor --local:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(fresh, "tls-self-signed.crt")); !os.IsNotExist(err) {
+		t.Fatalf("doctor --local made a certificate: %v", err)
+	}
 }
