@@ -133,7 +133,7 @@ func (r *Rotation) newValue(ctx context.Context, rot Rotator, t RotationTarget, 
 		return nil, err
 	}
 	obj[field] = pw
-	return json.Marshal(obj)
+	return marshalValue(obj)
 }
 
 // RdsAccount is one account of an Rds secret, the value of each of its versions.
@@ -173,9 +173,9 @@ func initialAccessKeys(data []byte) (current, previous []byte, err error) {
 			return nil, nil, Invalid("SecretData", "every access key needs an AccessKeyId and an AccessKeySecret")
 		}
 	}
-	current, _ = json.Marshal(in.AccessKeys[0])
+	current, _ = marshalValue(in.AccessKeys[0])
 	if len(in.AccessKeys) == 2 {
-		previous, _ = json.Marshal(in.AccessKeys[1])
+		previous, _ = marshalValue(in.AccessKeys[1])
 	}
 	return current, previous, nil
 }
@@ -216,9 +216,9 @@ func initialAccounts(subType string, data []byte) (current, previous []byte, err
 	if want == 2 && in.Accounts[0].AccountName == in.Accounts[1].AccountName {
 		return nil, nil, Invalid("SecretData", "DoubleUsers takes two different accounts")
 	}
-	current, _ = json.Marshal(in.Accounts[0])
+	current, _ = marshalValue(in.Accounts[0])
 	if want == 2 {
-		previous, _ = json.Marshal(in.Accounts[1])
+		previous, _ = marshalValue(in.Accounts[1])
 	}
 	return current, previous, nil
 }

@@ -1,8 +1,10 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -158,10 +160,34 @@ func (s *Service) validateData(field, typeField string, data []byte, dataType st
 	if len(data) == 0 {
 		return Missing(field)
 	}
-	if len(data) > s.limits.MaxSecretData {
+	if err := validateDataType(typeField, dataType); err != nil {
+		return err
+	}
+	size := len(data)
+	if dataType == DataBinary {
+		// A binary value travels as base64; the limit is on the bytes it stands for. Text that is
+		// not base64 is stored as given, so it counts as given.
+		if raw, err := base64.StdEncoding.DecodeString(string(data)); err == nil {
+			size = len(raw)
+		}
+	}
+	if size > s.limits.MaxSecretData {
 		return Invalid(field, "at most %d bytes", s.limits.MaxSecretData)
 	}
-	return validateDataType(typeField, dataType)
+	return nil
+}
+
+// marshalValue encodes a JSON value the service writes into a secret (an Rds account, a RAM
+// access key, a rotated password) without HTML escaping, so it reads back byte for byte: "&"
+// stays "&", not "\u0026".
+func marshalValue(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // seal encrypts one version's value under the key's primary version.

@@ -11,6 +11,7 @@ import (
 // four commands over Alibaba's Create/List/Describe/Delete actions of that kind.
 type acObject struct {
 	cmd, noun, action string // "policy", "policy", "Policy"
+	article, plural   string // "a", "policies"
 	summary           string
 	// outer and inner locate the items of the List answer.
 	outer, inner string
@@ -28,7 +29,7 @@ func jsonText(v any) string {
 }
 
 func networkRuleCommands() *command {
-	return acObject{cmd: "networkrule", noun: "network rule", action: "NetworkRule",
+	return acObject{cmd: "networkrule", noun: "network rule", action: "NetworkRule", article: "a", plural: "network rules",
 		summary: "network rules: the source addresses a policy applies from",
 		outer:   "NetworkRules", inner: "NetworkRule", listHeaders: []string{"NAME", "TYPE"}, listFields: []string{"Name", "Type"},
 		fields:     []string{"Name", "Type", "SourcePrivateIp", "Description", "Arn"},
@@ -47,7 +48,7 @@ func networkRuleCommands() *command {
 }
 
 func policyCommands() *command {
-	return acObject{cmd: "policy", noun: "policy", action: "Policy",
+	return acObject{cmd: "policy", noun: "policy", action: "Policy", article: "a", plural: "policies",
 		summary: "policies: permissions on resources, from network rules",
 		outer:   "Policies", inner: "Policy", listHeaders: []string{"NAME"}, listFields: []string{"Name"},
 		fields: []string{"Name", "Permissions", "Resources", "AccessControlRules", "Description", "Arn"},
@@ -73,7 +74,7 @@ instance/<id> or *), for calls from the sources of its network rules.`,
 }
 
 func accessPointCommands() *command {
-	return acObject{cmd: "accesspoint", noun: "application access point", action: "ApplicationAccessPoint",
+	return acObject{cmd: "accesspoint", noun: "application access point", action: "ApplicationAccessPoint", article: "an", plural: "application access points",
 		summary: "application access points: the policies an application's keys act under",
 		outer:   "ApplicationAccessPoints", inner: "ApplicationAccessPoint",
 		listHeaders: []string{"NAME", "AUTHENTICATION"}, listFields: []string{"Name", "AuthenticationMethod"},
@@ -99,7 +100,7 @@ func (o acObject) commands() *command {
 }
 
 func (o acObject) create() *command {
-	return &command{name: "create", args: "NAME", summary: "create a " + o.noun + " (Create" + o.action + ")", help: o.createHelp,
+	return &command{name: "create", args: "NAME", summary: "create " + o.article + " " + o.noun + " (Create" + o.action + ")", help: o.createHelp,
 		setup: func(fs *flag.FlagSet) runner {
 			query := o.createFlags(fs)
 			return func(ctx context.Context, c *cli, args []string) error {
@@ -121,7 +122,7 @@ func (o acObject) create() *command {
 }
 
 func (o acObject) list() *command {
-	return &command{name: "list", summary: "list " + o.noun + "s (List" + o.outer + ")", help: "Lists every " + o.noun + " by name.",
+	return &command{name: "list", summary: "list " + o.plural + " (List" + o.outer + ")", help: "Lists every " + o.noun + " by name.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
 				cl, err := c.connectFor(args, 0, "no arguments")
@@ -138,7 +139,7 @@ func (o acObject) list() *command {
 }
 
 func (o acObject) describe() *command {
-	return &command{name: "describe", args: "NAME", summary: "show a " + o.noun + " (Describe" + o.action + ")", help: "Shows the " + o.noun + " NAME.",
+	return &command{name: "describe", args: "NAME", summary: "show " + o.article + " " + o.noun + " (Describe" + o.action + ")", help: "Shows the " + o.noun + " NAME.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
 				if err := wantArgs(args, 1, "NAME"); err != nil {
@@ -154,7 +155,7 @@ func (o acObject) describe() *command {
 }
 
 func (o acObject) delete() *command {
-	return &command{name: "delete", args: "NAME", summary: "delete a " + o.noun + " (Delete" + o.action + ")", help: "Deletes the " + o.noun + " NAME.",
+	return &command{name: "delete", args: "NAME", summary: "delete " + o.article + " " + o.noun + " (Delete" + o.action + ")", help: "Deletes the " + o.noun + " NAME.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
 				if err := wantArgs(args, 1, "NAME"); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -35,10 +36,22 @@ the embedded store, stop the local server first: one process at a time uses the 
 		setup: func(fs *flag.FlagSet) runner {
 			force := fs.Bool("force", false, "create another admin key even though the store already has access keys")
 			desc := fs.String("description", "created by coffer init", "description of the new key")
-			save := fs.String("save-profile", "", "also write the endpoint (--endpoint or COFFER_ENDPOINT) and the new key to the profile `FILE`, mode 0600; it must not exist")
+			save := fs.String("save-profile", "", "also write the endpoint (--endpoint or COFFER_ENDPOINT, required), the TLS trust (--ca-file, --ca-fingerprint) and the new key to the profile `FILE`, mode 0600; it must not exist")
 			return func(ctx context.Context, c *cli, args []string) error {
 				if err := wantArgs(args, 0, "no arguments"); err != nil {
 					return err
+				}
+				// The profile is for clients elsewhere: the address they reach the server at is
+				// the operator's to give, not the local default.
+				var conn *connection
+				if *save != "" {
+					if c.g.endpoint == "" && c.getenv("COFFER_ENDPOINT") == "" {
+						return usagef("--save-profile needs --endpoint URL (or COFFER_ENDPOINT): the address clients reach this server at")
+					}
+					var err error
+					if conn, err = c.resolve(false); err != nil {
+						return err
+					}
 				}
 				cfg, err := functions.LoadConfig(ctx, nil)
 				if err != nil {
@@ -73,11 +86,11 @@ the embedded store, stop the local server first: one process at a time uses the 
 					return fmt.Errorf("creating the admin access key: %w", err)
 				}
 				if *save != "" {
-					conn, err := c.resolve(false)
-					if err != nil {
-						return err
+					p := profile{Endpoint: conn.url.String(), AccessKeyID: nk.ID, AccessKeySecret: nk.Secret, CAFile: conn.caFile}
+					if conn.pin != nil {
+						p.CAFingerprint = hex.EncodeToString(conn.pin)
 					}
-					if err := writeProfile(*save, profile{Endpoint: conn.url.String(), AccessKeyID: nk.ID, AccessKeySecret: nk.Secret, CAFile: conn.caFile}); err != nil {
+					if err := writeProfile(*save, p); err != nil {
 						// The key exists now: say so, or the operator holds a key nobody can use.
 						fmt.Fprintf(c.stderr, "coffer: the key was created but not saved: %v\n", err)
 					}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -58,6 +59,11 @@ func (conn *connection) client() (*client, error) {
 		}
 		cfg.Ca = tea.String(string(pem))
 	}
+	if conn.pin != nil {
+		cfg.HttpClient = pinnedClient{&http.Client{Timeout: conn.timeout, Transport: &http.Transport{
+			Proxy: http.ProxyFromEnvironment, TLSClientConfig: pinnedTLS(conn.pin),
+		}}}
+	}
 	sdk, err := kms.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sdk client: %w", err)
@@ -66,6 +72,14 @@ func (conn *connection) client() (*client, error) {
 	rt := &util.RuntimeOptions{ReadTimeout: tea.Int(read), ConnectTimeout: tea.Int(connect), IgnoreSSL: tea.Bool(conn.insecure), Autoretry: tea.Bool(false)}
 	drt := &dara.RuntimeOptions{ReadTimeout: tea.Int(read), ConnectTimeout: tea.Int(connect), IgnoreSSL: tea.Bool(conn.insecure), Autoretry: tea.Bool(false)}
 	return &client{sdk: sdk, rt: rt, drt: drt}, nil
+}
+
+// pinnedClient sends the SDK's requests through a client that trusts a pinned certificate; the
+// SDK offers no other way to verify a certificate than by a CA.
+type pinnedClient struct{ hc *http.Client }
+
+func (p pinnedClient) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
+	return p.hc.Do(req)
 }
 
 // call sends an action the SDK has no method for (Coffer's extension actions) through its generic
@@ -228,9 +242,18 @@ func protocolErr(err error) error {
 		}
 		pe.requestID, _ = data["RequestId"].(string)
 	}
-	if pe.status == 0 && pe.requestID == "" {
+	switch {
+	case pe.status == 0 && pe.requestID == "":
 		pe.code = "Unreachable"
 		pe.message = scrubQuery(strings.TrimSpace(strings.TrimPrefix(pe.message, "SDKError:")))
+	case pe.code == "" || pe.code == "<nil>":
+		// Not the protocol's JSON: a proxy's or the HTTP server's own answer, such as 431 for a
+		// request too large to read (the SDK then spells the missing code "<nil>"). Its body is
+		// not ours to print.
+		pe.code, pe.message = "HTTP"+strconv.Itoa(pe.status), http.StatusText(pe.status)
+		if pe.status == http.StatusRequestHeaderFieldsTooLarge || pe.status == http.StatusRequestEntityTooLarge {
+			pe.message += ": the request is larger than the endpoint accepts (a secret value holds at most 65536 bytes unless the server sets COFFER_MAX_SECRET_DATA)"
+		}
 	}
 	return pe
 }

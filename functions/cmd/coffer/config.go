@@ -1,6 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -18,13 +23,13 @@ type globals struct {
 	endpoint, keyID, keySecret, profile string
 	output                              string
 	insecure                            bool
-	caFile                              string
+	caFile, caFingerprint               string
 	timeout                             time.Duration
 }
 
 var globalNames = map[string]bool{
 	"endpoint": true, "access-key-id": true, "access-key-secret": true, "profile": true,
-	"output": true, "insecure": true, "ca-file": true, "timeout": true,
+	"output": true, "insecure": true, "ca-file": true, "ca-fingerprint": true, "timeout": true,
 }
 
 func isGlobal(name string) bool { return globalNames[name] }
@@ -37,6 +42,7 @@ func (g *globals) declare(fs *flag.FlagSet) {
 	fs.StringVar(&g.output, "output", "table", "output `FORMAT`: table or json")
 	fs.BoolVar(&g.insecure, "insecure", false, "accept any TLS certificate (a self-signed development endpoint only)")
 	fs.StringVar(&g.caFile, "ca-file", "", "PEM `FILE` of the certificate authority that signed the endpoint's certificate (env COFFER_CA_FILE)")
+	fs.StringVar(&g.caFingerprint, "ca-fingerprint", "", "trust only the endpoint certificate with this SHA-256 `FINGERPRINT` (AB:CD:..., as the server prints it; env COFFER_CA_FINGERPRINT)")
 	fs.DurationVar(&g.timeout, "timeout", 30*time.Second, "deadline of each call to the endpoint")
 }
 
@@ -57,6 +63,7 @@ type profile struct {
 	AccessKeyID     string `json:"access_key_id,omitempty"`
 	AccessKeySecret string `json:"access_key_secret,omitempty"`
 	CAFile          string `json:"ca_file,omitempty"`
+	CAFingerprint   string `json:"ca_fingerprint,omitempty"`
 }
 
 func defaultProfileHint() string { return "$XDG_CONFIG_HOME/coffer/profile.json" }
@@ -108,8 +115,10 @@ type connection struct {
 	url              *url.URL
 	keyID, keySecret string
 	caFile           string
-	insecure         bool
-	timeout          time.Duration
+	// pin is the SHA-256 of the one endpoint certificate trusted, when set.
+	pin      []byte
+	insecure bool
+	timeout  time.Duration
 }
 
 // resolve picks each setting from the flags, else the environment, else the profile.
@@ -143,8 +152,44 @@ func (c *cli) resolve(needKey bool) (*connection, error) {
 		insecure:  c.g.insecure,
 		timeout:   c.g.timeout,
 	}
+	if fp := pick(c.g.caFingerprint, "COFFER_CA_FINGERPRINT", p.CAFingerprint); fp != "" {
+		if conn.pin, err = parseFingerprint(fp); err != nil {
+			return nil, err
+		}
+		if conn.caFile != "" || conn.insecure {
+			return nil, usagef("--ca-fingerprint pins the certificate: give it without --ca-file and --insecure")
+		}
+	}
 	if needKey && (conn.keyID == "" || conn.keySecret == "") {
 		return nil, errors.New("no access key: set COFFER_ACCESS_KEY_ID and COFFER_ACCESS_KEY_SECRET, or write them to a profile file (coffer --help)")
 	}
 	return conn, nil
+}
+
+// parseFingerprint reads a SHA-256 fingerprint written as hex, with or without colons.
+func parseFingerprint(fp string) ([]byte, error) {
+	b, err := hex.DecodeString(strings.NewReplacer(":", "", " ", "").Replace(fp))
+	if err != nil || len(b) != sha256.Size {
+		return nil, usagef("--ca-fingerprint: want the certificate's SHA-256 as 64 hex digits, e.g. AB:CD:...")
+	}
+	return b, nil
+}
+
+// pinnedTLS trusts exactly the certificate whose SHA-256 is pin, as a self-signed one is trusted
+// after comparing the fingerprint the server printed.
+func pinnedTLS(pin []byte) *tls.Config {
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, //nolint:gosec // VerifyConnection checks the pin instead
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the endpoint sent no certificate")
+			}
+			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
+			if subtle.ConstantTimeCompare(sum[:], pin) != 1 {
+				return errors.New("the endpoint's certificate does not match --ca-fingerprint")
+			}
+			return nil
+		},
+	}
 }

@@ -84,13 +84,18 @@ func (k *checks) local(ctx context.Context) {
 		return
 	}
 	k.ok("config", "every variable is valid")
-	switch tlsCfg, _, err := cfg.TLSConfig(); {
-	case err != nil:
-		k.fail("tls", err.Error(), "point COFFER_TLS_CERT and COFFER_TLS_KEY at a readable PEM certificate and its key")
-	case tlsCfg == nil:
-		k.warn("tls", "plain HTTP: the caching client only speaks HTTPS", "set COFFER_TLS_CERT/COFFER_TLS_KEY (or COFFER_TLS_SELF_SIGNED=1 for development)")
-	default:
-		k.ok("tls", "HTTPS, TLS 1.2 minimum")
+	if cfg.TLSSelfSigned && cfg.TLSCert == "" {
+		// TLSConfig would make and keep the certificate, and a check never creates state.
+		k.ok("tls", "HTTPS with the self-signed certificate kept in %s", cfg.DataDir)
+	} else {
+		switch tlsCfg, _, err := cfg.TLSConfig(); {
+		case err != nil:
+			k.fail("tls", err.Error(), "point COFFER_TLS_CERT and COFFER_TLS_KEY at a readable PEM certificate and its key")
+		case tlsCfg == nil:
+			k.warn("tls", "plain HTTP: the caching client only speaks HTTPS", "set COFFER_TLS_CERT/COFFER_TLS_KEY (or COFFER_TLS_SELF_SIGNED=1 for development)")
+		default:
+			k.ok("tls", "HTTPS, TLS 1.2 minimum")
+		}
 	}
 	if cfg.RootKey == "" {
 		k.warn("root key", "COFFER_ROOT_KEY is unset: the root key lives in "+cfg.DataDir+" beside the data it protects", "set COFFER_ROOT_KEY (openssl rand -base64 32) for anything but development")
@@ -163,7 +168,10 @@ func (k *checks) tls(conn *connection, host string) (*tls.Config, bool) {
 		return nil, true
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: conn.insecure} //nolint:gosec // the operator's explicit --insecure
-	if conn.caFile != "" {
+	switch {
+	case conn.pin != nil:
+		cfg = pinnedTLS(conn.pin)
+	case conn.caFile != "":
 		pem, err := os.ReadFile(conn.caFile)
 		if err != nil {
 			k.fail("tls", err.Error(), "fix --ca-file")
@@ -178,7 +186,7 @@ func (k *checks) tls(conn *connection, host string) (*tls.Config, bool) {
 	}
 	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: conn.timeout}, "tcp", host, cfg)
 	if err != nil {
-		k.fail("tls", err.Error(), "give the CA with --ca-file, or --insecure for a self-signed development certificate")
+		k.fail("tls", err.Error(), "give the CA with --ca-file, or the fingerprint the server printed with --ca-fingerprint")
 		return nil, false
 	}
 	defer tc.Close()
@@ -186,9 +194,11 @@ func (k *checks) tls(conn *connection, host string) (*tls.Config, bool) {
 	left := time.Until(leaf.NotAfter)
 	switch {
 	case conn.insecure:
-		k.warn("tls", "certificate not verified (--insecure)", "use --ca-file outside development")
+		k.warn("tls", "certificate not verified (--insecure)", "use --ca-file or --ca-fingerprint")
 	case left < 14*24*time.Hour:
 		k.warn("tls", fmt.Sprintf("certificate expires %s", leaf.NotAfter.UTC().Format(time.RFC3339)), "renew the certificate")
+	case conn.pin != nil:
+		k.ok("tls", "certificate pinned by its fingerprint, valid until %s", leaf.NotAfter.UTC().Format("2006-01-02"))
 	default:
 		k.ok("tls", "certificate valid until %s", leaf.NotAfter.UTC().Format("2006-01-02"))
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
@@ -22,8 +20,10 @@ import (
 func importCommand() *command {
 	return &command{name: "import", args: "FILE", summary: "create many secrets from a JSON or .env file, with progress",
 		help: `Creates one secret per entry of FILE (- for stdin): a JSON object {"name": "value", ...} (a
-value that is not a string is stored as its JSON text) or a .env file (NAME=VALUE lines, optional
-'export ', # comments, single or double quotes). Entries go in name order; a failure is reported
+value that is not a string is stored as its JSON text) or a .env file, read by the rules of the
+dotenv family: NAME=VALUE lines, optional 'export ', # comments, 'single quotes' literal, "double
+quotes" with \n \r \t \" \\ escapes, quoted values over several lines, no ${VAR} expansion. An
+empty value (NAME=) is skipped and named: a secret cannot be empty. Entries go in name order; a failure is reported
 with its code and the import goes on. With --update an existing secret gets a new version instead
 of failing. Exits 1 when any entry failed. Values are never printed.`,
 		setup: func(fs *flag.FlagSet) runner {
@@ -68,10 +68,19 @@ of failing. Exits 1 when any entry failed. Values are never printed.`,
 					return err
 				}
 				names := make([]string, 0, len(entries))
-				for n := range entries {
+				var empty []string
+				for n, v := range entries {
+					if v == "" {
+						empty = append(empty, *prefix+n)
+						continue
+					}
 					names = append(names, n)
 				}
 				sort.Strings(names)
+				if len(empty) > 0 {
+					sort.Strings(empty)
+					fmt.Fprintf(c.stderr, "coffer: skipped %s: an empty value, and a secret cannot be empty\n", strings.Join(empty, ", "))
+				}
 				p := newProgress(c.stderr, "importing", len(names), showBar)
 				var failed []string
 				created, updated := 0, 0
@@ -150,15 +159,19 @@ func parseJSONEntries(raw []byte) (map[string]string, error) {
 	return out, nil
 }
 
-// parseEnv reads NAME=VALUE lines as shells and dotenv tools write them. Errors give the line
-// number, never the line.
+// parseEnv reads a .env file by the rules the dotenv family shares (motdotla/dotenv,
+// joho/godotenv, Docker Compose): NAME=VALUE lines, an optional "export ", # comments on their
+// own line or after a value; an unquoted value is trimmed and ends at " #"; 'single quotes' are
+// literal; "double quotes" expand \n \r \t \" and \\ (any other backslash stays); both quotes
+// may span lines; NAME= is an empty value; values are not expanded (${X} stays as written); a
+// later NAME wins. Errors give the line number, never the line.
 func parseEnv(raw []byte) (map[string]string, error) {
 	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+	lines := strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		n := i + 1
+		line := strings.TrimLeft(lines[i], " \t")
+		if trimmed := strings.TrimSpace(line); trimmed == "" || trimmed[0] == '#' {
 			continue
 		}
 		line = strings.TrimPrefix(line, "export ")
@@ -167,25 +180,50 @@ func parseEnv(raw []byte) (map[string]string, error) {
 		if !ok || name == "" || strings.ContainsAny(name, " \t\"'") {
 			return nil, fmt.Errorf("line %d: not NAME=VALUE", n)
 		}
-		value = strings.TrimSpace(value)
-		switch {
-		case len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"':
-			v, err := strconv.Unquote(value)
-			if err != nil {
-				return nil, fmt.Errorf("line %d: bad double-quoted value", n)
+		value = strings.TrimLeft(value, " \t")
+		if value == "" || (value[0] != '"' && value[0] != '\'') {
+			if j := strings.Index(value, " #"); j >= 0 {
+				value = value[:j]
 			}
-			value = v
-		case len(value) >= 2 && value[0] == '\'' && value[len(value)-1] == '\'':
-			value = value[1 : len(value)-1]
-		default:
-			if i := strings.Index(value, " #"); i >= 0 {
-				value = strings.TrimSpace(value[:i])
-			}
+			out[name] = strings.TrimSpace(value)
+			continue
+		}
+		quote, body := value[0], value[1:]
+		end := closingQuote(body, quote)
+		for end < 0 && i+1 < len(lines) {
+			i++
+			body += "\n" + lines[i]
+			end = closingQuote(body, quote)
+		}
+		if end < 0 {
+			return nil, fmt.Errorf("line %d: unterminated quoted value", n)
+		}
+		if rest := strings.TrimSpace(body[end+1:]); rest != "" && rest[0] != '#' {
+			return nil, fmt.Errorf("line %d: text after the closing quote", n)
+		}
+		value = body[:end]
+		if quote == '"' {
+			value = unescapeDouble(value)
 		}
 		out[name] = value
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
 	return out, nil
 }
+
+// closingQuote is the index in s of the quote that closes a value, or -1; a backslash escapes
+// the next character inside double quotes only.
+func closingQuote(s string, quote byte) int {
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == quote:
+			return i
+		case s[i] == '\\' && quote == '"':
+			i++
+		}
+	}
+	return -1
+}
+
+var doubleQuoteEscapes = strings.NewReplacer(`\n`, "\n", `\r`, "\r", `\t`, "\t", `\"`, `"`, `\\`, `\`)
+
+func unescapeDouble(s string) string { return doubleQuoteEscapes.Replace(s) }

@@ -9,6 +9,8 @@ import (
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/seed-4eefd85e/coffer/core"
 )
 
 func instanceCommands() *command {
@@ -113,22 +115,54 @@ func instanceGet() *command {
 }
 
 func instanceList() *command {
-	return &command{name: "list", summary: "list KMS instances",
-		help: "Lists every KMS instance (all pages).",
+	return &command{name: "list", summary: "list KMS instances: name, status, end date, days left",
+		help: "Lists every KMS instance (all pages) with its name, status, end date and the days left in its term.",
 		setup: func(fs *flag.FlagSet) runner {
 			return func(ctx context.Context, c *cli, args []string) error {
-				if err := wantArgs(args, 0, "no arguments"); err != nil {
-					return err
-				}
-				all, err := listAll(c, (*kms.Client).ListKmsInstancesWithOptions, func(n int32) *kms.ListKmsInstancesRequest {
-					return &kms.ListKmsInstancesRequest{PageNumber: tea.Int32(n), PageSize: tea.Int32(100)}
-				}, "KmsInstances", "KmsInstance")
+				cl, err := c.connectFor(args, 0, "no arguments")
 				if err != nil {
 					return err
 				}
-				return c.printItems(all, []string{"ID", "ARN"}, "KmsInstanceId", "KmsInstanceArn")
+				ids, err := pages(func(n int32) ([]map[string]any, int, error) {
+					body, err := invoke(cl, (*kms.Client).ListKmsInstancesWithOptions, &kms.ListKmsInstancesRequest{PageNumber: tea.Int32(n), PageSize: tea.Int32(100)})
+					if err != nil {
+						return nil, 0, err
+					}
+					items, total := page(body, "KmsInstances", "KmsInstance")
+					return items, total, nil
+				})
+				if err != nil {
+					return err
+				}
+				// ListKmsInstances answers ids only, as Alibaba's does; the rest is GetKmsInstance's.
+				all := make([]map[string]any, 0, len(ids))
+				for _, it := range ids {
+					body, err := invoke(cl, (*kms.Client).GetKmsInstanceWithOptions, &kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(text(it["KmsInstanceId"]))})
+					if err != nil {
+						return err
+					}
+					inst, _ := body["KmsInstance"].(map[string]any)
+					inst["KmsInstanceArn"] = it["KmsInstanceArn"]
+					inst["DaysLeft"] = daysLeft(text(inst["EndDate"]), time.Now())
+					all = append(all, inst)
+				}
+				return c.printItems(all, []string{"ID", "NAME", "STATUS", "END DATE", "DAYS LEFT", "ARN"},
+					"InstanceId", "InstanceName", "Status", "EndDate", "DaysLeft", "KmsInstanceArn")
 			}
 		}}
+}
+
+// daysLeft is how many whole days of an instance's term remain at now: "0" on its last day,
+// "expired" after it.
+func daysLeft(end string, now time.Time) string {
+	t, err := time.Parse(time.RFC3339, end)
+	if err != nil {
+		return ""
+	}
+	if !t.After(now) {
+		return "expired"
+	}
+	return strconv.Itoa(int(t.Sub(now) / (24 * time.Hour)))
 }
 
 func keyCommands() *command {
@@ -202,7 +236,9 @@ func keyList() *command {
 
 func passwordCommand() *command {
 	return &command{name: "password", summary: "print a random password (GetRandomPassword)",
-		help: "Prints a random password made by the server, for a value to store with 'coffer secret put'.",
+		help: `Prints a random password made by the server, for a value to store:
+coffer password | coffer secret put NAME. A newline follows it only when stdout is a terminal, so
+a pipe carries exactly the password.`,
 		setup: func(fs *flag.FlagSet) runner {
 			length := fs.Int("length", 32, "password `LENGTH`, 8 to 128")
 			exclude := fs.String("exclude", "", "`CHARACTERS` never to use")
@@ -218,25 +254,42 @@ func passwordCommand() *command {
 				if err != nil {
 					return err
 				}
-				return c.emit(body, func() { fmt.Fprintln(c.stdout, text(body["RandomPassword"])) })
+				return c.emit(body, func() {
+					// No newline into a pipe, so coffer password | coffer secret create NAME stores
+					// exactly the password.
+					fmt.Fprint(c.stdout, text(body["RandomPassword"]))
+					if c.stdoutTTY {
+						fmt.Fprintln(c.stdout)
+					}
+				})
 			}
 		}}
 }
 
 // keyState enables or disables a key; a disabled key neither encrypts nor decrypts.
 func keyState(name, action string) *command {
-	return &command{name: name, args: "ID", summary: name + " a key (" + action + ")",
-		help: "Runs " + action + " on key ID. A disabled key neither encrypts new values nor decrypts stored ones:\nits secrets answer Rejected.Disabled until the key is enabled again.",
+	help := "Runs " + action + " on key ID. A disabled key neither encrypts new values nor decrypts stored ones:\nits secrets answer Rejected.Disabled until the key is enabled again."
+	if action == "DisableKey" {
+		help += "\nThe shared pool's key (" + core.DefaultKeyID + ") protects every secret created without an\ninstance: disabling it needs --force."
+	}
+	return &command{name: name, args: "ID", summary: name + " a key (" + action + ")", help: help,
 		setup: func(fs *flag.FlagSet) runner {
+			var force *bool
+			if action == "DisableKey" {
+				force = fs.Bool("force", false, "disable the shared pool's key "+core.DefaultKeyID+" too")
+			}
 			return func(ctx context.Context, c *cli, args []string) error {
 				if err := wantArgs(args, 1, "ID"); err != nil {
 					return err
 				}
 				var body map[string]any
 				var err error
-				if action == "EnableKey" {
+				switch {
+				case action == "EnableKey":
 					body, err = do(c, (*kms.Client).EnableKeyWithOptions, &kms.EnableKeyRequest{KeyId: tea.String(args[0])})
-				} else {
+				case args[0] == core.DefaultKeyID && !*force:
+					return usagef("%s is the shared pool's key: every secret created without an instance stops reading until it is enabled again; add --force to disable it", args[0])
+				default:
 					body, err = do(c, (*kms.Client).DisableKeyWithOptions, &kms.DisableKeyRequest{KeyId: tea.String(args[0])})
 				}
 				if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -51,14 +52,15 @@ type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	g              globals
-	// stdinTTY and stderrTTY say whether a person is at the terminal (prompts and progress bars).
-	stdinTTY, stderrTTY bool
+	// stdinTTY, stdoutTTY and stderrTTY say whether a person is at the terminal (prompts,
+	// trailing newlines and progress bars).
+	stdinTTY, stdoutTTY, stderrTTY bool
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
-		stdinTTY: isTerminal(os.Stdin), stderrTTY: isTerminal(os.Stderr)}
+		stdinTTY: isTerminal(os.Stdin), stdoutTTY: isTerminal(os.Stdout), stderrTTY: isTerminal(os.Stderr)}
 	code := c.run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
@@ -81,31 +83,42 @@ func commands() *command {
 func (c *cli) run(ctx context.Context, args []string) int {
 	root := commands()
 	node, path := root, []string{"coffer"}
+	// Global flags may come before the command (coffer --output json secret list); they are
+	// handed to the leaf with its own flags.
+	var globalArgs []string
 	for len(args) > 0 && node.setup == nil {
 		name := args[0]
 		if name == "help" || name == "-h" || name == "--help" || name == "-help" {
 			c.groupHelp(c.stdout, node, path)
 			return exitOK
 		}
+		if name == "--version" || name == "-version" {
+			fmt.Fprintln(c.stdout, "coffer", version())
+			return exitOK
+		}
 		if strings.HasPrefix(name, "-") {
-			fmt.Fprintf(c.stderr, "coffer: %s: give the command first, then its flags\n\n", name)
-			c.groupHelp(c.stderr, node, path)
-			return exitUsage
+			n := globalFlagArgs(args)
+			if n == 0 {
+				return c.usage(path, "%s: not a global flag; give a command's own flags after the command", name)
+			}
+			globalArgs, args = append(globalArgs, args[:n]...), args[n:]
+			continue
 		}
 		next := node.sub(name)
 		if next == nil {
-			fmt.Fprintf(c.stderr, "coffer: unknown command %q\n\n", strings.Join(append(path[1:], name), " "))
-			c.groupHelp(c.stderr, node, path)
-			return exitUsage
+			return c.usage(path, "unknown command %q", strings.Join(append(path[1:], name), " "))
 		}
 		node, path, args = next, append(path, name), args[1:]
 	}
 	if node.setup == nil {
-		c.groupHelp(c.stderr, node, path)
-		return exitUsage
+		word := "SUBCOMMAND"
+		if len(path) == 1 {
+			word = "COMMAND"
+		}
+		return c.usage(path, "give a %s", word)
 	}
 	fs, run := c.flagSet(node, path)
-	positional, err := parseInterspersed(fs, args)
+	positional, err := parseInterspersed(fs, append(globalArgs, args...))
 	if errors.Is(err, flag.ErrHelp) {
 		c.leafHelp(c.stdout, node, path, fs)
 		return exitOK
@@ -116,7 +129,48 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	if err == nil {
 		err = run(ctx, c, positional)
 	}
-	return c.report(err, node, path, fs)
+	return c.report(err, path)
+}
+
+// usage reports a mistake in the command line in one line, with where the help is.
+func (c *cli) usage(path []string, format string, args ...any) int {
+	fmt.Fprintf(c.stderr, "coffer: %s\nRun '%s --help' for usage.\n", fmt.Sprintf(format, args...), strings.Join(path, " "))
+	return exitUsage
+}
+
+// globalFlagArgs is how many of args (which start with a flag) form one global flag and its
+// value, or 0 when args[0] is not a global flag.
+func globalFlagArgs(args []string) int {
+	name, _, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+	if !isGlobal(name) {
+		return 0
+	}
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	new(globals).declare(fs)
+	if b, ok := fs.Lookup(name).Value.(interface{ IsBoolFlag() bool }); hasValue || ok && b.IsBoolFlag() || len(args) == 1 {
+		return 1
+	}
+	return 2
+}
+
+// version is the module version and VCS revision the binary was built from.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown version)"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v += " " + s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				v += " (modified)"
+			}
+		}
+	}
+	return v + " " + bi.GoVersion
 }
 
 // flagSet declares a leaf's own and the global flags.
@@ -128,15 +182,13 @@ func (c *cli) flagSet(n *command, path []string) (*flag.FlagSet, runner) {
 }
 
 // report prints err the way scripts and people need it and returns the exit code.
-func (c *cli) report(err error, node *command, path []string, fs *flag.FlagSet) int {
+func (c *cli) report(err error, path []string) int {
 	if err == nil {
 		return exitOK
 	}
 	var ue *usageError
 	if errors.As(err, &ue) || isFlagError(err) {
-		fmt.Fprintf(c.stderr, "coffer: %v\n\n", err)
-		c.leafHelp(c.stderr, node, path, fs)
-		return exitUsage
+		return c.usage(path, "%v", err)
 	}
 	if !errors.Is(err, errReported) {
 		fmt.Fprintf(c.stderr, "coffer: %v\n", err)
@@ -194,15 +246,18 @@ func (c *cli) groupHelp(w io.Writer, n *command, path []string) {
 	if len(path) == 1 {
 		fmt.Fprint(w, `coffer: the operator's tool for Coffer, speaking the KMS OpenAPI through Alibaba's Go SDK.
 
-Usage: coffer COMMAND [SUBCOMMAND] [flags] [arguments]
+Usage: coffer [global flags] COMMAND [SUBCOMMAND] [flags] [arguments]
+       coffer --version
 
 Connection (flags, else environment, else the profile file):
   --endpoint URL             COFFER_ENDPOINT (default http://127.0.0.1:8080)
   --access-key-id ID         COFFER_ACCESS_KEY_ID
   --access-key-secret SECRET COFFER_ACCESS_KEY_SECRET (prefer the variable or the profile: flags show in ps)
   --profile FILE             COFFER_PROFILE (default `+defaultProfileHint()+`), JSON with
-                             endpoint, access_key_id, access_key_secret, ca_file; mode 0600 or it is refused
+                             endpoint, access_key_id, access_key_secret, ca_file, ca_fingerprint;
+                             mode 0600 or it is refused
   --ca-file FILE, --insecure TLS trust of an https:// endpoint (COFFER_CA_FILE)
+  --ca-fingerprint SHA256    trust only the certificate with this fingerprint (COFFER_CA_FINGERPRINT)
   --output table|json        --timeout DURATION (default 30s)
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 not found.

@@ -177,7 +177,7 @@ prints the whole GetSecretValue response instead.`,
 				if _, err := c.stdout.Write(value); err != nil {
 					return err
 				}
-				if f, ok := c.stdout.(*os.File); ok && isTerminal(f) {
+				if c.stdoutTTY {
 					fmt.Fprintln(c.stdout)
 				}
 				return nil
@@ -307,12 +307,30 @@ func secretDescribe() *command {
 					return err
 				}
 				return c.emit(body, func() {
+					if st, ok := body["RotationState"].(map[string]any); ok {
+						body["RotationState"] = rotationStateText(st)
+					}
 					c.printFields(body, "SecretName", "Arn", "SecretType", "Description", "DKMSInstanceId", "EncryptionKeyId",
 						"CreateTime", "UpdateTime", "PlannedDeleteTime", "AutomaticRotation", "RotationInterval",
 						"LastRotationDate", "NextRotationDate", "ExtendedConfig", "RotationState", "Tags")
 				})
 			}
 		}}
+}
+
+// rotationStateText says where a running or failed rotation stands, in one line.
+func rotationStateText(st map[string]any) string {
+	s := "running: step " + text(st["Step"]) + " of version " + text(st["VersionId"]) + ", attempt " + text(st["Attempt"]) + ", started " + text(st["Started"])
+	if st["Failed"] == true {
+		s = "FAILED at step " + text(st["Step"]) + " of version " + text(st["VersionId"]) + " after " + text(st["Attempt"]) + " attempt(s)"
+	}
+	if e := text(st["LastError"]); e != "" {
+		s += "; cause: " + e
+	}
+	if n := text(st["NextAttempt"]); n != "" {
+		s += "; next attempt " + n
+	}
+	return s
 }
 
 func secretStage() *command {
