@@ -137,7 +137,7 @@ func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (stri
 	if sec.VersionByID(in.VersionID) != nil {
 		return in.VersionID, nil
 	}
-	if st := sec.RotationState; st != nil && !st.Failed {
+	if st := sec.RotationState; st != nil && !st.Failed && !requested(st, in.VersionID) {
 		return "", rotatingErr(in.Name)
 	}
 	return r.run(ctx, in.Name, in.VersionID, window, false)
@@ -240,14 +240,18 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 	if err != nil {
 		return "", err
 	}
+	st := sec.RotationState
+	if st != nil && st.Step == StepRequested {
+		// A recorded request starts as it was asked for.
+		versionID, window = st.VersionID, st.Window
+	}
 	if _, windowed := rot.(Revoker); !windowed && window != 0 {
 		return "", Invalid("RotationWindow", "only RAMCredentials secrets take a rotation window")
 	} else if windowed && window == 0 {
 		window = DefaultRotationWindow
 	}
 	now := r.svc.clock.Now()
-	st := sec.RotationState
-	fresh := st == nil
+	fresh := st == nil || st.Step == StepRequested
 	switch {
 	case st == nil && scheduled && (!sec.Rotation.Enabled || now.Before(sec.Rotation.NextRotation)):
 		return "", nil
@@ -255,7 +259,7 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 		return versionID, nil
 	case st != nil && scheduled && now.Before(st.NextAttempt):
 		return "", nil
-	case st != nil && !scheduled && !st.Failed:
+	case st != nil && !scheduled && !st.Failed && st.Step != StepRequested:
 		return "", rotatingErr(name)
 	case st != nil && st.Step == StepApply && st.Attempt > 0:
 		// A retry draws a fresh credential, unless the failed one may be live: while the old

@@ -1,0 +1,84 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// StepRequested marks a RotateSecret that was recorded for a rotation run to start: the function
+// that accepts the request (manageSecrets) holds no network access to the target, so the run
+// (rotateSecret, handed the request or by its schedule) makes the pending version.
+const StepRequested RotationStep = "requested"
+
+// RequestRotation records a RotateSecret without running it and returns the VersionId the
+// rotation will promote, as Alibaba answers before its rotation ends. The request is due at once:
+// RotateDue starts it, and RotateSecret with the same VersionId runs it now. A VersionId that
+// exists, or that is already requested, succeeds without recording again; another rotation in
+// progress fails with KindRotating.
+func (r *Rotation) RequestRotation(ctx context.Context, in RotateSecretInput) (string, error) {
+	if err := validateVersionID("VersionId", in.VersionID); err != nil {
+		return "", err
+	}
+	var window time.Duration
+	if in.Window != "" {
+		var err error
+		if window, err = ParseRotationWindow(in.Window); err != nil {
+			return "", err
+		}
+	}
+	sec, err := r.managed(ctx, in.Name)
+	if err != nil {
+		return "", err
+	}
+	if window != 0 && sec.Type != TypeRAMCredentials {
+		return "", Invalid("RotationWindow", "only RAMCredentials secrets take a rotation window")
+	}
+	if sec.VersionByID(in.VersionID) != nil || requested(sec.RotationState, in.VersionID) {
+		return in.VersionID, nil
+	}
+	// Holding the rotation lock keeps the record from racing a rotation's start.
+	lease, err := r.acquire(ctx, in.Name)
+	if err != nil {
+		return "", err
+	}
+	defer r.release(ctx, lease)
+	now := r.svc.now()
+	err = r.svc.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
+		if err := r.svc.usableState(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		if cur.VersionByID(in.VersionID) != nil {
+			return SecretWrite{}, errUnchanged
+		}
+		st := cur.RotationState
+		if requested(st, in.VersionID) {
+			return SecretWrite{}, errUnchanged
+		}
+		if st != nil && !st.Failed {
+			return SecretWrite{}, rotatingErr(in.Name)
+		}
+		next := &RotationState{Step: StepRequested, VersionID: in.VersionID, Started: now, Window: window, NextAttempt: now, Token: lease.Token}
+		if st != nil {
+			next.Attempt, next.LastError = st.Attempt, st.LastError
+		}
+		cur.RotationState = next
+		cur.UpdateTime = now
+		return SecretWrite{Secret: cur}, nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return in.VersionID, nil
+	}
+	if err := r.svc.updateErr(in.Name, err); err != nil {
+		return "", err
+	}
+	return in.VersionID, nil
+}
+
+// errUnchanged ends an update that found the request already recorded.
+var errUnchanged = Errorf(KindAlreadyExists, "the rotation is already recorded")
+
+// requested tells whether st is the recorded request for versionID.
+func requested(st *RotationState, versionID string) bool {
+	return st != nil && st.Step == StepRequested && st.VersionID == versionID
+}
