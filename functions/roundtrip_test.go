@@ -22,7 +22,7 @@ func TestGetSecretValueOneRoundTrip(t *testing.T) {
 			// A long record cache: the access key, key and instance are read once, not every 2 s.
 			s := newBackend(t, name).start(t, map[string]string{"COFFER_CACHE_TTL": "1m"})
 			ok(s.client(t, "").CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("rt"), VersionId: tea.String("v1"), SecretData: tea.String(strings.Repeat("x", 300))})).must(t)
-			h := s.app.GetSecret()
+			h := s.emu.Function("getSecret").HTTP
 			get := func(i int) *httptest.ResponseRecorder {
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, signedGet(s.host, "rt", i))

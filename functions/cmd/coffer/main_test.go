@@ -24,6 +24,7 @@ import (
 
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/rotatortest"
 	"github.com/seed-4eefd85e/coffer/functions"
+	"github.com/seed-4eefd85e/coffer/functions/emulator"
 	"github.com/seed-4eefd85e/coffer/internal/testenv"
 )
 
@@ -61,15 +62,16 @@ func startServer(t *testing.T, env map[string]string) string {
 		vars[k] = v
 	}
 	ctx := context.Background()
-	cfg, err := functions.LoadConfig(ctx, envconfig.MapLookuper(vars))
+	lookuper := envconfig.MapLookuper(vars)
+	cfg, err := emulator.LoadConfig(ctx, lookuper)
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := functions.New(ctx, cfg, functions.Options{})
+	app, err := emulator.New(ctx, cfg, lookuper, functions.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(app.Mux())
+	srv := httptest.NewUnstartedServer(app.Handler())
 	tlsCfg, _, err := cfg.TLSConfig()
 	if err != nil {
 		t.Fatal(err)
