@@ -120,17 +120,7 @@ type RotateSecretInput struct {
 // VersionID that exists succeeds without rotating. While another rotation runs it fails with
 // KindRotating.
 func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (string, error) {
-	if err := validateVersionID("VersionId", in.VersionID); err != nil {
-		return "", err
-	}
-	var window time.Duration
-	if in.Window != "" {
-		var err error
-		if window, err = ParseRotationWindow(in.Window); err != nil {
-			return "", err
-		}
-	}
-	sec, err := r.managed(ctx, in.Name)
+	sec, window, err := r.checkRequest(ctx, in)
 	if err != nil {
 		return "", err
 	}
@@ -141,6 +131,22 @@ func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (stri
 		return "", rotatingErr(in.Name)
 	}
 	return r.run(ctx, in.Name, in.VersionID, window, false)
+}
+
+// checkRequest checks a RotateSecret's VersionId and window and loads its usable managed secret.
+func (r *Rotation) checkRequest(ctx context.Context, in RotateSecretInput) (*Secret, time.Duration, error) {
+	if err := validateVersionID("VersionId", in.VersionID); err != nil {
+		return nil, 0, err
+	}
+	var window time.Duration
+	if in.Window != "" {
+		var err error
+		if window, err = ParseRotationWindow(in.Window); err != nil {
+			return nil, 0, err
+		}
+	}
+	sec, err := r.managed(ctx, in.Name)
+	return sec, window, err
 }
 
 // managed loads a usable managed secret.

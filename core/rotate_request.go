@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // StepRequested marks a RotateSecret that was recorded for a rotation run to start: the function
@@ -17,17 +16,7 @@ const StepRequested RotationStep = "requested"
 // exists, or that is already requested, succeeds without recording again; another rotation in
 // progress fails with KindRotating.
 func (r *Rotation) RequestRotation(ctx context.Context, in RotateSecretInput) (string, error) {
-	if err := validateVersionID("VersionId", in.VersionID); err != nil {
-		return "", err
-	}
-	var window time.Duration
-	if in.Window != "" {
-		var err error
-		if window, err = ParseRotationWindow(in.Window); err != nil {
-			return "", err
-		}
-	}
-	sec, err := r.managed(ctx, in.Name)
+	sec, window, err := r.checkRequest(ctx, in)
 	if err != nil {
 		return "", err
 	}
