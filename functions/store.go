@@ -1,11 +1,7 @@
 package functions
 
 import (
-	"fmt"
 	"runtime"
-	"slices"
-	"strings"
-	"sync"
 
 	"github.com/seed-4eefd85e/coffer/core"
 )
@@ -19,33 +15,13 @@ const (
 	StoreEmbedded = "embedded"
 )
 
-var (
-	storesMu sync.RWMutex
-	// Each binary registers the stores it carries (the Lambda bootstraps only Redis), so none
-	// links a store driver it cannot use.
-	stores = map[string]StoreOpener{}
-)
+var stores = registry[StoreOpener]{what: "store"}
 
-// RegisterStore makes a store kind usable.
-func RegisterStore(kind string, open StoreOpener) {
-	storesMu.Lock()
-	defer storesMu.Unlock()
-	stores[kind] = open
-}
+// RegisterStore makes a store kind usable; functions/redisstore and functions/embeddedstore call
+// it when imported.
+func RegisterStore(kind string, open StoreOpener) { stores.register(kind, open) }
 
-func storeOpener(kind string) (StoreOpener, error) {
-	storesMu.RLock()
-	defer storesMu.RUnlock()
-	if open, ok := stores[kind]; ok {
-		return open, nil
-	}
-	names := make([]string, 0, len(stores))
-	for n := range stores {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return nil, fmt.Errorf("unknown or uncompiled store %q (this binary has %s)", kind, strings.Join(names, ", "))
-}
+func storeOpener(kind string) (StoreOpener, error) { return stores.lookup(kind) }
 
 func (c *Config) storeKind() string {
 	if c.RedisURL != "" {
