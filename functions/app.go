@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"time"
 
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
 	"github.com/seed-4eefd85e/coffer/adapters/audit/redisstream"
@@ -39,6 +40,24 @@ type Handoff func(ctx context.Context, in core.RotateSecretInput) error
 // SetHandoff says how this process hands recorded rotations to rotateSecret; without one the
 // rotateSecret schedule picks them up. Call it before serving.
 func (a *App) SetHandoff(h Handoff) { a.handoff = h }
+
+// handoffTimeout bounds one remote hand-off, which only queues a message.
+const handoffTimeout = 5 * time.Second
+
+// SetRemoteHandoff hands recorded rotations over with send, which queues rotateSecret's scheduled
+// job (its run starts every recorded and due rotation). A failed send is logged, not returned: the
+// request is stored, and rotateSecret's schedule starts it at its next run.
+func (a *App) SetRemoteHandoff(send func(ctx context.Context) error) {
+	a.SetHandoff(func(ctx context.Context, in core.RotateSecretInput) error {
+		ctx, cancel := context.WithTimeout(ctx, handoffTimeout)
+		defer cancel()
+		if err := send(ctx); err != nil {
+			a.Log.Warn("the rotation was recorded but not handed to rotateSecret; its schedule starts it",
+				slog.String("secretName", in.Name), slog.String("cause", err.Error()))
+		}
+		return nil
+	})
+}
 
 // Handoff is the hand-off SetHandoff set, or nil.
 func (a *App) Handoff() Handoff { return a.handoff }

@@ -1,20 +1,16 @@
 // Package invoke hands the rotations manageSecrets records to the rotateSecret Lambda function
-// with an asynchronous invoke; only the manageSecrets bootstrap imports it.
+// with an asynchronous invoke of its scheduled job; only the manageSecrets bootstrap imports it.
 package invoke
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/seed-4eefd85e/coffer/core"
 	"github.com/seed-4eefd85e/coffer/functions"
 )
 
@@ -28,12 +24,8 @@ type Config struct {
 // Validate accepts any name: Lambda checks it on the first invoke.
 func (c *Config) Validate() error { return nil }
 
-// invokeTimeout bounds one asynchronous invoke, which only queues the event.
-const invokeTimeout = 5 * time.Second
-
-// Handoff makes app hand each recorded rotation to rotateSecret as an asynchronous invoke of its
-// scheduled job, which starts every recorded and due rotation. A failed invoke is logged, not
-// returned: the request is stored, and rotateSecret's schedule starts it within a minute.
+// Handoff makes app invoke rotateSecret asynchronously with {"job":"rotateSecret"} for each
+// recorded rotation.
 func Handoff(ctx context.Context, app *functions.App) error {
 	var cfg Config
 	if err := functions.Load(ctx, nil, &cfg); err != nil || cfg.RotateFunction == "" {
@@ -44,18 +36,10 @@ func Handoff(ctx context.Context, app *functions.App) error {
 		return fmt.Errorf("COFFER_ROTATE_FUNCTION: loading AWS credentials: %w", err)
 	}
 	client := lambdasvc.NewFromConfig(awsCfg)
-	payload, _ := json.Marshal(map[string]string{"job": "rotateSecret"})
-	app.SetHandoff(func(ctx context.Context, in core.RotateSecretInput) error {
-		ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
-		defer cancel()
-		_, err := client.Invoke(ctx, &lambdasvc.InvokeInput{
-			FunctionName: aws.String(cfg.RotateFunction), InvocationType: types.InvocationTypeEvent, Payload: payload,
-		})
-		if err != nil {
-			app.Log.Warn("the rotation was recorded but not handed to rotateSecret; its schedule starts it",
-				slog.String("secretName", in.Name), slog.String("cause", err.Error()))
-		}
-		return nil
+	in := &lambdasvc.InvokeInput{FunctionName: aws.String(cfg.RotateFunction), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"job":"rotateSecret"}`)}
+	app.SetRemoteHandoff(func(ctx context.Context) error {
+		_, err := client.Invoke(ctx, in)
+		return err
 	})
 	return nil
 }
