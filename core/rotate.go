@@ -22,6 +22,9 @@ const (
 	StepRevoke  RotationStep = "revoke"  // windowed: at WindowEnd, revoke the old credential
 )
 
+// RotationStuckAfter is how long a rotation may run before it counts as failed.
+const RotationStuckAfter = 2 * time.Minute
+
 // Bounds of a rotation window, and the window of scheduled rotations.
 const (
 	MinRotationWindow     = 10 * time.Minute
@@ -91,7 +94,7 @@ func NewRotation(svc *Service, opts RotationOptions) *Rotation {
 		opts.CallTimeout = 20 * time.Second
 	}
 	if opts.StuckAfter <= 0 {
-		opts.StuckAfter = 2 * time.Minute
+		opts.StuckAfter = RotationStuckAfter
 	}
 	if opts.Events == nil {
 		opts.Events = func(RotationEvent) {}
@@ -127,7 +130,7 @@ func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (stri
 	if sec.VersionByID(in.VersionID) != nil {
 		return in.VersionID, nil
 	}
-	if st := sec.RotationState; st != nil && !st.Failed && !requested(st, in.VersionID) {
+	if st := sec.RotationState; r.blocks(st) && !requested(st, in.VersionID) {
 		return "", rotatingErr(in.Name)
 	}
 	return r.run(ctx, in.Name, in.VersionID, window, false)
@@ -192,7 +195,7 @@ func (r *Rotation) UpdateSecretRotationPolicy(ctx context.Context, in UpdateRota
 		if err := r.svc.usableState(cur); err != nil {
 			return SecretWrite{}, err
 		}
-		if st := cur.RotationState; st != nil && !st.Failed {
+		if r.blocks(cur.RotationState) {
 			return SecretWrite{}, rotatingErr(in.Name)
 		}
 		p := &cur.Rotation
@@ -265,7 +268,7 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 		return versionID, nil
 	case st != nil && scheduled && now.Before(st.NextAttempt):
 		return "", nil
-	case st != nil && !scheduled && !st.Failed && st.Step != StepRequested:
+	case !scheduled && r.blocks(st) && st.Step != StepRequested:
 		return "", rotatingErr(name)
 	case st != nil && st.Step == StepApply && st.Attempt > 0:
 		// A retry draws a fresh credential, unless the failed one may be live: while the old

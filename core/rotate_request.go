@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 )
 
 // StepRequested marks a RotateSecret that was recorded for a rotation run to start: the function
@@ -44,7 +46,7 @@ func (r *Rotation) RequestRotation(ctx context.Context, in RotateSecretInput) (s
 		if requested(st, in.VersionID) {
 			return SecretWrite{}, errUnchanged
 		}
-		if st != nil && !st.Failed {
+		if r.blocks(st) {
 			return SecretWrite{}, rotatingErr(in.Name)
 		}
 		next := &RotationState{Step: StepRequested, VersionID: in.VersionID, Started: now, Window: window, NextAttempt: now, Token: lease.Token}
@@ -70,4 +72,29 @@ var errUnchanged = Errorf(KindAlreadyExists, "the rotation is already recorded")
 // requested tells whether st is the recorded request for versionID.
 func requested(st *RotationState, versionID string) bool {
 	return st != nil && st.Step == StepRequested && st.VersionID == versionID
+}
+
+// blocks tells whether st keeps a new rotation or a policy change out: a rotation in progress
+// does, one that failed or is stuck does not (a live holder still does, by its lock).
+func (r *Rotation) blocks(st *RotationState) bool {
+	return st != nil && !stuckView(st, r.svc.clock.Now()).Failed
+}
+
+// stuckView is st as a reader sees it at now: a rotation that has not finished within
+// RotationStuckAfter of its start counts as failed, with its cause, even before a run recorded
+// the mark (no run may have come by: a dead holder, a lost hand-off, a schedule that is off). A
+// rotation that waits for its window to end is not stuck.
+func stuckView(st *RotationState, now time.Time) *RotationState {
+	if st == nil || st.Failed || st.Step == StepRevoke || now.Sub(st.Started) < RotationStuckAfter {
+		return st
+	}
+	v := *st
+	v.Failed = true
+	if v.LastError == "" {
+		v.LastError = fmt.Sprintf("%s: not finished %s after it started", v.Step, RotationStuckAfter)
+		if v.Step == StepRequested {
+			v.LastError = fmt.Sprintf("requested: not started %s after the request; is rotateSecret's schedule running?", RotationStuckAfter)
+		}
+	}
+	return &v
 }
