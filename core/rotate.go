@@ -245,17 +245,17 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 	if err != nil {
 		return "", err
 	}
+	st := sec.RotationState
 	t, rot, err := r.target(ctx, sec)
 	if err != nil {
-		return "", err
+		return "", r.refuse(ctx, name, st, err)
 	}
-	st := sec.RotationState
 	if st != nil && st.Step == StepRequested {
 		// A recorded request starts as it was asked for.
 		versionID, window = st.VersionID, st.Window
 	}
 	if _, windowed := rot.(Revoker); !windowed && window != 0 {
-		return "", Invalid("RotationWindow", "only RAMCredentials secrets take a rotation window")
+		return "", r.refuse(ctx, name, st, Invalid("RotationWindow", "only RAMCredentials secrets take a rotation window"))
 	} else if windowed && window == 0 {
 		window = DefaultRotationWindow
 	}

@@ -66,6 +66,27 @@ func (r *Rotation) RequestRotation(ctx context.Context, in RotateSecretInput) (s
 	return in.VersionID, nil
 }
 
+// refuse drops a recorded request that cannot start (its target or its window is refused), so it
+// neither blocks the secret nor fails again at every sweep, and returns cause. A cause worth
+// retrying (a dependency that cannot be reached) keeps the request for the next run. The caller
+// holds the rotation lock.
+func (r *Rotation) refuse(ctx context.Context, name string, st *RotationState, cause error) error {
+	if st == nil || st.Step != StepRequested || KindOf(cause) == KindUnavailableTemporary || KindOf(cause) == KindInternal {
+		return cause
+	}
+	err := r.svc.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
+		if !requested(cur.RotationState, st.VersionID) {
+			return SecretWrite{}, errUnchanged
+		}
+		cur.RotationState = nil
+		return SecretWrite{Secret: cur}, nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		return r.svc.updateErr(name, err)
+	}
+	return cause
+}
+
 // errUnchanged ends an update that found the request already recorded.
 var errUnchanged = Errorf(KindAlreadyExists, "the rotation is already recorded")
 

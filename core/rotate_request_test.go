@@ -61,3 +61,24 @@ func TestStuckRotationIsFailedAtReadTime(t *testing.T) {
 	}
 	f.check(t)
 }
+
+func TestRefusedRequestIsDropped(t *testing.T) {
+	t.Parallel()
+	f := newRotFixture(t, "SingleUser", "app")
+	ctx := context.Background()
+	none := core.NewRotation(f.svc, core.RotationOptions{})
+	if _, err := none.RequestRotation(ctx, core.RotateSecretInput{Name: "db", VersionID: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	// A runner without the secret's rotator refuses the request: it is dropped, not retried forever.
+	rep, err := none.RotateDue(ctx, 10)
+	if err != nil || !strings.Contains(rep.Failed["db"], "no rotator") {
+		t.Fatalf("the sweep: %+v %v", rep, err)
+	}
+	if sec, _ := f.svc.DescribeSecret(ctx, "db"); sec.RotationState != nil {
+		t.Fatalf("the refused request is still recorded: %+v", sec.RotationState)
+	}
+	if err := f.rot.UpdateSecretRotationPolicy(ctx, core.UpdateRotationPolicyInput{Name: "db", Enable: false}); err != nil {
+		t.Fatalf("the secret is still blocked: %v", err)
+	}
+}
