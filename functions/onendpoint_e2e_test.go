@@ -207,3 +207,23 @@ func newSwitchProxy(t *testing.T, location string) *switchProxy {
 	}()
 	return p
 }
+
+// TestInProcessHandoffToARunningSweep: when the emulator's schedule takes a recorded request
+// between its record and the in-process hand-off, RotateSecret still answers its VersionId
+// rather than Rejected.Rotating for the rotation it asked for.
+func TestInProcessHandoffToARunningSweep(t *testing.T) {
+	s := backend{name: "embedded"}.start(t, nil)
+	c := s.client(t, "")
+	db := rotatortest.Postgres(t)
+	secret := createRds(t, c, db, "SingleUser", [][2]string{{db.Account(t, "initial-pw"), "initial-pw"}})
+	ctx := context.Background()
+	lease, err := s.emu.App.Store.Acquire(ctx, "rotation/"+secret, "a-scheduled-run", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.emu.App.Store.Release(ctx, lease)
+	in := core.RotateSecretInput{Name: secret, VersionID: "r1"}
+	if err := s.emu.Function("rotateSecret").Rotate(ctx, in); err != nil {
+		t.Fatalf("handing a request a run holds: %v, want nil", err)
+	}
+}

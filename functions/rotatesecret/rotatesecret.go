@@ -66,6 +66,9 @@ func setup(ctx context.Context, app *functions.App, env envconfig.Lookuper) (fun
 		Job:  func(ctx context.Context) (any, error) { return r.rotateDue(ctx) },
 		Rotate: func(ctx context.Context, in core.RotateSecretInput) error {
 			_, err := r.engine.RotateSecret(ctx, in)
+			if core.KindOf(err) == core.KindRotating {
+				return nil // a scheduled run holds the recorded request and finishes it
+			}
 			return err
 		},
 	}, nil
