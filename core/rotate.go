@@ -22,6 +22,9 @@ const (
 	StepRevoke  RotationStep = "revoke"  // windowed: at WindowEnd, revoke the old credential
 )
 
+// RotationStuckAfter is how long a rotation may run before it counts as failed.
+const RotationStuckAfter = 2 * time.Minute
+
 // Bounds of a rotation window, and the window of scheduled rotations.
 const (
 	MinRotationWindow     = 10 * time.Minute
@@ -91,7 +94,7 @@ func NewRotation(svc *Service, opts RotationOptions) *Rotation {
 		opts.CallTimeout = 20 * time.Second
 	}
 	if opts.StuckAfter <= 0 {
-		opts.StuckAfter = 2 * time.Minute
+		opts.StuckAfter = RotationStuckAfter
 	}
 	if opts.Events == nil {
 		opts.Events = func(RotationEvent) {}
@@ -120,27 +123,33 @@ type RotateSecretInput struct {
 // VersionID that exists succeeds without rotating. While another rotation runs it fails with
 // KindRotating.
 func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (string, error) {
-	if err := validateVersionID("VersionId", in.VersionID); err != nil {
-		return "", err
-	}
-	var window time.Duration
-	if in.Window != "" {
-		var err error
-		if window, err = ParseRotationWindow(in.Window); err != nil {
-			return "", err
-		}
-	}
-	sec, err := r.managed(ctx, in.Name)
+	sec, window, err := r.checkRequest(ctx, in)
 	if err != nil {
 		return "", err
 	}
 	if sec.VersionByID(in.VersionID) != nil {
 		return in.VersionID, nil
 	}
-	if st := sec.RotationState; st != nil && !st.Failed {
+	if st := sec.RotationState; r.blocks(st) && !requested(st, in.VersionID) {
 		return "", rotatingErr(in.Name)
 	}
 	return r.run(ctx, in.Name, in.VersionID, window, false)
+}
+
+// checkRequest checks a RotateSecret's VersionId and window and loads its usable managed secret.
+func (r *Rotation) checkRequest(ctx context.Context, in RotateSecretInput) (*Secret, time.Duration, error) {
+	if err := validateVersionID("VersionId", in.VersionID); err != nil {
+		return nil, 0, err
+	}
+	var window time.Duration
+	if in.Window != "" {
+		var err error
+		if window, err = ParseRotationWindow(in.Window); err != nil {
+			return nil, 0, err
+		}
+	}
+	sec, err := r.managed(ctx, in.Name)
+	return sec, window, err
 }
 
 // managed loads a usable managed secret.
@@ -200,7 +209,7 @@ func (r *Rotation) UpdateSecretRotationPolicy(ctx context.Context, in UpdateRota
 		if err := r.svc.usableState(cur); err != nil {
 			return SecretWrite{}, err
 		}
-		if st := cur.RotationState; st != nil && !st.Failed {
+		if r.blocks(cur.RotationState) {
 			return SecretWrite{}, rotatingErr(in.Name)
 		}
 		if in.Enable {
@@ -256,21 +265,25 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 	if err != nil {
 		return "", err
 	}
+	st := sec.RotationState
 	t, rot, err := r.target(ctx, sec)
 	if KindOf(err) == KindNoPermission {
-		return "", r.refuse(ctx, lease, sec.Name, err)
+		return "", r.refuseGrant(ctx, lease, sec.Name, err)
 	}
 	if err != nil {
-		return "", err
+		return "", r.refuse(ctx, name, st, err)
+	}
+	if st != nil && st.Step == StepRequested {
+		// A recorded request starts as it was asked for.
+		versionID, window = st.VersionID, st.Window
 	}
 	if _, windowed := rot.(Revoker); !windowed && window != 0 {
-		return "", Invalid("RotationWindow", "only RAMCredentials secrets take a rotation window")
+		return "", r.refuse(ctx, name, st, Invalid("RotationWindow", "only RAMCredentials secrets take a rotation window"))
 	} else if windowed && window == 0 {
 		window = DefaultRotationWindow
 	}
 	now := r.svc.clock.Now()
-	st := sec.RotationState
-	fresh := st == nil
+	fresh := st == nil || st.Step == StepRequested
 	switch {
 	case st == nil && scheduled && (!sec.Rotation.Enabled || now.Before(sec.Rotation.NextRotation)):
 		return "", nil
@@ -278,7 +291,7 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 		return versionID, nil
 	case st != nil && scheduled && now.Before(st.NextAttempt):
 		return "", nil
-	case st != nil && !scheduled && !st.Failed:
+	case !scheduled && r.blocks(st) && st.Step != StepRequested:
 		return "", rotatingErr(name)
 	case st != nil && st.VersionID == "":
 		fresh = true // refused before any pending value was made
@@ -552,10 +565,10 @@ func (r *Rotation) fail(ctx context.Context, lease Lease, name string, st *Rotat
 	return Errorf(KindUnavailableTemporary, "the rotation of secret %s failed at step %s; DescribeSecret shows the cause", name, st.Step)
 }
 
-// refuse records a rotation that may not read the credential its config names, so that
+// refuseGrant records a rotation that may not read the credential its config names, so that
 // DescribeSecret and the schedule see why it does not run, and returns cause. Like a failed
 // step it is retried after a backoff, once the config is set again by a principal that may.
-func (r *Rotation) refuse(ctx context.Context, lease Lease, name string, cause error) error {
+func (r *Rotation) refuseGrant(ctx context.Context, lease Lease, name string, cause error) error {
 	now := r.svc.clock.Now()
 	ev := RotationEvent{Time: now, Secret: name, Step: StepApply, Cause: errorMessage(cause)}
 	err := r.svc.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {

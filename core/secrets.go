@@ -705,6 +705,7 @@ func (s *Service) DescribeSecret(ctx context.Context, name string) (*Secret, err
 	if _, err := s.activeInstance(ctx, sec.InstanceID); err != nil {
 		return nil, err
 	}
+	sec.RotationState = stuckView(sec.RotationState, s.now())
 	return sec, nil
 }
 

@@ -9,14 +9,12 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"runtime"
+	"time"
 
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
 	"github.com/seed-4eefd85e/coffer/adapters/audit/redisstream"
 	"github.com/seed-4eefd85e/coffer/adapters/audit/stdout"
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
-	"github.com/seed-4eefd85e/coffer/adapters/store/bolt"
-	"github.com/seed-4eefd85e/coffer/adapters/store/redis"
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
@@ -32,7 +30,41 @@ type App struct {
 	audit    core.AuditSink
 	trusted  []netip.Prefix
 	targets  *core.RotationTargets
+	handoff  Handoff
 }
+
+// Handoff hands a RotateSecret that manageSecrets recorded to the rotateSecret function: it
+// returns once the request is handed over, or, when rotateSecret runs in the same process, once
+// the rotation ended, with its error.
+type Handoff func(ctx context.Context, in core.RotateSecretInput) error
+
+// SetHandoff says how this process hands recorded rotations to rotateSecret; without one the
+// rotateSecret schedule picks them up. Call it before serving.
+func (a *App) SetHandoff(h Handoff) { a.handoff = h }
+
+// handoffTimeout bounds one remote hand-off, which only queues a message.
+const handoffTimeout = 5 * time.Second
+
+// SetRemoteHandoff hands recorded rotations over with send, which queues rotateSecret's scheduled
+// job (its run starts every recorded and due rotation). A failed send is logged, not returned: the
+// request is stored, and rotateSecret's schedule starts it at its next run.
+func (a *App) SetRemoteHandoff(send func(ctx context.Context) error) {
+	a.SetHandoff(func(ctx context.Context, in core.RotateSecretInput) error {
+		ctx, cancel := context.WithTimeout(ctx, handoffTimeout)
+		defer cancel()
+		if err := send(ctx); err != nil {
+			a.Log.Warn("the rotation was recorded but not handed to rotateSecret; its schedule starts it",
+				slog.String("secretName", in.Name), slog.String("cause", err.Error()))
+		}
+		return nil
+	})
+}
+
+// RotationTargets is where this process's rotations may connect (COFFER_ROTATION_TARGETS).
+func (a *App) RotationTargets() *core.RotationTargets { return a.targets }
+
+// Handoff is the hand-off SetHandoff set, or nil.
+func (a *App) Handoff() Handoff { return a.handoff }
 
 // Options are what a caller of New may replace; zero values take production defaults.
 type Options struct {
@@ -86,12 +118,6 @@ func Open(cfg *Config, opts Options) (*App, error) {
 	store = core.CacheRecords(store, cfg.CacheTTL, core.RecordAccessKey, core.RecordKey, core.RecordInstance,
 		core.RecordAccessPoint, core.RecordPolicy, core.RecordNetworkRule, core.RecordClientKey)
 	svc := core.NewService(store, root, opts.Clock, core.Limits{VersionLimit: cfg.VersionLimit, MaxSecretData: cfg.MaxSecretData})
-	life, err := lifecycle(cfg)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	svc.SetLifecycle(life)
 	a := &App{Config: cfg, Service: svc, Store: store, Log: opts.Log, root: root}
 	a.verifier = &acsapi.Verifier{Secrets: svc.AccessKeySecret, PublicKeys: svc.ClientKeyPublic, Nonces: store, Clock: opts.Clock}
 	a.trusted, _ = cfg.trustedProxies() // LoadConfig has checked them
@@ -123,29 +149,15 @@ func openAudit(cfg *Config, opts Options) (core.AuditSink, error) {
 	return stdout.New(opts.AuditOut), nil
 }
 
-// openStorage picks Redis when COFFER_REDIS_URL is set, else the embedded store.
+// openStorage picks Redis when COFFER_REDIS_URL is set, else the embedded store, from the stores
+// this binary registered.
 func openStorage(cfg *Config, opts Options) (core.Store, core.RootKey, error) {
-	if cfg.RedisURL != "" {
-		root, err := openRootKey(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		// A function instance serves few calls at once and keeps the adapter's small pool; a
-		// long-running server (the emulator) serves many, and a pool smaller than its concurrency
-		// queues calls for a connection (scripts/bench: 0.40x of the baseline with 3, 0.50x with 16).
-		pool := 0
-		if cfg.LambdaFunctionName == "" && cfg.CloudRunService == "" && cfg.FunctionTarget == "" {
-			pool = 8 * runtime.GOMAXPROCS(0)
-		}
-		store, err := redis.Open(cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix, PoolSize: pool})
-		if err != nil {
-			return nil, nil, fmt.Errorf("COFFER_REDIS_URL: %w", err)
-		}
-		return store, root, nil
+	open, err := storeOpener(cfg.storeKind())
+	if err != nil {
+		return nil, nil, err
 	}
 	var root core.RootKey
-	var err error
-	if cfg.RootKey != "" {
+	if cfg.RedisURL != "" || cfg.RootKey != "" {
 		root, err = openRootKey(cfg)
 	} else {
 		var created bool
@@ -161,9 +173,12 @@ func openStorage(cfg *Config, opts Options) (core.Store, core.RootKey, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := bolt.Open(cfg.DataDir)
+	store, err := open(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("COFFER_DATA_DIR: %w", err)
+		if c, ok := root.(io.Closer); ok {
+			c.Close()
+		}
+		return nil, nil, err
 	}
 	return store, root, nil
 }
@@ -205,8 +220,8 @@ func (a *App) Close() error {
 	return err
 }
 
-// handler builds the protocol handler for one action set.
-func (a *App) handler(actions acsapi.Actions) http.Handler {
+// Handler builds the protocol handler for one action set.
+func (a *App) Handler(actions acsapi.Actions) http.Handler {
 	return &acsapi.Handler{
 		Service: a.Service, Verifier: a.verifier, Actions: actions, Log: a.Log,
 		Audit: a.audit, AuditFailClosed: a.Config.AuditFailClosed, TrustedProxies: a.trusted,

@@ -1,5 +1,7 @@
-// Package functions holds Coffer's thin function handlers and the composition root that reads
-// configuration and wires adapters into core.
+// Package functions is the base every Coffer function shares: the configuration of the store, the
+// root key, the audit sink and the request verifier, and the App built from it. Each function is a
+// package of its own beside this one (getsecret, managesecrets, rotatesecret, expirycheck) that
+// names the adapters it uses, so a binary links only what its function needs.
 package functions
 
 import (
@@ -15,16 +17,10 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-// Config is the configuration contract of DESIGN.md, read from the environment. README documents
-// every variable.
+// Config is the base of the configuration contract of DESIGN.md, read from the environment: what
+// every function uses. A function adds the concerns only it uses (lifecycle.Config, Events, ...).
+// README documents every variable.
 type Config struct {
-	// Port and Host are where the local emulator listens; it binds loopback unless told otherwise.
-	Port string `env:"PORT, default=8080"`
-	Host string `env:"COFFER_LISTEN_HOST, default=127.0.0.1"`
-	// TLSByProxy says a TLS-terminating proxy in front serves HTTPS, so a plain-HTTP listener
-	// off loopback is meant; without it such a listener is refused.
-	TLSByProxy bool `env:"COFFER_TLS_BY_PROXY, default=false"`
-
 	DataDir  string `env:"COFFER_DATA_DIR, default=./.coffer"`
 	RedisURL string `env:"COFFER_REDIS_URL"`
 	// RedisPrefix starts every Redis key, so deployments (or test runs) can share one Redis.
@@ -42,34 +38,12 @@ type Config struct {
 	AdminAccessKeyID     string `env:"COFFER_ADMIN_ACCESS_KEY_ID"`
 	AdminAccessKeySecret string `env:"COFFER_ADMIN_ACCESS_KEY_SECRET"`
 
-	TLSCert       string `env:"COFFER_TLS_CERT"`
-	TLSKey        string `env:"COFFER_TLS_KEY"`
-	TLSSelfSigned bool   `env:"COFFER_TLS_SELF_SIGNED, default=false"`
-
 	VersionLimit  int    `env:"COFFER_VERSION_LIMIT, default=100"`
 	MaxSecretData int    `env:"COFFER_MAX_SECRET_DATA, default=65536"`
 	LogLevel      string `env:"COFFER_LOG_LEVEL, default=info"`
 	// CacheTTL is how long a process reuses access-key, key and instance records; a change made
 	// by another process is seen within it. 0 turns the cache off.
 	CacheTTL time.Duration `env:"COFFER_CACHE_TTL, default=2s"`
-	// ConsoleOrigins may call the API from a browser (CORS) besides the emulator's own origin:
-	// where a static copy of the web console is served.
-	ConsoleOrigins []string `env:"COFFER_CONSOLE_ORIGINS"`
-
-	// Instance lifecycle (expiryCheck) and backups; README explains each choice.
-	BackupDir           string   `env:"COFFER_BACKUP_DIR"` // default <COFFER_DATA_DIR>/backups in embedded mode
-	BackupS3Bucket      string   `env:"COFFER_BACKUP_S3_BUCKET"`
-	BackupS3Prefix      string   `env:"COFFER_BACKUP_S3_PREFIX, default=coffer-backups/"`
-	BackupS3Region      string   `env:"COFFER_BACKUP_S3_REGION"`
-	BackupS3Endpoint    string   `env:"COFFER_BACKUP_S3_ENDPOINT"`
-	BackupS3AccessKeyID string   `env:"COFFER_BACKUP_S3_ACCESS_KEY_ID"`
-	BackupS3SecretKey   string   `env:"COFFER_BACKUP_S3_SECRET_ACCESS_KEY"`
-	BackupBeforeRelease bool     `env:"COFFER_BACKUP_BEFORE_RELEASE, default=true"`
-	ExpiryWarnings      []string `env:"COFFER_EXPIRY_WARNINGS, default=30d,7d,1d"`
-	ExpiryMaxWork       int      `env:"COFFER_EXPIRY_MAX_WORK, default=100"`
-	WebhookURL          string   `env:"COFFER_EVENTS_WEBHOOK_URL"`
-	WebhookSecret       string   `env:"COFFER_EVENTS_WEBHOOK_SECRET"`
-
 	// RotationTargets lists where rotations may connect: CIDRs, host names and *.domain. Unset,
 	// the local emulator allows loopback only and a serverless platform nothing.
 	RotationTargets []string `env:"COFFER_ROTATION_TARGETS"`
@@ -80,15 +54,6 @@ type Config struct {
 	Audit             string `env:"COFFER_AUDIT, default=stdout"`
 	AuditFailClosed   bool   `env:"COFFER_AUDIT_FAIL_CLOSED, default=false"`
 	AuditStreamMaxLen int64  `env:"COFFER_AUDIT_STREAM_MAXLEN, default=1000000"`
-}
-
-// loopbackHost reports whether a listener on host is reachable from this machine only.
-func loopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // trustedProxies parses COFFER_TRUSTED_PROXIES.
@@ -114,36 +79,41 @@ func (c *Config) rotationTargets() (*core.RotationTargets, error) {
 	return core.ParseRotationTargets(list)
 }
 
-// LoadConfig reads the configuration through lookuper (the process environment when nil) and
-// reports every bad variable at once.
-func LoadConfig(ctx context.Context, lookuper envconfig.Lookuper) (*Config, error) {
+// Concern is one part of a function's configuration: a go-envconfig struct that checks itself.
+type Concern interface {
+	Validate() error
+}
+
+// Load reads target's variables through lookuper (the process environment when nil) and reports
+// every bad one at once.
+func Load(ctx context.Context, lookuper envconfig.Lookuper, target Concern) error {
 	if lookuper == nil {
 		lookuper = envconfig.OsLookuper()
 	}
-	var cfg Config
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: lookuper}); err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: lookuper}); err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
-	if err := cfg.validate(); err != nil {
+	if err := target.Validate(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	return nil
+}
+
+// LoadConfig reads the base configuration through lookuper (the process environment when nil).
+func LoadConfig(ctx context.Context, lookuper envconfig.Lookuper) (*Config, error) {
+	var cfg Config
+	if err := Load(ctx, lookuper, &cfg); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
 }
 
-func (c *Config) validate() error {
+// Validate checks the base variables.
+func (c *Config) Validate() error {
 	var errs []error
 	bad := func(name, why string) { errs = append(errs, fmt.Errorf("%s: %s", name, why)) }
 	if (c.AdminAccessKeyID == "") != (c.AdminAccessKeySecret == "") {
 		bad("COFFER_ADMIN_ACCESS_KEY_ID/COFFER_ADMIN_ACCESS_KEY_SECRET", "set both or neither")
-	}
-	if (c.TLSCert == "") != (c.TLSKey == "") {
-		bad("COFFER_TLS_CERT/COFFER_TLS_KEY", "set both or neither")
-	}
-	if c.TLSCert != "" && c.TLSSelfSigned {
-		bad("COFFER_TLS_SELF_SIGNED", "cannot be combined with COFFER_TLS_CERT")
-	}
-	if !c.TLSByProxy && c.TLSCert == "" && !c.TLSSelfSigned && !loopbackHost(c.Host) {
-		bad("COFFER_LISTEN_HOST", fmt.Sprintf("%q is not a loopback address and no TLS is configured, so secret values and signed requests would cross the network in clear: set COFFER_TLS_CERT/COFFER_TLS_KEY, or COFFER_TLS_BY_PROXY=true when a TLS-terminating proxy is the only way in", c.Host))
 	}
 	if c.CacheTTL < 0 || c.CacheTTL > time.Minute {
 		bad("COFFER_CACHE_TTL", "must be between 0s and 1m")
@@ -158,11 +128,6 @@ func (c *Config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("COFFER_LOG_LEVEL", "must be debug, info, warn or error")
-	}
-	for _, o := range c.ConsoleOrigins {
-		if err := checkOrigin(o); err != nil {
-			bad("COFFER_CONSOLE_ORIGINS", err.Error())
-		}
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		bad("COFFER_TRUSTED_PROXIES", err.Error())
@@ -191,10 +156,9 @@ func (c *Config) validate() error {
 	if c.RedisURL == "" && c.DataDir == "" {
 		bad("COFFER_DATA_DIR", "must not be empty when COFFER_REDIS_URL is unset")
 	}
-	errs = append(errs, c.deploymentErrors()...)
-	errs = append(errs, c.lifecycleErrors()...)
-	if len(errs) > 0 {
-		return fmt.Errorf("configuration: %w", errors.Join(errs...))
+	if _, err := storeOpener(c.storeKind()); err != nil {
+		bad("COFFER_REDIS_URL", err.Error())
 	}
-	return nil
+	errs = append(errs, c.deploymentErrors()...)
+	return errors.Join(errs...)
 }

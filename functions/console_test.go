@@ -10,7 +10,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/seed-4eefd85e/coffer/functions"
+	"github.com/seed-4eefd85e/coffer/functions/emulator"
 )
 
 func TestConsoleServedWithStrictHeaders(t *testing.T) {
@@ -108,12 +108,12 @@ func TestCORSOnlyForConsoleOrigins(t *testing.T) {
 
 func TestConsoleOriginsMustBeOrigins(t *testing.T) {
 	for _, bad := range []string{"*", "console.example.com", "https://console.example.com/", "https://x.example.com/app", "ftp://x.example.com", "https://u@x.example.com"} {
-		_, err := functions.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"COFFER_CONSOLE_ORIGINS": bad}))
+		_, err := emulator.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"COFFER_CONSOLE_ORIGINS": bad}))
 		if err == nil || !strings.Contains(err.Error(), "COFFER_CONSOLE_ORIGINS") {
 			t.Errorf("%q: got %v, want a COFFER_CONSOLE_ORIGINS error", bad, err)
 		}
 	}
-	cfg, err := functions.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"COFFER_CONSOLE_ORIGINS": "https://a.example.com,http://127.0.0.1:5173"}))
+	cfg, err := emulator.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"COFFER_CONSOLE_ORIGINS": "https://a.example.com,http://127.0.0.1:5173"}))
 	if err != nil || len(cfg.ConsoleOrigins) != 2 {
 		t.Fatalf("two good origins: %v %v", cfg, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/seed-4eefd85e/coffer/functions"
+	"github.com/seed-4eefd85e/coffer/functions/emulator"
 	"github.com/seed-4eefd85e/coffer/internal/testenv"
 )
 
@@ -52,7 +53,7 @@ func (c *offsetClock) Add(d time.Duration) {
 }
 
 type server struct {
-	app   *functions.App
+	emu   *emulator.Emulator
 	url   string
 	host  string
 	clock *offsetClock
@@ -96,6 +97,7 @@ func (b backend) start(t testing.TB, env map[string]string) *server {
 		"COFFER_DATA_DIR":                t.TempDir(),
 		"COFFER_ADMIN_ACCESS_KEY_ID":     adminID,
 		"COFFER_ADMIN_ACCESS_KEY_SECRET": adminSecret,
+		"COFFER_LOCAL_SCHEDULE":          "false", // a test that wants the schedules turns them on
 	}
 	for _, e := range []map[string]string{b.env, env} {
 		for k, v := range e {
@@ -103,7 +105,8 @@ func (b backend) start(t testing.TB, env map[string]string) *server {
 		}
 	}
 	ctx := context.Background()
-	cfg, err := functions.LoadConfig(ctx, envconfig.MapLookuper(vars))
+	lookuper := envconfig.MapLookuper(vars)
+	cfg, err := emulator.LoadConfig(ctx, lookuper)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +114,11 @@ func (b backend) start(t testing.TB, env map[string]string) *server {
 	logs := &bytes.Buffer{}
 	// Logs and audit records land in one buffer, so a test can search everything a call left behind.
 	out := &lockedWriter{w: logs}
-	app, err := functions.New(ctx, cfg, functions.Options{Clock: clock, Log: functions.NewLogger(out, "debug"), AuditOut: out})
+	emu, err := emulator.New(ctx, cfg, lookuper, functions.Options{Clock: clock, Log: functions.NewLogger(out, "debug"), AuditOut: out})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(app.Mux())
+	srv := httptest.NewUnstartedServer(emu.Handler())
 	// With COFFER_TLS_SELF_SIGNED the server speaks HTTPS with the emulator's own certificate.
 	tlsCfg, _, err := cfg.TLSConfig()
 	if err != nil {
@@ -127,9 +130,11 @@ func (b backend) start(t testing.TB, env map[string]string) *server {
 	} else {
 		srv.Start()
 	}
-	t.Cleanup(func() { srv.Close(); app.Close() })
+	schedules, stop := context.WithCancel(ctx)
+	emu.RunSchedules(schedules)
+	t.Cleanup(func() { stop(); srv.Close(); emu.Close() })
 	u, _ := url.Parse(srv.URL)
-	return &server{url: srv.URL, host: u.Host, clock: clock, logs: logs, app: app}
+	return &server{url: srv.URL, host: u.Host, clock: clock, logs: logs, emu: emu}
 }
 
 type lockedWriter struct {
@@ -515,4 +520,11 @@ func testGetSecretFunctionServesOnlyReads(t *testing.T, b backend) {
 	}
 	_, err = callPath(c, "/getSecret", "ListSecrets", nil)
 	wantCode(t, err, 404, "InvalidAction.NotFound")
+}
+
+// runJob runs function name's scheduled job once, as its schedule would, and returns its report.
+func runJob[R any](s *server, name string) (R, error) {
+	rep, err := s.emu.Function(name).Job(context.Background())
+	r, _ := rep.(R)
+	return r, err
 }

@@ -1,7 +1,6 @@
 package functions_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -125,7 +124,7 @@ func testSDKInstanceLifecycle(t *testing.T, b backend) {
 	// Past the grace period the scheduled run backs the instance up and releases it. The service
 	// clock jumps ahead for that run only, so the SDK's signatures still verify afterwards.
 	s.clock.Add(core.GracePeriod + time.Hour)
-	r, err := s.app.ExpiryCheck(context.Background())
+	r, err := runJob[*core.ExpiryReport](s, "expiryCheck")
 	s.clock.Add(-core.GracePeriod - time.Hour)
 	if err != nil {
 		t.Fatal(err)

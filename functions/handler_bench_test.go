@@ -53,7 +53,7 @@ func BenchmarkGetSecretValueHandler(b *testing.B) {
 			s := newBackend(b, name).start(b, nil)
 			c := s.client(b, "")
 			ok(c.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("bench"), VersionId: tea.String("v1"), SecretData: tea.String(strings.Repeat("x", 300))})).must(b)
-			h := s.app.GetSecret()
+			h := s.emu.Function("getSecret").HTTP
 			reqs := make([]*http.Request, b.N)
 			for i := range reqs {
 				reqs[i] = signedGet(s.host, "bench", i)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/seed-4eefd85e/coffer/functions"
+	"github.com/seed-4eefd85e/coffer/functions/emulator"
 )
 
 // A listener off loopback without TLS would serve secret values in clear: it is refused unless
@@ -30,7 +30,7 @@ func TestPlainListenerOffLoopbackRefused(t *testing.T) {
 		{map[string]string{"COFFER_LISTEN_HOST": "0.0.0.0", "COFFER_TLS_BY_PROXY": "true"}, false},
 	}
 	for _, c := range cases {
-		_, err := functions.LoadConfig(context.Background(), envconfig.MapLookuper(c.env))
+		_, err := emulator.LoadConfig(context.Background(), envconfig.MapLookuper(c.env))
 		refused := err != nil && strings.Contains(err.Error(), "COFFER_LISTEN_HOST") && strings.Contains(err.Error(), "COFFER_TLS_BY_PROXY")
 		if refused != c.refused || (!c.refused && err != nil) {
 			t.Errorf("%v: %v", c.env, err)

@@ -3,9 +3,6 @@ package functions
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
@@ -19,35 +16,18 @@ type RootKeyOpener func(ctx context.Context, ref string) (core.RootKey, error)
 // rootKeyOpenTimeout bounds opening and checking a root key at start-up.
 const rootKeyOpenTimeout = 10 * time.Second
 
-var (
-	rootKeysMu sync.RWMutex
-	// Cloud providers register from the binaries that carry their SDK (the Lambda bootstraps,
-	// gcf.go), so no binary pulls in a cloud SDK it does not use.
-	rootKeys = map[string]RootKeyOpener{
-		"local": func(_ context.Context, ref string) (core.RootKey, error) { return local.FromBase64(ref) },
-	}
-)
+// Cloud providers register from the binaries that carry their SDK (the Lambda bootstraps,
+// gcf.go, the CLI), so no binary pulls in a cloud SDK it does not use.
+var rootKeys = func() *registry[RootKeyOpener] {
+	r := &registry[RootKeyOpener]{what: "root key provider"}
+	r.register("local", func(_ context.Context, ref string) (core.RootKey, error) { return local.FromBase64(ref) })
+	return r
+}()
 
 // RegisterRootKey makes a root key provider selectable with COFFER_ROOT_KEY_PROVIDER=name.
-func RegisterRootKey(name string, open RootKeyOpener) {
-	rootKeysMu.Lock()
-	defer rootKeysMu.Unlock()
-	rootKeys[name] = open
-}
+func RegisterRootKey(name string, open RootKeyOpener) { rootKeys.register(name, open) }
 
-func rootKeyOpener(name string) (RootKeyOpener, error) {
-	rootKeysMu.RLock()
-	defer rootKeysMu.RUnlock()
-	if open, ok := rootKeys[name]; ok {
-		return open, nil
-	}
-	names := make([]string, 0, len(rootKeys))
-	for n := range rootKeys {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return nil, fmt.Errorf("unknown or uncompiled root key provider %q (this binary has %s)", name, strings.Join(names, ", "))
-}
+func rootKeyOpener(name string) (RootKeyOpener, error) { return rootKeys.lookup(name) }
 
 // openRootKey opens COFFER_ROOT_KEY with the configured provider.
 func openRootKey(cfg *Config) (core.RootKey, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/generic"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/rotatortest"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/ssh"
+	"github.com/seed-4eefd85e/coffer/core"
 )
 
 func TestSDKRotation(t *testing.T) { forEachBackend(t, testSDKRotation) }
@@ -197,7 +198,7 @@ func testSDKRotation(t *testing.T, b backend) {
 			t.Fatalf("policy: %+v", desc.Body)
 		}
 		s.clock.Add(7 * time.Hour)
-		rep, err := s.app.RotateDue(context.Background())
+		rep, err := runJob[core.RotationReport](s, "rotateSecret")
 		s.clock.Add(-7 * time.Hour) // back, so the SDK's signed timestamps verify again
 		if err != nil || !slices.Contains(rep.Rotated, secret) {
 			t.Fatalf("the schedule did not rotate %s: %+v %v", secret, rep, err)

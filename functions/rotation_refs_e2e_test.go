@@ -1,7 +1,6 @@
 package functions_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,8 @@ import (
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
+
+	"github.com/seed-4eefd85e/coffer/core"
 )
 
 // TestRotationReferences: a rotation config naming another secret lends the service that
@@ -149,7 +150,7 @@ func testRotationReferences(t *testing.T, b backend) {
 		ok(call(admin, "DisableAccessKey", map[string]string{"AccessKeyId": teamKey.id})).must(t)
 		before := hookCalls.Load()
 		s.clock.Add(7 * time.Hour)
-		rep, err := s.app.RotateDue(context.Background())
+		rep, err := runJob[core.RotationReport](s, "rotateSecret")
 		s.clock.Add(-7 * time.Hour)
 		if err != nil || !strings.Contains(rep.Failed[name], "may not read") {
 			t.Fatalf("the schedule's report: %+v %v", rep, err)

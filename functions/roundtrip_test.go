@@ -29,7 +29,7 @@ func TestGetSecretValueOneRoundTrip(t *testing.T) {
 			}
 			s := b.start(t, env)
 			ok(s.client(t, "").CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("rt"), VersionId: tea.String("v1"), SecretData: tea.String(strings.Repeat("x", 300))})).must(t)
-			h := s.app.GetSecret()
+			h := s.emu.Function("getSecret").HTTP
 			get := func(i int) *httptest.ResponseRecorder {
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, signedGet(s.host, "rt", i))

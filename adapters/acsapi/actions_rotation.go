@@ -10,7 +10,7 @@ import (
 func RotationActions(r *core.Rotation) Actions {
 	return Actions{
 		"RotateSecret": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
-			return rotateSecret(ctx, r, p)
+			return rotateSecret(ctx, r.RotateSecret, p)
 		},
 		"UpdateSecretRotationPolicy": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
 			return updateSecretRotationPolicy(ctx, r, p)
@@ -18,7 +18,31 @@ func RotationActions(r *core.Rotation) Actions {
 	}
 }
 
-func rotateSecret(ctx context.Context, r *core.Rotation, p Params) (any, error) {
+// RequestedRotationActions are the rotation actions of a function that does not reach rotation
+// targets (manageSecrets): RotateSecret records the request and hands it to rotateSecret, then
+// answers the VersionId the rotation will promote, as Alibaba answers before its rotation ends;
+// UpdateSecretRotationPolicy reaches no target and runs here. handoff may be nil (the rotateSecret
+// schedule then starts the request); its error is the rotation's own, when it ran in process.
+func RequestedRotationActions(r *core.Rotation, handoff func(context.Context, core.RotateSecretInput) error) Actions {
+	request := func(ctx context.Context, in core.RotateSecretInput) (string, error) {
+		v, err := r.RequestRotation(ctx, in)
+		if err != nil || handoff == nil {
+			return v, err
+		}
+		return v, handoff(ctx, in)
+	}
+	return Actions{
+		"RotateSecret": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
+			return rotateSecret(ctx, request, p)
+		},
+		"UpdateSecretRotationPolicy": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
+			return updateSecretRotationPolicy(ctx, r, p)
+		},
+	}
+}
+
+// rotateSecret reads RotateSecret's parameters, runs them and writes the answer.
+func rotateSecret(ctx context.Context, run func(context.Context, core.RotateSecretInput) (string, error), p Params) (any, error) {
 	name, err := p.Required("SecretName")
 	if err != nil {
 		return nil, err
@@ -27,7 +51,7 @@ func rotateSecret(ctx context.Context, r *core.Rotation, p Params) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	v, err := r.RotateSecret(ctx, core.RotateSecretInput{Name: name, VersionID: vid, Window: p.String("RotationWindow")})
+	v, err := run(ctx, core.RotateSecretInput{Name: name, VersionID: vid, Window: p.String("RotationWindow")})
 	if err != nil {
 		return nil, err
 	}

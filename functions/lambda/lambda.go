@@ -1,6 +1,7 @@
 // Package lambda runs Coffer's functions on AWS Lambda: one bootstrap per function calls Start
-// with the function's name. It adapts HTTP API v2 and Function URL events to net/http, runs
-// EventBridge schedules, registers the AWS KMS root key, and closes the store on SIGTERM.
+// with the function it imports. It adapts HTTP API v2 and Function URL events to net/http, runs
+// EventBridge schedules (and asynchronous invokes carrying the same job), registers the Redis
+// store and the AWS KMS root key, and closes the store on SIGTERM.
 package lambda
 
 import (
@@ -14,20 +15,24 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	runtime "github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/seed-4eefd85e/coffer/adapters/rootkey/awskms"
 	"github.com/seed-4eefd85e/coffer/functions"
+	_ "github.com/seed-4eefd85e/coffer/functions/redisstore" // Lambda runs on Redis only
 )
 
 func init() {
-	functions.RegisterRootKey("awskms", awskms.OpenRootKey)
+	functions.RegisterRootKey("awskms", openRootKey)
 }
 
-// Start runs function name until Lambda stops the process. A configuration or dependency that
-// does not work fails the init (exit 1, cause logged) rather than answering requests wrongly.
-func Start(name string) {
-	h, app, err := setup(context.Background(), name)
+// Extra is a step of one bootstrap's own beside fn's setup, such as manageSecrets' hand-off to
+// rotateSecret.
+type Extra func(ctx context.Context, app *functions.App) error
+
+// Start runs fn until Lambda stops the process. A configuration or dependency that does not work
+// fails the init (exit 1, cause logged) rather than answering requests wrongly.
+func Start(fn functions.Function, extras ...Extra) {
+	h, app, err := setup(context.Background(), fn, extras)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "coffer %s cannot start: %v\n", name, err)
+		fmt.Fprintf(os.Stderr, "coffer %s cannot start: %v\n", fn.Name, err)
 		os.Exit(1)
 	}
 	runtime.StartWithOptions(h, runtime.WithEnableSIGTERM(func() {
@@ -40,11 +45,7 @@ func Start(name string) {
 	}))
 }
 
-func setup(ctx context.Context, name string) (func(context.Context, json.RawMessage) (any, error), *functions.App, error) {
-	fn, ok := functions.Lookup(name)
-	if !ok {
-		return nil, nil, fmt.Errorf("no function is called %q", name)
-	}
+func setup(ctx context.Context, fn functions.Function, extras []Extra) (func(context.Context, json.RawMessage) (any, error), *functions.App, error) {
 	cfg, err := functions.LoadConfig(ctx, nil)
 	if err != nil {
 		return nil, nil, err
@@ -53,20 +54,27 @@ func setup(ctx context.Context, name string) (func(context.Context, json.RawMess
 	if err != nil {
 		return nil, nil, err
 	}
-	return Handler(app, fn), app, nil
+	hs, err := fn.Setup(ctx, app, nil)
+	for _, extra := range extras {
+		if err == nil {
+			err = extra(ctx, app)
+		}
+	}
+	if err != nil {
+		app.Close()
+		return nil, nil, err
+	}
+	return Handler(app, fn.Name, hs), app, nil
 }
 
-// Handler serves fn's events: HTTP requests when fn has an HTTP trigger, schedules when it has a
-// job. Anything else is an error, which Lambda reports to the invoker.
-func Handler(app *functions.App, fn functions.Function) func(context.Context, json.RawMessage) (any, error) {
+// Handler serves the events of function name: HTTP requests when it has an HTTP trigger,
+// schedules when it has a job. Anything else is an error, which Lambda reports to the invoker.
+func Handler(app *functions.App, name string, hs functions.Handlers) func(context.Context, json.RawMessage) (any, error) {
 	var serveHTTP func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
-	if fn.HTTP != nil {
-		serveHTTP = HTTPHandler(fn.HTTP(app))
+	if hs.HTTP != nil {
+		serveHTTP = HTTPHandler(hs.HTTP)
 	}
-	var job functions.Job
-	if fn.Job != nil {
-		job = fn.Job(app)
-	}
+	job := hs.Job
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
 		var probe struct {
 			RequestContext struct {
@@ -77,7 +85,7 @@ func Handler(app *functions.App, fn functions.Function) func(context.Context, js
 		}
 		if json.Unmarshal(payload, &probe) == nil && probe.RequestContext.HTTP.Method != "" {
 			if serveHTTP == nil {
-				return nil, fmt.Errorf("%s has no HTTP trigger", fn.Name)
+				return nil, fmt.Errorf("%s has no HTTP trigger", name)
 			}
 			var ev events.APIGatewayV2HTTPRequest
 			if err := json.Unmarshal(payload, &ev); err != nil {
@@ -85,16 +93,16 @@ func Handler(app *functions.App, fn functions.Function) func(context.Context, js
 			}
 			return serveHTTP(ctx, ev)
 		}
-		run, err := scheduledJob(fn.Name, payload)
+		run, err := scheduledJob(name, payload)
 		if err != nil {
 			return nil, err
 		}
 		if !run || job == nil {
-			return nil, errUnsupported(fn.Name)
+			return nil, errUnsupported(name)
 		}
 		report, err := job(ctx)
 		if err != nil {
-			app.Log.Error("scheduled run failed", slog.String("function", fn.Name), slog.String("cause", err.Error()))
+			app.Log.Error("scheduled run failed", slog.String("function", name), slog.String("cause", err.Error()))
 			return nil, err
 		}
 		return report, nil

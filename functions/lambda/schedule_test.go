@@ -9,6 +9,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/seed-4eefd85e/coffer/functions"
+	_ "github.com/seed-4eefd85e/coffer/functions/embeddedstore"
 	"github.com/seed-4eefd85e/coffer/functions/lambda"
 )
 
@@ -25,16 +26,14 @@ func TestScheduleEvents(t *testing.T) {
 	defer app.Close()
 	runs := 0
 	fail := false
-	fn := functions.Function{Name: "expiryCheck", Job: func(*functions.App) functions.Job {
-		return func(context.Context) (any, error) {
-			runs++
-			if fail {
-				return nil, errors.New("store down")
-			}
-			return map[string]int{"released": 0}, nil
+	job := func(context.Context) (any, error) {
+		runs++
+		if fail {
+			return nil, errors.New("store down")
 		}
-	}}
-	h := lambda.Handler(app, fn)
+		return map[string]int{"released": 0}, nil
+	}
+	h := lambda.Handler(app, "expiryCheck", functions.Handlers{Job: job})
 	cases := []struct {
 		name, payload string
 		runs          bool

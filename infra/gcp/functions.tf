@@ -66,7 +66,10 @@ resource "google_cloudfunctions2_function" "coffer" {
     vpc_connector                    = google_vpc_access_connector.coffer.id
     vpc_connector_egress_settings    = "PRIVATE_RANGES_ONLY"
     ingress_settings                 = each.value.scheduled ? "ALLOW_INTERNAL_ONLY" : "ALLOW_ALL"
-    environment_variables            = local.common_env
+    # manageSecrets records RotateSecret and hands it to rotateSecret through its schedule's topic.
+    environment_variables = merge(local.common_env, each.value.function == "manageSecrets" ? {
+      COFFER_ROTATE_TOPIC = google_pubsub_topic.schedule["rotateSecret"].id
+    } : {})
 
     secret_environment_variables {
       key        = "COFFER_REDIS_URL"

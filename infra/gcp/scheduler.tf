@@ -18,3 +18,11 @@ resource "google_cloud_scheduler_job" "schedule" {
     data       = base64encode(jsonencode({ job = each.key }))
   }
 }
+
+# manageSecrets may publish to rotateSecret's topic, and to no other: that is how it hands over
+# the RotateSecret requests it records (the schedule starts any it missed).
+resource "google_pubsub_topic_iam_member" "rotate_handoff" {
+  topic  = google_pubsub_topic.schedule["rotateSecret"].name
+  role   = "roles/pubsub.publisher"
+  member = "serviceAccount:${google_service_account.fn["manageSecrets"].email}"
+}

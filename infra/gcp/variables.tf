@@ -34,9 +34,9 @@ variable "redis_memory_gb" {
 }
 
 variable "rotate_schedule" {
-  description = "Cloud Scheduler cron of rotateSecret's scheduled run."
+  description = "Cloud Scheduler cron of rotateSecret's scheduled run: the safety net that starts recorded rotations whose hand-off was lost and retries failed ones."
   type        = string
-  default     = "*/5 * * * *"
+  default     = "* * * * *"
 }
 
 variable "expiry_schedule" {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
@@ -48,27 +47,16 @@ func New(api API, keyID string) (*RootKey, error) {
 	return &RootKey{api: api, keyID: keyID}, nil
 }
 
-// Open builds a KMS client from the default AWS configuration (the Lambda role, or the usual
-// environment and files; AWS_ENDPOINT_URL_KMS points it at another endpoint) and checks the key.
-func Open(ctx context.Context, keyID string) (*RootKey, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("aws kms root key: loading the AWS configuration: %w", err)
-	}
-	k, err := New(kms.NewFromConfig(cfg), keyID)
+// Open returns the root key keyID through api after checking it, so a wrong key fails at
+// start-up. The caller builds the client: the Lambda bootstraps from the credentials Lambda puts
+// in the environment, the CLI from the SDK's default configuration, so the bootstraps do not link
+// the default chain's STS and SSO clients.
+func Open(ctx context.Context, api API, keyID string) (core.RootKey, error) {
+	k, err := New(api, keyID)
 	if err != nil {
 		return nil, err
 	}
 	if err := k.Check(ctx); err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
-// OpenRootKey is Open for a root key provider registry (functions.RegisterRootKey).
-func OpenRootKey(ctx context.Context, keyID string) (core.RootKey, error) {
-	k, err := Open(ctx, keyID)
-	if err != nil {
 		return nil, err // not k: a nil *RootKey in the interface would look usable
 	}
 	return k, nil

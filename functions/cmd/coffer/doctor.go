@@ -16,6 +16,7 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/seed-4eefd85e/coffer/functions"
+	"github.com/seed-4eefd85e/coffer/functions/emulator"
 )
 
 // The server rejects a signature whose timestamp is more than 15 minutes off.
@@ -78,7 +79,7 @@ root key. Exits 1 when any check fails.`,
 }
 
 func (k *checks) local(ctx context.Context) {
-	cfg, err := functions.LoadConfig(ctx, nil)
+	cfg, err := emulator.LoadConfig(ctx, nil)
 	if err != nil {
 		k.fail("config", err.Error(), "set the variables named above (README, Configuration)")
 		return
@@ -100,7 +101,7 @@ func (k *checks) local(ctx context.Context) {
 	if cfg.RootKey == "" {
 		k.warn("root key", "COFFER_ROOT_KEY is unset: the root key lives in "+cfg.DataDir+" beside the data it protects", "set COFFER_ROOT_KEY (openssl rand -base64 32) for anything but development")
 	}
-	app, err := functions.Open(cfg, functions.Options{})
+	app, err := functions.Open(&cfg.Config, functions.Options{})
 	if err != nil {
 		k.fail("store", err.Error(), "check COFFER_REDIS_URL or COFFER_DATA_DIR; an embedded store is usable by one process at a time")
 		return
@@ -109,10 +110,10 @@ func (k *checks) local(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, storeDeadline)
 	defer cancel()
 	if err := app.Service.Ping(ctx); err != nil {
-		k.fail("store", fmt.Sprintf("%s does not answer: %v", storage(cfg), err), "start it or fix COFFER_REDIS_URL")
+		k.fail("store", fmt.Sprintf("%s does not answer: %v", storage(&cfg.Config), err), "start it or fix COFFER_REDIS_URL")
 		return
 	}
-	k.ok("store", "%s answers", storage(cfg))
+	k.ok("store", "%s answers", storage(&cfg.Config))
 	keys, err := app.Service.ListAccessKeys(ctx)
 	switch {
 	case err != nil:

@@ -12,7 +12,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/seed-4eefd85e/coffer/functions"
+	"github.com/seed-4eefd85e/coffer/functions/emulator"
 )
 
 // A mistake on the command line is one line and where the help is, not a screen of help.
@@ -182,7 +182,7 @@ func TestInitSaveProfileTakesEndpoint(t *testing.T) {
 func TestSelfSignedCertificateIsKeptAndPinned(t *testing.T) {
 	dir := t.TempDir()
 	vars := map[string]string{"COFFER_DATA_DIR": dir, "COFFER_TLS_SELF_SIGNED": "true"}
-	cfg, err := functions.LoadConfig(context.Background(), envconfig.MapLookuper(vars))
+	cfg, err := emulator.LoadConfig(context.Background(), envconfig.MapLookuper(vars))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/rotatortest"
 	"github.com/seed-4eefd85e/coffer/functions"
+	"github.com/seed-4eefd85e/coffer/functions/emulator"
 	"github.com/seed-4eefd85e/coffer/internal/testenv"
 )
 
@@ -55,21 +57,27 @@ func TestMain(m *testing.M) {
 // startServer runs the emulator's handler on a loopback port, as functions/cmd/local does, with
 // the admin key above and the given extra environment; it returns the endpoint URL.
 func startServer(t *testing.T, env map[string]string) string {
+	return startServerWith(t, env, (*emulator.Emulator).Handler)
+}
+
+// startServerWith serves what pick chooses of the emulator instead of its whole handler.
+func startServerWith(t *testing.T, env map[string]string, pick func(*emulator.Emulator) http.Handler) string {
 	t.Helper()
 	vars := map[string]string{"COFFER_AUDIT": "off", "COFFER_DATA_DIR": t.TempDir(), "COFFER_ADMIN_ACCESS_KEY_ID": adminID, "COFFER_ADMIN_ACCESS_KEY_SECRET": adminSecret}
 	for k, v := range env {
 		vars[k] = v
 	}
 	ctx := context.Background()
-	cfg, err := functions.LoadConfig(ctx, envconfig.MapLookuper(vars))
+	lookuper := envconfig.MapLookuper(vars)
+	cfg, err := emulator.LoadConfig(ctx, lookuper)
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := functions.New(ctx, cfg, functions.Options{})
+	app, err := emulator.New(ctx, cfg, lookuper, functions.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(app.Mux())
+	srv := httptest.NewUnstartedServer(pick(app))
 	tlsCfg, _, err := cfg.TLSConfig()
 	if err != nil {
 		t.Fatal(err)
@@ -685,6 +693,24 @@ func TestRotation(t *testing.T) {
 	env.run(t, "v", "secret", "create", "plain/one").must(t)
 	if r := env.run(t, "", "secret", "rotate", "plain/one"); r.code != 1 {
 		t.Fatalf("rotating a Generic secret: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// TestRotateRecordedByADeployment: at a deployment's root path manageSecrets records the rotation
+// and hands it off, and the CLI says it is recorded rather than done.
+func TestRotateRecordedByADeployment(t *testing.T) {
+	db := rotatortest.Postgres(t)
+	env := newEnv(t, startServerWith(t, nil, func(e *emulator.Emulator) http.Handler {
+		e.App.SetHandoff(nil) // as deployed: the rotation runs in another function
+		return e.Function("manageSecrets").HTTP
+	}))
+	account := db.Account(t, "initial-pw")
+	value := fmt.Sprintf(`{"Accounts":[{"AccountName":%q,"AccountPassword":"initial-pw"}]}`, account)
+	ext := fmt.Sprintf(`{"SecretSubType":"SingleUser","DBInstanceId":%q}`, db.Location)
+	env.run(t, value, "secret", "create", "rds/app", "--type", "Rds", "--extended-config", ext).must(t)
+	out := env.run(t, "", "secret", "rotate", "rds/app", "--version-id", "r1").must(t)
+	if !strings.Contains(out, "Rotation of rds/app to version r1 is recorded") || strings.Contains(out, "is ACSCurrent.") {
+		t.Fatalf("rotate said %q", out)
 	}
 }
 

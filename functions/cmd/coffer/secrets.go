@@ -421,7 +421,9 @@ func secretRotate() *command {
 		help: `Rotates the managed (Rds) secret NAME now: a new password is set on the database and becomes
 ACSCurrent, the old value ACSPrevious. --version-id names the new version and makes a retry safe:
 a version that exists answers success without rotating again. While a rotation runs the server
-answers Rejected.Rotating; 'coffer secret describe NAME' shows where it stands.`,
+answers Rejected.Rotating; 'coffer secret describe NAME' shows where it stands. A deployment's
+endpoint records the rotation and runs it in its rotateSecret function; the answer then says it is
+recorded.`,
 		setup: func(fs *flag.FlagSet) runner {
 			version := fs.String("version-id", "", "`ID` of the new version, an idempotency key (default: the time and a random suffix)")
 			return func(ctx context.Context, c *cli, args []string) error {
@@ -435,7 +437,15 @@ answers Rejected.Rotating; 'coffer secret describe NAME' shows where it stands.`
 				if err != nil {
 					return err
 				}
+				// A deployment's root path records the rotation and hands it to rotateSecret: say so.
+				desc, err := c.call("DescribeSecret", map[string]string{"SecretName": args[0]})
+				st, _ := desc["RotationState"].(map[string]any)
 				return c.emit(body, func() {
+					if err == nil && st != nil {
+						fmt.Fprintf(c.stdout, "Rotation of %s to version %s is recorded (step %s); 'coffer secret describe %s' shows where it stands.\n",
+							args[0], text(body["VersionId"]), text(st["Step"]), args[0])
+						return
+					}
 					fmt.Fprintf(c.stdout, "Rotated %s: version %s is ACSCurrent.\n", args[0], text(body["VersionId"]))
 				})
 			}

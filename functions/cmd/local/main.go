@@ -1,5 +1,6 @@
 // Command local runs Coffer on one machine: every function behind one HTTP(S) listener on
-// 127.0.0.1:$PORT, on the embedded store unless COFFER_REDIS_URL is set.
+// 127.0.0.1:$PORT, on the embedded store unless COFFER_REDIS_URL is set, with the scheduled jobs
+// run in process (COFFER_LOCAL_SCHEDULE).
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seed-4eefd85e/coffer/functions"
+	"github.com/seed-4eefd85e/coffer/functions/emulator"
 )
 
 func main() {
@@ -26,16 +28,16 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg, err := functions.LoadConfig(ctx, nil)
+	cfg, err := emulator.LoadConfig(ctx, nil)
 	if err != nil {
 		return err
 	}
 	log := functions.NewLogger(os.Stderr, cfg.LogLevel)
-	app, err := functions.New(ctx, cfg, functions.Options{Out: os.Stdout, Log: log})
+	emu, err := emulator.New(ctx, cfg, nil, functions.Options{Out: os.Stdout, Log: log})
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer emu.Close()
 	tlsCfg, fingerprint, err := cfg.TLSConfig()
 	if err != nil {
 		return err
@@ -46,7 +48,7 @@ func run() error {
 		return fmt.Errorf("PORT: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           app.Mux(),
+		Handler:           emu.Handler(),
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -61,6 +63,7 @@ func run() error {
 	if fingerprint != "" {
 		fmt.Printf("Self-signed certificate, SHA-256 fingerprint %s\n", fingerprint)
 	}
+	emu.RunSchedules(ctx)
 	errc := make(chan error, 1)
 	go func() {
 		if tlsCfg != nil {
@@ -82,7 +85,7 @@ func run() error {
 	return nil
 }
 
-func storage(cfg *functions.Config) string {
+func storage(cfg *emulator.Config) string {
 	if cfg.RedisURL != "" {
 		return "Redis"
 	}

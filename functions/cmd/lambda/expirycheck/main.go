@@ -2,6 +2,9 @@
 // -tags lambda.norpc for the provided.al2023 runtime (scripts/package-aws does).
 package main
 
-import "github.com/seed-4eefd85e/coffer/functions/lambda"
+import (
+	"github.com/seed-4eefd85e/coffer/functions/expirycheck"
+	"github.com/seed-4eefd85e/coffer/functions/lambda"
+)
 
-func main() { lambda.Start("expiryCheck") }
+func main() { lambda.Start(expirycheck.Function) }

@@ -1,4 +1,4 @@
-package functions
+package emulator
 
 import (
 	"fmt"
@@ -48,9 +48,9 @@ const corsHeaders = "authorization, content-type, x-acs-action, x-acs-version, x
 
 // withCORS lets browsers on the configured console origins, and on the emulator's own origin,
 // call the API; any other origin gets no CORS headers, so its pages cannot read an answer.
-func (a *App) withCORS(next http.Handler) http.Handler {
+func (e *Emulator) withCORS(next http.Handler) http.Handler {
 	allowed := map[string]bool{}
-	for _, o := range a.Config.ConsoleOrigins {
+	for _, o := range e.cfg.ConsoleOrigins {
 		allowed[strings.ToLower(o)] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

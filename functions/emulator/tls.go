@@ -1,4 +1,4 @@
-package functions
+package emulator
 
 import (
 	"crypto/ecdsa"

@@ -1,0 +1,176 @@
+// Package emulator is the local run of Coffer: the same function handlers Lambda and gcf.go
+// serve, each at /<name> as the functions framework serves them, manageSecrets also at / (the one
+// SDK endpoint, as a deployment's root path is), the web console at /console/, and the scheduled
+// jobs run by the emulator itself.
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/seed-4eefd85e/coffer/functions"
+	"github.com/seed-4eefd85e/coffer/functions/all"
+	_ "github.com/seed-4eefd85e/coffer/functions/embeddedstore" // the default local store
+	_ "github.com/seed-4eefd85e/coffer/functions/redisstore"
+)
+
+// Config is the emulator's configuration: the base every function shares and what only the
+// local run uses.
+type Config struct {
+	functions.Config
+
+	// Port and Host are where the emulator listens; it binds loopback unless told otherwise.
+	Port string `env:"PORT, default=8080"`
+	Host string `env:"COFFER_LISTEN_HOST, default=127.0.0.1"`
+
+	TLSCert       string `env:"COFFER_TLS_CERT"`
+	TLSKey        string `env:"COFFER_TLS_KEY"`
+	TLSSelfSigned bool   `env:"COFFER_TLS_SELF_SIGNED, default=false"`
+	// TLSByProxy says a TLS-terminating proxy in front serves HTTPS, so a plain-HTTP listener
+	// off loopback is meant; without it such a listener is refused.
+	TLSByProxy bool `env:"COFFER_TLS_BY_PROXY, default=false"`
+
+	// ConsoleOrigins may call the API from a browser (CORS) besides the emulator's own origin:
+	// where a static copy of the web console is served.
+	ConsoleOrigins []string `env:"COFFER_CONSOLE_ORIGINS"`
+
+	// Schedule runs the scheduled jobs as a deployment's schedules do: the rotation sweep every
+	// RotationEvery, the expiry check every ExpiryEvery.
+	Schedule      bool          `env:"COFFER_LOCAL_SCHEDULE, default=true"`
+	RotationEvery time.Duration `env:"COFFER_LOCAL_ROTATION_EVERY, default=1m"`
+	ExpiryEvery   time.Duration `env:"COFFER_LOCAL_EXPIRY_EVERY, default=5m"`
+}
+
+// Validate checks the base and the emulator's own variables.
+func (c *Config) Validate() error {
+	errs := []error{c.Config.Validate()}
+	bad := func(name, why string) { errs = append(errs, fmt.Errorf("%s: %s", name, why)) }
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("COFFER_TLS_CERT/COFFER_TLS_KEY", "set both or neither")
+	}
+	if c.TLSCert != "" && c.TLSSelfSigned {
+		bad("COFFER_TLS_SELF_SIGNED", "cannot be combined with COFFER_TLS_CERT")
+	}
+	if !c.TLSByProxy && c.TLSCert == "" && !c.TLSSelfSigned && !loopbackHost(c.Host) {
+		bad("COFFER_LISTEN_HOST", fmt.Sprintf("%q is not a loopback address and no TLS is configured, so secret values and signed requests would cross the network in clear: set COFFER_TLS_CERT/COFFER_TLS_KEY, or COFFER_TLS_BY_PROXY=true when a TLS-terminating proxy is the only way in", c.Host))
+	}
+	for _, o := range c.ConsoleOrigins {
+		if err := checkOrigin(o); err != nil {
+			bad("COFFER_CONSOLE_ORIGINS", err.Error())
+		}
+	}
+	if c.RotationEvery < time.Second || c.ExpiryEvery < time.Second {
+		bad("COFFER_LOCAL_ROTATION_EVERY/COFFER_LOCAL_EXPIRY_EVERY", "must be at least 1s")
+	}
+	return errors.Join(errs...)
+}
+
+// LoadConfig reads the emulator's configuration through lookuper (the process environment when
+// nil) and reports every bad variable at once.
+func LoadConfig(ctx context.Context, lookuper envconfig.Lookuper) (*Config, error) {
+	var cfg Config
+	if err := functions.Load(ctx, lookuper, &cfg); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// root answers at /: every action a client sends but RunExpiryCheck, with RotateSecret handed to
+// rotator, as in a deployment.
+const (
+	root    = "manageSecrets"
+	rotator = "rotateSecret"
+)
+
+// Emulator is every function over one App.
+type Emulator struct {
+	App      *functions.App
+	cfg      *Config
+	handlers map[string]functions.Handlers
+}
+
+// New opens the App and sets every function up over it, reading their own configuration through
+// env (the process environment when nil). manageSecrets hands recorded rotations to rotateSecret
+// in this process, so a RotateSecret answers once the rotation ended, with its error.
+func New(ctx context.Context, cfg *Config, env envconfig.Lookuper, opts functions.Options) (*Emulator, error) {
+	app, err := functions.New(ctx, &cfg.Config, opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &Emulator{App: app, cfg: cfg, handlers: map[string]functions.Handlers{}}
+	for _, fn := range all.Functions {
+		hs, err := fn.Setup(ctx, app, env)
+		if err != nil {
+			app.Close()
+			return nil, fmt.Errorf("%s: %w", fn.Name, err)
+		}
+		e.handlers[fn.Name] = hs
+	}
+	app.SetHandoff(e.handlers[rotator].Rotate)
+	return e, nil
+}
+
+// Close releases the App.
+func (e *Emulator) Close() error { return e.App.Close() }
+
+// Function is the handlers of the function called name.
+func (e *Emulator) Function(name string) functions.Handlers { return e.handlers[name] }
+
+// Handler serves every function at /<name>, manageSecrets also at /, and the web console at
+// /console/. The API answers browsers on the console's origins (CORS).
+func (e *Emulator) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for name, hs := range e.handlers {
+		if hs.HTTP != nil {
+			mux.Handle("/"+name, e.withCORS(hs.HTTP))
+		}
+	}
+	mux.Handle("/", e.withCORS(e.handlers[root].HTTP))
+	mux.Handle("/console/", Console())
+	return mux
+}
+
+// RunSchedules runs the scheduled jobs until ctx ends, when COFFER_LOCAL_SCHEDULE is on. A failed
+// run is logged by its job and retried at the next tick, as a deployment's schedule does.
+func (e *Emulator) RunSchedules(ctx context.Context) {
+	if !e.cfg.Schedule {
+		return
+	}
+	every := map[string]time.Duration{rotator: e.cfg.RotationEvery, "expiryCheck": e.cfg.ExpiryEvery}
+	for name, hs := range e.handlers {
+		if hs.Job == nil || every[name] == 0 {
+			continue
+		}
+		go func() {
+			t := time.NewTicker(every[name])
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if _, err := hs.Job(ctx); err != nil && ctx.Err() == nil {
+						e.App.Log.Warn("a local scheduled run failed", slog.String("function", name), slog.String("cause", err.Error()))
+					}
+				}
+			}
+		}()
+	}
+}
+
+// loopbackHost reports whether host names only this machine.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
