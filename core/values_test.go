@@ -25,9 +25,14 @@ func TestManagedValuesKeepEveryByte(t *testing.T) {
 			`{"SecretSubType":"RamUserAccessKey","UserName":"ci","CustomData":{"Provider":"aws","AdminSecretName":"admin"}}`,
 			`{"AccessKeyId":"AK1","AccessKeySecret":"p&ss<w>rd\"\\"}`},
 	}
+	// Naming AdminSecretName needs a caller who may read it.
+	admin, err := f.svc.CreateAccessKey(ctx, true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range cases {
 		if _, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: c.name, VersionID: "v1", Data: []byte(c.data),
-			Type: core.SecretType(c.typ), ExtendedConfig: c.config}); err != nil {
+			Type: core.SecretType(c.typ), ExtendedConfig: c.config, By: core.Principal{ID: admin.ID}}); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		if got := f.value(t, c.name, ""); got != c.want {
