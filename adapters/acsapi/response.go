@@ -71,6 +71,14 @@ var kindErrors = map[core.Kind]struct {
 	core.KindInternal:             {Error{500, "InternalFailure", "An internal error occurred."}, true},
 }
 
+// notFoundErrors are the not-found codes Alibaba gives per resource (reference, corrections);
+// Terraform's alicloud provider reads a missing key from Forbidden.KeyNotFound. Anything else
+// not found, secrets included, is Forbidden.ResourceNotFound.
+var notFoundErrors = map[string]Error{
+	core.RecordKey:      {404, "Forbidden.KeyNotFound", "The specified Key is not found."},
+	core.RecordInstance: {403, "Forbidden.DKMSInstanceNotFound", "The specified KMS instance is not found."},
+}
+
 // Classify returns the wire form of err: an *Error as is, a core error by its kind with its
 // caller-safe message, and anything else as InternalFailure without detail.
 func Classify(err error) *Error {
@@ -85,7 +93,12 @@ func Classify(err error) *Error {
 	}
 	out := m.Error
 	var ce *core.Error
-	if !m.fixed && errors.As(err, &ce) && ce.Message != "" {
+	if errors.As(err, &ce) && ce.Kind == core.KindNotFound {
+		if nf, ok := notFoundErrors[ce.Resource]; ok {
+			out = nf
+		}
+	}
+	if !m.fixed && ce != nil && ce.Message != "" {
 		out.Message = ce.Message
 	}
 	return &out
