@@ -16,7 +16,7 @@ type resourcesOf func(Params) ([]string, error)
 var permissions = map[string]resourcesOf{
 	"CreateSecret":               secretParam,
 	"GetSecretValue":             secretParam,
-	"BatchGetSecretValue":        secretNamesResources, // needs kms:GetSecretValue (sameAs)
+	"BatchGetSecretValue":        batchResources, // needs kms:GetSecretValue (sameAs)
 	"PutSecretValue":             secretParam,
 	"UpdateSecretVersionStage":   secretParam,
 	"UpdateSecret":               secretParam,

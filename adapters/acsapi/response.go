@@ -179,3 +179,33 @@ const timeLayout = "2006-01-02T15:04:05Z"
 
 // FormatTime renders t as Alibaba's responses do, e.g. 2024-01-01T00:00:00Z.
 func FormatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// dryRunActions are the actions Coffer serves whose Alibaba model has DryRun; elsewhere the
+// parameter is unknown and ignored, as Alibaba ignores it.
+var dryRunActions = map[string]bool{"GetSecretValue": true, "Encrypt": true, "Decrypt": true, "GenerateDataKey": true}
+
+// dryRunOf reports whether a call is a dry run.
+func dryRunOf(action string, p Params) (bool, error) {
+	if !dryRunActions[action] {
+		return false, nil
+	}
+	return p.Bool("DryRun", false)
+}
+
+// dryRunOutcome is what a dry run answers in place of the call's result: always an error and
+// never data, as Alibaba documents. DryRunOperationError says the call would have succeeded;
+// ValidationError and AccessDeniedError say why it would not; any other failure (not found, an
+// expired instance) is the call's own.
+func dryRunOutcome(err error) error {
+	if err == nil {
+		return &Error{400, "DryRunOperationError", "The request would have succeeded, but DryRun was set."}
+	}
+	e := Classify(err)
+	switch e.Code {
+	case "InvalidParameter", "MissingParameter":
+		return &Error{400, "ValidationError", e.Message}
+	case "Forbidden.NoPermission":
+		return &Error{403, "AccessDeniedError", e.Message}
+	}
+	return err
+}

@@ -150,13 +150,20 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		return c
 	}
 	normalizeSecretName(req.Params)
-	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.caller, cred.Nonce, ip)
-	c.resources = resources
+	dryRun, err := dryRunOf(req.Action, req.Params)
 	if err != nil {
 		c.err = err
 		return c
 	}
-	c.body, c.err = serve(ctx, h.Service, req.Params)
+	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.caller, cred.Nonce, ip)
+	c.resources = resources
+	if err == nil {
+		c.body, err = serve(ctx, h.Service, req.Params)
+	}
+	if dryRun {
+		c.body, err = nil, dryRunOutcome(err)
+	}
+	c.err = err
 	return c
 }
 

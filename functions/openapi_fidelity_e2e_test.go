@@ -1,0 +1,136 @@
+package functions_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+// TestOpenAPIFidelity calls, through the official SDK, the parts of Alibaba's API that real
+// clients send as Alibaba serves them: secrets named by ARN, BatchGetSecretValue's SecretsList and
+// DryRun (issue 15, section 2).
+func TestOpenAPIFidelity(t *testing.T) { forEachBackend(t, testOpenAPIFidelity) }
+
+func testOpenAPIFidelity(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	admin := s.client(t, "")
+	created := ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("fid/db"), VersionId: tea.String("v1"), SecretData: tea.String("first value")})).must(t)
+	ok(admin.PutSecretValue(&kms.PutSecretValueRequest{SecretName: tea.String("fid/db"), VersionId: tea.String("v2"), SecretData: tea.String("second value")})).must(t)
+	ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("fid/denied"), VersionId: tea.String("v1"), SecretData: tea.String("denied value"),
+		Policy: tea.String(`{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":["kms:GetSecretValue"],"Resource":["*"]}]}`)})).must(t)
+	arn := tea.StringValue(created.Body.Arn)
+
+	t.Run("2.1 the ARN Coffer returns names the secret", func(t *testing.T) {
+		got := ok(admin.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String(arn)})).must(t)
+		if tea.StringValue(got.Body.SecretData) != "second value" || tea.StringValue(got.Body.SecretName) != "fid/db" {
+			t.Fatalf("GetSecretValue by ARN = %s %s", tea.StringValue(got.Body.SecretName), tea.StringValue(got.Body.VersionId))
+		}
+		d := ok(admin.DescribeSecret(&kms.DescribeSecretRequest{SecretName: tea.String(arn)})).must(t)
+		if tea.StringValue(d.Body.SecretName) != "fid/db" || tea.StringValue(d.Body.Arn) != arn {
+			t.Fatalf("DescribeSecret by ARN = %s %s", tea.StringValue(d.Body.SecretName), tea.StringValue(d.Body.Arn))
+		}
+		// An ARN in Alibaba's own form (region, account) names the same secret.
+		got = ok(admin.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String("acs:kms:cn-hangzhou:1234567890:secret/fid/db"), VersionId: tea.String("v1")})).must(t)
+		if tea.StringValue(got.Body.SecretData) != "first value" {
+			t.Fatal("GetSecretValue by an Alibaba ARN read the wrong version")
+		}
+	})
+
+	t.Run("2.2 BatchGetSecretValue in Alibaba's shape", func(t *testing.T) {
+		list := `[{"SecretName":"fid/db"},{"SecretName":"` + arn + `","VersionId":"v1","FetchExtendedConfig":true},` +
+			`{"SecretName":"fid/db","VersionStage":"ACSPrevious","FetchExtendedConfig":"false"},{"SecretName":"fid/missing"},{"SecretName":"fid/denied"}]`
+		body := ok(call(admin, "BatchGetSecretValue", map[string]string{"SecretsList": list})).must(t)
+		var got struct {
+			SecretValues []struct{ SecretName, VersionId, SecretData string }
+			Errors       []struct {
+				SecretName, Code, Message string
+				HttpStatus                int
+			}
+		}
+		b, _ := json.Marshal(body)
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("the answer is not Alibaba's flat shape: %v in %s", err, b)
+		}
+		values := fmt.Sprint(got.SecretValues)
+		if values != "[{fid/db v2 second value} {fid/db v1 first value} {fid/db v1 first value}]" {
+			t.Errorf("SecretValues = %s", values)
+		}
+		errs := []string{}
+		for _, e := range got.Errors {
+			errs = append(errs, fmt.Sprintf("%s %d %s", e.SecretName, e.HttpStatus, e.Code))
+			if strings.Contains(e.Message, "value") {
+				t.Errorf("an error message carries a value: %q", e.Message)
+			}
+		}
+		if fmt.Sprint(errs) != "[fid/missing 404 Forbidden.ResourceNotFound fid/denied 403 Forbidden.NoPermission]" {
+			t.Errorf("Errors = %v", errs)
+		}
+		// The deprecated SecretNames form answers as before.
+		old := ok(call(admin, "BatchGetSecretValue", map[string]string{"SecretNames": `["fid/db"]`})).must(t)
+		if v := items(t, old, "SecretValues", "SecretValue"); len(v) != 1 || v[0]["SecretData"] != "second value" {
+			t.Errorf("SecretNames answered %v", old)
+		}
+		for _, bad := range []struct{ name, list string }{
+			{"not a list", `{"SecretName":"fid/db"}`},
+			{"bad flag", `[{"SecretName":"fid/db","FetchExtendedConfig":"yes"}]`},
+			{"repeated", `[{"SecretName":"fid/db"},{"SecretName":"` + arn + `"}]`},
+			{"too many", "[" + strings.TrimSuffix(strings.Repeat(`{"SecretName":"x"},`, 21), ",") + "]"},
+		} {
+			_, err := call(admin, "BatchGetSecretValue", map[string]string{"SecretsList": bad.list})
+			wantCode(t, err, 400, "InvalidParameter")
+		}
+		_, err := call(admin, "BatchGetSecretValue", map[string]string{"SecretsList": `[{"SecretName":"fid/db"}]`, "SecretNames": `["fid/db"]`})
+		wantCode(t, err, 400, "InvalidParameter")
+		_, err = call(admin, "BatchGetSecretValue", map[string]string{"SecretsList": `[]`})
+		wantCode(t, err, 400, "MissingParameter")
+	})
+
+	t.Run("2.3 DryRun always fails and never answers data", func(t *testing.T) {
+		key := ok(admin.CreateKey(&kms.CreateKeyRequest{})).must(t)
+		keyID := tea.StringValue(key.Body.KeyMetadata.KeyId)
+		cases := []struct {
+			name, action string
+			query        map[string]string
+			status       int
+			code         string
+		}{
+			{"would succeed", "GetSecretValue", map[string]string{"SecretName": "fid/db"}, 400, "DryRunOperationError"},
+			{"by ARN", "GetSecretValue", map[string]string{"SecretName": arn, "DryRun": "True"}, 400, "DryRunOperationError"},
+			{"invalid name", "GetSecretValue", map[string]string{"SecretName": "bad name!"}, 400, "ValidationError"},
+			{"missing name", "GetSecretValue", map[string]string{}, 400, "ValidationError"},
+			{"denied", "GetSecretValue", map[string]string{"SecretName": "fid/denied"}, 403, "AccessDeniedError"},
+			{"not found", "GetSecretValue", map[string]string{"SecretName": "fid/missing"}, 404, "Forbidden.ResourceNotFound"},
+			{"encrypt", "Encrypt", map[string]string{"KeyId": keyID, "Plaintext": "aGk="}, 400, "DryRunOperationError"},
+			{"data key", "GenerateDataKey", map[string]string{"KeyId": keyID}, 400, "DryRunOperationError"},
+			{"encrypt with a missing key", "Encrypt", map[string]string{"KeyId": "key-nope", "Plaintext": "aGk="}, 404, "Forbidden.KeyNotFound"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				if _, ok := tc.query["DryRun"]; !ok {
+					tc.query["DryRun"] = "true"
+				}
+				body, err := call(admin, tc.action, tc.query)
+				if body != nil {
+					t.Fatalf("a dry run answered data: %v", body)
+				}
+				wantCode(t, err, tc.status, tc.code)
+				if strings.Contains(err.Error(), "value") {
+					t.Fatalf("the dry run's error carries a value: %v", err)
+				}
+			})
+		}
+		// The typed SDK request sends DryRun too.
+		_, err := admin.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String("fid/db"), DryRun: tea.String("true")})
+		wantCode(t, err, 400, "DryRunOperationError")
+		_, err = call(admin, "GetSecretValue", map[string]string{"SecretName": "fid/db", "DryRun": "maybe"})
+		wantCode(t, err, 400, "InvalidParameter")
+		got := ok(admin.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String("fid/db"), DryRun: tea.String("false")})).must(t)
+		if tea.StringValue(got.Body.SecretData) != "second value" {
+			t.Fatal("DryRun=false did not read the value")
+		}
+	})
+}
