@@ -292,6 +292,23 @@ func (s *Service) valueOf(ctx context.Context, in GetSecretValueInput, read Vers
 	if err != nil {
 		return nil, storeErr(err)
 	}
+	if sec.Type.Managed() && in.VersionID != "" {
+		// Alibaba ignores VersionId on managed secrets, whose versions rotation names: read the
+		// stage asked for (ACSCurrent by default), again if the version read by id is another.
+		in.VersionID = ""
+		if stage == "" {
+			stage = StageCurrent
+		}
+		if v := sec.VersionByStage(stage); v == nil || v.ID != read.VersionID {
+			sec, sealed, err = s.store.ReadVersion(ctx, in.Name, "", stage)
+			if errors.Is(err, ErrNotFound) {
+				return nil, Errorf(KindNotFound, "the secret %s is not found", in.Name)
+			}
+			if err != nil {
+				return nil, storeErr(err)
+			}
+		}
+	}
 	if sec.Type.Managed() && stage != StageCurrent && stage != StagePrevious {
 		return nil, Invalid("VersionStage", "only ACSCurrent and ACSPrevious can be read from %s secrets", sec.Type)
 	}
