@@ -105,7 +105,7 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	sec := &Secret{
 		Name: in.Name, InstanceID: in.InstanceID, Type: in.Type, Description: in.Description,
 		EncryptionKeyID: key.ID, Tags: in.Tags, ExtendedConfig: in.ExtendedConfig, RotationGrant: grant, Policy: in.Policy,
-		Rotation: rot, CreateTime: now, UpdateTime: now,
+		Rotation: rot, CreateTime: now, UpdateTime: now, Creator: in.By.ID,
 		Versions: []Version{{ID: in.VersionID, CreateTime: now, Stages: []string{StageCurrent}, DataType: in.DataType}},
 	}
 	if policy != nil {
@@ -705,7 +705,14 @@ const (
 	FilterDescription = "Description"
 	FilterTagKey      = "TagKey"
 	FilterTagValue    = "TagValue"
+	// The keys below match a value exactly (SecretType in any case, as Alibaba writes RDS).
+	FilterInstanceID = "DKMSInstanceId"
+	FilterSecretType = "SecretType"
+	FilterCreator    = "Creator"
 )
+
+// maxFilters is how many key-value pairs ListSecrets takes, as Alibaba's.
+const maxFilters = 10
 
 // SecretFilter matches when any of Values matches Key; filters combine with AND.
 type SecretFilter struct {
@@ -766,8 +773,8 @@ func compileFilters(fs []SecretFilter) (func(*Secret) bool, error) {
 	if len(fs) == 0 {
 		return nil, nil
 	}
-	if len(fs) > 4 {
-		return nil, Invalid("Filters", "at most one filter per key")
+	if len(fs) > maxFilters {
+		return nil, Invalid("Filters", "at most %d filters", maxFilters)
 	}
 	var preds []func(*Secret) bool
 	for _, f := range fs {
@@ -784,6 +791,12 @@ func compileFilters(fs []SecretFilter) (func(*Secret) bool, error) {
 			}
 		}
 		values := f.Values
+		exact := func(field func(*Secret) string, equal func(a, b string) bool) func(*Secret) bool {
+			return func(sec *Secret) bool {
+				return slices.ContainsFunc(values, func(want string) bool { return equal(field(sec), want) })
+			}
+		}
+		same := func(a, b string) bool { return a == b }
 		any := func(field func(*Secret) []string) func(*Secret) bool {
 			return func(sec *Secret) bool {
 				for _, have := range field(sec) {
@@ -805,8 +818,14 @@ func compileFilters(fs []SecretFilter) (func(*Secret) bool, error) {
 			preds = append(preds, any(func(s *Secret) []string { return tagParts(s.Tags, true) }))
 		case FilterTagValue:
 			preds = append(preds, any(func(s *Secret) []string { return tagParts(s.Tags, false) }))
+		case FilterInstanceID:
+			preds = append(preds, exact(func(s *Secret) string { return s.InstanceID }, same))
+		case FilterSecretType:
+			preds = append(preds, exact(func(s *Secret) string { return string(s.Type) }, strings.EqualFold))
+		case FilterCreator:
+			preds = append(preds, exact(func(s *Secret) string { return s.Creator }, same))
 		default:
-			return nil, Invalid("Filters", "unknown filter key %q; use SecretName, Description, TagKey or TagValue", f.Key)
+			return nil, Invalid("Filters", "unknown filter key %q; use SecretName, Description, TagKey, TagValue, DKMSInstanceId, SecretType or Creator", f.Key)
 		}
 	}
 	return func(sec *Secret) bool {

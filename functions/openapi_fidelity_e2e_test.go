@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
@@ -132,5 +133,42 @@ func testOpenAPIFidelity(t *testing.T, b backend) {
 		if tea.StringValue(got.Body.SecretData) != "second value" {
 			t.Fatal("DryRun=false did not read the value")
 		}
+	})
+
+	t.Run("2.4 ListSecrets filters by instance, type and creator", func(t *testing.T) {
+		end := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05Z")
+		inst, _ := ok(call(admin, "CreateKmsInstance", map[string]string{"KmsInstanceName": "fid", "EndDate": end})).must(t)["KmsInstanceId"].(string)
+		key := ok(admin.CreateKey(&kms.CreateKeyRequest{DKMSInstanceId: tea.String(inst)})).must(t)
+		ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("fid/in-instance"), VersionId: tea.String("v1"), SecretData: tea.String("x"),
+			DKMSInstanceId: tea.String(inst), EncryptionKeyId: key.Body.KeyMetadata.KeyId})).must(t)
+		names := func(filters string) string {
+			t.Helper()
+			list := ok(admin.ListSecrets(&kms.ListSecretsRequest{Filters: tea.String(filters), PageSize: tea.Int32(100)})).must(t)
+			var out []string
+			for _, s := range list.Body.SecretList.Secret {
+				out = append(out, tea.StringValue(s.SecretName))
+			}
+			return strings.Join(out, ",")
+		}
+		for _, c := range []struct{ filters, want string }{
+			{`[{"Key":"DKMSInstanceId","Values":["` + inst + `"]}]`, "fid/in-instance"},
+			{`[{"Key":"DKMSInstanceId","Values":["kst-other","` + inst + `"]}]`, "fid/in-instance"},
+			{`[{"Key":"DKMSInstanceId","Values":["` + inst[:len(inst)-2] + `"]}]`, ""}, // exact, not a substring
+			{`[{"Key":"SecretType","Values":["Generic"]}]`, "fid/db,fid/denied,fid/in-instance"},
+			{`[{"Key":"SecretType","Values":["RDS","Redis"]}]`, ""},
+			{`[{"Key":"Creator","Values":["` + adminID + `"]},{"Key":"SecretName","Values":["fid/d"]}]`, "fid/db,fid/denied"},
+			{`[{"Key":"Creator","Values":["someone-else"]}]`, ""},
+			{`[{"Key":"SecretName","Values":["fid/"]},{"Key":"SecretName","Values":["db"]}]`, "fid/db"}, // filters AND
+		} {
+			if got := names(c.filters); got != c.want {
+				t.Errorf("%s: listed %q, want %q", c.filters, got, c.want)
+			}
+		}
+		ten := "[" + strings.TrimSuffix(strings.Repeat(`{"Key":"SecretName","Values":["fid"]},`, 10), ",") + "]"
+		if got := names(ten); got != "fid/db,fid/denied,fid/in-instance" {
+			t.Errorf("ten filters listed %q", got)
+		}
+		_, err := admin.ListSecrets(&kms.ListSecretsRequest{Filters: tea.String("[" + strings.Repeat(`{"Key":"SecretName","Values":["fid"]},`, 10) + `{"Key":"SecretName","Values":["fid"]}]`)})
+		wantCode(t, err, 400, "InvalidParameter")
 	})
 }
