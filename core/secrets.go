@@ -954,13 +954,54 @@ func (s *Service) RestoreSecret(ctx context.Context, name string) error {
 
 // TagSecret adds or replaces tags on a secret.
 func (s *Service) TagSecret(ctx context.Context, name string, tags []Tag) error {
-	if len(tags) == 0 {
-		return Missing("Tags")
-	}
-	if err := validateTags("Tags", tags); err != nil {
+	change, err := addTags(tags)
+	if err != nil {
 		return err
 	}
-	return s.changeTags(ctx, name, func(cur []Tag) []Tag {
+	return s.mutate(ctx, name, func(cur *Secret) error { return change(&cur.Tags) })
+}
+
+// UntagSecret removes tags by key; absent keys are ignored.
+func (s *Service) UntagSecret(ctx context.Context, name string, keys []string) error {
+	change, err := dropTags(keys)
+	if err != nil {
+		return err
+	}
+	return s.mutate(ctx, name, func(cur *Secret) error { return change(&cur.Tags) })
+}
+
+// TagKey adds or replaces tags on a key.
+func (s *Service) TagKey(ctx context.Context, id string, tags []Tag) error {
+	change, err := addTags(tags)
+	if err != nil {
+		return err
+	}
+	_, err = s.changeKey(ctx, id, func(k *Key) error { return change(&k.Tags) })
+	return err
+}
+
+// UntagKey removes tags from a key by tag key; absent keys are ignored.
+func (s *Service) UntagKey(ctx context.Context, id string, keys []string) error {
+	change, err := dropTags(keys)
+	if err != nil {
+		return err
+	}
+	_, err = s.changeKey(ctx, id, func(k *Key) error { return change(&k.Tags) })
+	return err
+}
+
+// tagChange changes a resource's tags in place and checks the result.
+type tagChange func(*[]Tag) error
+
+// addTags is the change that adds tags, replacing the values of keys already there.
+func addTags(tags []Tag) (tagChange, error) {
+	if len(tags) == 0 {
+		return nil, Missing("Tags")
+	}
+	if err := validateTags("Tags", tags); err != nil {
+		return nil, err
+	}
+	return changeTags(func(cur []Tag) []Tag {
 		for _, t := range tags {
 			i := slices.IndexFunc(cur, func(c Tag) bool { return c.Key == t.Key })
 			if i >= 0 {
@@ -970,26 +1011,26 @@ func (s *Service) TagSecret(ctx context.Context, name string, tags []Tag) error 
 			}
 		}
 		return cur
-	})
+	}), nil
 }
 
-// UntagSecret removes tags by key; absent keys are ignored.
-func (s *Service) UntagSecret(ctx context.Context, name string, keys []string) error {
+// dropTags is the change that removes tags by key.
+func dropTags(keys []string) (tagChange, error) {
 	if len(keys) == 0 {
-		return Missing("TagKeys")
+		return nil, Missing("TagKeys")
 	}
-	return s.changeTags(ctx, name, func(cur []Tag) []Tag {
+	return changeTags(func(cur []Tag) []Tag {
 		return slices.DeleteFunc(cur, func(t Tag) bool { return slices.Contains(keys, t.Key) })
-	})
+	}), nil
 }
 
-func (s *Service) changeTags(ctx context.Context, name string, change func([]Tag) []Tag) error {
-	return s.mutate(ctx, name, func(cur *Secret) error {
-		cur.Tags = change(cur.Tags)
-		if err := validateTags("Tags", cur.Tags); err != nil {
+func changeTags(change func([]Tag) []Tag) tagChange {
+	return func(tags *[]Tag) error {
+		*tags = change(*tags)
+		if err := validateTags("Tags", *tags); err != nil {
 			return err
 		}
-		sort.SliceStable(cur.Tags, func(i, j int) bool { return cur.Tags[i].Key < cur.Tags[j].Key })
+		sort.SliceStable(*tags, func(i, j int) bool { return (*tags)[i].Key < (*tags)[j].Key })
 		return nil
-	})
+	}
 }

@@ -171,4 +171,123 @@ func testOpenAPIFidelity(t *testing.T, b backend) {
 		_, err := admin.ListSecrets(&kms.ListSecretsRequest{Filters: tea.String("[" + strings.Repeat(`{"Key":"SecretName","Values":["fid"]},`, 10) + `{"Key":"SecretName","Values":["fid"]}]`)})
 		wantCode(t, err, 400, "InvalidParameter")
 	})
+
+	t.Run("2.9 tags on keys, tag listings, regions and the default instance", func(t *testing.T) {
+		k := tea.StringValue(ok(admin.CreateKey(&kms.CreateKeyRequest{})).must(t).Body.KeyMetadata.KeyId)
+		ok(admin.TagResource(&kms.TagResourceRequest{KeyId: tea.String(k), Tags: tea.String(`[{"TagKey":"team","TagValue":"blue"},{"TagKey":"env","TagValue":"prod"}]`)})).must(t)
+		ok(admin.UntagResource(&kms.UntagResourceRequest{KeyId: tea.String(k), TagKeys: tea.String(`["env"]`)})).must(t)
+		rt := ok(admin.ListResourceTags(&kms.ListResourceTagsRequest{KeyId: tea.String(k)})).must(t)
+		if tags := rt.Body.Tags.Tag; len(tags) != 1 || tea.StringValue(tags[0].TagKey) != "team" || tea.StringValue(tags[0].TagValue) != "blue" || tea.StringValue(tags[0].KeyId) != k {
+			t.Fatalf("ListResourceTags = %s", jsonOf(rt.Body))
+		}
+		ok(admin.TagResources(&kms.TagResourcesRequest{ResourceType: tea.String("key"), ResourceId: []*string{tea.String(k)}, Tag: []*kms.TagResourcesRequestTag{{Key: tea.String("tier"), Value: tea.String("1")}}})).must(t)
+		list := ok(admin.ListTagResources(&kms.ListTagResourcesRequest{ResourceType: tea.String("key"), ResourceId: []*string{tea.String(k)}})).must(t)
+		if n := len(list.Body.TagResources.TagResource); n != 2 || tea.StringValue(list.Body.TagResources.TagResource[0].ResourceType) != "key" {
+			t.Fatalf("ListTagResources of the key = %s", jsonOf(list.Body))
+		}
+		_, err := admin.ListResourceTags(&kms.ListResourceTagsRequest{KeyId: tea.String("key-nope")})
+		wantCode(t, err, 404, "Forbidden.KeyNotFound")
+
+		// Without ResourceId: every resource of the type, filtered by Tag.N, paged by NextToken.
+		for i := range 55 {
+			name := fmt.Sprintf("fid/tagged-%02d", i)
+			ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("v1"), SecretData: tea.String("x"),
+				Tags: tea.String(fmt.Sprintf(`[{"TagKey":"batch","TagValue":"%d"}]`, i%2))})).must(t)
+		}
+		seen, token, pages := map[string]bool{}, "", 0
+		for {
+			req := &kms.ListTagResourcesRequest{ResourceType: tea.String("secret"), Tag: []*kms.ListTagResourcesRequestTag{{Key: tea.String("batch")}}}
+			if token != "" {
+				req.NextToken = tea.String(token)
+			}
+			page := ok(admin.ListTagResources(req)).must(t)
+			pages++
+			for _, r := range page.Body.TagResources.TagResource {
+				seen[tea.StringValue(r.ResourceId)] = true
+			}
+			if token = tea.StringValue(page.Body.NextToken); token == "" {
+				break
+			}
+		}
+		if len(seen) != 55 || pages != 2 {
+			t.Fatalf("listed %d tagged secrets in %d pages, want 55 in 2", len(seen), pages)
+		}
+		odd := ok(admin.ListTagResources(&kms.ListTagResourcesRequest{ResourceType: tea.String("secret"), Tag: []*kms.ListTagResourcesRequestTag{{Key: tea.String("batch"), Value: tea.String("1")}}})).must(t)
+		if n := len(odd.Body.TagResources.TagResource); n != 27 {
+			t.Fatalf("Tag.1.Value=1 listed %d, want 27", n)
+		}
+		_, err = call(admin, "ListTagResources", map[string]string{"ResourceType": "secret", "NextToken": "x"})
+		wantCode(t, err, 400, "InvalidParameter")
+		_, err = call(admin, "ListTagResources", map[string]string{"ResourceType": "certificate"})
+		wantCode(t, err, 400, "InvalidParameter")
+
+		regions := ok(admin.DescribeRegions()).must(t)
+		if r := regions.Body.Regions.Region; len(r) != 1 || tea.StringValue(r[0].RegionId) != "coffer" || !strings.Contains(arn, ":coffer:") {
+			t.Fatalf("DescribeRegions = %s", jsonOf(regions.Body))
+		}
+		def := ok(call(admin, "GetDefaultKmsInstance", nil)).must(t)
+		if id, present := def["DefaultKmsInstanceId"]; !present || id != "" {
+			t.Fatalf("GetDefaultKmsInstance = %v", def)
+		}
+	})
+
+	t.Run("2.9 a tag listing shows only what the caller may see", func(t *testing.T) {
+		ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("fid/hidden"), VersionId: tea.String("v1"), SecretData: tea.String("x"),
+			Tags: tea.String(`[{"TagKey":"batch","TagValue":"hidden"}]`),
+			Policy: tea.String(`{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":["kms:ListTagResources"],"Resource":["*"]}]}`)})).must(t)
+		for _, st := range []map[string]string{
+			{"action": "CreateNetworkRule", "Name": "fid-any", "SourcePrivateIp": `["0.0.0.0/0","::/0"]`},
+			{"action": "CreatePolicy", "Name": "fid-all", "Permissions": `["CofferSecretManager"]`, "Resources": `["secret/*"]`, "AccessControlRules": `{"NetworkRules":["fid-any"]}`},
+			{"action": "CreatePolicy", "Name": "fid-one", "Permissions": `["CofferSecretManager"]`, "Resources": `["secret/fid/db"]`, "AccessControlRules": `{"NetworkRules":["fid-any"]}`},
+			{"action": "CreateApplicationAccessPoint", "Name": "fid-all", "AuthenticationMethod": "AccessKey", "Policies": `["fid-all"]`},
+			{"action": "CreateApplicationAccessPoint", "Name": "fid-one", "AuthenticationMethod": "AccessKey", "Policies": `["fid-one"]`},
+		} {
+			q := map[string]string{}
+			for k, v := range st {
+				if k != "action" {
+					q[k] = v
+				}
+			}
+			ok(call(admin, st["action"], q)).must(t)
+		}
+		allKey := accessKey(t, admin, map[string]string{"AapName": "fid-all"})
+		oneKey := accessKey(t, admin, map[string]string{"AapName": "fid-one"})
+		all := sdkClient(t, allKey.id, allKey.secret, s.host, "")
+		one := sdkClient(t, oneKey.id, oneKey.secret, s.host, "")
+		listed := func(c *kms.Client) (map[string]bool, error) {
+			seen := map[string]bool{}
+			req := &kms.ListTagResourcesRequest{ResourceType: tea.String("secret")}
+			for {
+				page, err := c.ListTagResources(req)
+				if err != nil {
+					return nil, err
+				}
+				for _, r := range page.Body.TagResources.TagResource {
+					seen[tea.StringValue(r.ResourceId)] = true
+				}
+				if tea.StringValue(page.Body.NextToken) == "" {
+					return seen, nil
+				}
+				req.NextToken = page.Body.NextToken
+			}
+		}
+		seen := ok(listed(all)).must(t)
+		if seen["fid/hidden"] || !seen["fid/tagged-00"] {
+			t.Fatalf("a caller denied by the secret's policy sees it listed, or sees nothing: %v", seen)
+		}
+		if ok(listed(admin)).must(t)["fid/hidden"] == false {
+			t.Fatal("the admin does not see the secret in the listing")
+		}
+		// A caller scoped to one secret may not list every secret's tags.
+		_, err := listed(one)
+		wantCode(t, err, 403, "Forbidden.NoPermission")
+		_, err = one.ListTagResources(&kms.ListTagResourcesRequest{ResourceType: tea.String("secret"), ResourceId: []*string{tea.String("fid/db")}})
+		if err != nil {
+			t.Fatalf("the scoped caller cannot list its own secret's tags: %v", err)
+		}
+		_, err = one.ListTagResources(&kms.ListTagResourcesRequest{ResourceType: tea.String("key")})
+		wantCode(t, err, 403, "Forbidden.NoPermission")
+		_, err = one.DescribeRegions()
+		wantCode(t, err, 403, "Forbidden.NoPermission")
+	})
 }

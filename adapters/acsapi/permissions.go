@@ -34,7 +34,10 @@ var permissions = map[string]resourcesOf{
 	"UntagResource":              tagTargetParam,
 	"TagResources":               resourceIDs,
 	"UntagResources":             resourceIDs,
-	"ListTagResources":           resourceIDs,
+	"ListTagResources":           resourceIDs, // without ids: kind/*, and only what core.View shows
+	"ListResourceTags":           keyParam,
+	"DescribeRegions":            fixed(), // names no resource and tells nothing of any
+	"GetDefaultKmsInstance":      fixed(),
 	"CreateKey":                  fixed("key/*"),
 	"DescribeKey":                keyParam,
 	"Encrypt":                    keyParam,

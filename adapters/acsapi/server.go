@@ -206,6 +206,16 @@ func view(ctx context.Context) (*core.View, error) {
 	return v, nil
 }
 
+// callerView is what the caller of the call being served may see with the call's permission,
+// for an action that lists only when it names no resource.
+func callerView(ctx context.Context, svc *core.Service) (*core.View, error) {
+	req, ok := ctx.Value(accessKey{}).(core.AccessRequest)
+	if !ok {
+		return nil, &core.Error{Kind: core.KindInternal, Message: "a listing was served without its signed call"}
+	}
+	return svc.View(ctx, req)
+}
+
 // Caller returns the access key or client key id that signed the call being served.
 func Caller(ctx context.Context) string {
 	req, _ := ctx.Value(accessKey{}).(core.AccessRequest)
