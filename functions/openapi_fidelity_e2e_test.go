@@ -2,6 +2,7 @@ package functions_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -289,5 +290,32 @@ func testOpenAPIFidelity(t *testing.T, b backend) {
 		wantCode(t, err, 403, "Forbidden.NoPermission")
 		_, err = one.DescribeRegions()
 		wantCode(t, err, 403, "Forbidden.NoPermission")
+	})
+
+	t.Run("2.10 GetKmsInstance's fields and Recommend in errors", func(t *testing.T) {
+		end := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04:05Z")
+		id, _ := ok(call(admin, "CreateKmsInstance", map[string]string{"KmsInstanceName": "fields", "EndDate": end})).must(t)["KmsInstanceId"].(string)
+		inst := ok(admin.GetKmsInstance(&kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(id)})).must(t).Body.KmsInstance
+		if tea.StringValue(inst.InstanceName) != "fields" || tea.StringValue(inst.Status) != "Connected" || tea.StringValue(inst.EndDate) != end ||
+			inst.BindVpcs == nil || inst.BindVpcs.BindVpc == nil || tea.Int64Value(inst.VpcNum) != 0 || inst.VpcId == nil {
+			t.Fatalf("GetKmsInstance = %s", jsonOf(inst))
+		}
+		// The fields only the v4 model has, as it would decode them.
+		var v4 struct {
+			KmsInstance struct {
+				ChargeType, ProductVersion string
+				DeletionProtection         *bool
+			}
+		}
+		b, _ := json.Marshal(ok(call(admin, "GetKmsInstance", map[string]string{"KmsInstanceId": id})).must(t))
+		if err := json.Unmarshal(b, &v4); err != nil || v4.KmsInstance.ChargeType != "PREPAY" || v4.KmsInstance.ProductVersion != "3" ||
+			v4.KmsInstance.DeletionProtection == nil || *v4.KmsInstance.DeletionProtection {
+			t.Fatalf("GetKmsInstance (v4 fields) = %s", b)
+		}
+		_, err := admin.DescribeSecret(&kms.DescribeSecretRequest{SecretName: tea.String("fid/missing")})
+		var se *tea.SDKError
+		if !errors.As(err, &se) || !strings.Contains(tea.StringValue(se.Data), `"Recommend":"See Forbidden.ResourceNotFound in the Errors table`) {
+			t.Fatalf("the error carries no Recommend: %v", err)
+		}
 	})
 }

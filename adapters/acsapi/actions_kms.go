@@ -485,20 +485,33 @@ func getKmsInstance(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	type bindVpcs struct {
+		BindVpc []struct{} `json:"BindVpc"`
+	}
+	// Every field of the SDK v4 model that Coffer can fill truthfully: an instance is bought until
+	// its EndDate and renewed (a subscription, PREPAY), of KMS 3.0's kind, with no deletion
+	// protection and no VPC, so the network fields are empty. KeyNum, Spec and VpcNum are the v3
+	// model's. VswitchIds and ZoneIds are left out: v3 decodes them as strings, v4 as lists.
 	return struct {
 		KmsInstance any `json:"KmsInstance"`
 	}{struct {
-		InstanceId   string `json:"InstanceId"`
-		InstanceName string `json:"InstanceName"`
-		Status       string `json:"Status"`
-		CreateTime   string `json:"CreateTime"`
-		StartDate    string `json:"StartDate"`
-		EndDate      string `json:"EndDate"`
-		SecretNum    string `json:"SecretNum"` // a string in the SDK's struct
-		KeyNum       int    `json:"KeyNum"`
-		Spec         int    `json:"Spec"`
+		InstanceId         string   `json:"InstanceId"`
+		InstanceName       string   `json:"InstanceName"`
+		Status             string   `json:"Status"`
+		CreateTime         string   `json:"CreateTime"`
+		StartDate          string   `json:"StartDate"`
+		EndDate            string   `json:"EndDate"`
+		SecretNum          string   `json:"SecretNum"` // a string in the SDK's struct
+		KeyNum             int      `json:"KeyNum"`
+		Spec               int      `json:"Spec"`
+		ChargeType         string   `json:"ChargeType"`
+		ProductVersion     string   `json:"ProductVersion"`
+		DeletionProtection bool     `json:"DeletionProtection"`
+		VpcId              string   `json:"VpcId"`
+		VpcNum             int      `json:"VpcNum"`
+		BindVpcs           bindVpcs `json:"BindVpcs"`
 	}{info.ID, info.Name, instanceStatus(info.State), FormatTime(info.CreateTime), FormatTime(info.StartDate), FormatTime(info.EndDate),
-		strconv.Itoa(info.SecretNum), info.KeyNum, 1000}}, nil
+		strconv.Itoa(info.SecretNum), info.KeyNum, 1000, "PREPAY", "3", false, "", 0, bindVpcs{[]struct{}{}}}}, nil
 }
 
 func listKmsInstances(ctx context.Context, svc *core.Service, p Params) (any, error) {

@@ -104,12 +104,18 @@ func Classify(err error) *Error {
 	return &out
 }
 
-// errorBody is the error shape both SDK generations decode (reference §6.4).
+// errorBody is the error shape both SDK generations decode (reference §6.4). Recommend is where
+// Alibaba links its troubleshooter; Coffer points to its own table of codes and the request's log.
 type errorBody struct {
 	RequestID string `json:"RequestId"`
 	HostID    string `json:"HostId"`
 	Code      string `json:"Code"`
 	Message   string `json:"Message"`
+	Recommend string `json:"Recommend"`
+}
+
+func recommend(code, requestID string) string {
+	return "See " + code + " in the Errors table of Coffer's README; the server's log has the call under requestId " + requestID + "."
 }
 
 // WriteError writes err as an Alibaba error response. HostId echoes the host the client called,
@@ -117,7 +123,7 @@ type errorBody struct {
 // Classify's message reaches the client.
 func WriteError(w http.ResponseWriter, r *http.Request, requestID string, err error) {
 	e := Classify(err)
-	b, _ := json.Marshal(errorBody{RequestID: requestID, HostID: r.Host, Code: e.Code, Message: e.Message})
+	b, _ := json.Marshal(errorBody{RequestID: requestID, HostID: r.Host, Code: e.Code, Message: e.Message, Recommend: recommend(e.Code, requestID)})
 	write(w, e.Status, b)
 }
 

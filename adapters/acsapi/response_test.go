@@ -81,7 +81,8 @@ func TestWriteError(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"RequestId": "REQ-1", "HostId": "kms.example.com:8443", "Code": "ServiceUnavailableTemporary", "Message": "the store is temporarily unavailable"}
+	want := map[string]any{"RequestId": "REQ-1", "HostId": "kms.example.com:8443", "Code": "ServiceUnavailableTemporary", "Message": "the store is temporarily unavailable",
+		"Recommend": "See ServiceUnavailableTemporary in the Errors table of Coffer's README; the server's log has the call under requestId REQ-1."}
 	if fmt.Sprint(body) != fmt.Sprint(want) {
 		t.Fatalf("body %s, want %v", w.Body, want)
 	}
