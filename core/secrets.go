@@ -54,6 +54,11 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	if err := s.checkTargets(in.Type, ec); err != nil {
 		return nil, err
 	}
+	if in.EnableRotation {
+		if err := reachable(in.Type, ec); err != nil {
+			return nil, err
+		}
+	}
 	if in.Type == TypeRAMCredentials && in.Name == AutoSecretName {
 		in.Name = "acs/ram/user/" + ec.UserName
 	}
