@@ -234,7 +234,7 @@ func testOpenAPIFidelity(t *testing.T, b backend) {
 
 	t.Run("2.9 a tag listing shows only what the caller may see", func(t *testing.T) {
 		ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("fid/hidden"), VersionId: tea.String("v1"), SecretData: tea.String("x"),
-			Tags: tea.String(`[{"TagKey":"batch","TagValue":"hidden"}]`),
+			Tags:   tea.String(`[{"TagKey":"batch","TagValue":"hidden"}]`),
 			Policy: tea.String(`{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":["kms:ListTagResources"],"Resource":["*"]}]}`)})).must(t)
 		for _, st := range []map[string]string{
 			{"action": "CreateNetworkRule", "Name": "fid-any", "SourcePrivateIp": `["0.0.0.0/0","::/0"]`},
