@@ -52,10 +52,13 @@ func (k Kind) String() string {
 
 // Error is a classified failure. Message is safe to show a caller: it never holds secret material.
 type Error struct {
-	Kind    Kind
-	Field   string // the offending parameter, for invalid and missing parameters
-	Message string
-	Err     error // the cause, for logs; never shown to callers
+	Kind  Kind
+	Field string // the offending parameter, for invalid and missing parameters
+	// Resource is the record kind (RecordKey, RecordInstance, ...) a not-found error names, so a
+	// protocol can answer each kind with its own code.
+	Resource string
+	Message  string
+	Err      error // the cause, for logs; never shown to callers
 }
 
 func (e *Error) Error() string {

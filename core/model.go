@@ -148,8 +148,11 @@ type Secret struct {
 	Tags            []Tag      `json:"tags,omitempty"`
 	ExtendedConfig  string     `json:"extendedConfig,omitempty"` // JSON object
 	// RotationGrant is who set an ExtendedConfig that names another secret; nil when none does.
-	RotationGrant     *RotationGrant `json:"rotationGrant,omitempty"`
-	Policy            string         `json:"policy,omitempty"`
+	RotationGrant *RotationGrant `json:"rotationGrant,omitempty"`
+	Policy        string         `json:"policy,omitempty"`
+	// Creator is the access key or client key that created the secret; empty for a secret
+	// created before Coffer kept it, or by a trusted caller (the CLI's local commands).
+	Creator           string         `json:"creator,omitempty"`
 	Rotation          RotationPolicy `json:"rotation,omitzero"`
 	CreateTime        time.Time      `json:"createTime"`
 	UpdateTime        time.Time      `json:"updateTime"`

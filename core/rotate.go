@@ -194,6 +194,9 @@ func (r *Rotation) UpdateSecretRotationPolicy(ctx context.Context, in UpdateRota
 		if err != nil {
 			return err
 		}
+		if err := reachable(sec.Type, ec); err != nil {
+			return err
+		}
 		if grant, err = r.svc.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {
 			return err
 		}

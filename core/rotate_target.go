@@ -53,6 +53,30 @@ func (t RotationTarget) Kind() string {
 	}
 }
 
+// reachable refuses, before a secret is created with rotation on, a rotation target that Coffer
+// cannot reach by its contract: an Alibaba resource id (rm-..., pc-..., i-...) where Coffer needs
+// a URL, or a RAMCredentials secret without a cloud provider. The README maps Alibaba's ids to the
+// locations Coffer takes.
+func reachable(t SecretType, ec extendedConfig) error {
+	target := RotationTarget{Type: t, CustomData: ec.CustomData}
+	var field, form string
+	switch t {
+	case TypeRds:
+		target.Location, field, form = ec.DBInstanceID, "DBInstanceId", "a connection URL such as postgres://host:5432/db or mysql://host:3306/db"
+	case TypeECS:
+		target.Location, field, form = ec.InstanceID, "InstanceId", "an SSH URL such as ssh://host:22"
+	case TypeRAMCredentials:
+		field, form = "CustomData.Provider", `"alibaba" (Alibaba RAM) or "aws" (AWS IAM)`
+	default:
+		return nil
+	}
+	switch k := target.Kind(); {
+	case t == TypeRds && (k == "postgres" || k == "mysql"), t == TypeECS && k == "ssh", t == TypeRAMCredentials && (k == "alibaba" || k == "aws"):
+		return nil
+	}
+	return Invalid("ExtendedConfig", "Coffer cannot reach this rotation target: %s must be %s (see the README's migration table)", field, form)
+}
+
 // target reads the secret's rotation target, with its admin credential, and picks its rotator.
 // The admin credential is read only while the principal that set the config may read it.
 func (r *Rotation) target(ctx context.Context, sec *Secret) (RotationTarget, Rotator, error) {

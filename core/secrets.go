@@ -56,6 +56,11 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	if err := s.checkTargets(in.Type, ec); err != nil {
 		return nil, err
 	}
+	if in.EnableRotation {
+		if err := reachable(in.Type, ec); err != nil {
+			return nil, err
+		}
+	}
 	if in.Type == TypeRAMCredentials && in.Name == AutoSecretName {
 		in.Name = "acs/ram/user/" + ec.UserName
 	}
@@ -107,7 +112,7 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	sec := &Secret{
 		Name: in.Name, InstanceID: in.InstanceID, Type: in.Type, Description: in.Description,
 		EncryptionKeyID: key.ID, Tags: in.Tags, ExtendedConfig: in.ExtendedConfig, RotationGrant: grant, Policy: in.Policy,
-		Rotation: rot, CreateTime: now, UpdateTime: now,
+		Rotation: rot, CreateTime: now, UpdateTime: now, Creator: in.By.ID,
 		Versions: []Version{{ID: in.VersionID, CreateTime: now, Stages: []string{StageCurrent}, DataType: in.DataType}},
 	}
 	if policy != nil {
@@ -317,6 +322,23 @@ func (s *Service) valueOf(ctx context.Context, in GetSecretValueInput, read Vers
 	}
 	if err != nil {
 		return nil, storeErr(err)
+	}
+	if sec.Type.Managed() && in.VersionID != "" {
+		// Alibaba ignores VersionId on managed secrets, whose versions rotation names: read the
+		// stage asked for (ACSCurrent by default), again if the version read by id is another.
+		in.VersionID = ""
+		if stage == "" {
+			stage = StageCurrent
+		}
+		if v := sec.VersionByStage(stage); v == nil || v.ID != read.VersionID {
+			sec, sealed, err = s.store.ReadVersion(ctx, in.Name, "", stage)
+			if errors.Is(err, ErrNotFound) {
+				return nil, Errorf(KindNotFound, "the secret %s is not found", in.Name)
+			}
+			if err != nil {
+				return nil, storeErr(err)
+			}
+		}
 	}
 	if sec.Type.Managed() && stage != StageCurrent && stage != StagePrevious {
 		return nil, Invalid("VersionStage", "only ACSCurrent and ACSPrevious can be read from %s secrets", sec.Type)
@@ -715,7 +737,14 @@ const (
 	FilterDescription = "Description"
 	FilterTagKey      = "TagKey"
 	FilterTagValue    = "TagValue"
+	// The keys below match a value exactly (SecretType in any case, as Alibaba writes RDS).
+	FilterInstanceID = "DKMSInstanceId"
+	FilterSecretType = "SecretType"
+	FilterCreator    = "Creator"
 )
+
+// maxFilters is how many key-value pairs ListSecrets takes, as Alibaba's.
+const maxFilters = 10
 
 // SecretFilter matches when any of Values matches Key; filters combine with AND.
 type SecretFilter struct {
@@ -776,8 +805,8 @@ func compileFilters(fs []SecretFilter) (func(*Secret) bool, error) {
 	if len(fs) == 0 {
 		return nil, nil
 	}
-	if len(fs) > 4 {
-		return nil, Invalid("Filters", "at most one filter per key")
+	if len(fs) > maxFilters {
+		return nil, Invalid("Filters", "at most %d filters", maxFilters)
 	}
 	var preds []func(*Secret) bool
 	for _, f := range fs {
@@ -794,6 +823,12 @@ func compileFilters(fs []SecretFilter) (func(*Secret) bool, error) {
 			}
 		}
 		values := f.Values
+		exact := func(field func(*Secret) string, equal func(a, b string) bool) func(*Secret) bool {
+			return func(sec *Secret) bool {
+				return slices.ContainsFunc(values, func(want string) bool { return equal(field(sec), want) })
+			}
+		}
+		same := func(a, b string) bool { return a == b }
 		any := func(field func(*Secret) []string) func(*Secret) bool {
 			return func(sec *Secret) bool {
 				for _, have := range field(sec) {
@@ -815,8 +850,14 @@ func compileFilters(fs []SecretFilter) (func(*Secret) bool, error) {
 			preds = append(preds, any(func(s *Secret) []string { return tagParts(s.Tags, true) }))
 		case FilterTagValue:
 			preds = append(preds, any(func(s *Secret) []string { return tagParts(s.Tags, false) }))
+		case FilterInstanceID:
+			preds = append(preds, exact(func(s *Secret) string { return s.InstanceID }, same))
+		case FilterSecretType:
+			preds = append(preds, exact(func(s *Secret) string { return string(s.Type) }, strings.EqualFold))
+		case FilterCreator:
+			preds = append(preds, exact(func(s *Secret) string { return s.Creator }, same))
 		default:
-			return nil, Invalid("Filters", "unknown filter key %q; use SecretName, Description, TagKey or TagValue", f.Key)
+			return nil, Invalid("Filters", "unknown filter key %q; use SecretName, Description, TagKey, TagValue, DKMSInstanceId, SecretType or Creator", f.Key)
 		}
 	}
 	return func(sec *Secret) bool {
@@ -945,13 +986,54 @@ func (s *Service) RestoreSecret(ctx context.Context, name string) error {
 
 // TagSecret adds or replaces tags on a secret.
 func (s *Service) TagSecret(ctx context.Context, name string, tags []Tag) error {
-	if len(tags) == 0 {
-		return Missing("Tags")
-	}
-	if err := validateTags("Tags", tags); err != nil {
+	change, err := addTags(tags)
+	if err != nil {
 		return err
 	}
-	return s.changeTags(ctx, name, func(cur []Tag) []Tag {
+	return s.mutate(ctx, name, func(cur *Secret) error { return change(&cur.Tags) })
+}
+
+// UntagSecret removes tags by key; absent keys are ignored.
+func (s *Service) UntagSecret(ctx context.Context, name string, keys []string) error {
+	change, err := dropTags(keys)
+	if err != nil {
+		return err
+	}
+	return s.mutate(ctx, name, func(cur *Secret) error { return change(&cur.Tags) })
+}
+
+// TagKey adds or replaces tags on a key.
+func (s *Service) TagKey(ctx context.Context, id string, tags []Tag) error {
+	change, err := addTags(tags)
+	if err != nil {
+		return err
+	}
+	_, err = s.changeKey(ctx, id, func(k *Key) error { return change(&k.Tags) })
+	return err
+}
+
+// UntagKey removes tags from a key by tag key; absent keys are ignored.
+func (s *Service) UntagKey(ctx context.Context, id string, keys []string) error {
+	change, err := dropTags(keys)
+	if err != nil {
+		return err
+	}
+	_, err = s.changeKey(ctx, id, func(k *Key) error { return change(&k.Tags) })
+	return err
+}
+
+// tagChange changes a resource's tags in place and checks the result.
+type tagChange func(*[]Tag) error
+
+// addTags is the change that adds tags, replacing the values of keys already there.
+func addTags(tags []Tag) (tagChange, error) {
+	if len(tags) == 0 {
+		return nil, Missing("Tags")
+	}
+	if err := validateTags("Tags", tags); err != nil {
+		return nil, err
+	}
+	return changeTags(func(cur []Tag) []Tag {
 		for _, t := range tags {
 			i := slices.IndexFunc(cur, func(c Tag) bool { return c.Key == t.Key })
 			if i >= 0 {
@@ -961,26 +1043,26 @@ func (s *Service) TagSecret(ctx context.Context, name string, tags []Tag) error 
 			}
 		}
 		return cur
-	})
+	}), nil
 }
 
-// UntagSecret removes tags by key; absent keys are ignored.
-func (s *Service) UntagSecret(ctx context.Context, name string, keys []string) error {
+// dropTags is the change that removes tags by key.
+func dropTags(keys []string) (tagChange, error) {
 	if len(keys) == 0 {
-		return Missing("TagKeys")
+		return nil, Missing("TagKeys")
 	}
-	return s.changeTags(ctx, name, func(cur []Tag) []Tag {
+	return changeTags(func(cur []Tag) []Tag {
 		return slices.DeleteFunc(cur, func(t Tag) bool { return slices.Contains(keys, t.Key) })
-	})
+	}), nil
 }
 
-func (s *Service) changeTags(ctx context.Context, name string, change func([]Tag) []Tag) error {
-	return s.mutate(ctx, name, func(cur *Secret) error {
-		cur.Tags = change(cur.Tags)
-		if err := validateTags("Tags", cur.Tags); err != nil {
+func changeTags(change func([]Tag) []Tag) tagChange {
+	return func(tags *[]Tag) error {
+		*tags = change(*tags)
+		if err := validateTags("Tags", *tags); err != nil {
 			return err
 		}
-		sort.SliceStable(cur.Tags, func(i, j int) bool { return cur.Tags[i].Key < cur.Tags[j].Key })
+		sort.SliceStable(*tags, func(i, j int) bool { return (*tags)[i].Key < (*tags)[j].Key })
 		return nil
-	})
+	}
 }

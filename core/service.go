@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -78,7 +79,7 @@ func randomID(prefix string, n int) string {
 func getRecord[T any](ctx context.Context, st Records, kind, id, what string) (*T, error) {
 	doc, err := st.GetRecord(ctx, kind, id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, Errorf(KindNotFound, "the %s %s is not found", what, id)
+		return nil, notFound(kind, what, id)
 	}
 	if err != nil {
 		return nil, storeErr(err)
@@ -88,6 +89,11 @@ func getRecord[T any](ctx context.Context, st Records, kind, id, what string) (*
 		return nil, &Error{Kind: KindInternal, Message: "a stored record is damaged", Err: err}
 	}
 	return v, nil
+}
+
+// notFound names a record that does not exist, with its kind for the protocol's code.
+func notFound(kind, what, id string) *Error {
+	return &Error{Kind: KindNotFound, Resource: kind, Message: fmt.Sprintf("the %s %s is not found", what, id)}
 }
 
 // updateRecord applies fn to a JSON record atomically.
@@ -105,7 +111,7 @@ func updateRecord[T any](ctx context.Context, st Records, kind, id, what string,
 		return json.Marshal(v)
 	})
 	if errors.Is(err, ErrNotFound) {
-		return nil, Errorf(KindNotFound, "the %s %s is not found", what, id)
+		return nil, notFound(kind, what, id)
 	}
 	return out, storeErr(err)
 }

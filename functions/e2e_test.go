@@ -393,7 +393,9 @@ func testSDKErrors(t *testing.T, b backend) {
 		{"bad boolean", "DescribeSecret", map[string]string{"SecretName": "e", "FetchTags": "yes"}, 400, "InvalidParameter"},
 		{"remove ACSCurrent", "UpdateSecretVersionStage", map[string]string{"SecretName": "e", "VersionStage": "ACSCurrent", "RemoveFromVersion": "v1"}, 400, "InvalidParameter"},
 		{"bad end date", "CreateKmsInstance", map[string]string{"EndDate": "tomorrow"}, 400, "InvalidParameter"},
-		{"key not found", "DescribeKey", map[string]string{"KeyId": "key-nope"}, 404, "Forbidden.ResourceNotFound"},
+		{"key not found", "DescribeKey", map[string]string{"KeyId": "key-nope"}, 404, "Forbidden.KeyNotFound"},
+		{"key not found on encrypt", "Encrypt", map[string]string{"KeyId": "key-nope", "Plaintext": "eA=="}, 404, "Forbidden.KeyNotFound"},
+		{"instance not found", "GetKmsInstance", map[string]string{"KmsInstanceId": "kst-nope"}, 403, "Forbidden.DKMSInstanceNotFound"},
 		{"unknown action", "Frobnicate", map[string]string{}, 404, "InvalidAction.NotFound"},
 	}
 	for _, tc := range cases {

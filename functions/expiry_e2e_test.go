@@ -138,7 +138,7 @@ func testSDKInstanceLifecycle(t *testing.T, b backend) {
 	_, err = c.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String("life/0")})
 	wantCode(t, err, 404, "Forbidden.ResourceNotFound")
 	_, err = c.DescribeKey(&kms.DescribeKeyRequest{KeyId: tea.String(keyID)})
-	wantCode(t, err, 404, "Forbidden.ResourceNotFound")
+	wantCode(t, err, 404, "Forbidden.KeyNotFound")
 
 	backups := ok(call(c, "ListBackups", map[string]string{"KmsInstanceId": inst})).must(t)
 	list := backups["Backups"].(map[string]any)["Backup"].([]any)

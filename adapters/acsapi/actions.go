@@ -41,6 +41,9 @@ func ManageActions() Actions {
 		"TagResources":             tagResources,
 		"UntagResources":           untagResources,
 		"ListTagResources":         listTagResources,
+		"ListResourceTags":         listResourceTags,
+		"DescribeRegions":          describeRegions,
+		"GetDefaultKmsInstance":    getDefaultKmsInstance,
 		"CreateKey":                createKey,
 		"DescribeKey":              describeKey,
 		"ListKeys":                 listKeys,
@@ -75,7 +78,7 @@ func Merge(sets ...Actions) Actions {
 }
 
 // arnPrefix stands where Alibaba puts region and account: a self-hosted service has neither.
-const arnPrefix = "acs:kms:coffer:coffer:secret/"
+const arnPrefix = "acs:kms:" + deploymentRegion + ":coffer:secret/"
 
 // normalizeSecretName replaces a SecretName given as an ARN by the name it holds, before the call
 // is authorized, so that the authorization, the action and its answer all see the same name.

@@ -2,7 +2,9 @@ package acsapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"reflect"
 
 	"github.com/seed-4eefd85e/coffer/core"
 )
@@ -62,25 +64,37 @@ type batchError struct {
 	HttpStatus int    `json:"HttpStatus"`
 }
 
-// batchGetSecretValue is an extension action (AWS has one, Alibaba does not): SecretNames, a
-// JSON array of up to 20 names, read in one store round trip (one per Cluster node involved).
-// Each secret is authorized and checked like a single GetSecretValue and fails on its own.
+// batchGetSecretValue reads up to 20 secrets in one store round trip (one per Cluster node
+// involved); each is authorized and checked like a single GetSecretValue and fails on its own.
+// Alibaba's form (docs updated August 2026) is SecretsList, answered with flat SecretValues and
+// Errors lists; Coffer's older SecretNames form keeps its wrapped answer for existing callers.
 func batchGetSecretValue(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	names, err := secretNamesParam(p)
+	reqs, alibaba, err := batchParam(p)
 	if err != nil {
 		return nil, err
 	}
-	fetchConfig, err := p.Bool("FetchExtendedConfig", false)
-	if err != nil {
-		return nil, err
-	}
-	ins := make([]core.GetSecretValueInput, len(names))
-	for i, n := range names {
-		ins[i] = core.GetSecretValueInput{Name: n, Stage: p.String("VersionStage")}
+	ins := make([]core.GetSecretValueInput, len(reqs))
+	for i, r := range reqs {
+		ins[i] = core.GetSecretValueInput{Name: r.SecretName, VersionID: r.VersionId, Stage: r.VersionStage}
 	}
 	res, err := readValues(ctx, svc, ins)
 	if err != nil {
 		return nil, err
+	}
+	values, errs := []secretValue{}, []batchError{}
+	for i, r := range res {
+		if r.Err != nil {
+			e := Classify(r.Err)
+			errs = append(errs, batchError{SecretName: reqs[i].SecretName, Code: e.Code, Message: e.Message, HttpStatus: e.Status})
+			continue
+		}
+		values = append(values, secretValueOf(r.Value, bool(reqs[i].FetchExtendedConfig)))
+	}
+	if alibaba {
+		return struct {
+			SecretValues []secretValue `json:"SecretValues"`
+			Errors       []batchError  `json:"Errors"`
+		}{values, errs}, nil
 	}
 	type response struct {
 		SecretValues struct {
@@ -91,53 +105,92 @@ func batchGetSecretValue(ctx context.Context, svc *core.Service, p Params) (any,
 		} `json:"Errors"`
 	}
 	var out response
-	out.SecretValues.SecretValue = []secretValue{}
-	out.Errors.Error = []batchError{}
-	for i, r := range res {
-		if r.Err != nil {
-			e := Classify(r.Err)
-			out.Errors.Error = append(out.Errors.Error, batchError{SecretName: names[i], Code: e.Code, Message: e.Message, HttpStatus: e.Status})
-			continue
-		}
-		out.SecretValues.SecretValue = append(out.SecretValues.SecretValue, secretValueOf(r.Value, fetchConfig))
-	}
+	out.SecretValues.SecretValue, out.Errors.Error = values, errs
 	return out, nil
 }
 
-// secretNamesParam reads SecretNames: a JSON array of 1 to core.MaxBatchSecrets distinct names
-// (or ARNs).
-func secretNamesParam(p Params) ([]string, error) {
-	var names []string
-	present, err := p.JSON("SecretNames", &names)
-	if err != nil {
-		return nil, err
-	}
-	if !present || len(names) == 0 {
-		return nil, core.Missing("SecretNames")
-	}
-	if len(names) > core.MaxBatchSecrets {
-		return nil, core.Invalid("SecretNames", "at most %d names", core.MaxBatchSecrets)
-	}
-	seen := make(map[string]bool, len(names))
-	for i, n := range names {
-		names[i] = secretName(n)
-		if seen[names[i]] {
-			return nil, core.Invalid("SecretNames", "the name at position %d repeats an earlier one", i+1)
-		}
-		seen[names[i]] = true
-	}
-	return names, nil
+// batchRequest is one entry of SecretsList.
+type batchRequest struct {
+	SecretName          string   `json:"SecretName"`
+	VersionId           string   `json:"VersionId"`
+	VersionStage        string   `json:"VersionStage"`
+	FetchExtendedConfig jsonBool `json:"FetchExtendedConfig"`
 }
 
-// secretNamesResources names the secrets of a BatchGetSecretValue call.
-func secretNamesResources(p Params) ([]string, error) {
-	names, err := secretNamesParam(p)
+// jsonBool accepts true and false as JSON booleans or strings, as Alibaba's flags are strings.
+type jsonBool bool
+
+func (b *jsonBool) UnmarshalJSON(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	switch v {
+	case true, "true", "True", "TRUE":
+		*b = true
+	case false, "false", "False", "FALSE", nil, "":
+		*b = false
+	default:
+		return &json.UnmarshalTypeError{Value: string(data), Type: reflect.TypeFor[bool]()}
+	}
+	return nil
+}
+
+// batchParam reads the secrets of a batch: Alibaba's SecretsList (alibaba is true), or the
+// deprecated SecretNames with one VersionStage and FetchExtendedConfig for all. Either way 1 to
+// core.MaxBatchSecrets distinct requests, names given as ARNs read as names.
+func batchParam(p Params) (reqs []batchRequest, alibaba bool, err error) {
+	field := "SecretsList"
+	switch _, old := p["SecretNames"]; {
+	case old && p.String("SecretsList") != "":
+		return nil, false, core.Invalid("SecretNames", "give SecretsList or the deprecated SecretNames, not both")
+	case old:
+		field = "SecretNames"
+		var names []string
+		if _, err := p.JSON(field, &names); err != nil {
+			return nil, false, err
+		}
+		fetch, err := p.Bool("FetchExtendedConfig", false)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, n := range names {
+			reqs = append(reqs, batchRequest{SecretName: n, VersionStage: p.String("VersionStage"), FetchExtendedConfig: jsonBool(fetch)})
+		}
+	default:
+		alibaba = true
+		if _, err := p.JSON(field, &reqs); err != nil {
+			return nil, true, err
+		}
+	}
+	if len(reqs) == 0 {
+		return nil, alibaba, core.Missing(field)
+	}
+	if len(reqs) > core.MaxBatchSecrets {
+		return nil, alibaba, core.Invalid(field, "at most %d secrets", core.MaxBatchSecrets)
+	}
+	seen := make(map[batchRequest]bool, len(reqs))
+	for i := range reqs {
+		reqs[i].SecretName = secretName(reqs[i].SecretName)
+		key := reqs[i]
+		key.FetchExtendedConfig = false
+		if seen[key] {
+			return nil, alibaba, core.Invalid(field, "the secret at position %d repeats an earlier one", i+1)
+		}
+		seen[key] = true
+	}
+	return reqs, alibaba, nil
+}
+
+// batchResources names the secrets of a BatchGetSecretValue call.
+func batchResources(p Params) ([]string, error) {
+	reqs, _, err := batchParam(p)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = "secret/" + n
+	out := make([]string, len(reqs))
+	for i, r := range reqs {
+		out[i] = "secret/" + r.SecretName
 	}
 	return out, nil
 }

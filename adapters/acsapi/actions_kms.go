@@ -37,16 +37,46 @@ func getRandomPassword(_ context.Context, svc *core.Service, p Params) (any, err
 // empty is the response of actions that answer with RequestId alone.
 type empty struct{}
 
-// tagTarget returns the secret a tag action names; keys carry no tags yet.
-func tagTarget(p Params) (string, error) {
-	if p.String("KeyId") != "" || p.String("CertificateId") != "" {
-		return "", core.Invalid("KeyId", "only secrets can be tagged in this version of Coffer")
+// tagTarget returns what a tag action names: a key (KeyId) or a secret (SecretName).
+func tagTarget(p Params) (kind, id string, err error) {
+	if p.String("CertificateId") != "" {
+		return "", "", core.Invalid("CertificateId", "Coffer has no certificates; tag a key (KeyId) or a secret (SecretName)")
 	}
-	return p.Required("SecretName")
+	if id := p.String("KeyId"); id != "" {
+		return "key", id, nil
+	}
+	id, err = p.Required("SecretName")
+	return "secret", id, err
+}
+
+// tagger adds and removes the tags of one kind of resource.
+type tagger struct {
+	tag   func(ctx context.Context, id string, tags []core.Tag) error
+	untag func(ctx context.Context, id string, keys []string) error
+	tags  func(ctx context.Context, id string) ([]core.Tag, error)
+}
+
+func taggerOf(svc *core.Service, kind string) tagger {
+	if kind == "key" {
+		return tagger{svc.TagKey, svc.UntagKey, func(ctx context.Context, id string) ([]core.Tag, error) {
+			k, err := svc.DescribeKey(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return k.Tags, nil
+		}}
+	}
+	return tagger{svc.TagSecret, svc.UntagSecret, func(ctx context.Context, id string) ([]core.Tag, error) {
+		s, err := svc.DescribeSecret(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return s.Tags, nil
+	}}
 }
 
 func tagResource(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	name, err := tagTarget(p)
+	kind, id, err := tagTarget(p)
 	if err != nil {
 		return nil, err
 	}
@@ -54,11 +84,11 @@ func tagResource(ctx context.Context, svc *core.Service, p Params) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return empty{}, svc.TagSecret(ctx, name, ts)
+	return empty{}, taggerOf(svc, kind).tag(ctx, id, ts)
 }
 
 func untagResource(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	name, err := tagTarget(p)
+	kind, id, err := tagTarget(p)
 	if err != nil {
 		return nil, err
 	}
@@ -66,33 +96,39 @@ func untagResource(ctx context.Context, svc *core.Service, p Params) (any, error
 	if _, err := p.JSON("TagKeys", &keys); err != nil {
 		return nil, err
 	}
-	return empty{}, svc.UntagSecret(ctx, name, keys)
+	return empty{}, taggerOf(svc, kind).untag(ctx, id, keys)
 }
 
-// secretResources reads ResourceType (which must be secret) and ResourceId.N of the batch tag
-// actions.
-func secretResources(p Params) ([]string, error) {
-	if rt := p.String("ResourceType"); rt != "secret" {
-		return nil, core.Invalid("ResourceType", "only secret is supported in this version of Coffer")
+// maxTagResources bounds the resources one batch tag call names, and the resources one page of
+// ListTagResources shows.
+const maxTagResources = 50
+
+// taggedResources reads ResourceType (secret or key) and ResourceId.N of the batch tag actions;
+// ids may be absent only where optional says so.
+func taggedResources(p Params, optional bool) (kind string, ids []string, err error) {
+	kind = p.String("ResourceType")
+	if kind != "secret" && kind != "key" {
+		return "", nil, core.Invalid("ResourceType", "use secret or key")
 	}
-	ids, err := p.Indexed("ResourceId")
-	if err != nil {
-		return nil, err
+	if ids, err = p.Indexed("ResourceId"); err != nil {
+		return "", nil, err
 	}
-	if len(ids) == 0 {
-		return nil, core.Missing("ResourceId.1")
+	if len(ids) == 0 && !optional {
+		return "", nil, core.Missing("ResourceId.1")
 	}
-	if len(ids) > 50 {
-		return nil, core.Invalid("ResourceId.N", "at most 50 resources")
+	if len(ids) > maxTagResources {
+		return "", nil, core.Invalid("ResourceId.N", "at most %d resources", maxTagResources)
 	}
 	for i, id := range ids {
-		ids[i] = secretName(id) // as resourceIDs authorized it
+		if kind == "secret" {
+			ids[i] = secretName(id) // as resourceIDs authorized it
+		}
 	}
-	return ids, nil
+	return kind, ids, nil
 }
 
 func tagResources(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	ids, err := secretResources(p)
+	kind, ids, err := taggedResources(p, false)
 	if err != nil {
 		return nil, err
 	}
@@ -104,8 +140,9 @@ func tagResources(ctx context.Context, svc *core.Service, p Params) (any, error)
 	for i, g := range groups {
 		ts[i] = core.Tag{Key: g["Key"], Value: g["Value"]}
 	}
+	t := taggerOf(svc, kind)
 	for _, id := range ids {
-		if err := svc.TagSecret(ctx, id, ts); err != nil {
+		if err := t.tag(ctx, id, ts); err != nil {
 			return nil, err
 		}
 	}
@@ -113,7 +150,7 @@ func tagResources(ctx context.Context, svc *core.Service, p Params) (any, error)
 }
 
 func untagResources(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	ids, err := secretResources(p)
+	kind, ids, err := taggedResources(p, false)
 	if err != nil {
 		return nil, err
 	}
@@ -125,48 +162,81 @@ func untagResources(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	t := taggerOf(svc, kind)
 	for _, id := range ids {
 		ks := keys
 		if all {
-			s, err := svc.DescribeSecret(ctx, id)
+			tags, err := t.tags(ctx, id)
 			if err != nil {
 				return nil, err
 			}
 			ks = nil
-			for _, t := range s.Tags {
-				ks = append(ks, t.Key)
+			for _, tg := range tags {
+				ks = append(ks, tg.Key)
 			}
 			if len(ks) == 0 {
 				continue
 			}
 		}
-		if err := svc.UntagSecret(ctx, id, ks); err != nil {
+		if err := t.untag(ctx, id, ks); err != nil {
 			return nil, err
 		}
 	}
 	return empty{}, nil
 }
 
+// tagged is one resource and its tags, as ListTagResources pages through them.
+type tagged struct {
+	id   string
+	tags []core.Tag
+}
+
+// listTagResources answers the tags of the resources named by ResourceId.N or, without ids, of
+// every resource of the type that the caller may see, in pages of maxTagResources resources
+// (NextToken). Tag.N.Key (and .Value) keep the resources that carry every tag given.
 func listTagResources(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	ids, err := secretResources(p)
+	kind, ids, err := taggedResources(p, true)
 	if err != nil {
 		return nil, err
 	}
+	groups, err := p.IndexedParams("Tag")
+	if err != nil {
+		return nil, err
+	}
+	offset := 0
+	if tok := p.String("NextToken"); tok != "" {
+		if offset, err = strconv.Atoi(tok); err != nil || offset < 0 {
+			return nil, core.Invalid("NextToken", "use the NextToken of the previous page")
+		}
+	}
+	var all []tagged
+	if len(ids) > 0 {
+		t := taggerOf(svc, kind)
+		for _, id := range ids {
+			tags, err := t.tags(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, tagged{id, tags})
+		}
+	} else if all, err = visibleTagged(ctx, svc, kind); err != nil {
+		return nil, err
+	}
+	all = slices.DeleteFunc(all, func(r tagged) bool { return !carriesAll(r.tags, groups) })
 	type item struct {
 		ResourceId   string `json:"ResourceId"`
 		ResourceType string `json:"ResourceType"`
 		TagKey       string `json:"TagKey"`
 		TagValue     string `json:"TagValue"`
 	}
-	items := []item{}
-	for _, id := range ids {
-		s, err := svc.DescribeSecret(ctx, id)
-		if err != nil {
-			return nil, err
+	items, next := []item{}, ""
+	for i := offset; i < len(all) && i < offset+maxTagResources; i++ {
+		for _, t := range all[i].tags {
+			items = append(items, item{all[i].id, kind, t.Key, t.Value})
 		}
-		for _, t := range s.Tags {
-			items = append(items, item{id, "secret", t.Key, t.Value})
-		}
+	}
+	if offset+maxTagResources < len(all) {
+		next = strconv.Itoa(offset + maxTagResources)
 	}
 	type list struct {
 		TagResource []item `json:"TagResource"`
@@ -174,7 +244,101 @@ func listTagResources(ctx context.Context, svc *core.Service, p Params) (any, er
 	return struct {
 		TagResources list   `json:"TagResources"`
 		NextToken    string `json:"NextToken"`
-	}{TagResources: list{items}}, nil
+	}{list{items}, next}, nil
+}
+
+// visibleTagged lists every resource of kind that the caller of the call being served may see
+// (a secret policy's denial included), with its tags.
+func visibleTagged(ctx context.Context, svc *core.Service, kind string) ([]tagged, error) {
+	v, err := callerView(ctx, svc)
+	if err != nil {
+		return nil, err
+	}
+	var out []tagged
+	if kind == "key" {
+		keys, err := svc.ListKeys(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if v.Key(k) {
+				out = append(out, tagged{k.ID, k.Tags})
+			}
+		}
+		return out, nil
+	}
+	for n := 1; ; n++ {
+		page, err := svc.ListSecrets(ctx, core.ListSecretsInput{View: v, PageNumber: n, PageSize: 100})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page.Secrets {
+			out = append(out, tagged{s.Name, s.Tags})
+		}
+		if len(page.Secrets) < 100 || n*100 >= page.Total {
+			return out, nil
+		}
+	}
+}
+
+// carriesAll reports whether tags hold every Tag.N filter: the key, and the value when given.
+func carriesAll(tags []core.Tag, filters []Params) bool {
+	for _, f := range filters {
+		if !slices.ContainsFunc(tags, func(t core.Tag) bool { return t.Key == f["Key"] && (f["Value"] == "" || t.Value == f["Value"]) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// listResourceTags answers the tags of one key.
+func listResourceTags(ctx context.Context, svc *core.Service, p Params) (any, error) {
+	id, err := p.Required("KeyId")
+	if err != nil {
+		return nil, err
+	}
+	k, err := svc.DescribeKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	type item struct {
+		KeyId    string `json:"KeyId"`
+		TagKey   string `json:"TagKey"`
+		TagValue string `json:"TagValue"`
+	}
+	items := make([]item, len(k.Tags))
+	for i, t := range k.Tags {
+		items[i] = item{k.ID, t.Key, t.Value}
+	}
+	type list struct {
+		Tag []item `json:"Tag"`
+	}
+	return struct {
+		Tags list `json:"Tags"`
+	}{list{items}}, nil
+}
+
+// deploymentRegion is the one region a Coffer deployment is, as its ARNs name it.
+const deploymentRegion = "coffer"
+
+func describeRegions(context.Context, *core.Service, Params) (any, error) {
+	type region struct {
+		RegionId string `json:"RegionId"`
+	}
+	type list struct {
+		Region []region `json:"Region"`
+	}
+	return struct {
+		Regions list `json:"Regions"`
+	}{list{[]region{{deploymentRegion}}}}, nil
+}
+
+// getDefaultKmsInstance answers the shared pool, which has no instance id: Coffer has no default
+// instance, as an Alibaba account that bought none.
+func getDefaultKmsInstance(context.Context, *core.Service, Params) (any, error) {
+	return struct {
+		DefaultKmsInstanceId string `json:"DefaultKmsInstanceId"`
+	}{""}, nil
 }
 
 // keyArn names a key as Alibaba's ARNs do.
@@ -321,20 +485,33 @@ func getKmsInstance(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	type bindVpcs struct {
+		BindVpc []struct{} `json:"BindVpc"`
+	}
+	// Every field of the SDK v4 model that Coffer can fill truthfully: an instance is bought until
+	// its EndDate and renewed (a subscription, PREPAY), of KMS 3.0's kind, with no deletion
+	// protection and no VPC, so the network fields are empty. KeyNum, Spec and VpcNum are the v3
+	// model's. VswitchIds and ZoneIds are left out: v3 decodes them as strings, v4 as lists.
 	return struct {
 		KmsInstance any `json:"KmsInstance"`
 	}{struct {
-		InstanceId   string `json:"InstanceId"`
-		InstanceName string `json:"InstanceName"`
-		Status       string `json:"Status"`
-		CreateTime   string `json:"CreateTime"`
-		StartDate    string `json:"StartDate"`
-		EndDate      string `json:"EndDate"`
-		SecretNum    string `json:"SecretNum"` // a string in the SDK's struct
-		KeyNum       int    `json:"KeyNum"`
-		Spec         int    `json:"Spec"`
+		InstanceId         string   `json:"InstanceId"`
+		InstanceName       string   `json:"InstanceName"`
+		Status             string   `json:"Status"`
+		CreateTime         string   `json:"CreateTime"`
+		StartDate          string   `json:"StartDate"`
+		EndDate            string   `json:"EndDate"`
+		SecretNum          string   `json:"SecretNum"` // a string in the SDK's struct
+		KeyNum             int      `json:"KeyNum"`
+		Spec               int      `json:"Spec"`
+		ChargeType         string   `json:"ChargeType"`
+		ProductVersion     string   `json:"ProductVersion"`
+		DeletionProtection bool     `json:"DeletionProtection"`
+		VpcId              string   `json:"VpcId"`
+		VpcNum             int      `json:"VpcNum"`
+		BindVpcs           bindVpcs `json:"BindVpcs"`
 	}{info.ID, info.Name, instanceStatus(info.State), FormatTime(info.CreateTime), FormatTime(info.StartDate), FormatTime(info.EndDate),
-		strconv.Itoa(info.SecretNum), info.KeyNum, 1000}}, nil
+		strconv.Itoa(info.SecretNum), info.KeyNum, 1000, "PREPAY", "3", false, "", 0, bindVpcs{[]struct{}{}}}}, nil
 }
 
 func listKmsInstances(ctx context.Context, svc *core.Service, p Params) (any, error) {

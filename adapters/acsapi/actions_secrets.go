@@ -71,10 +71,6 @@ func getSecretValue(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	dryRun, err := p.Bool("DryRun", false)
-	if err != nil {
-		return nil, err
-	}
 	// The name as Permission read it (an ARN stripped), so the read checks what serve validated.
 	res, err := readValues(ctx, svc, []core.GetSecretValueInput{{Name: secretName(name), VersionID: p.String("VersionId"), Stage: p.String("VersionStage")}})
 	if err != nil {
@@ -83,11 +79,7 @@ func getSecretValue(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if res[0].Err != nil {
 		return nil, res[0].Err
 	}
-	r := secretValueOf(res[0].Value, fetchConfig)
-	if dryRun { // a dry run proves access without returning the value
-		r.SecretData = ""
-	}
-	return r, nil
+	return secretValueOf(res[0].Value, fetchConfig), nil
 }
 
 func putSecretValue(ctx context.Context, svc *core.Service, p Params) (any, error) {

@@ -40,7 +40,8 @@ var kinds = map[string]string{
 	"UntagResource": "secret", "TagResources": "ids", "UntagResources": "ids", "ListTagResources": "ids",
 	"ListSecrets": "list", "ListKeys": "list", "ListKmsInstances": "list", "GetRandomPassword": "none",
 	"CreateKey": "create-key", "DescribeKey": "key", "Encrypt": "key", "GenerateDataKey": "key",
-	"Decrypt": "blob", "GetKmsInstance": "instance",
+	"Decrypt": "blob", "GetKmsInstance": "instance", "ListResourceTags": "key",
+	"DescribeRegions": "none", "GetDefaultKmsInstance": "none",
 }
 
 // world is a service with two instances, keys and secrets of every class, and one scoped and one

@@ -16,7 +16,7 @@ type resourcesOf func(Params) ([]string, error)
 var permissions = map[string]resourcesOf{
 	"CreateSecret":               secretParam,
 	"GetSecretValue":             secretParam,
-	"BatchGetSecretValue":        secretNamesResources, // needs kms:GetSecretValue (sameAs)
+	"BatchGetSecretValue":        batchResources, // needs kms:GetSecretValue (sameAs)
 	"PutSecretValue":             secretParam,
 	"UpdateSecretVersionStage":   secretParam,
 	"UpdateSecret":               secretParam,
@@ -34,7 +34,10 @@ var permissions = map[string]resourcesOf{
 	"UntagResource":              tagTargetParam,
 	"TagResources":               resourceIDs,
 	"UntagResources":             resourceIDs,
-	"ListTagResources":           resourceIDs,
+	"ListTagResources":           resourceIDs, // without ids: kind/*, and only what core.View shows
+	"ListResourceTags":           keyParam,
+	"DescribeRegions":            fixed(), // names no resource and tells nothing of any
+	"GetDefaultKmsInstance":      fixed(),
 	"CreateKey":                  fixed("key/*"),
 	"DescribeKey":                keyParam,
 	"Encrypt":                    keyParam,

@@ -71,6 +71,14 @@ var kindErrors = map[core.Kind]struct {
 	core.KindInternal:             {Error{500, "InternalFailure", "An internal error occurred."}, true},
 }
 
+// notFoundErrors are the not-found codes Alibaba gives per resource (reference, corrections);
+// Terraform's alicloud provider reads a missing key from Forbidden.KeyNotFound. Anything else
+// not found, secrets included, is Forbidden.ResourceNotFound.
+var notFoundErrors = map[string]Error{
+	core.RecordKey:      {404, "Forbidden.KeyNotFound", "The specified Key is not found."},
+	core.RecordInstance: {403, "Forbidden.DKMSInstanceNotFound", "The specified KMS instance is not found."},
+}
+
 // Classify returns the wire form of err: an *Error as is, a core error by its kind with its
 // caller-safe message, and anything else as InternalFailure without detail.
 func Classify(err error) *Error {
@@ -85,18 +93,29 @@ func Classify(err error) *Error {
 	}
 	out := m.Error
 	var ce *core.Error
-	if !m.fixed && errors.As(err, &ce) && ce.Message != "" {
+	if errors.As(err, &ce) && ce.Kind == core.KindNotFound {
+		if nf, ok := notFoundErrors[ce.Resource]; ok {
+			out = nf
+		}
+	}
+	if !m.fixed && ce != nil && ce.Message != "" {
 		out.Message = ce.Message
 	}
 	return &out
 }
 
-// errorBody is the error shape both SDK generations decode (reference §6.4).
+// errorBody is the error shape both SDK generations decode (reference §6.4). Recommend is where
+// Alibaba links its troubleshooter; Coffer points to its own table of codes and the request's log.
 type errorBody struct {
 	RequestID string `json:"RequestId"`
 	HostID    string `json:"HostId"`
 	Code      string `json:"Code"`
 	Message   string `json:"Message"`
+	Recommend string `json:"Recommend"`
+}
+
+func recommend(code, requestID string) string {
+	return "See " + code + " in the Errors table of Coffer's README; the server's log has the call under requestId " + requestID + "."
 }
 
 // WriteError writes err as an Alibaba error response. HostId echoes the host the client called,
@@ -104,7 +123,7 @@ type errorBody struct {
 // Classify's message reaches the client.
 func WriteError(w http.ResponseWriter, r *http.Request, requestID string, err error) {
 	e := Classify(err)
-	b, _ := json.Marshal(errorBody{RequestID: requestID, HostID: r.Host, Code: e.Code, Message: e.Message})
+	b, _ := json.Marshal(errorBody{RequestID: requestID, HostID: r.Host, Code: e.Code, Message: e.Message, Recommend: recommend(e.Code, requestID)})
 	write(w, e.Status, b)
 }
 
@@ -166,3 +185,33 @@ const timeLayout = "2006-01-02T15:04:05Z"
 
 // FormatTime renders t as Alibaba's responses do, e.g. 2024-01-01T00:00:00Z.
 func FormatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// dryRunActions are the actions Coffer serves whose Alibaba model has DryRun; elsewhere the
+// parameter is unknown and ignored, as Alibaba ignores it.
+var dryRunActions = map[string]bool{"GetSecretValue": true, "Encrypt": true, "Decrypt": true, "GenerateDataKey": true}
+
+// dryRunOf reports whether a call is a dry run.
+func dryRunOf(action string, p Params) (bool, error) {
+	if !dryRunActions[action] {
+		return false, nil
+	}
+	return p.Bool("DryRun", false)
+}
+
+// dryRunOutcome is what a dry run answers in place of the call's result: always an error and
+// never data, as Alibaba documents. DryRunOperationError says the call would have succeeded;
+// ValidationError and AccessDeniedError say why it would not; any other failure (not found, an
+// expired instance) is the call's own.
+func dryRunOutcome(err error) error {
+	if err == nil {
+		return &Error{400, "DryRunOperationError", "The request would have succeeded, but DryRun was set."}
+	}
+	e := Classify(err)
+	switch e.Code {
+	case "InvalidParameter", "MissingParameter":
+		return &Error{400, "ValidationError", e.Message}
+	case "Forbidden.NoPermission":
+		return &Error{403, "AccessDeniedError", e.Message}
+	}
+	return err
+}

@@ -36,6 +36,9 @@ func TestClassify(t *testing.T) {
 		{"no backup", core.Errorf(core.KindNoBackup, "no backup"), 403, "Forbidden.NoBackup", "no backup"},
 		{"temporarily unavailable", core.TemporarilyUnavailable("the store", cause), 503, "ServiceUnavailableTemporary", "the store is temporarily unavailable"},
 		{"wrapped core error", fmt.Errorf("get: %w", core.Missing("SecretName")), 400, "MissingParameter", `the parameter "SecretName" is needed but not provided`},
+		{"key not found", &core.Error{Kind: core.KindNotFound, Resource: core.RecordKey, Message: "the key k1 is not found"}, 404, "Forbidden.KeyNotFound", "the key k1 is not found"},
+		{"instance not found", &core.Error{Kind: core.KindNotFound, Resource: core.RecordInstance}, 403, "Forbidden.DKMSInstanceNotFound", "The specified KMS instance is not found."},
+		{"version not found", &core.Error{Kind: core.KindNotFound, Resource: "secret"}, 404, "Forbidden.ResourceNotFound", "The resource is not found."},
 		{"core error without message", &core.Error{Kind: core.KindNotFound}, 404, "Forbidden.ResourceNotFound", "The resource is not found."},
 		{"internal core error", &core.Error{Kind: core.KindInternal, Message: "invariant broken for s1", Err: cause}, 500, "InternalFailure", "An internal error occurred."},
 		{"unclassified", cause, 500, "InternalFailure", "An internal error occurred."},
@@ -78,7 +81,8 @@ func TestWriteError(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"RequestId": "REQ-1", "HostId": "kms.example.com:8443", "Code": "ServiceUnavailableTemporary", "Message": "the store is temporarily unavailable"}
+	want := map[string]any{"RequestId": "REQ-1", "HostId": "kms.example.com:8443", "Code": "ServiceUnavailableTemporary", "Message": "the store is temporarily unavailable",
+		"Recommend": "See ServiceUnavailableTemporary in the Errors table of Coffer's README; the server's log has the call under requestId REQ-1."}
 	if fmt.Sprint(body) != fmt.Sprint(want) {
 		t.Fatalf("body %s, want %v", w.Body, want)
 	}

@@ -150,13 +150,20 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		return c
 	}
 	normalizeSecretName(req.Params)
-	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.caller, cred.Nonce, ip)
-	c.resources = resources
+	dryRun, err := dryRunOf(req.Action, req.Params)
 	if err != nil {
 		c.err = err
 		return c
 	}
-	c.body, c.err = serve(ctx, h.Service, req.Params)
+	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.caller, cred.Nonce, ip)
+	c.resources = resources
+	if err == nil {
+		c.body, err = serve(ctx, h.Service, req.Params)
+	}
+	if dryRun {
+		c.body, err = nil, dryRunOutcome(err)
+	}
+	c.err = err
 	return c
 }
 
@@ -197,6 +204,16 @@ func view(ctx context.Context) (*core.View, error) {
 		return nil, &core.Error{Kind: core.KindInternal, Message: "a listing was served without its caller's view"}
 	}
 	return v, nil
+}
+
+// callerView is what the caller of the call being served may see with the call's permission,
+// for an action that lists only when it names no resource.
+func callerView(ctx context.Context, svc *core.Service) (*core.View, error) {
+	req, ok := ctx.Value(accessKey{}).(core.AccessRequest)
+	if !ok {
+		return nil, &core.Error{Kind: core.KindInternal, Message: "a listing was served without its signed call"}
+	}
+	return svc.View(ctx, req)
 }
 
 // Caller returns the access key or client key id that signed the call being served.

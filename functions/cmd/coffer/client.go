@@ -222,7 +222,13 @@ func (e *protocolError) Error() string {
 }
 
 // notFound is exit code 3: the named secret, version, key or instance does not exist.
-func (e *protocolError) notFound() bool { return e.code == "Forbidden.ResourceNotFound" }
+func (e *protocolError) notFound() bool {
+	switch e.code {
+	case "Forbidden.ResourceNotFound", "Forbidden.KeyNotFound", "Forbidden.DKMSInstanceNotFound":
+		return true
+	}
+	return false
+}
 
 // protocolErr extracts the protocol code and the server's own message from an SDK error.
 func protocolErr(err error) error {

@@ -278,7 +278,7 @@ func TestErrorsAndExitCodes(t *testing.T) {
 	env.run(t, "", "secret", "get", "a", "--bogus").want(t, 2, "flag provided but not defined: -bogus")
 	env.run(t, "", "secret", "list", "--output", "xml").want(t, 2, "--output must be table or json")
 	env.run(t, "", "secret", "get", "missing/one").want(t, 3, "Forbidden.ResourceNotFound: the secret missing/one is not found (request ")
-	env.run(t, "", "key", "describe", "key-nope").want(t, 3, "Forbidden.ResourceNotFound")
+	env.run(t, "", "key", "describe", "key-nope").want(t, 3, "Forbidden.KeyNotFound")
 
 	// A rejected value is named by the server's message, never shown.
 	const big = "a-value-that-is-too-long-for-the-limit"
