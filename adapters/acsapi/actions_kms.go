@@ -321,6 +321,11 @@ func getKmsInstance(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	// The KMS instance SDK verifies the gateway's certificate against it.
+	ca, err := svc.InstanceCA(ctx, info.ID)
+	if err != nil {
+		return nil, err
+	}
 	return struct {
 		KmsInstance any `json:"KmsInstance"`
 	}{struct {
@@ -333,8 +338,9 @@ func getKmsInstance(ctx context.Context, svc *core.Service, p Params) (any, erro
 		SecretNum    string `json:"SecretNum"` // a string in the SDK's struct
 		KeyNum       int    `json:"KeyNum"`
 		Spec         int    `json:"Spec"`
+		CaChain      string `json:"CaCertificateChainPem"`
 	}{info.ID, info.Name, instanceStatus(info.State), FormatTime(info.CreateTime), FormatTime(info.StartDate), FormatTime(info.EndDate),
-		strconv.Itoa(info.SecretNum), info.KeyNum, 1000}}, nil
+		strconv.Itoa(info.SecretNum), info.KeyNum, 1000, ca.PEM()}}, nil
 }
 
 func listKmsInstances(ctx context.Context, svc *core.Service, p Params) (any, error) {

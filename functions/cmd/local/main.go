@@ -40,6 +40,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	tlsCfg = app.TLS(tlsCfg)
 	addr := net.JoinHostPort(cfg.Host, cfg.Port)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
