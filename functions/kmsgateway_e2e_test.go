@@ -262,7 +262,10 @@ func send(t *testing.T, r *http.Request) (int, *api.Error) {
 // Error the SDK decodes, and the request that proves each would otherwise pass.
 func TestKMSGatewayRefuses(t *testing.T) {
 	g := startGateway(t, newBackend(t, "embedded"))
-	secret := func(name string) []byte { b, _ := proto.Marshal(&api.GetSecretValueRequest{SecretName: name}); return b }
+	secret := func(name string) []byte {
+		b, _ := proto.Marshal(&api.GetSecretValueRequest{SecretName: name})
+		return b
+	}
 	now := time.Now()
 	stranger, _ := rsa.GenerateKey(rand.Reader, 2048)
 	good := g.signed(t, g.reader, "GetSecretValue", secret("app/db"), now, nil)
