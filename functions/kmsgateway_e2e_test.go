@@ -16,6 +16,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +27,8 @@ import (
 	dkmsopenapi "github.com/aliyun/alibabacloud-dkms-gcs-go-sdk/openapi"
 	"github.com/aliyun/alibabacloud-dkms-gcs-go-sdk/openapi-util/protobuf/api"
 	dkms "github.com/aliyun/alibabacloud-dkms-gcs-go-sdk/sdk"
+	"github.com/aliyun/aliyun-secretsmanager-client-go/sdk"
+	"github.com/aliyun/aliyun-secretsmanager-client-go/sdk/service"
 	"google.golang.org/protobuf/proto"
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -301,5 +305,40 @@ func TestKMSGatewayRefuses(t *testing.T) {
 				t.Fatal("the error carries the secret")
 			}
 		})
+	}
+}
+
+// TestCachingClientThroughTheGateway configures the caching client as Alibaba documents for a
+// KMS instance, through cache_client_dkms_config_info, and reads a secret over the gateway, with
+// TLS ignored and with the instance CA verified.
+func TestCachingClientThroughTheGateway(t *testing.T) {
+	g := startGateway(t, newBackend(t, "embedded"))
+	dir := t.TempDir()
+	keyFile, passwordFile, caFile := filepath.Join(dir, "clientKey.json"), filepath.Join(dir, "password"), filepath.Join(dir, "ca.pem")
+	for f, v := range map[string]string{keyFile: g.reader.content, passwordFile: g.reader.password, caFile: g.ca} {
+		if err := os.WriteFile(f, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, port, _ := net.SplitHostPort(g.s.host)
+	for _, verify := range []bool{false, true} {
+		conf := map[string]any{"regionId": "coffer", "endpoint": g.s.host, "clientKeyFile": keyFile, "passwordFromFilePath": passwordFile, "ignoreSslCerts": true}
+		if verify {
+			conf["endpoint"], conf["ignoreSslCerts"], conf["caCert"] = g.inst+".cryptoservice.kms.test:"+port, false, g.ca
+			conf["httpsProxy"] = connectProxy(t, g.s.host)
+		}
+		doc, _ := json.Marshal([]any{conf})
+		t.Setenv("cache_client_dkms_config_info", string(doc))
+		client, err := sdk.NewSecretCacheClientBuilder(service.NewDefaultSecretManagerClientBuilder().Standard().Build()).Build()
+		if err != nil {
+			t.Fatalf("verify=%v: %v", verify, err)
+		}
+		info, err := client.GetSecretInfo("app/db")
+		if err != nil || info.SecretValue != "db-password" {
+			t.Fatalf("verify=%v: GetSecretInfo(app/db) = %+v, %v", verify, info, err)
+		}
+		if _, err := client.GetSecretInfo("app/other"); err == nil || !strings.Contains(err.Error(), "Forbidden.NoPermission") {
+			t.Fatalf("verify=%v: the client key read a secret outside its policy: %v", verify, err)
+		}
 	}
 }
