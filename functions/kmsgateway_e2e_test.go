@@ -278,6 +278,13 @@ func TestKMSGatewayRefuses(t *testing.T) {
 		t.Fatalf("a well-signed request was refused: %d %v", st, e)
 	}
 	replay.Body = io.NopCloser(bytes.NewReader(secret("app/db")))
+	onGetSecret := func(r *http.Request) { r.URL.Path = "/getSecret" }
+	// The read path's function serves the gateway's GetSecretValue, and nothing else.
+	current, _ := proto.Marshal(&api.GetSecretValueRequest{SecretName: "app/db", VersionStage: "ACSCurrent"}) // not good's bytes
+	if st, e := send(t, g.signed(t, g.reader, "GetSecretValue", current, now, onGetSecret)); st != 200 {
+		t.Fatalf("getSecret refused GetSecretValue: %d %v", st, e)
+	}
+	random, _ := proto.Marshal(&api.GenerateRandomRequest{Length: 8})
 	cases := []struct {
 		name   string
 		r      *http.Request
@@ -294,6 +301,8 @@ func TestKMSGatewayRefuses(t *testing.T) {
 		{"outside the network rule", g.signed(t, g.far, "GetSecretValue", secret("app/db"), now, nil), 403, "Forbidden.NoPermission"},
 		{"unknown client key", g.signed(t, clientKey{id: "KAAP.00000000-0000-4000-8000-000000000000", priv: stranger}, "GetSecretValue", secret("app/db"), now, nil), 404, "InvalidAccessKeyId.NotFound"},
 		{"unknown action", g.signed(t, g.reader, "Sign", nil, now, nil), 404, "InvalidAction.NotFound"},
+		{"a key action on getSecret", g.signed(t, g.reader, "GenerateRandom", random, now, onGetSecret), 404, "InvalidAction.NotFound"},
+		{"wrong api version", g.signed(t, g.reader, "GetSecretValue", secret("app/db"), now, func(r *http.Request) { r.Header.Set("x-kms-apiversion", "dkms-gcs-9") }), 400, "InvalidParameter"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

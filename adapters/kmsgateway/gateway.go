@@ -69,7 +69,7 @@ func write(w http.ResponseWriter, status int, body []byte) {
 // Protocol failures, in the error codes the SDK knows (it retries only Rejected.Throttling,
 // ServiceUnavailableTemporary and InternalFailure, so none of these is one of those).
 var (
-	errMethod      = &acsapi.Error{Status: 405, Code: "UnsupportedHTTPMethod", Message: "The KMS instance gateway accepts POST / only."}
+	errMethod      = &acsapi.Error{Status: 405, Code: "UnsupportedHTTPMethod", Message: "The KMS instance gateway accepts POST only."}
 	errVersion     = &acsapi.Error{Status: 400, Code: "InvalidParameter", Message: "The x-kms-apiversion header must be " + APIVersion + "."}
 	errSigMethod   = &acsapi.Error{Status: 400, Code: "InvalidParameter", Message: "The x-kms-signaturemethod header must be RSA_PKCS1_SHA_256."}
 	errNoSignature = &acsapi.Error{Status: 400, Code: "IncompleteSignature", Message: "The request must carry authorization: Bearer <base64 RSA signature> and x-kms-acccesskeyid."}
@@ -112,7 +112,9 @@ func (h *Handler) serve(r *http.Request, requestID string, ip netip.Addr) (o acs
 // verify checks the request's form, body hash, date and signature, cheapest first, and parses
 // its body. The replay check comes with the action (see claim).
 func (h *Handler) verify(r *http.Request, action string) (*call, error) {
-	if r.Method != http.MethodPost || (r.URL.Path != "/" && r.URL.Path != "") {
+	// Any path: the SDK always calls and signs /, and a function mounted at its own path (the
+	// emulator's /getSecret) serves only its own actions anyway.
+	if r.Method != http.MethodPost {
 		return nil, errMethod
 	}
 	if r.Header.Get("x-kms-apiversion") != APIVersion {
