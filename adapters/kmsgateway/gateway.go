@@ -75,7 +75,6 @@ var (
 	errNoSignature = &acsapi.Error{Status: 400, Code: "IncompleteSignature", Message: "The request must carry authorization: Bearer <base64 RSA signature> and x-kms-acccesskeyid."}
 	errBodyHash    = &acsapi.Error{Status: 400, Code: "SignatureDoesNotMatch", Message: "The content-sha256 header does not match the request body."}
 	errDate        = &acsapi.Error{Status: 400, Code: "IllegalTimestamp", Message: "The date header must be an RFC 1123 GMT time such as Mon, 02 Jan 2006 15:04:05 GMT."}
-	errSkewed      = &acsapi.Error{Status: 400, Code: "RequestTimeTooSkewed", Message: "The date header is more than 15 minutes away from the server time."}
 	errReplayed    = &acsapi.Error{Status: 400, Code: "SignatureNonceUsed", Message: "This signed request was served already: sign each request anew."}
 	errHeader      = &acsapi.Error{Status: 400, Code: "IncompleteSignature", Message: "Each x-kms-* header must be sent once."}
 )
@@ -110,7 +109,8 @@ func (h *Handler) serve(r *http.Request, requestID string, ip netip.Addr) (o acs
 }
 
 // verify checks the request's form, body hash, date and signature, cheapest first, and parses
-// its body. The replay check comes with the action (see claim).
+// its body. The nonce it returns is claimed by the action, in the store round trip that serves
+// it (see getSecretValue and authorize).
 func (h *Handler) verify(r *http.Request, action string) (*call, error) {
 	// Any path: the SDK always calls and signs /, and a function mounted at its own path (the
 	// emulator's /getSecret) serves only its own actions anyway.
@@ -133,8 +133,9 @@ func (h *Handler) verify(r *http.Request, action string) (*call, error) {
 	if err != nil {
 		return nil, errDate
 	}
-	if _, fresh := h.API.Verifier.Fresh(date); !fresh {
-		return nil, errSkewed
+	if now, fresh := h.API.Verifier.Fresh(date); !fresh {
+		return nil, &acsapi.Error{Status: 400, Code: "RequestTimeTooSkewed", Message: "The date header is more than " +
+			(h.API.Verifier.NonceTTL() / 2).String() + " away from the server time " + now.UTC().Format(http.TimeFormat) + "."}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
