@@ -65,6 +65,7 @@ func startGateway(t testing.TB, b backend) *gateway {
 		ok(c.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("v1"), SecretData: tea.String(value),
 			DKMSInstanceId: tea.String(g.inst), EncryptionKeyId: tea.String(g.keyID)})).must(t)
 	}
+	ok(c.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("pool/x"), VersionId: tea.String("v1"), SecretData: tea.String("in the pool")})).must(t)
 	inst := ok(c.GetKmsInstance(&kms.GetKmsInstanceRequest{KmsInstanceId: tea.String(g.inst)})).must(t).Body.KmsInstance
 	g.ca = tea.StringValue(inst.CaCertificateChainPem)
 	if !strings.HasPrefix(g.ca, "-----BEGIN CERTIFICATE-----") {
@@ -84,7 +85,11 @@ func startGateway(t testing.TB, b backend) *gateway {
 		AccessControlRules: tea.String(`{"NetworkRules":["loopback"]}`),
 	})).must(t)
 	policy("readDbFar", "SecretUser", `["secret/app/db"]`, "elsewhere")
-	g.reader = newClientKey(t, c, "app", `["readDb","useKeys"]`)
+	ok(c.CreatePolicy(&kms.CreatePolicyRequest{
+		Name: tea.String("readPool"), Permissions: tea.String(`["RbacPermission/Template/SecretUser"]`), Resources: tea.String(`["secret/pool/*"]`),
+		AccessControlRules: tea.String(`{"NetworkRules":["loopback"]}`), KmsInstance: tea.String("shared"),
+	})).must(t)
+	g.reader = newClientKey(t, c, "app", `["readDb","useKeys","readPool"]`)
 	g.far = newClientKey(t, c, "far", `["readDbFar"]`)
 	return g
 }
@@ -193,6 +198,19 @@ func testKMSInstanceSDK(t *testing.T, b backend) {
 		}
 		_, err = c.GetSecretValue(&dkms.GetSecretValueRequest{SecretName: tea.String("app/other")})
 		wantGatewayCode(t, err, 403, "Forbidden.NoPermission")
+		// The instance's endpoint serves the instance's secrets only; the listener's address, all.
+		pool, err := c.GetSecretValue(&dkms.GetSecretValueRequest{SecretName: tea.String("pool/x")})
+		if verify {
+			wantGatewayCode(t, err, 404, "Forbidden.ResourceNotFound")
+		} else if err != nil || tea.StringValue(pool.SecretData) != "in the pool" {
+			t.Fatalf("GetSecretValue(pool/x) on the address = %+v, %v", pool, err)
+		}
+		_, err = c.Encrypt(&dkms.EncryptRequest{KeyId: tea.String("key-shared-default"), Plaintext: []byte("x")}) // pool/x made it
+		if verify {
+			wantGatewayCode(t, err, 404, "Forbidden.ResourceNotFound")
+		} else if err != nil {
+			t.Fatalf("Encrypt with the pool's key on the address: %v", err)
+		}
 	}
 	// Without the CA the SDK refuses the endpoint's certificate.
 	c := g.sdk(t, g.reader, true)

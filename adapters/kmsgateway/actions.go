@@ -50,6 +50,9 @@ func getSecretValue(ctx context.Context, h *Handler, c *call, requestID string) 
 	if res[0].Err != nil {
 		return nil, resources, res[0].Err
 	}
+	if err := c.inInstance("secret", name, res[0].Value.Secret.InstanceID); err != nil {
+		return nil, resources, err
+	}
 	v := acsapi.SecretValueOf(res[0].Value, c.req.FetchExtendedConfig)
 	m := message(nil).str(1, v.SecretName).str(2, v.SecretType).str(3, v.SecretData).str(4, v.SecretDataType)
 	for _, s := range v.VersionStages.VersionStage {
@@ -69,13 +72,22 @@ func (h *Handler) authorize(ctx context.Context, c *call, perm string, resources
 	return h.API.Service.Authorize(ctx, core.AccessRequest{CallerID: c.caller, Permission: perm, Resources: resources, SourceIP: c.ip})
 }
 
-// authorizeAs authorizes c as the OpenAPI action with parameters p.
-func (h *Handler) authorizeAs(ctx context.Context, c *call, action string, p acsapi.Params) ([]string, error) {
+// authorizeKey authorizes c as the OpenAPI key action with parameters p, and refuses a key of
+// another instance than the endpoint's.
+func (h *Handler) authorizeKey(ctx context.Context, c *call, action string, p acsapi.Params) ([]string, error) {
 	perm, resources, err := acsapi.Permission(action, p)
 	if err != nil {
 		return resources, err
 	}
-	return resources, h.authorize(ctx, c, perm, resources)
+	if err := h.authorize(ctx, c, perm, resources); err != nil || c.instance == "" {
+		return resources, err
+	}
+	id := strings.TrimPrefix(resources[0], "key/")
+	k, err := h.API.Service.DescribeKey(ctx, id)
+	if err != nil {
+		return resources, err
+	}
+	return resources, c.inInstance("key", id, k.InstanceID)
 }
 
 // encryptionContext turns the SDK's Aad into the encryption context Coffer binds ciphertexts
@@ -102,7 +114,7 @@ func checkAlgorithm(r *request) error {
 }
 
 func encrypt(ctx context.Context, h *Handler, c *call, requestID string) ([]byte, []string, error) {
-	resources, err := h.authorizeAs(ctx, c, "Encrypt", acsapi.Params{"KeyId": c.req.KeyID})
+	resources, err := h.authorizeKey(ctx, c, "Encrypt", acsapi.Params{"KeyId": c.req.KeyID})
 	if err != nil {
 		return nil, resources, err
 	}
@@ -118,7 +130,7 @@ func encrypt(ctx context.Context, h *Handler, c *call, requestID string) ([]byte
 
 func decrypt(ctx context.Context, h *Handler, c *call, requestID string) ([]byte, []string, error) {
 	// The key is the one named inside the ciphertext, whatever KeyId says.
-	resources, err := h.authorizeAs(ctx, c, "Decrypt", acsapi.Params{"CiphertextBlob": base64.StdEncoding.EncodeToString(c.req.CiphertextBlob)})
+	resources, err := h.authorizeKey(ctx, c, "Decrypt", acsapi.Params{"CiphertextBlob": base64.StdEncoding.EncodeToString(c.req.CiphertextBlob)})
 	if err != nil {
 		return nil, resources, err
 	}
@@ -138,7 +150,7 @@ func decrypt(ctx context.Context, h *Handler, c *call, requestID string) ([]byte
 // generateDataKey seals the data key's own bytes (not their base64 text, as the OpenAPI's
 // GenerateDataKey does), so that the gateway's Decrypt gives back the key an envelope needs.
 func generateDataKey(ctx context.Context, h *Handler, c *call, requestID string) ([]byte, []string, error) {
-	resources, err := h.authorizeAs(ctx, c, "GenerateDataKey", acsapi.Params{"KeyId": c.req.KeyID})
+	resources, err := h.authorizeKey(ctx, c, "GenerateDataKey", acsapi.Params{"KeyId": c.req.KeyID})
 	if err != nil {
 		return nil, resources, err
 	}

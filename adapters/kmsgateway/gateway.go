@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -86,6 +87,10 @@ type call struct {
 	nonce  string
 	ip     netip.Addr
 	req    *request
+	// instance is the KMS instance whose endpoint was called (<instance id>.<domain>), or ""
+	// for an address or another name: an instance endpoint serves that instance's secrets and
+	// keys only, as Alibaba's does.
+	instance string
 }
 
 // serve handles one request up to its encoded response; ServeHTTP accounts for it.
@@ -97,7 +102,7 @@ func (h *Handler) serve(r *http.Request, requestID string, ip netip.Addr) (o acs
 		o.Err = err
 		return o, nil
 	}
-	c.ip = ip
+	c.ip, c.instance = ip, endpointInstance(r.Host)
 	o.Caller = c.caller
 	serve, ok := actions[c.action]
 	if !ok || h.API.Actions[servedWith(c.action)] == nil {
@@ -215,6 +220,27 @@ func stringToSign(r *http.Request) (string, error) {
 	}
 	b.WriteByte('/')
 	return b.String(), nil
+}
+
+// endpointInstance is the instance id that host (with or without a port) starts with, or "".
+func endpointInstance(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	id, _, named := strings.Cut(strings.ToLower(host), ".")
+	if !named || !strings.HasPrefix(id, "kst-") {
+		return ""
+	}
+	return id
+}
+
+// inInstance refuses a resource of another instance (or of the shared pool) called through an
+// instance endpoint, as not found there.
+func (c *call) inInstance(what, name, instance string) error {
+	if c.instance == "" || instance == c.instance {
+		return nil
+	}
+	return core.Errorf(core.KindNotFound, "the %s %s is not found in the KMS instance %s", what, name, c.instance)
 }
 
 // claimed is the client key id an unauthenticated request named, cut short for the audit record.
