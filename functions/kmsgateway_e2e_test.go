@@ -387,21 +387,7 @@ func BenchmarkGatewayGetSecretValue(b *testing.B) {
 				reqs[i] = g.signed(b, g.reader, "GetSecretValue", unique, time.Now(), nil)
 				reqs[i].RemoteAddr = "127.0.0.1:1234"
 			}
-			before, beforeReads := redisStat(b, name, "total_commands_processed"), redisStat(b, name, "total_reads_processed")
-			b.ReportAllocs()
-			b.ResetTimer()
-			for _, r := range reqs {
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				if w.Code != http.StatusOK {
-					b.Fatalf("status %d: %x", w.Code, w.Body)
-				}
-			}
-			b.StopTimer()
-			if before >= 0 {
-				b.ReportMetric(float64(redisStat(b, name, "total_commands_processed")-before)/float64(b.N), "redis-cmds/op")
-				b.ReportMetric(float64(redisStat(b, name, "total_reads_processed")-beforeReads)/float64(b.N), "redis-roundtrips/op")
-			}
+			serveBench(b, name, h, reqs)
 		})
 	}
 }
