@@ -95,8 +95,9 @@ type call struct {
 
 // serve handles one request up to its encoded response; ServeHTTP accounts for it.
 func (h *Handler) serve(r *http.Request, requestID string, ip netip.Addr) (o acsapi.Outcome, body []byte) {
-	o.Action = r.Header.Get("x-kms-apiname")
-	c, err := h.verify(r, o.Action)
+	action := r.Header.Get("x-kms-apiname")
+	o.Action = cut(action)
+	c, err := h.verify(r, action)
 	if err != nil {
 		o.Claimed = claimed(r)
 		o.Err = err
@@ -243,13 +244,15 @@ func (c *call) inInstance(what, name, instance string) error {
 	return core.Errorf(core.KindNotFound, "the %s %s is not found in the KMS instance %s", what, name, c.instance)
 }
 
-// claimed is the client key id an unauthenticated request named, cut short for the audit record.
-func claimed(r *http.Request) string {
-	id := r.Header.Get("x-kms-acccesskeyid")
-	if len(id) > 128 {
-		id = id[:128]
+// claimed is the client key id an unauthenticated request named, for the audit record.
+func claimed(r *http.Request) string { return cut(r.Header.Get("x-kms-acccesskeyid")) }
+
+// cut bounds what a caller's header puts in the audit record and the log.
+func cut(s string) string {
+	if len(s) > 128 {
+		return s[:128]
 	}
-	return id
+	return s
 }
 
 // replayed maps a reused nonce, from the verifier or from a signed read, to the gateway's error.
