@@ -67,7 +67,7 @@ type NetworkRule struct {
 var Templates = map[string][]string{
 	"SecretUser":              {"kms:GetSecretValue"},
 	"CryptoServiceSecretUser": {"kms:GetSecretValue", "kms:DescribeSecret"},
-	"CryptoServiceKeyUser":    {"kms:DescribeKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"},
+	"CryptoServiceKeyUser":    {"kms:DescribeKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateRandom"},
 	"CofferSecretManager": {
 		"kms:CreateSecret", "kms:GetSecretValue", "kms:PutSecretValue", "kms:UpdateSecretVersionStage",
 		"kms:UpdateSecret", "kms:DescribeSecret", "kms:ListSecrets", "kms:ListSecretVersionIds",

@@ -49,6 +49,8 @@ type Instance struct {
 	// Warned lists the expiry warnings already sent for the current EndDate (lead times such as
 	// "7d", and "expired"), so expiryCheck sends each once; renewal clears it.
 	Warned []string `json:"warned,omitempty"`
+	// CA is the instance's certificate authority for its gateway endpoint; see InstanceCA.
+	CA *InstanceCARecord `json:"ca,omitempty"`
 }
 
 // State of the instance at now.

@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
 	"github.com/seed-4eefd85e/coffer/adapters/audit/redisstream"
 	"github.com/seed-4eefd85e/coffer/adapters/audit/stdout"
+	"github.com/seed-4eefd85e/coffer/adapters/kmsgateway"
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
 	"github.com/seed-4eefd85e/coffer/core"
 )
@@ -220,12 +222,22 @@ func (a *App) Close() error {
 	return err
 }
 
-// Handler builds the protocol handler for one action set.
+// Handler builds the protocol handler for one action set: the OpenAPI, with the KMS instance
+// gateway in front for the requests that carry x-kms-apiname.
 func (a *App) Handler(actions acsapi.Actions) http.Handler {
-	return &acsapi.Handler{
+	return kmsgateway.Wrap(&acsapi.Handler{
 		Service: a.Service, Verifier: a.verifier, Actions: actions, Log: a.Log,
 		Audit: a.audit, AuditFailClosed: a.Config.AuditFailClosed, TrustedProxies: a.trusted,
 		// SecretData travels in the query; a form body may carry it too, base64 or escaped.
 		MaxBody: int64(a.Config.MaxSecretData)*3 + 64<<10,
+	})
+}
+
+// TLS returns base (the listener's TLS settings) presenting, to a client that calls an instance
+// endpoint by name, a certificate signed by that instance's CA (see kmsgateway.Certificates).
+func (a *App) TLS(base *tls.Config) *tls.Config {
+	if base == nil {
+		return nil
 	}
+	return (&kmsgateway.Certificates{Service: a.Service}).Config(base)
 }

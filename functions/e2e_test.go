@@ -125,7 +125,7 @@ func (b backend) start(t testing.TB, env map[string]string) *server {
 		t.Fatal(err)
 	}
 	if tlsCfg != nil {
-		srv.TLS = tlsCfg
+		srv.TLS = emu.App.TLS(tlsCfg)
 		srv.StartTLS()
 	} else {
 		srv.Start()

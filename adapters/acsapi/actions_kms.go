@@ -492,6 +492,11 @@ func getKmsInstance(ctx context.Context, svc *core.Service, p Params) (any, erro
 	// its EndDate and renewed (a subscription, PREPAY), of KMS 3.0's kind, with no deletion
 	// protection and no VPC, so the network fields are empty. KeyNum, Spec and VpcNum are the v3
 	// model's. VswitchIds and ZoneIds are left out: v3 decodes them as strings, v4 as lists.
+	// The KMS instance SDK verifies the gateway's certificate against it.
+	ca, err := svc.InstanceCA(ctx, info.ID)
+	if err != nil {
+		return nil, err
+	}
 	return struct {
 		KmsInstance any `json:"KmsInstance"`
 	}{struct {
@@ -510,8 +515,9 @@ func getKmsInstance(ctx context.Context, svc *core.Service, p Params) (any, erro
 		VpcId              string   `json:"VpcId"`
 		VpcNum             int      `json:"VpcNum"`
 		BindVpcs           bindVpcs `json:"BindVpcs"`
+		CaChain            string   `json:"CaCertificateChainPem"`
 	}{info.ID, info.Name, instanceStatus(info.State), FormatTime(info.CreateTime), FormatTime(info.StartDate), FormatTime(info.EndDate),
-		strconv.Itoa(info.SecretNum), info.KeyNum, 1000, "PREPAY", "3", false, "", 0, bindVpcs{[]struct{}{}}}}, nil
+		strconv.Itoa(info.SecretNum), info.KeyNum, 1000, "PREPAY", "3", false, "", 0, bindVpcs{[]struct{}{}}, ca.PEM()}}, nil
 }
 
 func listKmsInstances(ctx context.Context, svc *core.Service, p Params) (any, error) {

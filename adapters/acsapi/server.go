@@ -44,11 +44,16 @@ type Handler struct {
 
 // call is what serving one request produced.
 type call struct {
-	action, caller string
-	claimed        string // the key id an unauthenticated request named
-	resources      []string
-	body           any
-	err            error
+	Outcome
+	body any
+}
+
+// Outcome is what one call did, as its audit record and log line tell it.
+type Outcome struct {
+	Action, Caller string
+	Claimed        string // the key id an unauthenticated request named
+	Resources      []string
+	Err            error
 }
 
 // ServeHTTP implements http.Handler.
@@ -56,22 +61,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := NewRequestID()
 	ip := h.SourceIP(r)
-	ctx, cancel := context.WithTimeout(r.Context(), cmp.Or(h.Timeout, DefaultTimeout))
+	ctx, cancel := h.CallContext(r)
 	c := h.serve(r.WithContext(ctx), ip)
 	cancel()
-	if c.err != nil && errors.Is(c.err, context.DeadlineExceeded) {
+	if err := h.Account(r, start, id, ip, c.Outcome); err != nil {
+		WriteError(w, r, id, err)
+	} else {
+		WriteJSON(w, r, http.StatusOK, id, c.body)
+	}
+}
+
+// CallContext is the context of one call: the request's, with the call's one deadline.
+func (h *Handler) CallContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), cmp.Or(h.Timeout, DefaultTimeout))
+}
+
+// Account audits and logs a call that started at start, and returns the error to answer with:
+// o.Err made retryable when the call ran out of time, or the audit sink's failure when audit
+// fails closed. Every protocol served on a Handler's listener accounts for its calls here.
+func (h *Handler) Account(r *http.Request, start time.Time, id string, ip netip.Addr, o Outcome) error {
+	if o.Err != nil && errors.Is(o.Err, context.DeadlineExceeded) {
 		// Whatever ran out of time (the store, the root key, a rotation target), the caller may
 		// retry: every write is one atomic step or idempotent with the same input.
-		c.err = core.TemporarilyUnavailable("the service (out of time for this call)", c.err)
+		o.Err = core.TemporarilyUnavailable("the service (out of time for this call)", o.Err)
 	}
 	status, code := http.StatusOK, "OK"
-	if c.err != nil {
-		e := Classify(c.err)
+	if o.Err != nil {
+		e := Classify(o.Err)
 		status, code = e.Status, e.Code
 	}
 	if h.Audit != nil {
 		rec := core.AuditRecord{
-			Time: start.UTC(), RequestID: id, AccessKeyID: c.caller, ClaimedAccessKeyID: c.claimed, Action: c.action, Resources: c.resources,
+			Time: start.UTC(), RequestID: id, AccessKeyID: o.Caller, ClaimedAccessKeyID: o.Claimed, Action: o.Action, Resources: o.Resources,
 			SourceIP: ipString(ip), Status: status, Code: code, Latency: time.Since(start),
 		}
 		// The record outlives a client that hangs up, but not the deadline.
@@ -81,36 +102,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			h.Log.LogAttrs(r.Context(), slog.LevelError, "audit record lost", slog.String("requestId", id), slog.String("cause", err.Error()))
 			if h.AuditFailClosed {
-				c.err = core.TemporarilyUnavailable("the audit sink", err)
-				e := Classify(c.err)
+				o.Err = core.TemporarilyUnavailable("the audit sink", err)
+				e := Classify(o.Err)
 				status, code = e.Status, e.Code
 			}
 		}
-	}
-	if c.err != nil {
-		WriteError(w, r, id, c.err)
-	} else {
-		WriteJSON(w, r, http.StatusOK, id, c.body)
 	}
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
 	}
 	attrs := []slog.Attr{
-		slog.String("requestId", id), slog.String("action", c.action), slog.String("accessKeyId", c.caller),
+		slog.String("requestId", id), slog.String("action", o.Action), slog.String("accessKeyId", o.Caller),
 		slog.String("sourceIp", ipString(ip)), slog.Int("status", status), slog.Duration("latency", time.Since(start)),
 	}
 	if code != "OK" {
 		attrs = append(attrs, slog.String("code", code))
 	}
-	if c.claimed != "" {
-		attrs = append(attrs, slog.String("claimedAccessKeyId", c.claimed))
+	if o.Claimed != "" {
+		attrs = append(attrs, slog.String("claimedAccessKeyId", o.Claimed))
 	}
-	if status >= 500 && c.err != nil {
+	if status >= 500 && o.Err != nil {
 		// The cause stays in the log; core errors never carry secret material.
-		attrs = append(attrs, slog.String("cause", c.err.Error()))
+		attrs = append(attrs, slog.String("cause", o.Err.Error()))
 	}
 	h.Log.LogAttrs(r.Context(), level, "call", attrs...)
+	return o.Err
 }
 
 // ipString is ip, or "" when the source is unknown.
@@ -125,45 +142,45 @@ func ipString(ip netip.Addr) string {
 func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 	req, err := ParseRequest(r, h.MaxBody)
 	if err != nil {
-		c.err = err
+		c.Err = err
 		return c
 	}
-	c.action = req.Action
+	c.Action = req.Action
 	// Authenticate before anything else, so an anonymous caller learns nothing, not even which
 	// actions exist.
 	cred, err := h.Verifier.Authenticate(r.Context(), r, req)
 	if err != nil {
-		c.claimed = ClaimedKeyID(r, req)
-		c.err = err
+		c.Claimed = ClaimedKeyID(r, req)
+		c.Err = err
 		return c
 	}
-	c.caller = cred.AccessKeyID
+	c.Caller = cred.AccessKeyID
 	serve, ok := h.Actions[req.Action]
 	signedRead := ok && signedReads[req.Action]
 	if !signedRead {
-		if c.err = h.Verifier.Claim(r.Context(), cred); c.err != nil {
+		if c.Err = h.Verifier.Claim(r.Context(), cred); c.Err != nil {
 			return c
 		}
 	}
 	if !ok {
-		c.err = UnknownAction(req.Action)
+		c.Err = UnknownAction(req.Action)
 		return c
 	}
 	normalizeSecretName(req.Params)
 	dryRun, err := dryRunOf(req.Action, req.Params)
 	if err != nil {
-		c.err = err
+		c.Err = err
 		return c
 	}
-	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.caller, cred.Nonce, ip)
-	c.resources = resources
+	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.Caller, cred.Nonce, ip)
+	c.Resources = resources
 	if err == nil {
 		c.body, err = serve(ctx, h.Service, req.Params)
 	}
 	if dryRun {
 		c.body, err = nil, dryRunOutcome(err)
 	}
-	c.err = err
+	c.Err = err
 	return c
 }
 

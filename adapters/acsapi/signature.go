@@ -163,18 +163,7 @@ func (v *Verifier) NonceTTL() time.Duration { return 2 * v.skew() }
 // check verifies the signature with the key's secret, or its public key for SHA256withRSA.
 func (v *Verifier) check(ctx context.Context, s *signed) error {
 	if s.mac == nil {
-		if v.PublicKeys == nil {
-			return core.Invalid("SignatureMethod", "unsupported signature method: client keys are not enabled")
-		}
-		pub, err := v.PublicKeys(ctx, s.accessKeyID)
-		if err = credentialErr(s.accessKeyID, err); err != nil {
-			return err
-		}
-		digest := sha256.Sum256([]byte(s.toSign))
-		if rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], s.signature) != nil {
-			return errBadSignature
-		}
-		return nil
+		return v.VerifyClientKey(ctx, s.accessKeyID, s.toSign, s.signature)
 	}
 	secret, err := v.Secrets(ctx, s.accessKeyID)
 	if err = credentialErr(s.accessKeyID, err); err != nil {
@@ -185,6 +174,23 @@ func (v *Verifier) check(ctx context.Context, s *signed) error {
 		return &core.Error{Kind: core.KindInternal, Message: "access key " + strconv.Quote(s.accessKeyID) + " has an empty secret"}
 	}
 	if !s.matches(secret) {
+		return errBadSignature
+	}
+	return nil
+}
+
+// VerifyClientKey checks an RSASSA-PKCS1-v1_5 SHA-256 signature of toSign by client key id, with
+// the errors of the OpenAPI path: the KMS instance gateway signs with client keys too.
+func (v *Verifier) VerifyClientKey(ctx context.Context, id, toSign string, signature []byte) error {
+	if v.PublicKeys == nil {
+		return core.Invalid("SignatureMethod", "unsupported signature method: client keys are not enabled")
+	}
+	pub, err := v.PublicKeys(ctx, id)
+	if err = credentialErr(id, err); err != nil {
+		return err
+	}
+	digest := sha256.Sum256([]byte(toSign))
+	if rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], signature) != nil {
 		return errBadSignature
 	}
 	return nil
@@ -214,16 +220,22 @@ func (v *Verifier) checkTime(ts, name string) error {
 	if err != nil {
 		return illegalTimestamp("The input parameter " + strconv.Quote(name) + " must be a UTC time such as 2006-01-02T15:04:05Z.")
 	}
-	var clock core.Clock = core.SystemClock{}
-	if v.Clock != nil {
-		clock = v.Clock
-	}
-	now := clock.Now()
-	if d := now.Sub(t); d > v.skew() || d < -v.skew() {
+	if now, ok := v.Fresh(t); !ok {
 		return illegalTimestamp("The input parameter " + strconv.Quote(name) + " is more than " + v.skew().String() +
 			" away from the server time " + FormatTime(now) + ".")
 	}
 	return nil
+}
+
+// Fresh reports whether t is within the skew of the clock, either way, and the clock's time.
+func (v *Verifier) Fresh(t time.Time) (now time.Time, ok bool) {
+	var clock core.Clock = core.SystemClock{}
+	if v.Clock != nil {
+		clock = v.Clock
+	}
+	now = clock.Now()
+	d := now.Sub(t)
+	return now, d <= v.skew() && d >= -v.skew()
 }
 
 // credentialErr maps a failed credential lookup to the wire: unknown, disabled, or retryable.

@@ -42,6 +42,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	tlsCfg = emu.App.TLS(tlsCfg)
 	addr := net.JoinHostPort(cfg.Host, cfg.Port)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
