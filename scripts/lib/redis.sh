@@ -25,6 +25,21 @@ redis_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# redis_free_cluster_port prints a free port whose Cluster bus port (port + 10000) is free too.
+redis_free_cluster_port() {
+	python3 -c '
+import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    if port <= 55535:
+        b = socket.socket()
+        try:
+            b.bind(("127.0.0.1", port + 10000)); b.close(); s.close(); print(port); break
+        except OSError:
+            pass
+    s.close()'
+}
+
 # redis_start_node DIR PORT [ARGS...] starts one daemonized server and waits until it answers.
 redis_start_node() {
 	local dir=$1 port=$2
@@ -68,13 +83,19 @@ redis_create_cluster() {
 	redis_require_server || return
 	mkdir -p "$dir" || return
 	local ports=() port
+	local tries
 	for _ in $(seq $((masters * (1 + replicas)))); do
-		port=$(redis_free_port) || return
-		# Skip a port the kernel handed out twice before any server bound it, and ports above
-		# 55535: a Cluster node also listens on its port + 10000.
-		while [[ " ${ports[*]} " == *" $port "* ]] || [ "$port" -gt 55535 ]; do port=$(redis_free_port) || return; done
+		# A free port can be taken before the server binds it (its bus port, port + 10000, too):
+		# try another one a few times.
+		for tries in 1 2 3 4 5; do
+			port=$(redis_free_cluster_port) || return
+			while [[ " ${ports[*]} " == *" $port "* ]]; do port=$(redis_free_cluster_port) || return; done
+			if redis_start_node "$dir" "$port" --cluster-enabled yes --cluster-config-file "nodes-$port.conf" "$@"; then
+				break
+			fi
+			[ "$tries" = 5 ] && return 1
+		done
 		ports+=("$port")
-		redis_start_node "$dir" "$port" --cluster-enabled yes --cluster-config-file "nodes-$port.conf" "$@" || return
 	done
 	local addrs=() p
 	for p in "${ports[@]}"; do addrs+=("127.0.0.1:$p"); done
