@@ -94,20 +94,38 @@ func Load(ctx context.Context, lookuper envconfig.Lookuper, target Concern) erro
 		lookuper = envconfig.OsLookuper()
 	}
 	var errs []error
+	undecodable := map[string]bool{}
 	eachVariable(reflect.ValueOf(target).Elem().Type(), func(name string, f reflect.StructField) {
 		known.Store(name, true)
-		errs = append(errs, decodeOne(ctx, lookuper, name, f))
+		if err := decodeOne(ctx, lookuper, name, f); err != nil {
+			errs = append(errs, err)
+			undecodable[name] = true
+		}
 	})
+	// The rest is checked with the undecodable ones at their defaults, so a bad PORT is reported
+	// beside a bad COFFER_TLS_SELF_SIGNED, not after it is fixed.
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: without{lookuper, undecodable}}); err != nil {
+		errs = append(errs, err)
+	} else {
+		errs = append(errs, target.Validate())
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: lookuper}); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	if err := target.Validate(); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
 	return nil
+}
+
+// without hides the variables in hidden from a Lookuper.
+type without struct {
+	envconfig.Lookuper
+	hidden map[string]bool
+}
+
+func (w without) Lookup(key string) (string, bool) {
+	if w.hidden[key] {
+		return "", false
+	}
+	return w.Lookuper.Lookup(key)
 }
 
 // known is every variable a configuration loaded in this process declares.

@@ -12,17 +12,19 @@ import (
 )
 
 // A bad value is named by its variable, not the Go field, and every bad one is listed at once,
-// as range errors are (issue 20).
+// with the range errors (issue 20).
 func TestConfigTypeErrorsNameEveryVariable(t *testing.T) {
 	_, err := emulator.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{
 		"COFFER_TLS_SELF_SIGNED": "sure",
 		"COFFER_CACHE_TTL":       "soon",
 		"COFFER_VERSION_LIMIT":   "many",
+		"PORT":                   "abc",
+		"COFFER_LOG_LEVEL":       "loud",
 	}))
 	if err == nil {
 		t.Fatal("bad values accepted")
 	}
-	for _, want := range []string{"COFFER_TLS_SELF_SIGNED", "COFFER_CACHE_TTL", "COFFER_VERSION_LIMIT"} {
+	for _, want := range []string{"COFFER_TLS_SELF_SIGNED", "COFFER_CACHE_TTL", "COFFER_VERSION_LIMIT", "PORT", "COFFER_LOG_LEVEL"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q does not name %s", err, want)
 		}
