@@ -10,11 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
 
+	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
 	"github.com/seed-4eefd85e/coffer/functions"
 	"github.com/seed-4eefd85e/coffer/functions/emulator"
 )
@@ -101,6 +103,11 @@ func (k *checks) local(ctx context.Context) {
 	if cfg.RootKey == "" {
 		k.warn("root key", "COFFER_ROOT_KEY is unset: the root key lives in "+cfg.DataDir+" beside the data it protects", "set COFFER_ROOT_KEY (openssl rand -base64 32) for anything but development")
 	}
+	if cfg.RedisURL == "" && !embeddedStoreExists(&cfg.Config) {
+		// Opening it would create the data folder and a root key: a check never creates state.
+		k.warn("store", "no store in "+cfg.DataDir+" yet", "start Coffer (go run ./functions/cmd/local) or run coffer init there: the first start creates it; or point COFFER_DATA_DIR at the existing data folder")
+		return
+	}
 	app, err := functions.Open(&cfg.Config, functions.Options{})
 	if err != nil {
 		k.fail("store", err.Error(), "check COFFER_REDIS_URL or COFFER_DATA_DIR; an embedded store is usable by one process at a time")
@@ -127,6 +134,21 @@ func (k *checks) local(ctx context.Context) {
 		}
 		k.ok("root key", "opens the stored access keys (%d)", len(keys))
 	}
+}
+
+// embeddedStoreExists reports whether cfg's data folder holds a store and, without COFFER_ROOT_KEY,
+// its root key file.
+func embeddedStoreExists(cfg *functions.Config) bool {
+	entries, err := os.ReadDir(cfg.DataDir)
+	if err != nil || len(entries) == 0 {
+		return false
+	}
+	if cfg.RootKey == "" {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, local.FileName)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (k *checks) endpoint(ctx context.Context) {
