@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
 
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
+	"github.com/seed-4eefd85e/coffer/adapters/store/redis"
 	"github.com/seed-4eefd85e/coffer/functions"
 	"github.com/seed-4eefd85e/coffer/functions/emulator"
 )
@@ -121,6 +123,9 @@ func (k *checks) local(ctx context.Context) {
 		return
 	}
 	k.ok("store", "%s answers", storage(&cfg.Config))
+	if cfg.RedisURL != "" {
+		k.redisSettings(ctx, &cfg.Config)
+	}
 	keys, err := app.Service.ListAccessKeys(ctx)
 	switch {
 	case err != nil:
@@ -133,6 +138,34 @@ func (k *checks) local(ctx context.Context) {
 			return
 		}
 		k.ok("root key", "opens the stored access keys (%d)", len(keys))
+	}
+}
+
+// redisSettings checks what README requires of Redis: no eviction of Coffer's keys (the lock
+// fencing counter must survive) and an append-only file, so an acknowledged write survives a
+// restart.
+func (k *checks) redisSettings(ctx context.Context, cfg *functions.Config) {
+	rs, err := redis.Open(cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix})
+	if err != nil {
+		k.fail("redis", err.Error(), "fix COFFER_REDIS_URL")
+		return
+	}
+	defer rs.Close()
+	conf, err := rs.Config(ctx, "maxmemory-policy", "appendonly")
+	if err != nil {
+		k.warn("redis", "cannot read its settings (CONFIG GET): "+err.Error(), "check by hand: maxmemory-policy noeviction (or volatile-*), appendonly yes")
+		return
+	}
+	switch policy := conf["maxmemory-policy"]; {
+	case policy == "noeviction" || strings.HasPrefix(policy, "volatile-"):
+		k.ok("redis", "maxmemory-policy %s evicts none of Coffer's keys", policy)
+	default:
+		k.fail("redis", "maxmemory-policy "+policy+" may evict Coffer's keys (README: Storage)", "redis-cli CONFIG SET maxmemory-policy noeviction (and set it in redis.conf or the parameter group)")
+	}
+	if conf["appendonly"] == "yes" {
+		k.ok("redis", "appendonly yes")
+	} else {
+		k.warn("redis", "appendonly "+conf["appendonly"]+": a restart loses writes since the last snapshot", "redis-cli CONFIG SET appendonly yes (and set it in redis.conf or the parameter group)")
 	}
 }
 
