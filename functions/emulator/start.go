@@ -5,13 +5,18 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+	"golang.org/x/term"
 
 	"github.com/seed-4eefd85e/coffer/functions"
 )
@@ -23,8 +28,36 @@ const pingTimeout = 5 * time.Second
 // answering.
 type Server struct {
 	*Emulator
-	ln  net.Listener
-	tls *tls.Config
+	ln    net.Listener
+	tls   *tls.Config
+	audit *os.File // the audit records' file, when they do not go to the terminal
+}
+
+// auditPath is the file the audit records go to: on an interactive terminal they would flood it
+// and scroll the admin key away, so there they go to the data folder unless COFFER_AUDIT=stdout
+// is set explicitly. "" keeps the configured sink.
+func auditPath(cfg *Config, environ []string, terminal bool) string {
+	if !terminal || cfg.Audit != "stdout" || slices.Contains(environ, "COFFER_AUDIT=stdout") {
+		return ""
+	}
+	return filepath.Join(cfg.DataDir, "audit.log")
+}
+
+func openAuditFile(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("COFFER_DATA_DIR: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("COFFER_DATA_DIR: the audit file: %w", err)
+	}
+	return f, nil
+}
+
+// isTerminal reports whether w is an interactive terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // Start binds the listener, reads and checks every function's settings and checks that the store
@@ -41,12 +74,23 @@ func Start(ctx context.Context, cfg *Config, env envconfig.Lookuper, environ []s
 	if err != nil {
 		return nil, fmt.Errorf("PORT/COFFER_LISTEN_HOST: %w", err)
 	}
+	var auditFile *os.File
+	if path := auditPath(cfg, environ, isTerminal(opts.Out)); path != "" && opts.AuditOut == nil {
+		if auditFile, err = openAuditFile(path); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		opts.AuditOut = auditFile
+	}
 	emu, err := build(ctx, cfg, env, opts)
 	if err != nil {
 		ln.Close()
+		if auditFile != nil {
+			auditFile.Close()
+		}
 		return nil, err
 	}
-	s := &Server{Emulator: emu, ln: ln, tls: tlsCfg}
+	s := &Server{Emulator: emu, ln: ln, tls: tlsCfg, audit: auditFile}
 	if err := s.start(ctx, fingerprint, environ, opts); err != nil {
 		s.Close()
 		return nil, err
@@ -73,6 +117,9 @@ func (s *Server) start(ctx context.Context, fingerprint string, environ []string
 	}
 	fmt.Fprintf(out, "Coffer is listening on %s (data: %s)\n", s.URL(), s.storage())
 	fmt.Fprintf(out, "Web console: %s/console/\n", s.URL())
+	if s.audit != nil {
+		fmt.Fprintf(out, "Audit records: %s (COFFER_AUDIT=stdout prints them here)\n", s.audit.Name())
+	}
 	if fingerprint != "" {
 		fmt.Fprintf(out, "Self-signed certificate, SHA-256 fingerprint %s\n", fingerprint)
 	}
@@ -128,4 +175,10 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 // Close stops listening and releases the App.
-func (s *Server) Close() error { return errors.Join(s.ln.Close(), s.Emulator.Close()) }
+func (s *Server) Close() error {
+	err := errors.Join(s.ln.Close(), s.Emulator.Close())
+	if s.audit != nil {
+		err = errors.Join(err, s.audit.Close())
+	}
+	return err
+}
