@@ -83,9 +83,20 @@ type Options struct {
 // configuration, or, with embedded storage and no key configured, creates one on first start and
 // prints it once to opts.Out.
 func New(ctx context.Context, cfg *Config, opts Options) (*App, error) {
-	if opts.Out == nil {
-		opts.Out = io.Discard
+	a, err := OpenChecked(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
 	}
+	if err := a.SeedAdmin(ctx, opts.Out); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// OpenChecked is New without seeding the admin access key, for a caller that has more to check
+// before it spends the once-shown key (the emulator: its listener, every function's settings).
+func OpenChecked(ctx context.Context, cfg *Config, opts Options) (*App, error) {
 	a, err := Open(cfg, opts)
 	if err != nil {
 		return nil, err
@@ -94,10 +105,6 @@ func New(ctx context.Context, cfg *Config, opts Options) (*App, error) {
 	if err := a.Service.EnsureRootKeyCanary(ctx); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("refusing to start: %w", err)
-	}
-	if err := a.seedAdmin(ctx, opts.Out); err != nil {
-		a.Close()
-		return nil, err
 	}
 	return a, nil
 }
@@ -185,21 +192,34 @@ func openStorage(cfg *Config, opts Options) (core.Store, core.RootKey, error) {
 	return store, root, nil
 }
 
-func (a *App) seedAdmin(ctx context.Context, out io.Writer) error {
+// SeedAdmin seeds the admin access key from configuration, or, with no key configured, creates
+// one on the embedded store's first start and prints it once to out (nil: discarded). When none
+// is created it says on out how to get one.
+func (a *App) SeedAdmin(ctx context.Context, out io.Writer) error {
+	if out == nil {
+		out = io.Discard
+	}
 	if a.Config.AdminAccessKeyID != "" {
 		if err := a.Service.EnsureAdminKey(ctx, a.Config.AdminAccessKeyID, a.Config.AdminAccessKeySecret); err != nil {
 			return fmt.Errorf("seeding the admin access key: %w", err)
 		}
 		return nil
 	}
-	if a.Config.RedisURL != "" {
-		return nil // a shared deployment gets its first key from `coffer init`, never from a start
+	if a.Config.RedisURL != "" && out == io.Discard {
+		return nil // nobody to tell: spare a function instance's cold start the round trip
 	}
 	keys, err := a.Service.ListAccessKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("reading access keys: %w", err)
 	}
-	if len(keys) > 0 {
+	switch {
+	case a.Config.RedisURL != "" && len(keys) == 0:
+		// A shared deployment gets its first key from `coffer init`, never from a start.
+		fmt.Fprintf(out, "\nThis Redis has no access key yet: `coffer init`, run with the same COFFER_* variables, creates the first admin key.\n\n")
+		return nil
+	case len(keys) > 0:
+		// The first start's key is shown once; a later start cannot show it again.
+		fmt.Fprintf(out, "\nThe store already has %d access key(s); their secrets are not shown again. Lost the admin key? Stop Coffer and run `coffer init --force` with the same COFFER_* variables to create another.\n\n", len(keys))
 		return nil
 	}
 	nk, err := a.Service.CreateAccessKey(ctx, true, "created on first start")

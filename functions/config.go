@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -90,13 +93,83 @@ func Load(ctx context.Context, lookuper envconfig.Lookuper, target Concern) erro
 	if lookuper == nil {
 		lookuper = envconfig.OsLookuper()
 	}
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: lookuper}); err != nil {
-		return fmt.Errorf("configuration: %w", err)
+	var errs []error
+	undecodable := map[string]bool{}
+	eachVariable(reflect.ValueOf(target).Elem().Type(), func(name string, f reflect.StructField) {
+		known.Store(name, true)
+		if err := decodeOne(ctx, lookuper, name, f); err != nil {
+			errs = append(errs, err)
+			undecodable[name] = true
+		}
+	})
+	// The rest is checked with the undecodable ones at their defaults, so a bad PORT is reported
+	// beside a bad COFFER_TLS_SELF_SIGNED, not after it is fixed.
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: without{lookuper, undecodable}}); err != nil {
+		errs = append(errs, err)
+	} else {
+		errs = append(errs, target.Validate())
 	}
-	if err := target.Validate(); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	return nil
+}
+
+// without hides the variables in hidden from a Lookuper.
+type without struct {
+	envconfig.Lookuper
+	hidden map[string]bool
+}
+
+func (w without) Lookup(key string) (string, bool) {
+	if w.hidden[key] {
+		return "", false
+	}
+	return w.Lookuper.Lookup(key)
+}
+
+// known is every variable a configuration loaded in this process declares.
+var known sync.Map
+
+// eachVariable calls fn for every field of struct type t, or of a struct it holds, read from a
+// variable, with the variable's name.
+func eachVariable(t reflect.Type, fn func(name string, f reflect.StructField)) {
+	for _, f := range reflect.VisibleFields(t) {
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		switch {
+		case name != "":
+			fn(name, f)
+		case f.Type.Kind() == reflect.Struct && !f.Anonymous:
+			eachVariable(f.Type, fn) // VisibleFields already lists an embedded struct's fields
+		}
+	}
+}
+
+// decodeOne decodes field f alone, so a bad value is named by its variable and every bad one is
+// found, where go-envconfig stops at the first and names the Go field.
+func decodeOne(ctx context.Context, lookuper envconfig.Lookuper, name string, f reflect.StructField) error {
+	one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "V", Type: f.Type, Tag: f.Tag}}))
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: one.Interface(), Lookuper: lookuper}); err != nil {
+		if _, cause, ok := strings.Cut(err.Error(), "V: "); ok {
+			return fmt.Errorf("%s: %s", name, cause)
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// UnknownVariables is the COFFER_* names in environ (KEY=value lines) that no configuration
+// loaded so far in this process declares: misspelt, or meant for another program.
+func UnknownVariables(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if _, ok := known.Load(name); strings.HasPrefix(name, "COFFER_") && !ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // LoadConfig reads the base configuration through lookuper (the process environment when nil).

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ type Config struct {
 func (c *Config) Validate() error {
 	errs := []error{c.Config.Validate()}
 	bad := func(name, why string) { errs = append(errs, fmt.Errorf("%s: %s", name, why)) }
+	if n, err := strconv.Atoi(c.Port); err != nil || n < 0 || n > 65535 {
+		bad("PORT", fmt.Sprintf("%q is not a port number (0 to 65535)", c.Port))
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("COFFER_TLS_CERT/COFFER_TLS_KEY", "set both or neither")
 	}
@@ -101,7 +105,21 @@ type Emulator struct {
 // env (the process environment when nil). manageSecrets hands recorded rotations to rotateSecret
 // in this process, so a RotateSecret answers once the rotation ended, with its error.
 func New(ctx context.Context, cfg *Config, env envconfig.Lookuper, opts functions.Options) (*Emulator, error) {
-	app, err := functions.New(ctx, &cfg.Config, opts)
+	e, err := build(ctx, cfg, env, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.App.SeedAdmin(ctx, opts.Out); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// build is New without seeding the admin access key: every function's settings are read and
+// checked before the once-shown key is spent.
+func build(ctx context.Context, cfg *Config, env envconfig.Lookuper, opts functions.Options) (*Emulator, error) {
+	app, err := functions.OpenChecked(ctx, &cfg.Config, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +143,8 @@ func (e *Emulator) Close() error { return e.App.Close() }
 func (e *Emulator) Function(name string) functions.Handlers { return e.handlers[name] }
 
 // Handler serves every function at /<name>, manageSecrets also at /, and the web console at
-// /console/. The API answers browsers on the console's origins (CORS).
+// /console/, where a browser opening / is sent. The API answers browsers on the console's origins
+// (CORS).
 func (e *Emulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for name, hs := range e.handlers {
@@ -133,9 +152,22 @@ func (e *Emulator) Handler() http.Handler {
 			mux.Handle("/"+name, e.withCORS(hs.HTTP))
 		}
 	}
-	mux.Handle("/", e.withCORS(e.handlers[root].HTTP))
+	mux.Handle("/", consoleRedirect(e.withCORS(e.handlers[root].HTTP)))
 	mux.Handle("/console/", Console())
 	return mux
+}
+
+// consoleRedirect sends a browser that opens / to the web console; an SDK call (any POST, or a
+// GET with an Action) goes to next.
+func consoleRedirect(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/" && r.URL.Query().Get("Action") == "" &&
+			strings.Contains(r.Header.Get("Accept"), "text/html") {
+			http.Redirect(w, r, "/console/", http.StatusFound)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // RunSchedules runs the scheduled jobs until ctx ends, when COFFER_LOCAL_SCHEDULE is on. A failed

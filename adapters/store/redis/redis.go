@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -174,6 +175,37 @@ func (s *Store) Ping(ctx context.Context) error {
 		return s.fail(parent, "ping", err)
 	}
 	return nil
+}
+
+// Config reads server settings (CONFIG GET) from the primary, or from every primary of a
+// Cluster, for a health check; a value that differs between primaries reads as "mixed".
+// Managed services that disable CONFIG return its error.
+func (s *Store) Config(ctx context.Context, names ...string) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	out := map[string]string{}
+	var mu sync.Mutex
+	read := func(ctx context.Context, c redis.Cmdable) error {
+		for _, name := range names {
+			v, err := c.ConfigGet(ctx, name).Result()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			if old, seen := out[name]; seen && old != v[name] {
+				out[name] = "mixed"
+			} else {
+				out[name] = v[name]
+			}
+			mu.Unlock()
+		}
+		return nil
+	}
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return read(ctx, m) })
+		return out, err
+	}
+	return out, read(ctx, s.rdb)
 }
 
 // transient names the server replies that mean "try again later", not a bug.

@@ -10,11 +10,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
 
+	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
+	"github.com/seed-4eefd85e/coffer/adapters/store/redis"
 	"github.com/seed-4eefd85e/coffer/functions"
 	"github.com/seed-4eefd85e/coffer/functions/emulator"
 )
@@ -101,6 +105,11 @@ func (k *checks) local(ctx context.Context) {
 	if cfg.RootKey == "" {
 		k.warn("root key", "COFFER_ROOT_KEY is unset: the root key lives in "+cfg.DataDir+" beside the data it protects", "set COFFER_ROOT_KEY (openssl rand -base64 32) for anything but development")
 	}
+	if cfg.RedisURL == "" && !embeddedStoreExists(&cfg.Config) {
+		// Opening it would create the data folder and a root key: a check never creates state.
+		k.warn("store", "no store in "+cfg.DataDir+" yet", "start Coffer (go run ./functions/cmd/local) or run coffer init there: the first start creates it; or point COFFER_DATA_DIR at the existing data folder")
+		return
+	}
 	app, err := functions.Open(&cfg.Config, functions.Options{})
 	if err != nil {
 		k.fail("store", err.Error(), "check COFFER_REDIS_URL or COFFER_DATA_DIR; an embedded store is usable by one process at a time")
@@ -114,6 +123,9 @@ func (k *checks) local(ctx context.Context) {
 		return
 	}
 	k.ok("store", "%s answers", storage(&cfg.Config))
+	if cfg.RedisURL != "" {
+		k.redisSettings(ctx, &cfg.Config)
+	}
 	keys, err := app.Service.ListAccessKeys(ctx)
 	switch {
 	case err != nil:
@@ -127,6 +139,49 @@ func (k *checks) local(ctx context.Context) {
 		}
 		k.ok("root key", "opens the stored access keys (%d)", len(keys))
 	}
+}
+
+// redisSettings checks what README requires of Redis: no eviction of Coffer's keys (the lock
+// fencing counter must survive) and an append-only file, so an acknowledged write survives a
+// restart.
+func (k *checks) redisSettings(ctx context.Context, cfg *functions.Config) {
+	rs, err := redis.Open(cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix})
+	if err != nil {
+		k.fail("redis", err.Error(), "fix COFFER_REDIS_URL")
+		return
+	}
+	defer rs.Close()
+	conf, err := rs.Config(ctx, "maxmemory-policy", "appendonly")
+	if err != nil {
+		k.warn("redis", "cannot read its settings (CONFIG GET): "+err.Error(), "check by hand: maxmemory-policy noeviction (or volatile-*), appendonly yes")
+		return
+	}
+	switch policy := conf["maxmemory-policy"]; {
+	case policy == "noeviction" || strings.HasPrefix(policy, "volatile-"):
+		k.ok("redis", "maxmemory-policy %s evicts none of Coffer's keys", policy)
+	default:
+		k.fail("redis", "maxmemory-policy "+policy+" may evict Coffer's keys (README: Storage)", "redis-cli CONFIG SET maxmemory-policy noeviction (and set it in redis.conf or the parameter group)")
+	}
+	if conf["appendonly"] == "yes" {
+		k.ok("redis", "appendonly yes")
+	} else {
+		k.warn("redis", "appendonly "+conf["appendonly"]+": a restart loses writes since the last snapshot", "redis-cli CONFIG SET appendonly yes (and set it in redis.conf or the parameter group)")
+	}
+}
+
+// embeddedStoreExists reports whether cfg's data folder holds a store and, without COFFER_ROOT_KEY,
+// its root key file.
+func embeddedStoreExists(cfg *functions.Config) bool {
+	entries, err := os.ReadDir(cfg.DataDir)
+	if err != nil || len(entries) == 0 {
+		return false
+	}
+	if cfg.RootKey == "" {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, local.FileName)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (k *checks) endpoint(ctx context.Context) {

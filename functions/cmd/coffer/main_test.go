@@ -475,10 +475,14 @@ func TestDoctor(t *testing.T) {
 	data := t.TempDir()
 	local := env.with("COFFER_DATA_DIR", data)
 	out = local.run(t, "", "doctor", "--local").must(t)
-	for _, want := range []string{"ok    config", "warn  tls", "warn  root key", "ok    store", "warn  access keys  none yet"} {
+	for _, want := range []string{"ok    config", "warn  tls", "warn  root key", "warn  store        no store in " + data + " yet"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("doctor --local lacks %q:\n%s", want, out)
 		}
+	}
+	// A check never creates state: no store, no root key (issue 20).
+	if entries, err := os.ReadDir(data); err != nil || len(entries) > 0 {
+		t.Fatalf("doctor --local created %v (%v)", entries, err)
 	}
 	local.run(t, "", "init").must(t)
 	if out := local.run(t, "", "doctor", "--local").must(t); !strings.Contains(out, "ok    root key     opens the stored access keys (1)") {
