@@ -2,13 +2,8 @@ package core
 
 import (
 	"context"
-	"sort"
 	"time"
 )
-
-// DefaultKeyID is the shared pool's default key, created on first use by a pool secret that
-// names no key.
-const DefaultKeyID = "key-shared-default"
 
 // CreateKmsInstanceInput is the extension action that stands in for buying an instance.
 type CreateKmsInstanceInput struct {
@@ -150,113 +145,3 @@ func checkActive(inst *Instance, now time.Time) error {
 }
 
 func formatDay(t time.Time) string { return t.UTC().Format("2006-01-02") }
-
-// CreateKeyInput creates a symmetric key.
-type CreateKeyInput struct {
-	InstanceID  string
-	Description string
-	// RotationInterval, when set, turns on automatic rotation (see ParseKeyRotationInterval).
-	RotationInterval time.Duration
-}
-
-// CreateKey makes an AES-256 key in an instance (or the shared pool).
-func (s *Service) CreateKey(ctx context.Context, in CreateKeyInput) (*Key, error) {
-	if err := validateDescription(in.Description); err != nil {
-		return nil, err
-	}
-	if _, err := s.activeInstance(ctx, in.InstanceID); err != nil {
-		return nil, err
-	}
-	return s.createKey(ctx, randomID("key-", 12), in)
-}
-
-func (s *Service) createKey(ctx context.Context, id string, in CreateKeyInput) (*Key, error) {
-	now := s.now()
-	v, err := s.keys.newVersion(ctx, id, now)
-	if err != nil {
-		return nil, err
-	}
-	k := &Key{ID: id, InstanceID: in.InstanceID, Description: in.Description, State: KeyEnabled, CreateTime: now,
-		RotationInterval: in.RotationInterval, Versions: []KeyVersion{v}}
-	if err := createRecord(ctx, s.store, RecordKey, id, k); err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
-// DescribeKey returns a key's metadata.
-func (s *Service) DescribeKey(ctx context.Context, id string) (*Key, error) {
-	if id == "" {
-		return nil, Missing("KeyId")
-	}
-	k, err := getRecord[Key](ctx, s.store, RecordKey, id, "key")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.activeInstance(ctx, k.InstanceID); err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
-// ListKeys lists the keys, optionally of one instance, in id order.
-func (s *Service) ListKeys(ctx context.Context, instanceID string) ([]*Key, error) {
-	keys, err := listRecords[Key](ctx, s.store, RecordKey)
-	if err != nil {
-		return nil, err
-	}
-	out := keys[:0]
-	for _, k := range keys {
-		if instanceID == "" || k.InstanceID == instanceID {
-			out = append(out, k)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
-
-// encryptionKey resolves the key that protects a new version of a secret in instanceID.
-func (s *Service) encryptionKey(ctx context.Context, keyID, instanceID string) (*Key, error) {
-	if keyID == "" {
-		if instanceID != "" {
-			return nil, Invalid("EncryptionKeyId", "a secret in a KMS instance must name a key of that instance")
-		}
-		return s.defaultKey(ctx)
-	}
-	k, err := getRecord[Key](ctx, s.store, RecordKey, keyID, "key")
-	if err != nil {
-		return nil, err
-	}
-	if k.InstanceID != instanceID {
-		return nil, Invalid("EncryptionKeyId", "the key %s is not in the secret's KMS instance", keyID)
-	}
-	if err := usableForEncrypt(k); err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
-func usableForEncrypt(k *Key) error {
-	switch k.State {
-	case KeyDisabled:
-		return Errorf(KindKeyDisabled, "the key %s is disabled", k.ID)
-	case KeyPendingDeletion:
-		return Errorf(KindKeyPendingDeletion, "the key %s is pending deletion", k.ID)
-	}
-	return nil
-}
-
-// defaultKey returns the shared pool's default key, creating it on first use.
-func (s *Service) defaultKey(ctx context.Context) (*Key, error) {
-	k, err := getRecord[Key](ctx, s.store, RecordKey, DefaultKeyID, "key")
-	if KindOf(err) == KindNotFound {
-		k, err = s.createKey(ctx, DefaultKeyID, CreateKeyInput{Description: "default key of the shared pool"})
-		if KindOf(err) == KindAlreadyExists { // another request created it first
-			k, err = getRecord[Key](ctx, s.store, RecordKey, DefaultKeyID, "key")
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return k, usableForEncrypt(k)
-}

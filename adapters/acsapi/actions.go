@@ -219,3 +219,40 @@ func customData(p Params) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// empty is the response of actions that answer with RequestId alone.
+type empty struct{}
+
+// paging reads PageNumber (from 1) and PageSize (1 to 100, default 10), as every list action
+// takes them.
+func paging(p Params) (number, size int, err error) {
+	if number, err = p.Int("PageNumber", 1, 1, 1<<30); err != nil {
+		return 0, 0, err
+	}
+	size, err = p.Int("PageSize", 10, 1, 100)
+	return number, size, err
+}
+
+// pageBounds returns the slice bounds of a page over total items.
+func pageBounds(p Params, total int) (number, size, start, end int, err error) {
+	if number, size, err = paging(p); err != nil {
+		return
+	}
+	start = min((number-1)*size, total)
+	end = min(start+size, total)
+	return
+}
+
+// ExpiryActions is what the expiryCheck function serves over HTTP: one action that runs a check
+// now and answers with its report. run is the function's entry point, which also logs.
+func ExpiryActions(run func(context.Context) (*core.ExpiryReport, error)) Actions {
+	return Actions{"RunExpiryCheck": func(ctx context.Context, _ *core.Service, _ Params) (any, error) {
+		r, err := run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			Report *core.ExpiryReport `json:"Report"`
+		}{r}, nil
+	}}
+}

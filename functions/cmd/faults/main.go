@@ -510,18 +510,25 @@ func watch(ctx context.Context, survivors *topology, victim node, replicas map[s
 
 // drillClusterKill kills victim under load and judges what callers saw.
 func drillClusterKill(ctx context.Context, c config, topo *topology, w *world, admin *client, victim node) (bool, error) {
-	all, err := topo.nodes(ctx)
-	if err != nil {
-		return false, err
-	}
-	replicas := map[string]string{}
-	for n := range all {
-		if n.master != "" {
-			replicas[n.id] = n.master
+	// Gossip can take a moment to tell every node which replica follows which master.
+	var replicas map[string]string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		all, err := topo.nodes(ctx)
+		if err != nil {
+			return false, err
 		}
-	}
-	if !slices.Contains(slices.Collect(maps.Values(replicas)), victim.id) {
-		return false, fmt.Errorf("the victim %s has no replica", victim.addr)
+		replicas = map[string]string{}
+		for n := range all {
+			if n.master != "" {
+				replicas[n.id] = n.master
+			}
+		}
+		if slices.Contains(slices.Collect(maps.Values(replicas)), victim.id) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return false, fmt.Errorf("the victim %s has no replica after 30 s", victim.addr)
+		}
 	}
 	// The survivors' view of the topology is asked of the survivors only.
 	survivors := &topology{}

@@ -4,31 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strconv"
 )
-
-func instanceRelease() *command {
-	return &command{name: "release", args: "ID", summary: "delete an instance with its keys and secrets (extension action ReleaseKmsInstance)",
-		help: `Deletes instance ID with every key and secret in it. The server refuses unless a backup of the
-instance exists that is recent enough to restore it ('coffer backup create --instance ID');
---no-backup releases without one, and nothing can bring the data back.`,
-		setup: func(fs *flag.FlagSet) runner {
-			force := fs.Bool("no-backup", false, "release even without a backup; the data is lost")
-			return func(ctx context.Context, c *cli, args []string) error {
-				cl, err := c.connectFor(args, 1, "ID")
-				if err != nil {
-					return err
-				}
-				stop := spin(c, "releasing "+args[0])
-				body, err := cl.call("ReleaseKmsInstance", map[string]string{"KmsInstanceId": args[0], "ForceDeleteWithoutBackup": strconv.FormatBool(*force)})
-				stop()
-				if err != nil {
-					return err
-				}
-				return c.emit(body, func() { fmt.Fprintf(c.stdout, "Released KMS instance %s.\n", args[0]) })
-			}
-		}}
-}
 
 func backupCommands() *command {
 	return &command{name: "backup", summary: "back up and restore KMS instances", subs: []*command{

@@ -1,0 +1,62 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/seed-4eefd85e/coffer/core"
+)
+
+// testClaimAndRead checks the optional core.ClaimingReader: it claims like ClaimNonce (shared with
+// it: a nonce claimed either way is used) and reads like ReadVersion, each read on its own.
+func testClaimAndRead(t *testing.T, s core.Store) {
+	cr, ok := s.(core.ClaimingReader)
+	if !ok {
+		t.Skip("the store reads without claiming")
+	}
+	p := prefix()
+	mustCreate(t, s, newSecret(p+"a", version("v1", core.StagePrevious), version("v2", core.StageCurrent)),
+		map[string][]byte{"v1": []byte("one"), "v2": []byte("two")})
+	mustCreate(t, s, newSecret(p+"b", version("v1", core.StageCurrent)), map[string][]byte{"v1": []byte("bee")})
+	reads := []core.VersionRead{
+		{Name: p + "a", Stage: core.StageCurrent},
+		{Name: p + "absent", Stage: core.StageCurrent},
+		{Name: p + "a", VersionID: "v1"},
+		{Name: p + "b", Stage: core.StageCurrent},
+		{Name: p + "b", Stage: "NoSuchStage"},
+	}
+	want := [][]byte{[]byte("two"), nil, []byte("one"), []byte("bee"), nil}
+	nonce := p + "nonce"
+	fresh, found, err := cr.ClaimAndRead(ctx, nonce, time.Minute, reads)
+	if err != nil || !fresh || len(found) != len(reads) {
+		t.Fatalf("ClaimAndRead = %v, %d results, %v; want fresh, %d results", fresh, len(found), err, len(reads))
+	}
+	for i, f := range found {
+		if i == 1 {
+			if !errors.Is(f.Err, core.ErrNotFound) {
+				t.Fatalf("read of an absent secret: err = %v, want ErrNotFound", f.Err)
+			}
+			continue
+		}
+		if f.Err != nil || f.Secret == nil || f.Secret.Name != reads[i].Name || !bytes.Equal(f.Sealed, want[i]) {
+			t.Fatalf("read %d (%+v) = %+v; want value %q", i, reads[i], f, want[i])
+		}
+	}
+	if fresh, found, err := cr.ClaimAndRead(ctx, nonce, time.Minute, reads); err != nil || fresh || found != nil {
+		t.Fatalf("second claim = %v, %v, %v; want not fresh and nothing read", fresh, found, err)
+	}
+	if ok, err := s.ClaimNonce(ctx, nonce, time.Minute); err != nil || ok {
+		t.Fatalf("ClaimNonce after ClaimAndRead = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.ClaimNonce(ctx, p+"other", time.Minute); err != nil || !ok {
+		t.Fatalf("ClaimNonce = %v, %v", ok, err)
+	}
+	if fresh, _, err := cr.ClaimAndRead(ctx, p+"other", time.Minute, nil); err != nil || fresh {
+		t.Fatalf("ClaimAndRead of a nonce ClaimNonce took = %v, %v; want not fresh", fresh, err)
+	}
+	if fresh, found, err := cr.ClaimAndRead(ctx, p+"empty", time.Minute, nil); err != nil || !fresh || len(found) != 0 {
+		t.Fatalf("ClaimAndRead with no reads = %v, %v, %v; want fresh", fresh, found, err)
+	}
+}
