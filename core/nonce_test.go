@@ -19,3 +19,24 @@ func TestNonceOn(t *testing.T) {
 		}
 	}
 }
+
+func TestNonceBy(t *testing.T) {
+	for _, c := range []struct{ id, kind string }{{"LTAI5t:x", RecordAccessKey}, {"KAAP.0a1b", RecordClientKey}} {
+		kind, id, ok := NonceCredential(NonceBy(c.id, "3:AK1abc"))
+		if !ok || kind != c.kind || id != c.id {
+			t.Errorf("NonceCredential(NonceBy(%q)) = %q, %q, %v; want %q", c.id, kind, id, ok, c.kind)
+		}
+	}
+	// The two placements never read each other's nonces.
+	if _, _, ok := NonceCredential(NonceOn("app", "3:AK1abc")); ok {
+		t.Error("a secret's nonce names a credential")
+	}
+	if _, ok := NonceSecret(NonceBy("AK1", "3:AK1abc")); ok {
+		t.Error("a credential's nonce names a secret")
+	}
+	for _, nonce := range []string{"", "3:AK1abc", "c", "c0:x", "c9:short"} {
+		if kind, id, ok := NonceCredential(nonce); ok {
+			t.Errorf("NonceCredential(%q) = %q, %q; want none", nonce, kind, id)
+		}
+	}
+}

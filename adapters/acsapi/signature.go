@@ -89,7 +89,8 @@ type Credential struct {
 	AccessKeyID string
 	// Nonce is the request's nonce scoped by key (length-prefixed, so no two pairs collide): one
 	// key's clients cannot collide with, or pre-claim, another's. A call on a secret also names
-	// the secret (core.NonceOn), so the store keeps the nonce beside the secret.
+	// the secret (core.NonceOn), any other call the key again (core.NonceBy), so the store keeps
+	// the nonce beside the secret or the key's record.
 	Nonce string
 }
 
@@ -128,6 +129,8 @@ func (v *Verifier) Authenticate(ctx context.Context, r *http.Request, req *Reque
 	nonce := strconv.Itoa(len(s.accessKeyID)) + ":" + s.accessKeyID + s.nonce
 	if secret := secretOf(req); secret != "" {
 		nonce = core.NonceOn(secret, nonce)
+	} else {
+		nonce = core.NonceBy(s.accessKeyID, nonce)
 	}
 	return Credential{AccessKeyID: s.accessKeyID, Nonce: nonce}, nil
 }

@@ -479,13 +479,15 @@ func TestClaimedKeyID(t *testing.T) {
 }
 
 // TestNonceNamesSecret: a call on a secret names it in its scoped nonce, so a Cluster store claims
-// the nonce on the secret's master; a call on no secret keeps the plain scoped nonce.
+// the nonce on the secret's master; a call on no secret names its access key instead, so the
+// nonce sits beside the key's record.
 func TestNonceNamesSecret(t *testing.T) {
 	v, _, _ := newVerifier()
 	for _, c := range []struct{ action, name, want string }{
 		{"GetSecretValue", "secret001", "secret001"},
 		{"PutSecretValue", "acs:kms:cn-hangzhou:123:secret/app/db", "app/db"},
 		{"GetRandomPassword", "", ""},
+		{"Encrypt", "", ""},
 	} {
 		p := defaultRPC()
 		p.query["Action"] = c.action
@@ -505,6 +507,9 @@ func TestNonceNamesSecret(t *testing.T) {
 		}
 		if got, _ := core.NonceSecret(cred.Nonce); got != c.want || !strings.HasSuffix(cred.Nonce, "6:testid"+p.query["SignatureNonce"]) {
 			t.Errorf("%s on %q: nonce %q names secret %q; want %q and the key-scoped nonce", c.action, c.name, cred.Nonce, got, c.want)
+		}
+		if kind, id, _ := core.NonceCredential(cred.Nonce); c.want == "" && (kind != core.RecordAccessKey || id != "testid") {
+			t.Errorf("%s: nonce %q names credential %s %q; want access key testid", c.action, cred.Nonce, kind, id)
 		}
 	}
 }

@@ -63,10 +63,11 @@ func getSecretValue(ctx context.Context, h *Handler, c *call, requestID string) 
 	return m, resources, nil
 }
 
-// authorize claims the call's nonce and decides it as the OpenAPI decides the same permission on
-// the same resources, before any key is read.
+// authorize claims the call's nonce (beside the client key's record, which verifying the call
+// read) and decides it as the OpenAPI decides the same permission on the same resources, before
+// any key is read.
 func (h *Handler) authorize(ctx context.Context, c *call, perm string, resources []string) error {
-	if err := h.API.Verifier.Claim(ctx, acsapi.Credential{AccessKeyID: c.caller, Nonce: c.nonce}); err != nil {
+	if err := h.API.Verifier.Claim(ctx, acsapi.Credential{AccessKeyID: c.caller, Nonce: core.NonceBy(c.caller, c.nonce)}); err != nil {
 		return replayed(err)
 	}
 	return h.API.Service.Authorize(ctx, core.AccessRequest{CallerID: c.caller, Permission: perm, Resources: resources, SourceIP: c.ip})

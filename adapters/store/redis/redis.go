@@ -320,11 +320,15 @@ func (s *Store) lockKeys(name string) []string {
 	return []string{s.prefix + "{lock}:l:" + esc(name), s.prefix + "{lock}:fence"}
 }
 
-// nonceKey places a nonce that names a secret (core.NonceOn) under the secret's tag, so a signed
-// call on a secret is claimed on the master that holds the secret; any other nonce has its own.
+// nonceKey places a nonce that names a secret (core.NonceOn) under the secret's tag, and one that
+// names its credential (core.NonceBy) under the credential record's tag, so a signed call is
+// claimed on a master it reads from anyway; any other nonce has its own tag.
 func (s *Store) nonceKey(nonce string) string {
 	if secret, ok := core.NonceSecret(nonce); ok {
 		return s.prefix + "{s:" + esc(secret) + "}:n:" + esc(nonce)
+	}
+	if kind, id, ok := core.NonceCredential(nonce); ok {
+		return s.prefix + "{r:" + esc(kind) + ":" + esc(id) + "}:n:" + esc(nonce)
 	}
 	return s.prefix + "{n:" + esc(nonce) + "}"
 }

@@ -105,7 +105,13 @@ func TestKeysShareSlot(t *testing.T) {
 	// Each record has a slot of its own: the access keys of a deployment spread over the masters.
 	slots := map[int64]bool{}
 	for i := range 64 {
-		slots[slot(s.recordKey(core.RecordAccessKey, "LTAI"+strconv.Itoa(i)))] = true
+		id := "LTAI" + strconv.Itoa(i)
+		slots[slot(s.recordKey(core.RecordAccessKey, id))] = true
+		// A call on no secret claims its nonce beside the credential it is signed with.
+		same("nonce by "+id, s.recordKey(core.RecordAccessKey, id), s.nonceKey(core.NonceBy(id, "3:AK1abc")))
+	}
+	for _, id := range []string{"KAAP.0a1b", "KAAP.}x{"} {
+		same("nonce by "+id, s.recordKey(core.RecordClientKey, id), s.nonceKey(core.NonceBy(id, "3:AK1abc")))
 	}
 	if len(slots) < 32 {
 		t.Fatalf("64 access-key records use only %d slots", len(slots))

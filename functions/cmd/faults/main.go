@@ -9,10 +9,11 @@
 //   - cluster-credentials: kill -9 the master holding the admin access key's record, the
 //     credential the writer signs with.
 //
-// Both put readers (GetSecretValue, signed with access keys spread over every master) and a
-// writer of acknowledged versions (PutSecretValue) on secrets spread over every master, then
-// measure: calls that failed although neither their secret nor their access key lived on the
-// dead master (must be 0 once the FAIL flag is set), how long after the replica's promotion
+// Both put readers (GetSecretValue, and Encrypt then Decrypt on keys spread over every master,
+// signed with access keys spread over every master) and a writer of acknowledged versions
+// (PutSecretValue) on secrets spread over every master, then measure: calls that failed although
+// neither their secret (or key) nor their access key lived on the dead master (must be 0 once the
+// FAIL flag is set), how long after the replica's promotion
 // calls needing the dead master's slots were served again (at most -recover), acknowledged
 // versions lost (0) and the slowest call (at most -slowest). The verdict is one line on stdout,
 // a Markdown table row is appended to -table, and the exit status is 1 when a bound is missed.
@@ -245,6 +246,31 @@ func (c *client) get(name string) (string, error) {
 	return tea.StringValue(res.Body.VersionId), nil
 }
 
+// encryptDecrypt seals a value under key id and opens it again: two calls on no secret, whose
+// nonces sit beside the signing key's record.
+func (c *client) encryptDecrypt(id string) error {
+	enc, err := c.sdk.EncryptWithOptions(&kms.EncryptRequest{KeyId: tea.String(id), Plaintext: tea.String("faults")}, c.rt)
+	if err != nil {
+		return err
+	}
+	dec, err := c.sdk.DecryptWithOptions(&kms.DecryptRequest{CiphertextBlob: enc.Body.CiphertextBlob}, c.rt)
+	if err != nil {
+		return err
+	}
+	if got := tea.StringValue(dec.Body.Plaintext); got != "faults" {
+		return fmt.Errorf("Decrypt answered %q, want what was encrypted", got)
+	}
+	return nil
+}
+
+func (c *client) createKey() (string, error) {
+	res, err := c.sdk.CreateKeyWithOptions(&kms.CreateKeyRequest{Description: tea.String("faults drill")}, c.rt)
+	if err != nil {
+		return "", err
+	}
+	return tea.StringValue(res.Body.KeyMetadata.KeyId), nil
+}
+
 func (c *client) put(name, version string) error {
 	_, err := c.sdk.PutSecretValueWithOptions(&kms.PutSecretValueRequest{
 		SecretName: tea.String(name), VersionId: tea.String(version), SecretData: tea.String("value " + version),
@@ -304,13 +330,20 @@ type readerKey struct {
 	cl     *client
 }
 
+// cmk is a drill key for Encrypt and Decrypt.
+type cmk struct {
+	id     string
+	master node
+}
+
 type world struct {
 	secrets []*drillSecret
 	keys    []readerKey
+	cmks    []cmk
 }
 
-// seed creates the drill's secrets and reader keys until every master holds at least
-// secrets/masters/2 of the secrets and -keys of the keys.
+// seed creates the drill's secrets, reader keys and KMS keys until every master holds at least
+// secrets/masters/2 of the secrets, -keys of the reader keys and one KMS key.
 func seed(ctx context.Context, c config, topo *topology, admin *client, masters []node) (*world, error) {
 	w := &world{}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -360,6 +393,22 @@ func seed(ctx context.Context, c config, topo *topology, admin *client, masters 
 		keysOn[m.id]++
 		w.keys = append(w.keys, readerKey{id: id, master: m, cl: cl})
 	}
+	cmksOn := map[string]int{}
+	for i := 0; !enough(cmksOn, 1); i++ {
+		if i > 20*len(masters) {
+			return nil, errors.New("the KMS keys do not spread over every master")
+		}
+		id, err := admin.createKey()
+		if err != nil {
+			return nil, fmt.Errorf("create key: %w", err)
+		}
+		m, err := topo.masterOf(ctx, "{r:key:"+id+"}")
+		if err != nil {
+			return nil, err
+		}
+		cmksOn[m.id]++
+		w.cmks = append(w.cmks, cmk{id: id, master: m})
+	}
 	return w, nil
 }
 
@@ -367,7 +416,7 @@ func seed(ctx context.Context, c config, topo *topology, admin *client, masters 
 type callRecord struct {
 	start, end time.Time
 	err        error
-	deps       [2]string // master ids of the secret and of the signing key
+	deps       [2]string // master ids of the secret (or KMS key) and of the signing key
 }
 
 type recorder struct {
@@ -394,6 +443,12 @@ func load(w *world, admin *client, adminMaster node, readers int, stop <-chan st
 				}
 				s, k := w.secrets[i%len(w.secrets)], w.keys[(i/len(w.secrets)+r)%len(w.keys)]
 				t := time.Now()
+				if i%4 == 3 { // every fourth call: Encrypt and Decrypt, which name no secret
+					m := w.cmks[(i/4)%len(w.cmks)]
+					err := k.cl.encryptDecrypt(m.id)
+					rec.add(callRecord{start: t, end: time.Now(), err: err, deps: [2]string{m.master.id, k.master.id}})
+					continue
+				}
 				_, err := k.cl.get(s.name)
 				rec.add(callRecord{start: t, end: time.Now(), err: err, deps: [2]string{s.master.id, k.master.id}})
 			}
