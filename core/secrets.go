@@ -80,7 +80,7 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 		if in.DataType != DataText {
 			return nil, Invalid("SecretDataType", "must be text for %s secrets", in.Type)
 		}
-		if !json.Valid(in.Data) {
+		if !json.Valid(in.Data) && !(in.Type.accountType() && string(in.Data) == autoData) { // $Auto: initialAccounts tells why not
 			return nil, Invalid("SecretData", "must be JSON for %s secrets", in.Type)
 		}
 	}
@@ -119,7 +119,7 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 			return nil, err
 		}
 	}
-	current, previous, err := initialValues(in.Type, ec.SecretSubType, in.Data)
+	current, previous, err := initialValues(in.Type, ec, in.Data)
 	if err != nil {
 		return nil, err
 	}

@@ -156,12 +156,8 @@ func targetHosts(t SecretType, ec extendedConfig) ([]targetHost, error) {
 	var cd map[string]any
 	_ = json.Unmarshal(ec.CustomData, &cd)
 	custom := func(k string) string { s, _ := cd[k].(string); return s }
-	var field, raw string
+	field, raw := ec.location(t)
 	switch t {
-	case TypeRds:
-		field, raw = "DBInstanceId", ec.DBInstanceID
-	case TypeECS:
-		field, raw = "InstanceId", ec.InstanceID
 	case TypeRAMCredentials:
 		field, raw = "CustomData.Endpoint", custom("Endpoint")
 	case TypeGeneric:
