@@ -59,6 +59,9 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 		if err := reachable(in.Type, ec); err != nil {
 			return nil, err
 		}
+		if err := s.checkResolves(ctx, in.Type, ec); err != nil {
+			return nil, err
+		}
 	}
 	if in.Type == TypeRAMCredentials && in.Name == AutoSecretName {
 		in.Name = "acs/ram/user/" + ec.UserName
@@ -664,6 +667,11 @@ func (s *Service) UpdateSecret(ctx context.Context, in UpdateSecretInput) error 
 		}
 		if err := s.checkTargets(sec.Type, ec); err != nil {
 			return err
+		}
+		if sec.Rotation.Enabled {
+			if err := s.checkResolves(ctx, sec.Type, ec); err != nil {
+				return err
+			}
 		}
 		if grant, err = s.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {
 			return err
