@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -132,6 +133,9 @@ func Open(cfg *Config, opts Options) (*App, error) {
 	a.trusted, _ = cfg.trustedProxies() // LoadConfig has checked them
 	a.targets, _ = cfg.rotationTargets()
 	svc.SetRotationTargets(a.targets)
+	svc.SetResolver(func(ctx context.Context, host string) ([]netip.Addr, error) {
+		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	})
 	if a.audit, err = openAudit(cfg, opts); err != nil {
 		a.Close()
 		return nil, err
