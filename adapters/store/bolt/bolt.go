@@ -16,11 +16,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-var (
-	_ core.Store          = (*Store)(nil)
-	_ core.ClaimingReader = (*Store)(nil)
-	_ core.DueIndex       = (*Store)(nil)
-)
+var _ core.Store = (*Store)(nil)
 
 // FileName is the database file inside the data folder.
 const FileName = "coffer.db"
