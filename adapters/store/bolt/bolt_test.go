@@ -95,13 +95,49 @@ func TestNoncesPurged(t *testing.T) {
 	if _, err := s.ClaimNonce(ctx, "fresh", time.Minute); err != nil {
 		t.Fatalf("ClaimNonce: %v", err)
 	}
-	left := 0
-	err = s.db.View(func(tx *bbolt.Tx) error {
-		left = tx.Bucket(bucketNonces).Stats().KeyN + tx.Bucket(bucketNonceExp).Stats().KeyN
-		return nil
-	})
-	if err != nil || left != 2 {
-		t.Fatalf("%d nonce entries left after purge (%v), want only the fresh one in each bucket", left, err)
+	if left := len(s.nonces.exp); left != 1 {
+		t.Fatalf("%d nonces left after purge, want only the fresh one", left)
+	}
+}
+
+// TestNoncesAfterCrash: a process that stops without Close loses its nonces from memory, so the
+// next one refuses every signed call (the store answers "temporarily unavailable") rather than
+// answer a replay of one of them; a clean stop refuses nothing.
+func TestNoncesAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if ok, err := s.ClaimNonce(ctx, "before", time.Minute); err != nil || !ok {
+		t.Fatalf("ClaimNonce = %v, %v", ok, err)
+	}
+	if err := s.db.Close(); err != nil { // a crash: no Close, so the nonces in memory are lost
+		t.Fatal(err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatalf("Open after a crash: %v", err)
+	}
+	for _, nonce := range []string{"before", "after"} {
+		if ok, err := s.ClaimNonce(ctx, nonce, time.Minute); ok || core.KindOf(err) != core.KindUnavailableTemporary {
+			t.Fatalf("ClaimNonce(%s) after a crash = %v, %v; want refused as temporarily unavailable", nonce, ok, err)
+		}
+		if ok, found, err := s.ClaimAndRead(ctx, nonce, time.Minute, nil); ok || found != nil || core.KindOf(err) != core.KindUnavailableTemporary {
+			t.Fatalf("ClaimAndRead(%s) after a crash = %v, %v; want refused as temporarily unavailable", nonce, ok, err)
+		}
+	}
+	// Still refusing after a clean stop that followed the crash: the lost nonces are still live.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if ok, err := s.ClaimNonce(ctx, "after", time.Minute); ok || core.KindOf(err) != core.KindUnavailableTemporary {
+		t.Fatalf("ClaimNonce after a clean stop that followed a crash = %v, %v; want refused", ok, err)
 	}
 }
 
