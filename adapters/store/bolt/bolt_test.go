@@ -198,35 +198,42 @@ func TestDueIndexBuiltOnOpen(t *testing.T) {
 	}
 }
 
+// benchStore fills a store with n secrets, one in every n/1000 due for rotation at now.
+func benchStore(b *testing.B, n int, now time.Time) *Store {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		for i := range n {
+			next := now.Add(time.Hour) // not due yet
+			if i%(n/1000) == 0 {
+				next = now.Add(-time.Hour)
+			}
+			sec := &core.Secret{Name: fmt.Sprintf("s%06d", i), Rotation: core.RotationPolicy{Enabled: true, NextRotation: next}}
+			if err := putSecret(tx, sec); err != nil {
+				return err
+			}
+			if err := indexDue(tx, sec.Name, sec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // BenchmarkDueSecrets compares the rotation sweep's query through the due index with the scan it
 // replaces, at two sizes with 1,000 due secrets each: the index stays flat, the scan grows.
 func BenchmarkDueSecrets(b *testing.B) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, n := range []int{10_000, 100_000} {
-		s, err := Open(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		err = s.db.Update(func(tx *bbolt.Tx) error {
-			for i := range n {
-				next := now.Add(time.Hour) // not due yet
-				if i%(n/1000) == 0 {
-					next = now.Add(-time.Hour)
-				}
-				sec := &core.Secret{Name: fmt.Sprintf("s%06d", i), Rotation: core.RotationPolicy{Enabled: true, NextRotation: next}}
-				if err := putSecret(tx, sec); err != nil {
-					return err
-				}
-				if err := indexDue(tx, sec.Name, sec); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		s := benchStore(b, n, now)
 		b.Run(fmt.Sprintf("index/%d", n), func(b *testing.B) {
 			for b.Loop() {
 				if names, err := s.DueSecrets(ctx, core.DueRotation, now, 0); err != nil || len(names) != 1000 {
@@ -241,6 +248,26 @@ func BenchmarkDueSecrets(b *testing.B) {
 				}
 			}
 		})
-		s.Close()
+	}
+}
+
+// BenchmarkListSecretsScale is the embedded store's scale row: a ListSecrets page of 100 from the
+// start and from the end of 100,000 secrets, as the console and the CLI page them.
+func BenchmarkListSecretsScale(b *testing.B) {
+	ctx := context.Background()
+	const n, size = 100_000, 100
+	s := benchStore(b, n, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	for _, page := range []struct {
+		name   string
+		offset int
+	}{{"first", 0}, {"last", n - size}} {
+		b.Run(fmt.Sprintf("%s/%d", page.name, n), func(b *testing.B) {
+			for b.Loop() {
+				p, err := s.ListSecrets(ctx, core.SecretQuery{Offset: page.offset, Limit: size})
+				if err != nil || len(p.Secrets) != size || p.Total != n {
+					b.Fatalf("ListSecrets: %d secrets of %d, %v", len(p.Secrets), p.Total, err)
+				}
+			}
+		})
 	}
 }
