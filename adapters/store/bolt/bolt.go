@@ -79,9 +79,9 @@ func Open(dir string) (*Store, error) {
 
 // Close keeps the live nonces in the file and closes it; it waits for running transactions.
 func (s *Store) Close() error {
-	err := s.db.Update(s.nonces.save)
-	if errors.Is(err, bberrors.ErrDatabaseNotOpen) { // closed before
-		err = nil
+	var err error
+	if save := s.nonces.stop(); save != nil { // nil when closed before
+		err = s.db.Update(save)
 	}
 	return errors.Join(err, s.db.Close())
 }

@@ -271,3 +271,31 @@ func BenchmarkListSecretsScale(b *testing.B) {
 		})
 	}
 }
+
+// TestCloseWhileClaiming: Close and claims that move the durable bound (each ttl a step further)
+// race without deadlock, and a claim after Close fails instead of being answered and forgotten.
+func TestCloseWhileClaiming(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 1; ; i++ {
+				if _, err := s.ClaimNonce(ctx, fmt.Sprint(w, "-", i), time.Duration(i)*2*boundStep); err != nil {
+					return // closed
+				}
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	wg.Wait()
+	if ok, err := s.ClaimNonce(ctx, "late", time.Minute); ok || err == nil {
+		t.Fatalf("ClaimNonce after Close = %v, %v; want an error", ok, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 
 	"github.com/seed-4eefd85e/coffer/core"
 )
@@ -45,6 +46,7 @@ type nonceSet struct {
 	order   []claimed        // in claim order, for purging; an entry may be stale (the map decides)
 	bound   int64            // the durable keyNoncesUntil: no expiry in exp is later
 	refuse  int64            // after a crash, no claim is answered before this
+	stopped bool             // Close has taken the nonces
 	persist func(bound int64) error
 }
 
@@ -66,6 +68,9 @@ func (n *nonceSet) claim(ctx context.Context, nonce string, ttl time.Duration) (
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.stopped {
+		return false, bberrors.ErrDatabaseNotOpen
+	}
 	n.purge(now)
 	if exp, ok := n.exp[nonce]; ok && exp > now {
 		return false, nil
@@ -118,11 +123,23 @@ func loadNonces(tx *bbolt.Tx, persist func(int64) error) (*nonceSet, error) {
 	return n, err
 }
 
-// save replaces the file's nonces with the live ones and clears the bound, unless a crash before
-// this process left one that has not passed: what Close leaves.
-func (n *nonceSet) save(tx *bbolt.Tx) error {
+// stop ends the claims (each one after it fails) and returns a save of the live nonces for Close
+// to run in its own transaction: not under n.mu, which a claim holds while it writes the bound.
+// It returns nil when stopped before.
+func (n *nonceSet) stop() func(tx *bbolt.Tx) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.stopped {
+		return nil
+	}
+	live, refuse := n.exp, n.refuse
+	n.exp, n.order, n.stopped = nil, nil, true
+	return func(tx *bbolt.Tx) error { return saveNonces(tx, live, refuse) }
+}
+
+// saveNonces replaces the file's nonces with the live ones and clears the bound, unless a crash
+// before this process left one that has not passed: what Close leaves.
+func saveNonces(tx *bbolt.Tx, live map[string]int64, refuse int64) error {
 	if err := tx.DeleteBucket(bucketNonces); err != nil {
 		return err
 	}
@@ -131,7 +148,7 @@ func (n *nonceSet) save(tx *bbolt.Tx) error {
 		return err
 	}
 	now := time.Now().UnixNano()
-	for nonce, exp := range n.exp {
+	for nonce, exp := range live {
 		if exp <= now {
 			continue
 		}
@@ -139,8 +156,8 @@ func (n *nonceSet) save(tx *bbolt.Tx) error {
 			return err
 		}
 	}
-	if n.refuse > now { // the nonces a crash lost are still live: the next process refuses too
-		return setBound(tx, n.refuse)
+	if refuse > now { // the nonces a crash lost are still live: the next process refuses too
+		return setBound(tx, refuse)
 	}
 	return tx.Bucket(bucketMeta).Delete(keyNoncesUntil)
 }
