@@ -155,14 +155,13 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		return c
 	}
 	c.Caller = cred.AccessKeyID
-	serve, ok := h.Actions[req.Action]
-	signedRead := ok && signedReads[req.Action]
-	if !signedRead {
+	serve, read := h.Actions.Calls[req.Action], h.Actions.Reads[req.Action]
+	if read == nil {
 		if c.Err = h.Verifier.Claim(r.Context(), cred); c.Err != nil {
 			return c
 		}
 	}
-	if !ok {
+	if serve == nil && read == nil {
 		c.Err = UnknownAction(req.Action)
 		return c
 	}
@@ -172,9 +171,13 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		c.Err = err
 		return c
 	}
-	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.Caller, cred.Nonce, ip)
-	c.Resources = resources
-	if err == nil {
+	ctx, access, err := h.admit(r.Context(), req.Action, req.Params, c.Caller, ip, read != nil)
+	c.Resources = access.Resources
+	if err == nil && read != nil {
+		// The action claims the nonce in the store round trip that reads its secrets.
+		call := core.SignedRead{CallerID: c.Caller, Permission: access.Permission, SourceIP: ip, Nonce: cred.Nonce, NonceTTL: h.Verifier.NonceTTL()}
+		c.body, err = read(ctx, h.Service, call, req.Params)
+	} else if err == nil {
 		c.body, err = serve(ctx, h.Service, req.Params)
 	}
 	if dryRun {
@@ -185,27 +188,26 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 }
 
 // admit authorizes a call from its parameters alone, before any data is read for the action, and
-// returns the context the action runs in and the resources the call names. A denial is the
-// same whether or not the resource exists. Listings get the caller's core.View; signed reads
-// authorize each secret on the metadata read (core.Service.ReadSecretValues).
-func (h *Handler) admit(ctx context.Context, action string, p Params, caller, nonce string, ip netip.Addr) (context.Context, []string, error) {
+// returns the context the action runs in and the access the call asks for. A denial is the same
+// whether or not the resource exists. Listings get the caller's core.View; a signed read
+// authorizes each secret on the metadata read (core.Service.ReadSecretValues), so admit leaves
+// it undecided.
+func (h *Handler) admit(ctx context.Context, action string, p Params, caller string, ip netip.Addr, signedRead bool) (context.Context, core.AccessRequest, error) {
 	perm, resources, err := Permission(action, p)
+	access := core.AccessRequest{CallerID: caller, Permission: perm, Resources: resources, SourceIP: ip}
 	if err != nil {
-		return ctx, resources, err
+		return ctx, access, err
 	}
-	access := core.AccessRequest{CallerID: caller, Permission: perm, Resources: resources, SourceIP: ip, CreatesIn: createsIn(action, p)}
+	access.CreatesIn = createsIn(action, p)
 	ctx = context.WithValue(ctx, accessKey{}, access)
 	switch {
 	case listings[action]:
 		v, err := h.Service.View(ctx, access)
-		return context.WithValue(ctx, viewKey{}, v), resources, err
-	case signedReads[action]:
-		// The action claims the nonce in the store round trip that reads its secrets.
-		return context.WithValue(ctx, signedReadKey{}, core.SignedRead{
-			CallerID: caller, Permission: perm, SourceIP: ip, Nonce: nonce, NonceTTL: h.Verifier.NonceTTL(),
-		}), resources, nil
+		return context.WithValue(ctx, viewKey{}, v), access, err
+	case signedRead:
+		return ctx, access, nil
 	}
-	return ctx, resources, h.Service.Authorize(ctx, access)
+	return ctx, access, h.Service.Authorize(ctx, access)
 }
 
 type (
