@@ -155,33 +155,52 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		return c
 	}
 	c.Caller = cred.AccessKeyID
-	serve, ok := h.Actions[req.Action]
-	signedRead := ok && signedReads[req.Action]
-	if !signedRead {
-		if c.Err = h.Verifier.Claim(r.Context(), cred); c.Err != nil {
-			return c
+	c.body, c.Resources, c.Err = h.Dispatch(r.Context(), Call{Action: req.Action, Params: req.Params, Credential: cred, SourceIP: ip})
+	return c
+}
+
+// Call is an authenticated call for Dispatch, in any protocol, its parameters in the OpenAPI's
+// names.
+type Call struct {
+	Action     string // the OpenAPI action whose permission, resources and set membership apply
+	Params     Params
+	Credential Credential
+	SourceIP   netip.Addr
+	// Serve, when set, runs in place of the set's action, for a protocol that answers in its own
+	// shape; it is still served only when the handler's set has Action.
+	Serve Action
+}
+
+// Dispatch serves an authenticated call as the OpenAPI does: it claims the nonce (or leaves it to
+// the signed read), refuses an action outside the handler's set, authorizes the call from its
+// parameters and runs it. Every protocol on a handler's listener goes through here, so the same
+// key gets the same decision whichever protocol it signs with.
+func (h *Handler) Dispatch(ctx context.Context, c Call) (body any, resources []string, err error) {
+	serve, ok := h.Actions[c.Action]
+	if !ok || !signedReads[c.Action] {
+		if err := h.Verifier.Claim(ctx, c.Credential); err != nil {
+			return nil, nil, err
 		}
 	}
 	if !ok {
-		c.Err = UnknownAction(req.Action)
-		return c
+		return nil, nil, UnknownAction(c.Action)
 	}
-	normalizeSecretName(req.Params)
-	dryRun, err := dryRunOf(req.Action, req.Params)
+	if c.Serve != nil {
+		serve = c.Serve
+	}
+	normalizeSecretName(c.Params)
+	dryRun, err := dryRunOf(c.Action, c.Params)
 	if err != nil {
-		c.Err = err
-		return c
+		return nil, nil, err
 	}
-	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.Caller, cred.Nonce, ip)
-	c.Resources = resources
+	ctx, resources, err = h.admit(ctx, c.Action, c.Params, c.Credential.AccessKeyID, c.Credential.Nonce, c.SourceIP)
 	if err == nil {
-		c.body, err = serve(ctx, h.Service, req.Params)
+		body, err = serve(ctx, h.Service, c.Params)
 	}
 	if dryRun {
-		c.body, err = nil, dryRunOutcome(err)
+		body, err = nil, dryRunOutcome(err)
 	}
-	c.Err = err
-	return c
+	return body, resources, err
 }
 
 // admit authorizes a call from its parameters alone, before any data is read for the action, and
