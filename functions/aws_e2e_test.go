@@ -6,11 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -233,30 +230,7 @@ func testAWSSignatures(t *testing.T, b backend) {
 	}
 
 	// A captured request sent again is refused, on the signed-read path and on the others.
-	var mu sync.Mutex
-	var captured *http.Request
-	var capturedBody []byte
-	target, _ := url.Parse(s.url)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		captured, capturedBody = r.Clone(context.Background()), b
-		mu.Unlock()
-		out, _ := http.NewRequest(r.Method, target.String()+r.URL.RequestURI(), bytes.NewReader(b))
-		out.Header, out.Host = r.Header.Clone(), r.Host
-		resp, err := http.DefaultClient.Do(out)
-		if err != nil {
-			http.Error(w, err.Error(), 502)
-			return
-		}
-		defer resp.Body.Close()
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-	}))
-	defer proxy.Close()
+	proxy, replayLast := replayProxy(t, s.url)
 	pc := awsClient(proxy.URL, adminID, adminSecret)
 	for name, send := range map[string]func() error{
 		"GetSecretValue": func() error {
@@ -272,16 +246,7 @@ func testAWSSignatures(t *testing.T, b backend) {
 		if err := send(); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		mu.Lock()
-		replay, _ := http.NewRequest(captured.Method, proxy.URL+captured.URL.RequestURI(), bytes.NewReader(capturedBody))
-		replay.Header, replay.Host = captured.Header.Clone(), captured.Host
-		mu.Unlock()
-		resp, err := http.DefaultClient.Do(replay)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := replayLast()
 		if resp.StatusCode != 400 || !strings.Contains(string(b), "InvalidSignatureException") || !strings.Contains(string(b), "served already") {
 			t.Fatalf("%s replayed answered %d %s", name, resp.StatusCode, b)
 		}
