@@ -155,36 +155,62 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		return c
 	}
 	c.Caller = cred.AccessKeyID
-	serve, read := h.Actions.Calls[req.Action], h.Actions.Reads[req.Action]
+	c.body, c.Resources, c.Err = h.Dispatch(r.Context(), Call{Action: req.Action, Params: req.Params, Credential: cred, SourceIP: ip})
+	return c
+}
+
+// Call is an authenticated call for Dispatch, in any protocol, its parameters in the OpenAPI's
+// names.
+type Call struct {
+	Action     string // the OpenAPI action whose permission, resources and set membership apply
+	Params     Params
+	Credential Credential
+	SourceIP   netip.Addr
+	// Serve and Read, when set, run in place of the set's call or signed read, for a protocol that
+	// answers in its own shape; each is still served only when the handler's set has Action as
+	// that kind.
+	Serve Action
+	Read  ReadAction
+}
+
+// Dispatch serves an authenticated call as the OpenAPI does: it claims the nonce (or leaves it to
+// the signed read), refuses an action outside the handler's set, authorizes the call from its
+// parameters and runs it. Every protocol on a handler's listener goes through here, so the same
+// key gets the same decision whichever protocol it signs with.
+func (h *Handler) Dispatch(ctx context.Context, c Call) (body any, resources []string, err error) {
+	serve, read := h.Actions.Calls[c.Action], h.Actions.Reads[c.Action]
 	if read == nil {
-		if c.Err = h.Verifier.Claim(r.Context(), cred); c.Err != nil {
-			return c
+		if err := h.Verifier.Claim(ctx, c.Credential); err != nil {
+			return nil, nil, err
 		}
 	}
 	if serve == nil && read == nil {
-		c.Err = UnknownAction(req.Action)
-		return c
+		return nil, nil, UnknownAction(c.Action)
 	}
-	normalizeSecretName(req.Params)
-	dryRun, err := dryRunOf(req.Action, req.Params)
+	if c.Serve != nil && serve != nil {
+		serve = c.Serve
+	}
+	if c.Read != nil && read != nil {
+		read = c.Read
+	}
+	normalizeSecretName(c.Params)
+	dryRun, err := dryRunOf(c.Action, c.Params)
 	if err != nil {
-		c.Err = err
-		return c
+		return nil, nil, err
 	}
-	ctx, access, err := h.admit(r.Context(), req.Action, req.Params, c.Caller, ip, read != nil)
-	c.Resources = access.Resources
+	ctx, access, err := h.admit(ctx, c.Action, c.Params, c.Credential.AccessKeyID, c.SourceIP, read != nil)
+	resources = access.Resources
 	if err == nil && read != nil {
 		// The action claims the nonce in the store round trip that reads its secrets.
-		call := core.SignedRead{CallerID: c.Caller, Permission: access.Permission, SourceIP: ip, Nonce: cred.Nonce, NonceTTL: h.Verifier.NonceTTL()}
-		c.body, err = read(ctx, h.Service, call, req.Params)
+		call := core.SignedRead{CallerID: c.Credential.AccessKeyID, Permission: access.Permission, SourceIP: c.SourceIP, Nonce: c.Credential.Nonce, NonceTTL: h.Verifier.NonceTTL()}
+		body, err = read(ctx, h.Service, call, c.Params)
 	} else if err == nil {
-		c.body, err = serve(ctx, h.Service, req.Params)
+		body, err = serve(ctx, h.Service, c.Params)
 	}
 	if dryRun {
-		c.body, err = nil, dryRunOutcome(err)
+		body, err = nil, dryRunOutcome(err)
 	}
-	c.Err = err
-	return c
+	return body, resources, err
 }
 
 // admit authorizes a call from its parameters alone, before any data is read for the action, and
