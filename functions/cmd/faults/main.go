@@ -19,7 +19,8 @@
 // a Markdown table row is appended to -table, and the exit status is 1 when a bound is missed.
 //
 // Drills that start (and kill) their own Coffer processes, from -coffer, in -work:
-//   - crash-embedded, crash-redis: kill -9 Coffer during writes (crash.go).
+//   - crash-embedded, crash-redis: kill -9 Coffer during writes (crash.go);
+//   - audit-down: the audit sink fails, with COFFER_AUDIT_FAIL_CLOSED true and false (audit.go).
 package main
 
 import (
@@ -56,7 +57,6 @@ type config struct {
 	// The drills that start Coffer themselves.
 	work, cofferBin, rootKey string
 	writers, kills           int
-	soak                     time.Duration
 }
 
 func main() {
@@ -81,7 +81,6 @@ func main() {
 	flag.StringVar(&c.rootKey, "root-key", os.Getenv("COFFER_ROOT_KEY"), "base64 root key of the Coffer processes a drill starts")
 	flag.IntVar(&c.writers, "writers", 4, "concurrent writers")
 	flag.IntVar(&c.kills, "kills", 6, "crash drills: how many kill -9s")
-	flag.DurationVar(&c.soak, "load", 5*time.Second, "how long a drill that starts Coffer itself loads it")
 	flag.Parse()
 	ok, err := run(c)
 	if err != nil {
@@ -97,6 +96,8 @@ func run(c config) (bool, error) {
 	switch c.drill {
 	case "crash-embedded", "crash-redis":
 		return drillCrash(c)
+	case "audit-down":
+		return drillAudit(c)
 	}
 	ctx := context.Background()
 	copts, err := redis.ParseClusterURL(c.redisURL)

@@ -59,7 +59,7 @@ func (p *coffer) start() error {
 	return p.ready()
 }
 
-// ready waits up to 20 s for the process to answer a call the store serves.
+// ready waits up to 20 s for the process to answer calls (it checks its store before listening).
 func (p *coffer) ready() error {
 	admin, err := newClient(p.endpoint, os.Getenv("COFFER_ADMIN_ACCESS_KEY_ID"), os.Getenv("COFFER_ADMIN_ACCESS_KEY_SECRET"))
 	if err != nil {
@@ -71,7 +71,8 @@ func (p *coffer) ready() error {
 			return fmt.Errorf("coffer on port %s exited at start; see %s", p.port, p.stderr)
 		default:
 		}
-		if _, err = admin.get("faults-readiness-probe"); err == nil || strings.Contains(err.Error(), "ResourceNotFound") {
+		// Any answer in the protocol's shape will do: a process failing closed answers 503.
+		if _, err = admin.get("faults-readiness-probe"); err == nil || sdkError(err) != nil {
 			return nil
 		}
 	}
