@@ -20,7 +20,9 @@
 //
 // Drills that start (and kill) their own Coffer processes, from -coffer, in -work:
 //   - crash-embedded, crash-redis: kill -9 Coffer during writes (crash.go);
-//   - audit-down: the audit sink fails, with COFFER_AUDIT_FAIL_CLOSED true and false (audit.go).
+//   - audit-down: the audit sink fails, with COFFER_AUDIT_FAIL_CLOSED true and false (audit.go);
+//   - multi-process: three Coffer processes on one Redis, the history checked for
+//     linearizability (linearizable.go).
 package main
 
 import (
@@ -98,6 +100,8 @@ func run(c config) (bool, error) {
 		return drillCrash(c)
 	case "audit-down":
 		return drillAudit(c)
+	case "multi-process":
+		return drillLinearizable(c)
 	}
 	ctx := context.Background()
 	copts, err := redis.ParseClusterURL(c.redisURL)
