@@ -32,16 +32,8 @@ type auditResult struct {
 func drillAudit(c config) (bool, error) {
 	env := []string{"COFFER_ROOT_KEY=" + c.rootKey, "COFFER_DATA_DIR=" + filepath.Join(c.work, "data"), "COFFER_AUDIT=stdout"}
 	// Seed one secret with a working sink.
-	seedProc, err := newCoffer(c.cofferBin, filepath.Join(c.work, "seed.log"), env...)
+	seedProc, admin, err := startCoffer(c, filepath.Join(c.work, "seed.log"), nil, env...)
 	if err != nil {
-		return false, err
-	}
-	if err := seedProc.start(); err != nil {
-		return false, err
-	}
-	admin, err := newClient(seedProc.endpoint, c.id, c.secret)
-	if err != nil {
-		seedProc.kill()
 		return false, err
 	}
 	name := "audit-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -100,19 +92,11 @@ func auditRun(c config, env []string, name string, ac auditCase) (auditResult, e
 	}
 	defer sink.Close()
 	logFile := filepath.Join(c.work, fmt.Sprintf("%s-%t.log", ac.sink, ac.failClosed))
-	p, err := newCoffer(c.cofferBin, logFile, append(env, "COFFER_AUDIT_FAIL_CLOSED="+strconv.FormatBool(ac.failClosed))...)
+	p, cl, err := startCoffer(c, logFile, sink, append(env, "COFFER_AUDIT_FAIL_CLOSED="+strconv.FormatBool(ac.failClosed))...)
 	if err != nil {
-		return r, err
-	}
-	p.stdout = sink
-	if err := p.start(); err != nil {
 		return r, err
 	}
 	defer p.kill()
-	cl, err := newClient(p.endpoint, c.id, c.secret)
-	if err != nil {
-		return r, err
-	}
 	want := value(name, version(0))
 	var puts []string
 	for i := 0; i < 40; i++ {
@@ -155,18 +139,11 @@ func auditRun(c config, env []string, name string, ac auditCase) (auditResult, e
 	r.logged = strings.Count(string(log), "audit record lost")
 	if ac.failClosed && !r.died {
 		// Which of the writes that answered 503 ran anyway: read them with a working sink.
-		q, err := newCoffer(c.cofferBin, filepath.Join(c.work, "check.log"), env...)
+		q, ql, err := startCoffer(c, filepath.Join(c.work, "check.log"), nil, env...)
 		if err != nil {
-			return r, err
-		}
-		if err := q.start(); err != nil {
 			return r, err
 		}
 		defer q.kill()
-		ql, err := newClient(q.endpoint, c.id, c.secret)
-		if err != nil {
-			return r, err
-		}
 		for _, v := range puts {
 			if _, _, err := ql.getVersion(name, v, ""); err == nil {
 				r.appliedUnaudited++

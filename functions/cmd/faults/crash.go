@@ -201,18 +201,11 @@ func drillCrash(c config) (bool, error) {
 	} else {
 		env = append(env, "COFFER_DATA_DIR="+filepath.Join(work, "data"))
 	}
-	p, err := newCoffer(c.cofferBin, filepath.Join(work, c.drill+".log"), env...)
+	p, admin, err := startCoffer(c, filepath.Join(work, c.drill+".log"), nil, env...)
 	if err != nil {
-		return false, err
-	}
-	if err := p.start(); err != nil {
 		return false, err
 	}
 	defer p.kill()
-	admin, err := newClient(p.endpoint, c.id, c.secret)
-	if err != nil {
-		return false, err
-	}
 
 	// Writers stop retrying once the kills are over and the process serves again (final).
 	var over atomic.Bool

@@ -79,19 +79,12 @@ func drillLinearizable(c config) (bool, error) {
 	const processes = 3
 	var clients []*client
 	for i := range processes {
-		p, err := newCoffer(c.cofferBin, filepath.Join(c.work, "coffer-"+strconv.Itoa(i)+".log"),
+		p, cl, err := startCoffer(c, filepath.Join(c.work, "coffer-"+strconv.Itoa(i)+".log"), nil,
 			"COFFER_ROOT_KEY="+c.rootKey, "COFFER_AUDIT=off", "COFFER_REDIS_URL="+rds.url())
 		if err != nil {
 			return false, err
 		}
-		if err := p.start(); err != nil {
-			return false, err
-		}
 		defer p.kill()
-		cl, err := newClient(p.endpoint, c.id, c.secret)
-		if err != nil {
-			return false, err
-		}
 		clients = append(clients, cl)
 	}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/alibabacloud-go/tea/tea"
@@ -22,8 +21,32 @@ type coffer struct {
 	env                 []string
 	stdout              *os.File // where the audit records go (nil: a log file beside stderr)
 	stderr              string   // file the process's log is appended to
-	cmd                 *exec.Cmd
-	exited              chan struct{}
+	proc
+}
+
+// proc is a child process the drill may kill -9 and start again.
+type proc struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when it has exited
+}
+
+func (p *proc) run(cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	p.cmd, p.exited = cmd, make(chan struct{})
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	return nil
+}
+
+// kill -9s the process (if running) and waits until it is gone.
+func (p *proc) kill() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+	p.cmd = nil
 }
 
 // newCoffer prepares an emulator on a free port with env on top of the drill's own (which holds
@@ -51,11 +74,9 @@ func (p *coffer) start() error {
 	if p.stdout != nil {
 		cmd.Stdout = p.stdout
 	}
-	if err := cmd.Start(); err != nil {
+	if err := p.run(cmd); err != nil {
 		return err
 	}
-	p.cmd, p.exited = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(p.exited) }()
 	return p.ready()
 }
 
@@ -79,19 +100,6 @@ func (p *coffer) ready() error {
 	return fmt.Errorf("coffer on port %s never served: %w", p.port, err)
 }
 
-// signal sends sig to the process.
-func (p *coffer) signal(sig syscall.Signal) error { return p.cmd.Process.Signal(sig) }
-
-// kill -9s the process and waits until it is gone.
-func (p *coffer) kill() {
-	if p.cmd == nil {
-		return
-	}
-	_ = p.cmd.Process.Kill()
-	<-p.exited
-	p.cmd = nil
-}
-
 func freePort() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -105,8 +113,7 @@ func freePort() (string, error) {
 type redisServer struct {
 	port, dir string
 	args      []string
-	cmd       *exec.Cmd
-	exited    chan struct{}
+	proc
 }
 
 func newRedis(dir string, args ...string) (*redisServer, error) {
@@ -128,12 +135,9 @@ func (r *redisServer) url() string { return "redis://127.0.0.1:" + r.port + "/0"
 func (r *redisServer) start() error {
 	args := append([]string{"--port", r.port, "--bind", "127.0.0.1", "--dir", r.dir, "--save", "",
 		"--logfile", r.dir + "/redis.log", "--maxmemory-policy", "noeviction"}, r.args...)
-	cmd := exec.Command("redis-server", args...)
-	if err := cmd.Start(); err != nil {
+	if err := r.run(exec.Command("redis-server", args...)); err != nil {
 		return err
 	}
-	r.cmd, r.exited = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(r.exited) }()
 	for range 100 {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+r.port, 100*time.Millisecond)
 		if err == nil {
@@ -152,15 +156,6 @@ func (r *redisServer) start() error {
 	return fmt.Errorf("redis-server on port %s did not start; see %s/redis.log", r.port, r.dir)
 }
 
-func (r *redisServer) kill() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	<-r.exited
-	r.cmd = nil
-}
-
 // sdkError is the protocol error a call answered, or nil when it got no answer (a connection
 // refused, reset or cut: the process was down).
 func sdkError(err error) *tea.SDKError {
@@ -176,4 +171,23 @@ func sdkError(err error) *tea.SDKError {
 func whileDown(err error) bool {
 	e := sdkError(err)
 	return e == nil || (tea.IntValue(e.StatusCode) == 503 && tea.StringValue(e.Code) == "ServiceUnavailableTemporary")
+}
+
+// startCoffer starts an emulator from -coffer (stdout: where its audit records go; nil: its log)
+// and returns it with a client signing as the admin; the caller kills it.
+func startCoffer(c config, log string, stdout *os.File, env ...string) (*coffer, *client, error) {
+	p, err := newCoffer(c.cofferBin, log, env...)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.stdout = stdout
+	if err := p.start(); err != nil {
+		return nil, nil, err
+	}
+	cl, err := newClient(p.endpoint, c.id, c.secret)
+	if err != nil {
+		p.kill()
+		return nil, nil, err
+	}
+	return p, cl, nil
 }
