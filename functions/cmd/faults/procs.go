@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/alibabacloud-go/tea/tea"
@@ -31,6 +32,8 @@ type proc struct {
 }
 
 func (p *proc) run(cmd *exec.Cmd) error {
+	// A drill that is itself killed (a timeout) takes its servers with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -77,7 +80,11 @@ func (p *coffer) start() error {
 	if err := p.run(cmd); err != nil {
 		return err
 	}
-	return p.ready()
+	if err := p.ready(); err != nil {
+		p.kill() // a process that never served is no use, and must not outlive the drill
+		return err
+	}
+	return nil
 }
 
 // ready waits up to 20 s for the process to answer calls (it checks its store before listening).
