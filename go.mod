@@ -12,6 +12,7 @@ require (
 	github.com/aliyun/alibaba-cloud-sdk-go v1.61.1800
 	github.com/aliyun/alibabacloud-dkms-gcs-go-sdk v0.5.1
 	github.com/aliyun/aliyun-secretsmanager-client-go v1.1.5
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/aws/aws-lambda-go v1.55.1
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
