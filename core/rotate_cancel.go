@@ -47,11 +47,7 @@ func (s *Service) CancelRotation(ctx context.Context, in CancelRotationInput) er
 	if err != nil {
 		return storeErr(err)
 	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = s.store.Release(ctx, lease)
-	}()
+	defer s.releaseLease(ctx, lease)
 	now := s.now()
 	err = s.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
 		if err := s.usableState(cur); err != nil {
@@ -87,4 +83,11 @@ func cancellable(sec *Secret) error {
 		return Invalid("SecretName", "the rotation of secret %s already promoted version %s; the old credential is revoked when its window ends", sec.Name, st.VersionID)
 	}
 	return Invalid("SecretName", "the rotation of secret %s is past apply: the target already has the new credential, and the rotation finishes once the target answers", sec.Name)
+}
+
+// releaseLease frees a lock even when ctx was cancelled; a lease that expired meanwhile is fine.
+func (s *Service) releaseLease(ctx context.Context, lease Lease) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = s.store.Release(ctx, lease)
 }

@@ -3,6 +3,7 @@ package functions_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +106,78 @@ func equalVersions(a, b map[string][]string) bool {
 		}
 	}
 	return true
+}
+
+func TestSDKCorrectManagedCredential(t *testing.T) {
+	forEachBackend(t, testSDKCorrectManagedCredential)
+}
+
+// testSDKCorrectManagedCredential: an Rds secret holds a password the database no longer takes
+// (changed by hand), so rotation fails. An operator corrects ACSCurrent with PutSecretValue, which
+// is refused while the rotation is in progress, to a secret manager without kms:RotateSecret, for
+// another account, another stage or an extra field; accepted once the rotation is cancelled,
+// audited as a correction, and the next rotation works from it.
+func testSDKCorrectManagedCredential(t *testing.T, b backend) {
+	s := b.start(t, map[string]string{"COFFER_TRUSTED_PROXIES": "127.0.0.1/32"})
+	c := s.client(t, "")
+	db := rotatortest.Postgres(t)
+	name := db.Account(t, "real-pw")
+	secret := createRds(t, c, db, "SingleUser", [][2]string{{name, "stale-pw"}})
+	put := func(c *kms.Client, id, data, stages string) error {
+		req := &kms.PutSecretValueRequest{SecretName: tea.String(secret), VersionId: tea.String(id), SecretData: tea.String(data)}
+		if stages != "" {
+			req.VersionStages = tea.String(stages)
+		}
+		_, err := c.PutSecretValue(req)
+		return err
+	}
+	fix := `{"AccountName":"` + name + `","AccountPassword":"real-pw"}`
+
+	_, err := c.RotateSecret(&kms.RotateSecretRequest{SecretName: tea.String(secret), VersionId: tea.String("r1")})
+	wantCode(t, err, 503, "ServiceUnavailableTemporary") // the stale password does not log in
+	wantCode(t, put(c, "fix1", fix, ""), 409, "Rejected.Rotating")
+	ok(call(c, "CancelSecretRotation", map[string]string{"SecretName": secret})).must(t)
+
+	for _, bad := range []struct{ why, data, stages string }{
+		{"another account", `{"AccountName":"postgres","AccountPassword":"x"}`, ""},
+		{"a smuggled field", `{"AccountName":"` + name + `","AccountPassword":"real-pw","AdminSecretName":"other"}`, ""},
+		{"Alibaba's creation shape", `{"Accounts":[` + fix + `]}`, ""},
+		{"ACSPrevious of a SingleUser secret", fix, `["ACSPrevious"]`},
+		{"two stages", fix, `["ACSCurrent","ACSPrevious"]`},
+		{"a custom stage", fix, `["Blue"]`},
+	} {
+		if err := put(c, "bad", bad.data, bad.stages); !isCode(err, "InvalidParameter") {
+			t.Errorf("a correction with %s: %v, want 400 InvalidParameter", bad.why, err)
+		}
+	}
+
+	// A secret manager (kms:PutSecretValue, no kms:RotateSecret) may not correct it.
+	ok(call(c, "CreateNetworkRule", map[string]string{"Name": "anywhere", "SourcePrivateIp": `["0.0.0.0/0"]`})).must(t)
+	ok(call(c, "CreatePolicy", map[string]string{"Name": "manage", "Permissions": `["CofferSecretManager"]`, "Resources": `["secret/*"]`, "AccessControlRules": `{"NetworkRules":["anywhere"]}`})).must(t)
+	ok(call(c, "CreateApplicationAccessPoint", map[string]string{"Name": "mgr", "AuthenticationMethod": "AccessKey", "Policies": `["manage"]`})).must(t)
+	mgr := s.via(t, accessKey(t, c, map[string]string{"AapName": "mgr"}), "10.0.0.1", "")
+	if err := put(mgr, "fix1", fix, ""); !isCode(err, "Forbidden.NoPermission") {
+		t.Fatalf("a secret manager's correction: %v, want 403 Forbidden.NoPermission", err)
+	}
+	if cur := account(t, c, secret, "ACSCurrent"); cur[1] != "stale-pw" {
+		t.Fatal("a refused correction changed ACSCurrent")
+	}
+
+	if err := put(c, "fix1", fix, ""); err != nil {
+		t.Fatalf("the admin's correction: %v", err)
+	}
+	if cur := account(t, c, secret, "ACSCurrent"); cur != [2]string{name, "real-pw"} {
+		t.Fatal("ACSCurrent is not the corrected credential")
+	}
+	if !strings.Contains(s.logs.String(), `"reason":"managed-credential-correction"`) {
+		t.Fatal("the correction was not logged as one")
+	}
+	ok(c.RotateSecret(&kms.RotateSecretRequest{SecretName: tea.String(secret), VersionId: tea.String("r2")})).must(t)
+	cur := account(t, c, secret, "ACSCurrent")
+	if err := db.Login(name, cur[1]); err != nil {
+		t.Fatalf("the rotation from the corrected credential: %v", err)
+	}
+	if err := db.Login(name, "real-pw"); err == nil {
+		t.Fatal("the corrected password still logs in after the rotation")
+	}
 }
