@@ -23,7 +23,8 @@ type CancelRotationInput struct {
 // AWS's CancelRotateSecret.
 //
 // It fails with KindRotating while a live run holds the rotation lock (mid-step: its lease has
-// not expired), and with KindInvalidParameter when no rotation is in progress or the rotation is
+// not expired) or an interrupted run's apply has neither failed nor been stuck for
+// RotationStuckAfter (it may have reached the target; the next run resumes it), and with KindInvalidParameter when no rotation is in progress or the rotation is
 // past apply: the target then already has the pending credential, so dropping it would lose the
 // live one (the run that resumes it finishes the rotation; a base credential that is wrong is
 // corrected with PutSecretValue).
@@ -35,7 +36,7 @@ func (s *Service) CancelRotation(ctx context.Context, in CancelRotationInput) er
 	if err := s.usable(ctx, sec); err != nil {
 		return err
 	}
-	if err := cancellable(sec); err != nil {
+	if err := cancellable(sec, s.clock.Now()); err != nil {
 		return err
 	}
 	// Taking the lock proves no live run is mid-step, and its newer token fences out a run that
@@ -53,7 +54,7 @@ func (s *Service) CancelRotation(ctx context.Context, in CancelRotationInput) er
 		if err := s.usableState(cur); err != nil {
 			return SecretWrite{}, err
 		}
-		if err := cancellable(cur); err != nil {
+		if err := cancellable(cur, s.clock.Now()); err != nil {
 			return SecretWrite{}, err
 		}
 		var dropped []string
@@ -71,13 +72,19 @@ func (s *Service) CancelRotation(ctx context.Context, in CancelRotationInput) er
 	return s.updateErr(in.Name, err)
 }
 
-// cancellable refuses a secret with no rotation to cancel, or one past apply.
-func cancellable(sec *Secret) error {
+// cancellable refuses a secret with no rotation to cancel, one past apply, and one at apply whose
+// run was interrupted (no failed attempt, not stuck): its apply may have reached the target
+// before the run died, and the next run resumes it from the recorded step.
+func cancellable(sec *Secret, now time.Time) error {
 	st := sec.RotationState
 	switch {
 	case st == nil:
 		return Invalid("SecretName", "the secret %s has no rotation in progress", sec.Name)
-	case st.Step == StepRequested, st.Step == StepApply:
+	case st.Step == StepRequested:
+		return nil
+	case st.Step == StepApply && st.Attempt == 0 && !stuckView(st, now).Failed:
+		return rotatingErr(sec.Name)
+	case st.Step == StepApply:
 		return nil
 	case st.Step == StepRevoke:
 		return Invalid("SecretName", "the rotation of secret %s already promoted version %s; the old credential is revoked when its window ends", sec.Name, st.VersionID)

@@ -425,8 +425,8 @@ answers Rejected.Rotating; 'coffer secret describe NAME' shows where it stands. 
 endpoint records the rotation and runs it in its rotateSecret function; the answer then says it is
 recorded.
 
-With --cancel, the rotation of NAME that has not reached its database yet (stuck, failed, or whose
-run died) is abandoned (CancelSecretRotation): ACSCurrent stays, the pending version is removed,
+With --cancel, the rotation of NAME that has not reached its database yet (its apply failed, or it
+is stuck) is abandoned (CancelSecretRotation): ACSCurrent stays, the pending version is removed,
 and the next rotation starts afresh. It is refused while a live run is mid-step, and once the
 database has the new password (the rotation then finishes by itself).`,
 		setup: func(fs *flag.FlagSet) runner {
