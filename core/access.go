@@ -75,7 +75,7 @@ var Templates = map[string][]string{
 		"kms:UntagResource", "kms:TagResources", "kms:UntagResources", "kms:ListTagResources",
 		"kms:GetSecretPolicy", "kms:SetSecretPolicy",
 	},
-	"CofferRotationOperator": {"kms:RotateSecret", "kms:UpdateSecretRotationPolicy", "kms:DescribeSecret"},
+	"CofferRotationOperator": {"kms:RotateSecret", "kms:UpdateSecretRotationPolicy", "kms:CancelSecretRotation", "kms:DescribeSecret"},
 	"CofferAdmin":            {"*"},
 }
 

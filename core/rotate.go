@@ -209,7 +209,7 @@ func (r *Rotation) UpdateSecretRotationPolicy(ctx context.Context, in UpdateRota
 	if err != nil {
 		return err
 	}
-	defer r.release(ctx, lease)
+	defer r.svc.releaseLease(ctx, lease)
 	now := r.svc.now()
 	err = r.svc.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
 		if err := r.svc.usableState(cur); err != nil {
@@ -251,13 +251,6 @@ func (r *Rotation) acquire(ctx context.Context, name string) (Lease, error) {
 	return lease, storeErr(err)
 }
 
-// release frees the lock even when ctx was cancelled; a lease that expired meanwhile is fine.
-func (r *Rotation) release(ctx context.Context, lease Lease) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = r.svc.store.Release(ctx, lease)
-}
-
 // run holds the secret's rotation lock while it starts or resumes the rotation and drives it to
 // its end. versionID names a fresh pending version (random when empty). A scheduled run skips a
 // secret that is no longer due.
@@ -266,7 +259,7 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 	if err != nil {
 		return "", err
 	}
-	defer r.release(ctx, lease)
+	defer r.svc.releaseLease(ctx, lease)
 	sec, err := r.managed(ctx, name)
 	if err != nil {
 		return "", err
@@ -304,7 +297,7 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 	case st != nil && st.Step == StepApply && st.Attempt > 0:
 		// A retry draws a fresh credential, unless the failed one may be live: while the old
 		// credential still logs in, the pending one was never applied and can be abandoned.
-		base, err := r.value(ctx, sec, st.BaseVersionID)
+		base, err := r.svc.versionValue(ctx, sec, st.BaseVersionID)
 		if err != nil {
 			return "", err
 		}
@@ -337,7 +330,7 @@ func (r *Rotation) start(ctx context.Context, lease Lease, sec *Secret, t Rotati
 			return Errorf(KindInternal, "the secret %s has no version to rotate from", sec.Name)
 		}
 		baseID = base.ID
-		baseValue, err := r.value(ctx, sec, baseID)
+		baseValue, err := r.svc.versionValue(ctx, sec, baseID)
 		if err != nil {
 			return err
 		}
@@ -396,18 +389,6 @@ func baseVersion(sec *Secret, t RotationTarget) *Version {
 	return sec.VersionByStage(StageCurrent)
 }
 
-// value decrypts one version of sec.
-func (r *Rotation) value(ctx context.Context, sec *Secret, versionID string) ([]byte, error) {
-	_, sealed, err := r.svc.store.ReadVersion(ctx, sec.Name, versionID, "")
-	if err != nil {
-		return nil, storeErr(err)
-	}
-	if sealed == nil {
-		return nil, Errorf(KindInternal, "the version %s of secret %s has no stored value", versionID, sec.Name)
-	}
-	return r.svc.open(ctx, sec, versionID, sealed)
-}
-
 // advance runs the recorded steps until the rotation is promoted. Every write is fenced.
 func (r *Rotation) advance(ctx context.Context, lease Lease, name string, t RotationTarget, rot Rotator) (string, error) {
 	for {
@@ -432,15 +413,15 @@ func (r *Rotation) advance(ctx context.Context, lease Lease, name string, t Rota
 		switch st.Step {
 		case StepApply:
 			var base, pending []byte
-			if base, err = r.value(ctx, sec, st.BaseVersionID); err == nil {
-				if pending, err = r.value(ctx, sec, st.VersionID); err == nil {
+			if base, err = r.svc.versionValue(ctx, sec, st.BaseVersionID); err == nil {
+				if pending, err = r.svc.versionValue(ctx, sec, st.VersionID); err == nil {
 					err = r.call(ctx, func(c context.Context) error { return rot.Apply(c, t, base, pending) })
 				}
 			}
 			next = StepTest
 		case StepTest:
 			var pending []byte
-			if pending, err = r.value(ctx, sec, st.VersionID); err == nil {
+			if pending, err = r.svc.versionValue(ctx, sec, st.VersionID); err == nil {
 				err = r.call(ctx, func(c context.Context) error { return rot.Test(c, t, pending) })
 			}
 			next = StepPromote
@@ -455,7 +436,7 @@ func (r *Rotation) advance(ctx context.Context, lease Lease, name string, t Rota
 				return st.VersionID, nil // the old credential lives on; the schedule revokes it
 			}
 			var old []byte
-			if old, err = r.value(ctx, sec, st.RevokeVersionID); err == nil {
+			if old, err = r.svc.versionValue(ctx, sec, st.RevokeVersionID); err == nil {
 				err = r.call(ctx, func(c context.Context) error { return rot.(Revoker).Revoke(c, t, old) })
 			}
 			if err == nil {

@@ -33,7 +33,7 @@ func (r *Rotation) RequestRotation(ctx context.Context, in RotateSecretInput) (s
 	if err != nil {
 		return "", err
 	}
-	defer r.release(ctx, lease)
+	defer r.svc.releaseLease(ctx, lease)
 	now := r.svc.now()
 	err = r.svc.store.UpdateSecret(ctx, in.Name, func(cur *Secret) (SecretWrite, error) {
 		if err := r.svc.usableState(cur); err != nil {

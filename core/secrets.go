@@ -377,9 +377,13 @@ type PutSecretValueInput struct {
 	// Unreadable says the caller may not read the secret: an existing VersionId then answers the
 	// conflict whatever the data, so that a writer cannot test guesses of a value.
 	Unreadable bool
+	// MayRotate says the caller also holds kms:RotateSecret on the secret, which correcting a
+	// managed secret's credential needs: it decides what the next rotation logs in with.
+	MayRotate bool
 }
 
-// PutSecretValue adds a version to a Generic secret. Repeating a request with the same VersionId
+// PutSecretValue adds a version to a Generic secret, or corrects a managed secret's credential
+// (correctManaged). Repeating a request with the same VersionId
 // and data succeeds without change (for a caller who may read the secret); different data for an
 // existing VersionId is a conflict.
 func (s *Service) PutSecretValue(ctx context.Context, in PutSecretValueInput) (*Version, error) {
@@ -410,7 +414,7 @@ func (s *Service) PutSecretValue(ctx context.Context, in PutSecretValueInput) (*
 		return nil, err
 	}
 	if sec.Type.Managed() {
-		return nil, Invalid("SecretName", "PutSecretValue is only for Generic secrets; %s secrets change by rotation", sec.Type)
+		return s.correctManaged(ctx, sec, in, stages)
 	}
 	if err := s.usable(ctx, sec); err != nil {
 		return nil, err
@@ -463,6 +467,18 @@ func (s *Service) PutSecretValue(ctx context.Context, in PutSecretValueInput) (*
 		return nil, storeErr(err)
 	}
 	return &added, nil
+}
+
+// versionValue decrypts one version of sec.
+func (s *Service) versionValue(ctx context.Context, sec *Secret, versionID string) ([]byte, error) {
+	_, sealed, err := s.store.ReadVersion(ctx, sec.Name, versionID, "")
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if sealed == nil {
+		return nil, Errorf(KindInternal, "the version %s of secret %s has no stored value", versionID, sec.Name)
+	}
+	return s.open(ctx, sec, versionID, sealed)
 }
 
 // samePut answers a PutSecretValue whose VersionId exists: success when the data is the same.

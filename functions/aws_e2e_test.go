@@ -180,10 +180,13 @@ func testAWSSDKSecrets(t *testing.T, b backend) {
 	_, err = c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("app/db")})
 	wantAWS(t, err, "ResourceNotFoundException")
 
+	// CancelRotateSecret runs CancelSecretRotation: a secret with no rotation in progress has
+	// nothing to cancel.
+	_, err = c.CancelRotateSecret(ctx, &sm.CancelRotateSecretInput{SecretId: aws.String("app/bin")})
+	wantAWS(t, err, "InvalidRequestException")
+
 	// What Coffer does not serve says so.
 	_, err = c.ReplicateSecretToRegions(ctx, &sm.ReplicateSecretToRegionsInput{SecretId: aws.String("app/bin"), AddReplicaRegions: []types.ReplicaRegionType{{Region: aws.String("us-east-1")}}})
-	wantAWS(t, err, "InvalidRequestException")
-	_, err = c.CancelRotateSecret(ctx, &sm.CancelRotateSecretInput{SecretId: aws.String("app/bin")})
 	wantAWS(t, err, "InvalidRequestException")
 	_, err = c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/bin"), RotationLambdaARN: aws.String("arn:aws:lambda:eu-west-1:1:function:f")})
 	wantAWS(t, err, "InvalidParameterException")

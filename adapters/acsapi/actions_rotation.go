@@ -15,6 +15,7 @@ func RotationActions(r *core.Rotation) Actions {
 		"UpdateSecretRotationPolicy": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
 			return updateSecretRotationPolicy(ctx, r, p)
 		},
+		"CancelSecretRotation": cancelSecretRotation,
 	}}
 }
 
@@ -38,6 +39,7 @@ func RequestedRotationActions(r *core.Rotation, handoff func(context.Context, co
 		"UpdateSecretRotationPolicy": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
 			return updateSecretRotationPolicy(ctx, r, p)
 		},
+		"CancelSecretRotation": cancelSecretRotation,
 	}}
 }
 
@@ -60,6 +62,20 @@ func rotateSecret(ctx context.Context, run func(context.Context, core.RotateSecr
 		SecretName string `json:"SecretName"`
 		VersionId  string `json:"VersionId"`
 	}{arnPrefix + name, name, v}, nil
+}
+
+// cancelSecretRotation is Coffer's extension action (SecretName): it abandons a rotation that
+// has not reached its target, keeping ACSCurrent. It reaches no target, so both rotation
+// functions serve it.
+func cancelSecretRotation(ctx context.Context, svc *core.Service, p Params) (any, error) {
+	name, err := p.Required("SecretName")
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.CancelRotation(ctx, core.CancelRotationInput{Name: name}); err != nil {
+		return nil, err
+	}
+	return nameOnly{name}, nil
 }
 
 func updateSecretRotationPolicy(ctx context.Context, r *core.Rotation, p Params) (any, error) {

@@ -95,6 +95,11 @@ func putSecretValue(ctx context.Context, svc *core.Service, p Params) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	rotateDenied, err := denied(authorizeAlso(ctx, svc, "kms:RotateSecret", "secret/"+in.Name))
+	if err != nil {
+		return nil, err
+	}
+	in.MayRotate = !rotateDenied
 	v, err := svc.PutSecretValue(ctx, in)
 	if err != nil {
 		return nil, err

@@ -36,7 +36,7 @@ var kinds = map[string]string{
 	"PutSecretValue": "secret", "UpdateSecretVersionStage": "secret", "UpdateSecret": "secret",
 	"DescribeSecret": "secret", "ListSecretVersionIds": "secret", "DeleteSecret": "secret",
 	"RestoreSecret": "secret", "GetSecretPolicy": "secret", "SetSecretPolicy": "secret",
-	"RotateSecret": "secret", "UpdateSecretRotationPolicy": "secret", "TagResource": "secret",
+	"RotateSecret": "secret", "UpdateSecretRotationPolicy": "secret", "CancelSecretRotation": "secret", "TagResource": "secret",
 	"UntagResource": "secret", "TagResources": "ids", "UntagResources": "ids", "ListTagResources": "ids",
 	"ListSecrets": "list", "ListKeys": "list", "ListKmsInstances": "list", "GetRandomPassword": "none",
 	"CreateKey": "create-key", "DescribeKey": "key", "Encrypt": "key", "GenerateDataKey": "key",

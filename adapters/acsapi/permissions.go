@@ -28,6 +28,7 @@ var permissions = map[string]resourcesOf{
 	"SetSecretPolicy":            secretParam,
 	"RotateSecret":               secretParam,
 	"UpdateSecretRotationPolicy": secretParam,
+	"CancelSecretRotation":       secretParam,
 	"ListSecrets":                listing, // shows what the caller may see (core.View)
 	"GetRandomPassword":          fixed(),
 	"TagResource":                tagTargetParam,

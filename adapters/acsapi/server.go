@@ -53,6 +53,7 @@ type Outcome struct {
 	Action, Caller string
 	Claimed        string // the key id an unauthenticated request named
 	Resources      []string
+	Reason         string // core.AuditRecord.Reason
 	Err            error
 }
 
@@ -93,7 +94,7 @@ func (h *Handler) Account(r *http.Request, start time.Time, id string, ip netip.
 	if h.Audit != nil {
 		rec := core.AuditRecord{
 			Time: start.UTC(), RequestID: id, AccessKeyID: o.Caller, ClaimedAccessKeyID: o.Claimed, Action: o.Action, Resources: o.Resources,
-			SourceIP: ipString(ip), Status: status, Code: code, Latency: time.Since(start),
+			SourceIP: ipString(ip), Status: status, Code: code, Reason: o.Reason, Latency: time.Since(start),
 		}
 		// The record outlives a client that hangs up, but not the deadline.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
@@ -115,6 +116,9 @@ func (h *Handler) Account(r *http.Request, start time.Time, id string, ip netip.
 	attrs := []slog.Attr{
 		slog.String("requestId", id), slog.String("action", o.Action), slog.String("accessKeyId", o.Caller),
 		slog.String("sourceIp", ipString(ip)), slog.Int("status", status), slog.Duration("latency", time.Since(start)),
+	}
+	if o.Reason != "" {
+		attrs = append(attrs, slog.String("reason", o.Reason))
 	}
 	if code != "OK" {
 		attrs = append(attrs, slog.String("code", code))
@@ -155,7 +159,9 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		return c
 	}
 	c.Caller = cred.AccessKeyID
-	c.body, c.Resources, c.Err = h.Dispatch(r.Context(), Call{Action: req.Action, Params: req.Params, Credential: cred, SourceIP: ip})
+	ctx, reason := core.WithAuditReason(r.Context())
+	c.body, c.Resources, c.Err = h.Dispatch(ctx, Call{Action: req.Action, Params: req.Params, Credential: cred, SourceIP: ip})
+	c.Reason = *reason
 	return c
 }
 

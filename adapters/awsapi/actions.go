@@ -57,7 +57,7 @@ var actions = map[string]action{
 	"DeleteResourcePolicy":         deleteResourcePolicy,
 	"ValidateResourcePolicy":       refused("ValidateResourcePolicy is not served: PutResourcePolicy validates the policy as it sets it."),
 	"RotateSecret":                 rotateSecret,
-	"CancelRotateSecret":           refused("CancelRotateSecret is not served yet: a rotation Coffer runs ends by itself; DescribeSecret shows its state."),
+	"CancelRotateSecret":           cancelRotateSecret,
 	"ReplicateSecretToRegions":     refused(noReplication),
 	"RemoveRegionsFromReplication": refused(noReplication),
 	"StopReplicationToReplica":     refused(noReplication),

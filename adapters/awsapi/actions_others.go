@@ -157,3 +157,18 @@ func rotateSecret(raw []byte, region string) (op, error) {
 		}{named{arn(region, name), name}, r.VersionId}, err
 	}}, nil
 }
+
+// cancelRotateSecret is the OpenAPI's CancelSecretRotation: ACSCurrent stays and the pending
+// version goes. A secret with nothing to cancel is AWS's InvalidRequestException.
+func cancelRotateSecret(raw []byte, region string) (op, error) {
+	in, err := decode[struct{ SecretId string }](raw)
+	if err != nil {
+		return op{}, err
+	}
+	p, err := secretParams(in.SecretId)
+	if err != nil {
+		return op{}, err
+	}
+	return op{acs: "CancelSecretRotation", params: p, answer: namedAs(region, p["SecretName"]),
+		errs: map[string]string{"InvalidParameterException": "InvalidRequestException"}}, nil
+}

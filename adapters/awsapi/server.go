@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
+	"github.com/seed-4eefd85e/coffer/core"
 )
 
 // targetPrefix starts every X-Amz-Target of the service.
@@ -81,8 +82,9 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (o acsapi.Outcome, body 
 	// bounds its life to the skew, so remembering it for the nonce TTL refuses every replay.
 	// The SDKs sign a fresh amz-sdk-invocation-id into each call, so two calls never collide.
 	cred := acsapi.NewCredential(s.accessKeyID, "sigv4:"+hex.EncodeToString(s.signature), op.acs, op.params)
-	res, resources, err := h.API.Dispatch(r.Context(), acsapi.Call{Action: op.acs, Params: op.params, Credential: cred, SourceIP: ip, Serve: op.serve, Read: op.read})
-	o.Resources = resources
+	ctx, reason := core.WithAuditReason(r.Context())
+	res, resources, err := h.API.Dispatch(ctx, acsapi.Call{Action: op.acs, Params: op.params, Credential: cred, SourceIP: ip, Serve: op.serve, Read: op.read})
+	o.Resources, o.Reason = resources, *reason
 	if err == nil && op.answer != nil {
 		res, err = op.answer(res)
 	}

@@ -423,12 +423,28 @@ ACSCurrent, the old value ACSPrevious. --version-id names the new version and ma
 a version that exists answers success without rotating again. While a rotation runs the server
 answers Rejected.Rotating; 'coffer secret describe NAME' shows where it stands. A deployment's
 endpoint records the rotation and runs it in its rotateSecret function; the answer then says it is
-recorded.`,
+recorded.
+
+With --cancel, the rotation of NAME that has not reached its database yet (its apply failed, or it
+is stuck) is abandoned (CancelSecretRotation): ACSCurrent stays, the pending version is removed,
+and the next rotation starts afresh. It is refused while a live run is mid-step, and once the
+database has the new password (the rotation then finishes by itself).`,
 		setup: func(fs *flag.FlagSet) runner {
 			version := fs.String("version-id", "", "`ID` of the new version, an idempotency key (default: the time and a random suffix)")
+			cancel := fs.Bool("cancel", false, "abandon the pending rotation instead (CancelSecretRotation)")
 			return func(ctx context.Context, c *cli, args []string) error {
 				if err := wantArgs(args, 1, "NAME"); err != nil {
 					return err
+				}
+				if *cancel {
+					if *version != "" {
+						return usagef("--cancel takes no --version-id")
+					}
+					body, err := c.call("CancelSecretRotation", map[string]string{"SecretName": args[0]})
+					if err != nil {
+						return err
+					}
+					return c.emit(body, func() { fmt.Fprintf(c.stdout, "Cancelled the rotation of %s; ACSCurrent is unchanged.\n", args[0]) })
 				}
 				if *version == "" {
 					*version = newVersionID()
