@@ -3,6 +3,7 @@
 //   COFFER_CONSOLE_URL         the console, e.g. http://127.0.0.1:PORT/console/
 //   COFFER_ACCESS_KEY_ID/_SECRET  an admin access key
 //   COFFER_EXPIRED_INSTANCE, COFFER_EXPIRED_SECRET, COFFER_ACTIVE_INSTANCE,
+//   COFFER_EXPIRING_INSTANCE   an active instance with twelve hours left
 //   COFFER_ROTATING_SECRET     seeded by the Go test (the last one's rotation failed)
 //   COFFER_TEST_CHROMIUM       the browser binary (/usr/bin/chromium)
 //   COFFER_SCREENSHOTS         where the screenshots go
@@ -26,6 +27,7 @@ const expiredInstance = env("COFFER_EXPIRED_INSTANCE");
 const expiredSecret = env("COFFER_EXPIRED_SECRET");
 const activeInstance = env("COFFER_ACTIVE_INSTANCE");
 const rotatingSecret = env("COFFER_ROTATING_SECRET");
+const expiringInstance = env("COFFER_EXPIRING_INSTANCE");
 const shots = env("COFFER_SCREENSHOTS");
 mkdirSync(shots, { recursive: true });
 
@@ -102,6 +104,14 @@ try {
     await shot(page, "instances");
   });
 
+  await check("an instance expiring within a day is a warning, not green", async () => {
+    const row = page.locator(`tr[data-instance="${expiringInstance}"]`);
+    assert.match(await row.locator("td.left").innerText(), /expires within a day/);
+    assert.equal((await row.locator(".status").innerText()).trim(), "Expires soon");
+    assert.equal(await row.locator(".status.warning").count(), 1);
+    assert.equal(await row.locator(".status.connected").count(), 0);
+  });
+
   await check("a secret created through the API is listed under the shared pool", async () => {
     const client = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
     await client.call("CreateSecret", { SecretName: poolSecret, VersionId: "v1", SecretData: firstValue, Tags: JSON.stringify([{ TagKey: "team", TagValue: "web" }]) });
@@ -111,6 +121,19 @@ try {
     assert.match(await page.locator(`tr[data-secret="${poolSecret}"]`).innerText(), /team=web/);
     await idle(page);
     await shot(page, "secrets");
+  });
+
+  await check("group headings carry the instance name", async () => {
+    assert.match(await page.locator(`[data-group="${activeInstance}"] h2`).innerText(), new RegExp(`payments\\s+${activeInstance}`));
+    assert.match(await page.locator(`[data-group="${expiredInstance}"] h2`).innerText(), /billing/);
+  });
+
+  await check("search by name hides the secrets that do not match", async () => {
+    await page.fill("input[name=search]", "api-token");
+    await page.locator(`tr[data-secret="${poolSecret}"]`).waitFor({ state: "hidden" });
+    assert.ok(await page.locator('tr[data-secret="payments/api-token"]').isVisible());
+    await page.fill("input[name=search]", "");
+    await page.locator(`tr[data-secret="${poolSecret}"]`).waitFor({ state: "visible" });
   });
 
   await check("the instance filter shows one group", async () => {
@@ -168,6 +191,11 @@ try {
     assert.match(words, /last error: \S+/);
     await page.locator("form.policy").waitFor();
     await page.locator("button.rotate").waitFor();
+    // Styled as a state, in colour: red for a failed rotation, amber while one runs.
+    const cls = await page.locator("p.rotation").getAttribute("class");
+    assert.match(cls ?? "", /\bstate (failed|running)\b/);
+    const colour = await page.locator("p.rotation").evaluate((el) => getComputedStyle(el).color);
+    assert.notEqual(colour, await page.locator("h1").evaluate((el) => getComputedStyle(el).color), "the rotation state is not coloured");
     await idle(page);
     await shot(page, "rotation");
   });
@@ -179,6 +207,13 @@ try {
     await page.locator(".value-slot .error .code", { hasText: "Rejected.Unavailable" }).waitFor();
     await idle(page);
     await shot(page, "expired-secret");
+  });
+
+  await check("a secret that does not exist shows its code and no Reveal button", async () => {
+    await page.goto(`${consoleURL}#/secret/no/such-secret`);
+    await page.locator(".error .code", { hasText: "Forbidden.ResourceNotFound" }).first().waitFor();
+    await idle(page);
+    assert.equal(await page.locator("button.reveal").count(), 0);
   });
 
   await check("keys are listed with their instances", async () => {
@@ -203,6 +238,22 @@ try {
     assert.match(await rule.innerText(), /10\.0\.0\.0\/8/);
     await idle(page);
     await shot(page, "access");
+  });
+
+  await check("at 390 px the navigation and Sign out fit and tables scroll inside themselves", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const view of ["#/instances", "#/secrets"]) {
+      await page.goto(`${consoleURL}${view}`);
+      await page.locator("table").first().waitFor();
+      await idle(page);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `${view} is ${width} px wide at 390`);
+      for (const sel of ["#signout", "nav a[href='#/keys']"]) {
+        const box = await page.locator(sel).boundingBox();
+        assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${sel} is outside the screen: ${JSON.stringify(box)}`);
+      }
+    }
+    await shot(page, "phone");
   });
 
   await check("sign out forgets the key", async () => {

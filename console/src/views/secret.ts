@@ -1,7 +1,7 @@
 // The secret view: details, rotation in words, versions with their stages, and the actions on
 // them. The value is fetched only when the user asks for it, and never before.
 
-import { Body } from "../api.js";
+import { ApiError, Body } from "../api.js";
 import { attempt, busy, callForm, errorBox, h, list, table, when } from "../dom.js";
 import { Ctx } from "./context.js";
 
@@ -51,6 +51,14 @@ export function rotationSummary(b: Body): string {
   const state = b.RotationState as RotationState | undefined;
   if (state) parts.push(rotationStateWords(state));
   return parts.join("; ");
+}
+
+// rotationClass styles the rotation line as a state: failed (red) or running (amber), with the
+// words of rotationStateWords giving the cause.
+export function rotationClass(b: Body): string {
+  const state = b.RotationState as RotationState | undefined;
+  if (!state) return "rotation";
+  return state.Failed ? "rotation state failed" : "rotation state running";
 }
 
 // RotationState is Coffer's DescribeSecret extension: where a rotation in progress or failed stands.
@@ -228,6 +236,7 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
   let desc: Body | null = null;
   let versions: Version[] = [];
   let failure: HTMLElement | null = null;
+  let missing = false;
   try {
     [desc, versions] = await busy(`Loading ${name}`, () =>
       Promise.all([
@@ -237,10 +246,12 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
     );
   } catch (e) {
     failure = errorBox(e);
+    missing = e instanceof ApiError && e.code === "Forbidden.ResourceNotFound";
   }
   if (!desc) {
-    // The value panel stays, so a failing read shows its own code too.
-    main.replaceChildren(head, failure ?? "", valuePanel(ctx, name));
+    // The value panel stays, so a failing read shows its own code too; a secret that does not
+    // exist has no value to reveal.
+    main.replaceChildren(head, failure ?? "", missing ? "" : valuePanel(ctx, name));
     return;
   }
   const inst = String(desc.DKMSInstanceId ?? "");
@@ -275,7 +286,7 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
       ["Updated", when(desc.UpdateTime)],
     ]),
     h("h2", {}, "Rotation"),
-    h("p", { class: "rotation" }, rotationSummary(desc)),
+    h("p", { class: rotationClass(desc) }, rotationSummary(desc)),
     more.length ? h("div", {}, h("h3", {}, "More"), dl(more.map(([k, v]) => [k, words(v)]))) : "",
     h("h2", {}, "Value"),
     valuePanel(ctx, name),

@@ -1,5 +1,6 @@
 // The secret view: details, rotation in words, versions with their stages, and the actions on
 // them. The value is fetched only when the user asks for it, and never before.
+import { ApiError } from "../api.js";
 import { attempt, busy, callForm, errorBox, h, list, table, when } from "../dom.js";
 // shown are the DescribeSecret fields this view places itself; any other field the endpoint adds
 // (rotation state, policies, ...) is listed under "More" so a new field is never hidden.
@@ -46,6 +47,14 @@ export function rotationSummary(b) {
     if (state)
         parts.push(rotationStateWords(state));
     return parts.join("; ");
+}
+// rotationClass styles the rotation line as a state: failed (red) or running (amber), with the
+// words of rotationStateWords giving the cause.
+export function rotationClass(b) {
+    const state = b.RotationState;
+    if (!state)
+        return "rotation";
+    return state.Failed ? "rotation state failed" : "rotation state running";
 }
 // steps say what each step of the rotation does, in the engine's order.
 const steps = {
@@ -167,6 +176,7 @@ export async function render(ctx, name) {
     let desc = null;
     let versions = [];
     let failure = null;
+    let missing = false;
     try {
         [desc, versions] = await busy(`Loading ${name}`, () => Promise.all([
             ctx.client.call("DescribeSecret", { SecretName: name, FetchTags: "true" }),
@@ -175,10 +185,12 @@ export async function render(ctx, name) {
     }
     catch (e) {
         failure = errorBox(e);
+        missing = e instanceof ApiError && e.code === "Forbidden.ResourceNotFound";
     }
     if (!desc) {
-        // The value panel stays, so a failing read shows its own code too.
-        main.replaceChildren(head, failure ?? "", valuePanel(ctx, name));
+        // The value panel stays, so a failing read shows its own code too; a secret that does not
+        // exist has no value to reveal.
+        main.replaceChildren(head, failure ?? "", missing ? "" : valuePanel(ctx, name));
         return;
     }
     const inst = String(desc.DKMSInstanceId ?? "");
@@ -199,5 +211,5 @@ export async function render(ctx, name) {
         ["Tags", tags.map((t) => `${t.TagKey}=${t.TagValue}`).join(", ") || "—"],
         ["Created", when(desc.CreateTime)],
         ["Updated", when(desc.UpdateTime)],
-    ]), h("h2", {}, "Rotation"), h("p", { class: "rotation" }, rotationSummary(desc)), more.length ? h("div", {}, h("h3", {}, "More"), dl(more.map(([k, v]) => [k, words(v)]))) : "", h("h2", {}, "Value"), valuePanel(ctx, name), h("h2", {}, "Versions"), table(["Version", "Created", "Stages", "Value"], rows, "versions"), managed ? "" : putForm(ctx, name, slot), managed ? "" : moveForm(ctx, name, versions, slot), canSetPolicy ? policyForm(ctx, name, desc, slot) : "", canRotate ? rotateButton(ctx, name, slot) : "", slot);
+    ]), h("h2", {}, "Rotation"), h("p", { class: rotationClass(desc) }, rotationSummary(desc)), more.length ? h("div", {}, h("h3", {}, "More"), dl(more.map(([k, v]) => [k, words(v)]))) : "", h("h2", {}, "Value"), valuePanel(ctx, name), h("h2", {}, "Versions"), table(["Version", "Created", "Stages", "Value"], rows, "versions"), managed ? "" : putForm(ctx, name, slot), managed ? "" : moveForm(ctx, name, versions, slot), canSetPolicy ? policyForm(ctx, name, desc, slot) : "", canRotate ? rotateButton(ctx, name, slot) : "", slot);
 }
