@@ -3,6 +3,7 @@ package functions_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,20 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal("a rotation against a closed port succeeded")
 	}
 
+	// An application's key that may only read secret/payments/*: it must still sign in.
+	for _, st := range []struct{ action, params string }{
+		{"CreateNetworkRule", `{"Name":"anywhere","SourcePrivateIp":"[\"0.0.0.0/0\",\"::/0\"]"}`},
+		{"CreatePolicy", `{"Name":"readPayments","Permissions":"[\"SecretUser\"]","Resources":"[\"secret/payments/*\"]","AccessControlRules":"{\"NetworkRules\":[\"anywhere\"]}"}`},
+		{"CreateApplicationAccessPoint", `{"Name":"payments-app","AuthenticationMethod":"AccessKey","Policies":"[\"readPayments\"]"}`},
+	} {
+		var q map[string]string
+		if err := json.Unmarshal([]byte(st.params), &q); err != nil {
+			t.Fatal(err)
+		}
+		ok(call(c, st.action, q)).must(t)
+	}
+	app := accessKey(t, c, map[string]string{"AapName": "payments-app"})
+
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", driver)
@@ -82,6 +97,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		"COFFER_EXPIRED_SECRET=billing/db-password",
 		"COFFER_ACTIVE_INSTANCE="+active,
 		"COFFER_EXPIRING_INSTANCE="+expiring,
+		"COFFER_APP_KEY_ID="+app.id,
+		"COFFER_APP_KEY_SECRET="+app.secret,
 		"COFFER_ROTATING_SECRET=payments/db",
 		"COFFER_TEST_CHROMIUM="+browser,
 		"COFFER_SCREENSHOTS="+shots,

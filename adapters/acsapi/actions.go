@@ -63,6 +63,7 @@ func ManageActions() Actions {
 		"CreateBackup":             createBackup,
 		"ListBackups":              listBackups,
 		"RestoreBackup":            restoreBackup,
+		checkPermissionsAction:     checkPermissions,
 	}
 }
 

@@ -189,6 +189,11 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 // same whether or not the resource exists. Listings get the caller's core.View; signed reads
 // authorize each secret on the metadata read (core.Service.ReadSecretValues).
 func (h *Handler) admit(ctx context.Context, action string, p Params, caller, nonce string, ip netip.Addr) (context.Context, []string, error) {
+	if action == checkPermissionsAction {
+		// A credential may always ask what it may do; the answers are decided for it.
+		ctx = context.WithValue(ctx, accessKey{}, core.AccessRequest{CallerID: caller, SourceIP: ip})
+		return context.WithValue(ctx, servedKey{}, h.Actions), nil, nil
+	}
 	perm, resources, err := Permission(action, p)
 	if err != nil {
 		return ctx, resources, err
@@ -211,6 +216,7 @@ func (h *Handler) admit(ctx context.Context, action string, p Params, caller, no
 type (
 	accessKey struct{} // the call's core.AccessRequest
 	viewKey   struct{}
+	servedKey struct{} // the Actions the Handler serves, for CheckPermissions
 )
 
 // view is what the listing being served may show; served outside Handler it is refused rather

@@ -28,6 +28,8 @@ const expiredSecret = env("COFFER_EXPIRED_SECRET");
 const activeInstance = env("COFFER_ACTIVE_INSTANCE");
 const rotatingSecret = env("COFFER_ROTATING_SECRET");
 const expiringInstance = env("COFFER_EXPIRING_INSTANCE");
+const appKeyId = env("COFFER_APP_KEY_ID");
+const appKeySecret = env("COFFER_APP_KEY_SECRET");
 const shots = env("COFFER_SCREENSHOTS");
 mkdirSync(shots, { recursive: true });
 
@@ -62,6 +64,13 @@ page.on("console", (m) => {
   // A 4xx answer is logged by Chromium as a failed load; that is expected here. Anything else,
   // and any CSP refusal above all, is a fault.
   if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(`console: ${m.text()}`);
+});
+
+// Every action the page sends, to show that no probe acts: rights come from CheckPermissions.
+const sent: string[] = [];
+page.on("request", (r) => {
+  const a = r.headers()["x-acs-action"];
+  if (a) sent.push(a);
 });
 
 let step = "";
@@ -226,7 +235,7 @@ try {
 
   await check("access control shows network rules where the endpoint serves them", async () => {
     const client = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
-    if (!(await client.supports("ListApplicationAccessPoints"))) {
+    if (!(await client.allowed(["ListApplicationAccessPoints"])).get("ListApplicationAccessPoints")) {
       assert.equal(await page.locator("nav a[href='#/access']").isVisible(), false, "Access is offered by an endpoint without it");
       console.log("# the endpoint serves no access control: only the hidden link is checked");
       return;
@@ -254,6 +263,26 @@ try {
       }
     }
     await shot(page, "phone");
+  });
+
+  await check("no call probed rights by acting (CreateBackup, RotateSecret, UpdateSecretRotationPolicy)", async () => {
+    assert.ok(sent.includes("CheckPermissions"), "rights were not asked with CheckPermissions");
+    for (const a of ["CreateBackup", "RotateSecret", "UpdateSecretRotationPolicy"]) assert.ok(!sent.includes(a), `${a} was sent without a click`);
+  });
+
+  await check("an application key with read rights only signs in and sees what it may do", async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.click("#signout");
+    await page.locator("form.signin").waitFor();
+    await page.fill("input[name=accessKeyId]", appKeyId);
+    await page.fill("input[name=accessKeySecret]", appKeySecret);
+    await page.click("form.signin button[type=submit]");
+    await page.locator("nav .may", { hasText: /may call 1 of \d+ console actions/ }).waitFor();
+    const title = (await page.locator("nav .may").getAttribute("title")) ?? "";
+    assert.match(title, /✓ GetSecretValue/);
+    assert.match(title, /✗ ListSecrets/);
+    await idle(page);
+    await shot(page, "app-key");
   });
 
   await check("sign out forgets the key", async () => {

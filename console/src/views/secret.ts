@@ -258,7 +258,10 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
   const tags = list<{ TagKey: string; TagValue: string }>(desc, "Tags", "Tag");
   const managed = desc.SecretType !== "Generic";
   const [canRotate, canSetPolicy] = managed
-    ? await Promise.all(["RotateSecret", "UpdateSecretRotationPolicy"].map((a) => ctx.supports(a)))
+    ? await ctx.client.allowed(["RotateSecret", "UpdateSecretRotationPolicy"], { SecretName: name }).then(
+        (r) => [r.get("RotateSecret") ?? false, r.get("UpdateSecretRotationPolicy") ?? false],
+        () => [false, false],
+      )
     : [false, false];
   const more = Object.entries(desc).filter(([k]) => !shown.has(k));
   const rows = versions.map((v) =>

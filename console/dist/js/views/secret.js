@@ -197,7 +197,7 @@ export async function render(ctx, name) {
     const tags = list(desc, "Tags", "Tag");
     const managed = desc.SecretType !== "Generic";
     const [canRotate, canSetPolicy] = managed
-        ? await Promise.all(["RotateSecret", "UpdateSecretRotationPolicy"].map((a) => ctx.supports(a)))
+        ? await ctx.client.allowed(["RotateSecret", "UpdateSecretRotationPolicy"], { SecretName: name }).then((r) => [r.get("RotateSecret") ?? false, r.get("UpdateSecretRotationPolicy") ?? false], () => [false, false])
         : [false, false];
     const more = Object.entries(desc).filter(([k]) => !shown.has(k));
     const rows = versions.map((v) => h("tr", { "data-version": v.VersionId }, h("td", {}, v.VersionId), h("td", {}, when(v.CreateTime)), h("td", { class: "stages" }, v.VersionStages.VersionStage.length ? v.VersionStages.VersionStage.map((s) => h("span", { class: "stage" }, s)) : h("em", {}, "deprecated")), h("td", {}, valuePanel(ctx, name, v.VersionId))));
