@@ -176,6 +176,7 @@ try {
     assert.equal(await stageOf(page, "v2"), "ACSCurrent");
     assert.equal(await stageOf(page, "v1"), "ACSPrevious");
     assert.ok(!(await page.content()).includes(secondValue), "the new value stays hidden after the put");
+    assert.equal((await page.locator("#notice").innerText()).trim(), "Done: Putting v2.");
     await shot(page, "versions");
   });
 

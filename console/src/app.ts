@@ -3,7 +3,7 @@
 // into the signature.
 
 import { ApiError, Client } from "./api.js";
-import { attempt, h } from "./dom.js";
+import { attempt, h, notice } from "./dom.js";
 import * as access from "./views/access.js";
 import { Ctx } from "./views/context.js";
 import * as instances from "./views/instances.js";
@@ -132,5 +132,8 @@ async function route(): Promise<void> {
 }
 
 document.getElementById("signout")!.addEventListener("click", signOut);
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+  notice("");
+  route();
+});
 route();

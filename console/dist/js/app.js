@@ -2,7 +2,7 @@
 // key lives in sessionStorage only: it is gone when the tab closes and never sent anywhere but
 // into the signature.
 import { ApiError, Client } from "./api.js";
-import { attempt, h } from "./dom.js";
+import { attempt, h, notice } from "./dom.js";
 import * as access from "./views/access.js";
 import * as instances from "./views/instances.js";
 import * as keys from "./views/keys.js";
@@ -116,5 +116,8 @@ async function route() {
     }
 }
 document.getElementById("signout").addEventListener("click", signOut);
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+    notice("");
+    route();
+});
 route();
