@@ -234,6 +234,16 @@ try {
     await shot(page, "keys");
   });
 
+  await check("a key is disabled and enabled again, with a confirmation each time", async () => {
+    const row = page.locator("table.keys tr", { has: page.locator("td", { hasText: activeInstance }) }).first();
+    await row.locator("button.disable").click();
+    await row.locator("td.state", { hasText: "Disabled" }).waitFor();
+    assert.match(await page.locator("#notice").innerText(), /^Done: Disabling key-/);
+    await row.locator("button.enable").click();
+    await row.locator("td.state", { hasText: "Enabled" }).waitFor();
+    assert.match(await page.locator("#notice").innerText(), /^Done: Enabling key-/);
+  });
+
   await check("access control shows network rules where the endpoint serves them", async () => {
     const client = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
     if (!(await client.allowed(["ListApplicationAccessPoints"])).get("ListApplicationAccessPoints")) {
