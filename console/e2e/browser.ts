@@ -192,6 +192,20 @@ try {
     await page.locator("pre.value", { hasText: firstValue }).waitFor();
   });
 
+  await check("delete with recovery, restore, then delete now", async () => {
+    await page.click("button.delete");
+    await page.locator(".banner.expired", { hasText: "Planned to be deleted" }).waitFor();
+    assert.match(await page.locator("#notice").innerText(), /^Done: Scheduling .* for deletion\.$/);
+    await page.click("button.restore");
+    await page.locator("button.delete").waitFor();
+    assert.equal(await page.locator(".banner.expired").count(), 0);
+    assert.match(await page.locator("#notice").innerText(), /^Done: Restoring /);
+    page.once("dialog", (d) => void d.accept());
+    await page.click("button.force-delete");
+    await page.locator(".error .code", { hasText: "Forbidden.ResourceNotFound" }).first().waitFor();
+    assert.equal(await page.locator("button.reveal").count(), 0);
+  });
+
   await check("a failed rotation says step, attempt and last error", async () => {
     await page.goto(`${consoleURL}#/secret/${encodeURIComponent(rotatingSecret)}`);
     await page.locator("h1", { hasText: rotatingSecret }).waitFor();

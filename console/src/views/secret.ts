@@ -2,7 +2,7 @@
 // them. The value is fetched only when the user asks for it, and never before.
 
 import { ApiError, Body } from "../api.js";
-import { attempt, busy, callForm, errorBox, h, list, table, when } from "../dom.js";
+import { attempt, busy, callForm, errorBox, h, list, notice, table, when } from "../dom.js";
 import { Ctx } from "./context.js";
 
 interface Version {
@@ -229,6 +229,37 @@ function policyForm(ctx: Ctx, name: string, desc: Body, slot: HTMLElement): HTML
   );
 }
 
+// lifecycleButtons delete a secret (with a 7-day recovery window, or at once after a confirm) or
+// restore one planned for deletion.
+function lifecycleButtons(ctx: Ctx, name: string, planned: boolean, slot: HTMLElement): HTMLElement {
+  const run = (cls: string, text: string, label: string, action: string, params: Record<string, string>, ask = "") =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: cls,
+        "on:click": async () => {
+          if (ask && !confirm(ask)) return;
+          if (await attempt(slot, label, async () => void (await ctx.client.call(action, { SecretName: name, ...params })))) {
+            await render(ctx, name);
+            notice(`Done: ${label}.`);
+          }
+        },
+      },
+      text,
+    );
+  return h(
+    "div",
+    { class: "lifecycle" },
+    planned
+      ? run("restore", "Restore", `Restoring ${name}`, "RestoreSecret", {})
+      : [
+          run("delete", "Delete (7-day recovery)", `Scheduling ${name} for deletion`, "DeleteSecret", { RecoveryWindowInDays: "7" }),
+          run("force-delete", "Delete now", `Deleting ${name}`, "DeleteSecret", { ForceDeleteWithoutRecovery: "true" }, `Delete ${name} and every version now, with no recovery?`),
+        ],
+  );
+}
+
 export async function render(ctx: Ctx, name: string): Promise<void> {
   const { main } = ctx;
   const head = h("h1", {}, name);
@@ -237,6 +268,7 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
   let versions: Version[] = [];
   let failure: HTMLElement | null = null;
   let missing = false;
+  let deleting = false;
   try {
     [desc, versions] = await busy(`Loading ${name}`, () =>
       Promise.all([
@@ -247,11 +279,14 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
   } catch (e) {
     failure = errorBox(e);
     missing = e instanceof ApiError && e.code === "Forbidden.ResourceNotFound";
+    deleting = e instanceof ApiError && e.code === "Rejected.ResourceInDeleteWindow";
   }
   if (!desc) {
     // The value panel stays, so a failing read shows its own code too; a secret that does not
-    // exist has no value to reveal.
-    main.replaceChildren(head, failure ?? "", missing ? "" : valuePanel(ctx, name));
+    // exist has no value to reveal, and one planned for deletion can only be restored.
+    const restore = deleting ? lifecycleButtons(ctx, name, true, slot) : "";
+    const banner = deleting ? h("div", { class: "banner expired", role: "alert" }, "Planned to be deleted; until then every call but RestoreSecret answers Rejected.ResourceInDeleteWindow.") : "";
+    main.replaceChildren(head, banner, failure ?? "", missing || deleting ? "" : valuePanel(ctx, name), restore, slot);
     return;
   }
   const inst = String(desc.DKMSInstanceId ?? "");
@@ -299,6 +334,7 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
     managed ? "" : moveForm(ctx, name, versions, slot),
     canSetPolicy ? policyForm(ctx, name, desc, slot) : "",
     canRotate ? rotateButton(ctx, name, slot) : "",
+    lifecycleButtons(ctx, name, Boolean(desc.PlannedDeleteTime), slot),
     slot,
   );
 }
