@@ -3,7 +3,6 @@ package functions_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,17 +71,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// An application's key that may only read secret/payments/*: it must still sign in.
-	for _, st := range []struct{ action, params string }{
+	callAll(t, c, [][2]string{
 		{"CreateNetworkRule", `{"Name":"anywhere","SourcePrivateIp":"[\"0.0.0.0/0\",\"::/0\"]"}`},
 		{"CreatePolicy", `{"Name":"readPayments","Permissions":"[\"SecretUser\"]","Resources":"[\"secret/payments/*\"]","AccessControlRules":"{\"NetworkRules\":[\"anywhere\"]}"}`},
 		{"CreateApplicationAccessPoint", `{"Name":"payments-app","AuthenticationMethod":"AccessKey","Policies":"[\"readPayments\"]"}`},
-	} {
-		var q map[string]string
-		if err := json.Unmarshal([]byte(st.params), &q); err != nil {
-			t.Fatal(err)
-		}
-		ok(call(c, st.action, q)).must(t)
-	}
+	})
 	app := accessKey(t, c, map[string]string{"AapName": "payments-app"})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

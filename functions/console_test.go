@@ -128,17 +128,11 @@ func TestCheckPermissions(t *testing.T) {
 	for _, name := range []string{"app/db", "other/x"} {
 		ok(call(admin, "CreateSecret", map[string]string{"SecretName": name, "VersionId": "v1", "SecretData": "v"})).must(t)
 	}
-	for _, st := range []struct{ action, params string }{
+	callAll(t, admin, [][2]string{
 		{"CreateNetworkRule", `{"Name":"anywhere","SourcePrivateIp":"[\"0.0.0.0/0\",\"::/0\"]"}`},
 		{"CreatePolicy", `{"Name":"readApp","Permissions":"[\"SecretUser\"]","Resources":"[\"secret/app/*\"]","AccessControlRules":"{\"NetworkRules\":[\"anywhere\"]}"}`},
 		{"CreateApplicationAccessPoint", `{"Name":"app","AuthenticationMethod":"AccessKey","Policies":"[\"readApp\"]"}`},
-	} {
-		var q map[string]string
-		if err := json.Unmarshal([]byte(st.params), &q); err != nil {
-			t.Fatal(err)
-		}
-		ok(call(admin, st.action, q)).must(t)
-	}
+	})
 	app := s.via(t, accessKey(t, admin, map[string]string{"AapName": "app"}), "", "")
 	probe := []string{"GetSecretValue", "DescribeSecret", "RotateSecret", "DeleteSecret", "CreateBackup", "ListKmsInstances", "NoSuchAction"}
 	answers := func(c *kms.Client, on map[string]string) string {
@@ -182,5 +176,18 @@ func TestCheckPermissions(t *testing.T) {
 	}
 	if _, err := call(app, "CheckPermissions", map[string]string{}); err == nil || !strings.Contains(err.Error(), "MissingParameter") {
 		t.Errorf("no Actions: %v", err)
+	}
+}
+
+// callAll makes each call in turn, [action, parameters as a JSON object], failing on the first
+// error: the setup steps of a test.
+func callAll(t *testing.T, c *kms.Client, calls [][2]string) {
+	t.Helper()
+	for _, st := range calls {
+		var q map[string]string
+		if err := json.Unmarshal([]byte(st[1]), &q); err != nil {
+			t.Fatal(err)
+		}
+		ok(call(c, st[0], q)).must(t)
 	}
 }
