@@ -30,7 +30,7 @@ type ValueResult struct {
 }
 
 // ReadSecretValues serves signed GetSecretValue and BatchGetSecretValue calls on the hot path:
-// one store round trip claims the nonce and reads every secret (ClaimingReader), then each secret
+// one store round trip claims the nonce and reads every secret (ClaimAndRead), then each secret
 // is authorized on the metadata that read returned, by the decision Authorize reaches, and
 // decrypted. Nothing is returned unless the nonce was fresh; each secret fails on its own.
 func (s *Service) ReadSecretValues(ctx context.Context, call SignedRead, ins []GetSecretValueInput) ([]ValueResult, error) {
@@ -50,7 +50,7 @@ func (s *Service) ReadSecretValues(ctx context.Context, call SignedRead, ins []G
 		readOf[i] = len(reads)
 		reads = append(reads, r)
 	}
-	fresh, found, err := claimAndRead(ctx, s.store, call.Nonce, call.NonceTTL, reads)
+	fresh, found, err := s.store.ClaimAndRead(ctx, call.Nonce, call.NonceTTL, reads)
 	if err != nil {
 		return nil, storeErr(err)
 	}
@@ -83,27 +83,4 @@ func (s *Service) ReadSecretValues(ctx context.Context, call SignedRead, ins []G
 		results[i].Value, results[i].Err = s.valueOf(ctx, in, reads[j], found[j])
 	}
 	return results, nil
-}
-
-// claimAndRead claims nonce and reads in one round trip when the store can, else one after the
-// other.
-func claimAndRead(ctx context.Context, store Store, nonce string, ttl time.Duration, reads []VersionRead) (bool, []VersionFound, error) {
-	if cr, ok := store.(ClaimingReader); ok {
-		return cr.ClaimAndRead(ctx, nonce, ttl, reads)
-	}
-	fresh, err := store.ClaimNonce(ctx, nonce, ttl)
-	if err != nil || !fresh {
-		return fresh, nil, err
-	}
-	found := make([]VersionFound, len(reads))
-	for i, r := range reads {
-		f := &found[i]
-		f.Secret, f.Sealed, f.Err = store.ReadVersion(ctx, r.Name, r.VersionID, r.Stage)
-	}
-	return true, found, nil
-}
-
-// ClaimAndRead passes through to the store: secrets are never cached.
-func (c *recordCache) ClaimAndRead(ctx context.Context, nonce string, ttl time.Duration, reads []VersionRead) (bool, []VersionFound, error) {
-	return claimAndRead(ctx, c.Store, nonce, ttl, reads)
 }

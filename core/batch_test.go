@@ -8,12 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
 	"github.com/seed-4eefd85e/coffer/core"
 )
-
-// plainStore hides the store's optional capabilities, so the service takes its fallback path.
-type plainStore struct{ core.Store }
 
 // adminAndPlainKeys creates an admin access key and one with no permission of its own.
 func adminAndPlainKeys(t *testing.T, f *fixture) (admin, plain *core.NewAccessKey) {
@@ -29,8 +25,8 @@ func adminAndPlainKeys(t *testing.T, f *fixture) (admin, plain *core.NewAccessKe
 }
 
 // TestReadSecretValues checks the fused read path against its definition: for every caller and
-// secret, ReadSecretValues answers exactly what Authorize followed by GetSecretValue answers, with
-// the store's ClaimingReader and without it; a nonce answers once.
+// secret, ReadSecretValues answers exactly what Authorize followed by GetSecretValue answers; a
+// nonce answers once.
 func TestReadSecretValues(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, core.Limits{})
@@ -44,50 +40,41 @@ func TestReadSecretValues(t *testing.T) {
 	if err := f.svc.SetSecretPolicy(ctx, core.Principal{ID: admin.ID}, "denied", "", `{"Version":"1","Statement":[{"Effect":"Deny","Principal":"*","Action":["kms:GetSecretValue"]}]}`); err != nil {
 		t.Fatal(err)
 	}
-	root, err := local.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	services := map[string]*core.Service{
-		"claiming reader": f.svc,
-		"fallback":        core.NewService(plainStore{f.store}, root, f.clock, core.Limits{}),
-	}
 	ins := []core.GetSecretValueInput{
 		{Name: "a"}, {Name: "open"}, {Name: "denied"}, {Name: "absent"}, {Name: "bad name!"},
 		{Name: "a", Stage: "ACSPrevious"}, {Name: "a", VersionID: "v1"}, {Name: "a", VersionID: "nope"},
 	}
 	n := 0
-	for sname, svc := range services {
-		for _, caller := range []string{admin.ID, plain.ID, "LTAInobody"} {
-			t.Run(sname+"/"+caller, func(t *testing.T) {
-				n++
-				call := core.SignedRead{CallerID: caller, Permission: "kms:GetSecretValue", Nonce: fmt.Sprint("nonce-", n), NonceTTL: 30 * time.Minute}
-				res, err := svc.ReadSecretValues(ctx, call, ins)
-				if caller == "LTAInobody" {
-					if core.KindOf(err) != core.KindNoPermission {
-						t.Fatalf("unknown caller: %v, want a denial", err)
-					}
-					return
+	svc := f.svc
+	for _, caller := range []string{admin.ID, plain.ID, "LTAInobody"} {
+		t.Run(caller, func(t *testing.T) {
+			n++
+			call := core.SignedRead{CallerID: caller, Permission: "kms:GetSecretValue", Nonce: fmt.Sprint("nonce-", n), NonceTTL: 30 * time.Minute}
+			res, err := svc.ReadSecretValues(ctx, call, ins)
+			if caller == "LTAInobody" {
+				if core.KindOf(err) != core.KindNoPermission {
+					t.Fatalf("unknown caller: %v, want a denial", err)
 				}
-				if err != nil || len(res) != len(ins) {
-					t.Fatalf("ReadSecretValues = %d results, %v", len(res), err)
+				return
+			}
+			if err != nil || len(res) != len(ins) {
+				t.Fatalf("ReadSecretValues = %d results, %v", len(res), err)
+			}
+			for i, in := range ins {
+				want, wantErr := expected(ctx, svc, caller, in)
+				got := res[i]
+				if core.KindOf(got.Err) != core.KindOf(wantErr) || (got.Err == nil) != (wantErr == nil) {
+					t.Errorf("%+v: err %v, want %v", in, got.Err, wantErr)
+					continue
 				}
-				for i, in := range ins {
-					want, wantErr := expected(ctx, svc, caller, in)
-					got := res[i]
-					if core.KindOf(got.Err) != core.KindOf(wantErr) || (got.Err == nil) != (wantErr == nil) {
-						t.Errorf("%+v: err %v, want %v", in, got.Err, wantErr)
-						continue
-					}
-					if wantErr == nil && (got.Value == nil || !bytes.Equal(got.Value.Data, want.Data) || got.Value.Version.ID != want.Version.ID) {
-						t.Errorf("%+v: value %+v, want %+v", in, got.Value, want)
-					}
+				if wantErr == nil && (got.Value == nil || !bytes.Equal(got.Value.Data, want.Data) || got.Value.Version.ID != want.Version.ID) {
+					t.Errorf("%+v: value %+v, want %+v", in, got.Value, want)
 				}
-				if res, err := svc.ReadSecretValues(ctx, call, ins); !errors.Is(err, core.ErrNonceUsed) || res != nil {
-					t.Fatalf("the same nonce again: %d results, %v; want ErrNonceUsed and nothing", len(res), err)
-				}
-			})
-		}
+			}
+			if res, err := svc.ReadSecretValues(ctx, call, ins); !errors.Is(err, core.ErrNonceUsed) || res != nil {
+				t.Fatalf("the same nonce again: %d results, %v; want ErrNonceUsed and nothing", len(res), err)
+			}
+		})
 	}
 }
 

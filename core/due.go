@@ -40,39 +40,11 @@ func DueAt(s *Secret, index string) (time.Time, bool) {
 	return t, true
 }
 
-// isDue reports whether s is due on index at now.
-func isDue(s *Secret, index string, now time.Time) bool {
-	t, ok := DueAt(s, index)
-	return ok && !now.Before(t)
-}
-
-// DueIndex is an optional SecretStore capability: it finds due secrets in O(due) instead of
-// reading every secret. A listed name is only a candidate (the sweep re-reads the secret), so an
-// entry that is early is harmless; a due secret missing from the index is a bug.
+// DueIndex finds due secrets in O(due) instead of reading every secret. A listed name is only a
+// candidate (the sweep re-reads the secret), so an entry that is early is harmless; a due secret
+// missing from the index is a bug.
 type DueIndex interface {
 	// DueSecrets returns the names due on index at now (due time not after now), earliest first,
 	// at most limit of them (limit <= 0: all).
 	DueSecrets(ctx context.Context, index string, now time.Time, limit int) ([]string, error)
-}
-
-// dueNames returns names due on index at now, at most limit (<= 0: all), from the store's due
-// index when it keeps one and by reading every secret otherwise.
-func dueNames(ctx context.Context, store SecretStore, index string, now time.Time, limit int) ([]string, error) {
-	if di, ok := store.(DueIndex); ok {
-		return di.DueSecrets(ctx, index, now, limit)
-	}
-	page, err := store.ListSecrets(ctx, SecretQuery{Match: func(s *Secret) bool { return isDue(s, index, now) }, Limit: max(limit, 0)})
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(page.Secrets))
-	for i, s := range page.Secrets {
-		names[i] = s.Name
-	}
-	return names, nil
-}
-
-// DueSecrets passes through to the store, so wrapping it in the record cache keeps the index.
-func (c *recordCache) DueSecrets(ctx context.Context, index string, now time.Time, limit int) ([]string, error) {
-	return dueNames(ctx, c.Store, index, now, limit)
 }

@@ -325,9 +325,9 @@ func (s *Service) expire(ctx context.Context, r *ExpiryReport, id string) error 
 	return nil
 }
 
-// dueSecrets lists secrets past their deletion time, from the store's due index when it keeps one.
+// dueSecrets lists secrets past their deletion time, from the store's due index.
 func (s *Service) dueSecrets(ctx context.Context) ([]string, error) {
-	names, err := dueNames(ctx, s.store, DueDeletion, s.clock.Now(), 0)
+	names, err := s.store.DueSecrets(ctx, DueDeletion, s.clock.Now(), 0)
 	if err != nil {
 		return nil, storeErr(err)
 	}

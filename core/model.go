@@ -16,7 +16,13 @@ const (
 	TypeRds            SecretType = "Rds"
 	TypeRAMCredentials SecretType = "RAMCredentials"
 	TypeECS            SecretType = "ECS"
+	TypeRedis          SecretType = "Redis"   // ApsaraDB for Redis/Tair ACL accounts
+	TypePolarDB        SecretType = "PolarDB" // PolarDB accounts, MySQL or PostgreSQL
 )
+
+// accountType reports the types whose versions each hold one database account,
+// {"AccountName","AccountPassword"}, and whose SecretData is Alibaba's {"Accounts":[...]}.
+func (t SecretType) accountType() bool { return t == TypeRds || t == TypeRedis || t == TypePolarDB }
 
 // Managed reports whether the service itself rotates secrets of this type.
 func (t SecretType) Managed() bool { return t != TypeGeneric }

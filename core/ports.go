@@ -172,6 +172,8 @@ type Store interface {
 	Records
 	Locker
 	NonceStore
+	ClaimingReader
+	DueIndex
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -189,9 +191,9 @@ type VersionFound struct {
 	Err    error
 }
 
-// ClaimingReader is an optional SecretStore capability for the read path: it claims a signed
-// request's nonce and reads the versions the request asks for in one round trip (one per Cluster
-// node involved), instead of one for the claim and one per read.
+// ClaimingReader serves the read path: it claims a signed request's nonce and reads the versions
+// the request asks for in one round trip (one per Cluster node involved), instead of one for the
+// claim and one per read.
 type ClaimingReader interface {
 	// ClaimAndRead claims nonce for ttl as ClaimNonce does and reads each version as ReadVersion
 	// does. fresh is false when the nonce was seen before. err reports a claim the store could not

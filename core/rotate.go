@@ -197,6 +197,9 @@ func (r *Rotation) UpdateSecretRotationPolicy(ctx context.Context, in UpdateRota
 		if err := reachable(sec.Type, ec); err != nil {
 			return err
 		}
+		if err := r.svc.checkResolves(ctx, sec.Type, ec); err != nil {
+			return err
+		}
 		if grant, err = r.svc.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {
 			return err
 		}

@@ -15,14 +15,14 @@ type RotationReport struct {
 }
 
 // RotateDue rotates secrets whose automatic rotation is due and resumes interrupted or failed
-// rotations whose backoff has passed, at most limit of them. Finding them costs O(due) when the
-// store keeps a due index (DueIndex) and reads every secret otherwise.
+// rotations whose backoff has passed, at most limit of them. Finding them costs O(due), from the
+// store's due index.
 func (r *Rotation) RotateDue(ctx context.Context, limit int) (RotationReport, error) {
 	ask := limit
 	if limit > 0 {
 		ask = limit + 1 // one more tells whether more are due
 	}
-	names, err := dueNames(ctx, r.svc.store, DueRotation, r.svc.clock.Now(), ask)
+	names, err := r.svc.store.DueSecrets(ctx, DueRotation, r.svc.clock.Now(), ask)
 	if err != nil {
 		return RotationReport{}, storeErr(err)
 	}

@@ -31,8 +31,8 @@ func (t RotationTarget) Custom(key string) string {
 	return s
 }
 
-// Kind names the rotator that serves the target: the URL scheme of an Rds DBInstanceId
-// (postgres, mysql) or of an ECS InstanceId (ssh), a RAMCredentials CustomData.Provider
+// Kind names the rotator that serves the target: the URL scheme of an Rds DBInstanceId or a
+// PolarDB DBClusterId (postgres, mysql), of a Redis InstanceId (redis) or of an ECS InstanceId (ssh), a RAMCredentials CustomData.Provider
 // (aws, alibaba), or generic.
 func (t RotationTarget) Kind() string {
 	switch t.Type {
@@ -48,33 +48,49 @@ func (t RotationTarget) Kind() string {
 	switch s := strings.ToLower(u.Scheme); s {
 	case "postgresql":
 		return "postgres"
+	case "rediss":
+		return "redis"
 	default:
 		return s
 	}
 }
 
 // reachable refuses, before a secret is created with rotation on, a rotation target that Coffer
-// cannot reach by its contract: an Alibaba resource id (rm-..., pc-..., i-...) where Coffer needs
-// a URL, or a RAMCredentials secret without a cloud provider. The README maps Alibaba's ids to the
-// locations Coffer takes.
+// cannot reach by its contract: an Alibaba resource id (rm-..., pc-..., r-..., i-...) where Coffer
+// needs a URL, a PolarDB URL of another engine than its DBType, a Redis secret without the
+// administrator account that sets its ACL users' passwords, or a RAMCredentials secret without a
+// cloud provider. The README maps Alibaba's ids to the locations Coffer takes.
 func reachable(t SecretType, ec extendedConfig) error {
-	target := RotationTarget{Type: t, CustomData: ec.CustomData}
-	var field, form string
+	field, loc := ec.location(t)
+	target := RotationTarget{Type: t, Location: loc, CustomData: ec.CustomData}
+	want := map[string]bool{}
+	var form string
 	switch t {
 	case TypeRds:
-		target.Location, field, form = ec.DBInstanceID, "DBInstanceId", "a connection URL such as postgres://host:5432/db or mysql://host:3306/db"
+		want["postgres"], want["mysql"], form = true, true, "a connection URL such as postgres://host:5432/db or mysql://host:3306/db"
+	case TypePolarDB:
+		if ec.DBType == "MySQL" {
+			want["mysql"], form = true, "a MySQL connection URL such as mysql://host:3306/db (DBType is MySQL)"
+		} else {
+			want["postgres"], form = true, "a PostgreSQL connection URL such as postgres://host:5432/db (DBType is PostgreSQL)"
+		}
+	case TypeRedis:
+		want["redis"], form = true, "a Redis URL such as redis://host:6379 or rediss://host:6380"
 	case TypeECS:
-		target.Location, field, form = ec.InstanceID, "InstanceId", "an SSH URL such as ssh://host:22"
+		want["ssh"], form = true, "an SSH URL such as ssh://host:22"
 	case TypeRAMCredentials:
+		want["alibaba"], want["aws"] = true, true
 		field, form = "CustomData.Provider", `"alibaba" (Alibaba RAM) or "aws" (AWS IAM)`
 	default:
 		return nil
 	}
-	switch k := target.Kind(); {
-	case t == TypeRds && (k == "postgres" || k == "mysql"), t == TypeECS && k == "ssh", t == TypeRAMCredentials && (k == "alibaba" || k == "aws"):
-		return nil
+	if !want[target.Kind()] {
+		return Invalid("ExtendedConfig", "Coffer cannot reach this rotation target: %s must be %s (see the README's migration table)", field, form)
 	}
-	return Invalid("ExtendedConfig", "Coffer cannot reach this rotation target: %s must be %s (see the README's migration table)", field, form)
+	if t == TypeRedis && target.Custom("AdminSecretName") == "" {
+		return Invalid("ExtendedConfig", "CustomData.AdminSecretName must name the secret of a Redis account that may ACL SETUSER: Redis users cannot change their own passwords")
+	}
+	return nil
 }
 
 // target reads the secret's rotation target, with its admin credential, and picks its rotator.
@@ -85,12 +101,7 @@ func (r *Rotation) target(ctx context.Context, sec *Secret) (RotationTarget, Rot
 		return RotationTarget{}, nil, err
 	}
 	t := RotationTarget{Secret: sec.Name, Type: sec.Type, SubType: ec.SecretSubType, UserName: ec.UserName, CustomData: ec.CustomData}
-	switch sec.Type {
-	case TypeRds:
-		t.Location = ec.DBInstanceID
-	case TypeECS:
-		t.Location = ec.InstanceID
-	}
+	_, t.Location = ec.location(sec.Type)
 	rot, ok := r.opts.Rotators[t.Kind()]
 	if !ok {
 		return t, nil, Invalid("ExtendedConfig", "no rotator serves %s secrets of kind %q; see the README's Rotation section", sec.Type, t.Kind())
@@ -126,7 +137,7 @@ func rotatableGeneric(sec *Secret) bool {
 var rotationPassword = PasswordSpec{Length: 32, ExcludeCharacters: "'\"`\\", RequireEachIncludedType: true}
 
 // passwordField is the field of a value that holds the password, by secret type.
-var passwordField = map[SecretType]string{TypeRds: "AccountPassword", TypeECS: "Password"}
+var passwordField = map[SecretType]string{TypeRds: "AccountPassword", TypeRedis: "AccountPassword", TypePolarDB: "AccountPassword", TypeECS: "Password"}
 
 // newValue makes the pending value: the rotator's own when it generates values, otherwise the
 // base value with a fresh password.
@@ -160,7 +171,7 @@ func (r *Rotation) newValue(ctx context.Context, rot Rotator, t RotationTarget, 
 	return marshalValue(obj)
 }
 
-// RdsAccount is one account of an Rds secret, the value of each of its versions.
+// RdsAccount is one account of an Rds, Redis or PolarDB secret, the value of each of its versions.
 type RdsAccount struct {
 	AccountName     string `json:"AccountName"`
 	AccountPassword string `json:"AccountPassword"`
@@ -204,33 +215,46 @@ func initialAccessKeys(data []byte) (current, previous []byte, err error) {
 	return current, previous, nil
 }
 
-// initialValues splits CreateSecret's SecretData into the first versions' values. Rds takes
-// Alibaba's {"Accounts":[...]} shape (one account, or two for DoubleUsers) and stores one account
-// per version, so GetSecretValue returns {"AccountName","AccountPassword"} of the asked stage;
-// the second account of DoubleUsers becomes ACSPrevious. Other types keep the data as given.
-func initialValues(t SecretType, subType string, data []byte) (current, previous []byte, err error) {
-	switch t {
-	case TypeRAMCredentials:
+// initialValues splits CreateSecret's SecretData into the first versions' values. Rds, Redis and
+// PolarDB take Alibaba's Rds shape {"Accounts":[...]} (one account, or two for DoubleUsers) and
+// store one account per version, so GetSecretValue returns {"AccountName","AccountPassword"} of
+// the asked stage; the second account of DoubleUsers becomes ACSPrevious. Other types keep the
+// data as given.
+func initialValues(t SecretType, ec extendedConfig, data []byte) (current, previous []byte, err error) {
+	switch {
+	case t == TypeRAMCredentials:
 		return initialAccessKeys(data)
-	case TypeRds:
-		return initialAccounts(subType, data)
+	case t.accountType():
+		return initialAccounts(t, ec, data)
 	}
 	return data, nil, nil
 }
 
-func initialAccounts(subType string, data []byte) (current, previous []byte, err error) {
+// autoData is the SecretData Alibaba takes for Redis and PolarDB secrets, whose accounts it
+// creates itself.
+const autoData = "$Auto"
+
+func initialAccounts(t SecretType, ec extendedConfig, data []byte) (current, previous []byte, err error) {
+	shape := fmt.Sprintf(`%s secrets take {"Accounts":[{"AccountName":"...","AccountPassword":"..."}]}`, t)
+	if t != TypeRds && string(data) == autoData {
+		return nil, nil, Invalid("SecretData", "Coffer does not create %s accounts, so it takes no $Auto: %s, the existing accounts (see the README's migration table)", t, shape)
+	}
 	var in struct {
 		Accounts []RdsAccount `json:"Accounts"`
 	}
 	if err := json.Unmarshal(data, &in); err != nil {
-		return nil, nil, Invalid("SecretData", `Rds secrets take {"Accounts":[{"AccountName":"...","AccountPassword":"..."}]}`)
+		return nil, nil, Invalid("SecretData", "%s", shape)
 	}
+	subType := ec.SecretSubType
 	want := 1
 	if subType == "DoubleUsers" {
 		want = 2
 	}
 	if len(in.Accounts) != want {
-		return nil, nil, Invalid("SecretData", "%s Rds secrets take %d account(s) in Accounts", subType, want)
+		return nil, nil, Invalid("SecretData", "%s %s secrets take %d account(s) in Accounts", subType, t, want)
+	}
+	if t != TypeRds && (in.Accounts[0].AccountName != ec.AccountName || want == 2 && in.Accounts[1].AccountName != ec.CloneAccountName) {
+		return nil, nil, Invalid("SecretData", "the accounts must be ExtendedConfig's AccountName and then CloneAccountName")
 	}
 	for _, a := range in.Accounts {
 		if a.AccountName == "" || a.AccountPassword == "" {

@@ -59,6 +59,9 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 		if err := reachable(in.Type, ec); err != nil {
 			return nil, err
 		}
+		if err := s.checkResolves(ctx, in.Type, ec); err != nil {
+			return nil, err
+		}
 	}
 	if in.Type == TypeRAMCredentials && in.Name == AutoSecretName {
 		in.Name = "acs/ram/user/" + ec.UserName
@@ -80,7 +83,7 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 		if in.DataType != DataText {
 			return nil, Invalid("SecretDataType", "must be text for %s secrets", in.Type)
 		}
-		if !json.Valid(in.Data) {
+		if !json.Valid(in.Data) && !(in.Type.accountType() && string(in.Data) == autoData) { // $Auto: initialAccounts tells why not
 			return nil, Invalid("SecretData", "must be JSON for %s secrets", in.Type)
 		}
 	}
@@ -119,7 +122,7 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 			return nil, err
 		}
 	}
-	current, previous, err := initialValues(in.Type, ec.SecretSubType, in.Data)
+	current, previous, err := initialValues(in.Type, ec, in.Data)
 	if err != nil {
 		return nil, err
 	}
@@ -664,6 +667,11 @@ func (s *Service) UpdateSecret(ctx context.Context, in UpdateSecretInput) error 
 		}
 		if err := s.checkTargets(sec.Type, ec); err != nil {
 			return err
+		}
+		if sec.Rotation.Enabled {
+			if err := s.checkResolves(ctx, sec.Type, ec); err != nil {
+				return err
+			}
 		}
 		if grant, err = s.grantReference(ctx, in.By, sec.Name, sec.Type, ec.CustomData); err != nil {
 			return err

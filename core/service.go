@@ -31,6 +31,8 @@ type Service struct {
 	life   Lifecycle // expiry, backup and release settings; see SetLifecycle
 	// targets bounds the hosts rotation configs may name; see SetRotationTargets.
 	targets *RotationTargets
+	// lookup looks up rotation targets' names when rotation is turned on; see SetResolver.
+	lookup Resolver
 }
 
 // NewService wires the use cases to their ports. A zero field of limits takes its default.

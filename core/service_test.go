@@ -120,7 +120,7 @@ func TestCreateSecretRejectsBadInput(t *testing.T) {
 		{"missing data", func(in *core.CreateSecretInput) { in.Data = nil }, core.KindMissingParameter, "SecretData"},
 		{"data too large", func(in *core.CreateSecretInput) { in.Data = make([]byte, 65537) }, core.KindInvalidParameter, "SecretData"},
 		{"bad data type", func(in *core.CreateSecretInput) { in.DataType = "json" }, core.KindInvalidParameter, "SecretDataType"},
-		{"unknown type", func(in *core.CreateSecretInput) { in.Type = "Redis" }, core.KindInvalidParameter, "SecretType"},
+		{"unknown type", func(in *core.CreateSecretInput) { in.Type = "Tair" }, core.KindInvalidParameter, "SecretType"},
 		{"description too long", func(in *core.CreateSecretInput) { in.Description = strings.Repeat("d", 1025) }, core.KindInvalidParameter, "Description"},
 		{"too many tags", func(in *core.CreateSecretInput) {
 			for i := range 21 {

@@ -1,11 +1,15 @@
 package core
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // RotationTargets is the operator's list of where rotations may connect: CIDRs, and host names,
@@ -150,18 +154,58 @@ func (s *Service) checkTargets(t SecretType, ec extendedConfig) error {
 	return nil
 }
 
-type targetHost struct{ field, host string }
+// Resolver looks up the addresses of a host name (net.Resolver.LookupNetIP, network "ip").
+type Resolver func(ctx context.Context, host string) ([]netip.Addr, error)
+
+// SetResolver makes the service refuse, when a secret's rotation is turned on, a target whose
+// name does not resolve to an address rotations may connect to, instead of failing at the first
+// rotation. Without it (or without rotation targets) names are not looked up.
+func (s *Service) SetResolver(r Resolver) { s.lookup = r }
+
+// resolveTimeout bounds the look-up of one target name while a caller waits.
+const resolveTimeout = 3 * time.Second
+
+// checkResolves checks, when rotation is on, the port of each host the config names and that each
+// name resolves to an address the operator's list lets rotations connect to. A look-up on a
+// caller's behalf is a probe, so only names the list passes are looked up, and a refusal says only
+// that the name does not resolve: neither its addresses nor why they do not do.
+func (s *Service) checkResolves(ctx context.Context, t SecretType, ec extendedConfig) error {
+	hosts, err := targetHosts(t, ec)
+	if err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		if h.port != "" {
+			if n, err := strconv.Atoi(h.port); err != nil || n < 1 || n > 65535 {
+				return Invalid("ExtendedConfig", "%s: the port must be 1 to 65535", h.field)
+			}
+		}
+		name := normalHost(h.host)
+		if _, err := netip.ParseAddr(name); err == nil || s.targets == nil || s.lookup == nil {
+			continue // an address is checkTargets' to decide
+		}
+		if err := s.targets.CheckHost(name); err != nil {
+			return Invalid("ExtendedConfig", "%s: %v", h.field, err)
+		}
+		dctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+		addrs, err := s.lookup(dctx, name)
+		cancel()
+		byName := s.targets.NameAllowed(name)
+		if err != nil || !slices.ContainsFunc(addrs, func(a netip.Addr) bool { return s.targets.CheckAddr(a, byName) == nil }) {
+			return Invalid("ExtendedConfig", "%s: the host %s cannot be resolved to a rotation target", h.field, name)
+		}
+	}
+	return nil
+}
+
+type targetHost struct{ field, host, port string }
 
 func targetHosts(t SecretType, ec extendedConfig) ([]targetHost, error) {
 	var cd map[string]any
 	_ = json.Unmarshal(ec.CustomData, &cd)
 	custom := func(k string) string { s, _ := cd[k].(string); return s }
-	var field, raw string
+	field, raw := ec.location(t)
 	switch t {
-	case TypeRds:
-		field, raw = "DBInstanceId", ec.DBInstanceID
-	case TypeECS:
-		field, raw = "InstanceId", ec.InstanceID
 	case TypeRAMCredentials:
 		field, raw = "CustomData.Endpoint", custom("Endpoint")
 	case TypeGeneric:
@@ -176,5 +220,5 @@ func targetHosts(t SecretType, ec extendedConfig) ([]targetHost, error) {
 		// check does not see.
 		return nil, Invalid("ExtendedConfig", "%s must be a URL with a host, such as scheme://host:port", field)
 	}
-	return []targetHost{{field, u.Hostname()}}, nil
+	return []targetHost{{field, u.Hostname(), u.Port()}}, nil
 }

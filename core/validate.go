@@ -45,7 +45,7 @@ func validateCreateName(name string, t SecretType) error {
 		return err
 	}
 	switch t {
-	case TypeGeneric, TypeRds:
+	case TypeGeneric, TypeRds, TypeRedis:
 		if strings.HasPrefix(name, "acs/") {
 			return Invalid("SecretName", "names starting with acs/ are reserved for RAMCredentials and ECS secrets")
 		}
@@ -79,10 +79,10 @@ func validateStage(field, stage string) error {
 
 func validateSecretType(t SecretType) error {
 	switch t {
-	case TypeGeneric, TypeRds, TypeRAMCredentials, TypeECS:
+	case TypeGeneric, TypeRds, TypeRAMCredentials, TypeECS, TypeRedis, TypePolarDB:
 		return nil
 	}
-	return Invalid("SecretType", "must be Generic, Rds, RAMCredentials or ECS")
+	return Invalid("SecretType", "must be Generic, Rds, Redis, PolarDB, RAMCredentials or ECS")
 }
 
 func validateDataType(field, dt string) error {
@@ -136,6 +136,26 @@ type extendedConfig struct {
 	UserName      string          `json:"UserName"`
 	InstanceID    string          `json:"InstanceId"`
 	CustomData    json.RawMessage `json:"CustomData"`
+	// Redis and PolarDB: the accounts, and PolarDB's cluster and engine. RegionId,
+	// AccountPrivilege and DBName are Alibaba's too; Coffer keeps them unread.
+	DBClusterID      string `json:"DBClusterId"`
+	DBType           string `json:"DBType"`
+	AccountName      string `json:"AccountName"`
+	CloneAccountName string `json:"CloneAccountName"`
+	AccountType      string `json:"AccountType"`
+}
+
+// location is the ExtendedConfig field that locates a type's rotation target, and its value.
+func (ec extendedConfig) location(t SecretType) (field, value string) {
+	switch t {
+	case TypeRds:
+		return "DBInstanceId", ec.DBInstanceID
+	case TypeECS, TypeRedis:
+		return "InstanceId", ec.InstanceID
+	case TypePolarDB:
+		return "DBClusterId", ec.DBClusterID
+	}
+	return "", ""
 }
 
 // validateExtendedConfig checks the JSON and the keys each managed type needs.
@@ -188,6 +208,32 @@ func validateExtendedConfig(t SecretType, raw string) (extendedConfig, error) {
 		if ec.InstanceID == "" {
 			return ec, Invalid("ExtendedConfig", "InstanceId is required for ECS secrets")
 		}
+	case TypeRedis, TypePolarDB:
+		return ec, validateAccountsConfig(t, ec)
 	}
 	return ec, nil
+}
+
+// validateAccountsConfig checks the keys Alibaba requires of Redis and PolarDB secrets. Alibaba
+// serves DoubleUsers only; Coffer also takes SingleUser, as for Rds.
+func validateAccountsConfig(t SecretType, ec extendedConfig) error {
+	if ec.SecretSubType != "SingleUser" && ec.SecretSubType != "DoubleUsers" {
+		return Invalid("ExtendedConfig", "SecretSubType must be DoubleUsers (or Coffer's SingleUser) for %s secrets", t)
+	}
+	if field, loc := ec.location(t); loc == "" {
+		return Invalid("ExtendedConfig", "%s is required for %s secrets", field, t)
+	}
+	if t == TypePolarDB && ec.DBType != "MySQL" && ec.DBType != "PostgreSQL" {
+		return Invalid("ExtendedConfig", "DBType must be MySQL or PostgreSQL for PolarDB secrets")
+	}
+	if t == TypePolarDB && ec.AccountType != "" && ec.AccountType != "Normal" {
+		return Invalid("ExtendedConfig", "AccountType must be Normal for PolarDB secrets")
+	}
+	if ec.AccountName == "" {
+		return Invalid("ExtendedConfig", "AccountName is required for %s secrets", t)
+	}
+	if ec.SecretSubType == "DoubleUsers" && (ec.CloneAccountName == "" || ec.CloneAccountName == ec.AccountName) {
+		return Invalid("ExtendedConfig", "CloneAccountName, another account than AccountName (Alibaba's is AccountName_clone), is required for DoubleUsers")
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
 	"github.com/seed-4eefd85e/coffer/adapters/audit/redisstream"
 	"github.com/seed-4eefd85e/coffer/adapters/audit/stdout"
+	"github.com/seed-4eefd85e/coffer/adapters/awsapi"
 	"github.com/seed-4eefd85e/coffer/adapters/kmsgateway"
 	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
 	"github.com/seed-4eefd85e/coffer/core"
@@ -132,6 +134,9 @@ func Open(cfg *Config, opts Options) (*App, error) {
 	a.trusted, _ = cfg.trustedProxies() // LoadConfig has checked them
 	a.targets, _ = cfg.rotationTargets()
 	svc.SetRotationTargets(a.targets)
+	svc.SetResolver(func(ctx context.Context, host string) ([]netip.Addr, error) {
+		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	})
 	if a.audit, err = openAudit(cfg, opts); err != nil {
 		a.Close()
 		return nil, err
@@ -242,15 +247,18 @@ func (a *App) Close() error {
 	return err
 }
 
-// Handler builds the protocol handler for one action set: the OpenAPI, with the KMS instance
-// gateway in front for the requests that carry x-kms-apiname.
+// Handler builds the protocol handler for one action set, the one place every deployment (the
+// emulator, Lambda, Cloud Functions) gets its protocols from: the OpenAPI, with the KMS instance
+// gateway in front for the requests that carry x-kms-apiname and AWS Secrets Manager's protocol
+// for those that carry its X-Amz-Target or a SigV4 signature, all on the same action set.
 func (a *App) Handler(actions acsapi.Actions) http.Handler {
-	return kmsgateway.Wrap(&acsapi.Handler{
+	api := &acsapi.Handler{
 		Service: a.Service, Verifier: a.verifier, Actions: actions, Log: a.Log,
 		Audit: a.audit, AuditFailClosed: a.Config.AuditFailClosed, TrustedProxies: a.trusted,
 		// SecretData travels in the query; a form body may carry it too, base64 or escaped.
 		MaxBody: int64(a.Config.MaxSecretData)*3 + 64<<10,
-	})
+	}
+	return awsapi.Wrap(api, kmsgateway.Wrap(api))
 }
 
 // TLS returns base (the listener's TLS settings) presenting, to a client that calls an instance

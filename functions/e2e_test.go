@@ -459,46 +459,12 @@ func TestReplayRejected(t *testing.T) { forEachBackend(t, testReplayRejected) }
 
 func testReplayRejected(t *testing.T, b backend) {
 	s := b.start(t, nil)
-	var mu sync.Mutex
-	var captured *http.Request
-	var body []byte
-	target, _ := url.Parse(s.url)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		captured, body = r.Clone(context.Background()), b
-		mu.Unlock()
-		out, _ := http.NewRequest(r.Method, target.String()+r.URL.RequestURI(), bytes.NewReader(b))
-		out.Header = r.Header.Clone()
-		out.Host = r.Host
-		resp, err := http.DefaultClient.Do(out)
-		if err != nil {
-			http.Error(w, err.Error(), 502)
-			return
-		}
-		defer resp.Body.Close()
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-	}))
-	defer proxy.Close()
+	proxy, replayLast := replayProxy(t, s.url)
 	for _, mode := range []string{"", "v2"} {
 		pu, _ := url.Parse(proxy.URL)
 		c, _ := kms.NewClient(&openapi.Config{AccessKeyId: tea.String(adminID), AccessKeySecret: tea.String(adminSecret), Endpoint: tea.String(pu.Host), Protocol: tea.String("http"), SignatureAlgorithm: tea.String(mode)})
 		ok(c.ListSecrets(&kms.ListSecretsRequest{})).must(t)
-		mu.Lock()
-		replay, _ := http.NewRequest(captured.Method, proxy.URL+captured.URL.RequestURI(), bytes.NewReader(body))
-		replay.Header = captured.Header.Clone()
-		replay.Host = captured.Host
-		mu.Unlock()
-		resp, err := http.DefaultClient.Do(replay)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := replayLast()
 		if resp.StatusCode != 400 || !strings.Contains(string(b), "SignatureNonceUsed") {
 			t.Fatalf("mode %q: replay answered %d %s", mode, resp.StatusCode, b)
 		}
@@ -529,4 +495,47 @@ func runJob[R any](s *server, name string) (R, error) {
 	rep, err := s.emu.Function(name).Job(context.Background())
 	r, _ := rep.(R)
 	return r, err
+}
+
+// replayProxy forwards to target and remembers the last request; replayLast sends that request
+// again, byte for byte, and returns the answer.
+func replayProxy(t *testing.T, target string) (proxy *httptest.Server, replayLast func() (*http.Response, []byte)) {
+	t.Helper()
+	var mu sync.Mutex
+	var captured *http.Request
+	var body []byte
+	proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		captured, body = r.Clone(context.Background()), b
+		mu.Unlock()
+		out, _ := http.NewRequest(r.Method, target+r.URL.RequestURI(), bytes.NewReader(b))
+		out.Header, out.Host = r.Header.Clone(), r.Host
+		resp, err := http.DefaultClient.Do(out)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(proxy.Close)
+	return proxy, func() (*http.Response, []byte) {
+		t.Helper()
+		mu.Lock()
+		replay, _ := http.NewRequest(captured.Method, proxy.URL+captured.URL.RequestURI(), bytes.NewReader(body))
+		replay.Header, replay.Host = captured.Header.Clone(), captured.Host
+		mu.Unlock()
+		resp, err := http.DefaultClient.Do(replay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, b
+	}
 }

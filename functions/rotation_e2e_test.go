@@ -212,15 +212,22 @@ func testSDKRotation(t *testing.T, b backend) {
 // createRds creates an Rds secret for accounts on db and returns its name.
 func createRds(t *testing.T, c *kms.Client, db rotatortest.DB, sub string, accounts [][2]string) string {
 	t.Helper()
+	return createAccounts(t, c, "Rds", map[string]any{"SecretSubType": sub, "DBInstanceId": db.Location}, accounts)
+}
+
+// createAccounts creates a secret of type typ (Rds, Redis, PolarDB) holding accounts and returns
+// its name.
+func createAccounts(t *testing.T, c *kms.Client, typ string, config map[string]any, accounts [][2]string) string {
+	t.Helper()
 	var list []map[string]string
 	for _, a := range accounts {
 		list = append(list, map[string]string{"AccountName": a[0], "AccountPassword": a[1]})
 	}
 	data, _ := json.Marshal(map[string]any{"Accounts": list})
-	name := fmt.Sprintf("rds-%s-%s-%d", db.Kind, sub, time.Now().UnixNano())
+	name := fmt.Sprintf("%s-%s-%d", strings.ToLower(typ), config["SecretSubType"], time.Now().UnixNano())
 	ok(c.CreateSecret(&kms.CreateSecretRequest{
 		SecretName: tea.String(name), VersionId: tea.String("v1"), SecretData: tea.String(string(data)),
-		SecretType: tea.String("Rds"), ExtendedConfig: map[string]any{"SecretSubType": sub, "DBInstanceId": db.Location},
+		SecretType: tea.String(typ), ExtendedConfig: config,
 	})).must(t)
 	return name
 }

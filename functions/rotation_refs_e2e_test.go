@@ -58,6 +58,14 @@ func testRotationReferences(t *testing.T, b backend) {
 			SecretName: tea.String("acs/ram/user/team-ci"), SecretType: tea.String("RAMCredentials"), SecretData: tea.String(`{"AccessKeys":[{"AccessKeyId":"AK0","AccessKeySecret":"s0"}]}`),
 			ExtendedConfig: map[string]any{"SecretSubType": "RamUserAccessKey", "UserName": "team-ci", "CustomData": map[string]any{"Provider": "aws", "Endpoint": hook.URL, "AdminSecretName": "prod/root"}},
 		}},
+		{"redis admin", &kms.CreateSecretRequest{
+			SecretName: tea.String("team/cache"), SecretType: tea.String("Redis"), SecretData: tea.String(`{"Accounts":[{"AccountName":"app","AccountPassword":"initial-pw"}]}`),
+			ExtendedConfig: map[string]any{"SecretSubType": "SingleUser", "AccountName": "app", "InstanceId": "redis://127.0.0.1:1", "CustomData": map[string]any{"AdminSecretName": "prod/root"}},
+		}},
+		{"polardb admin", &kms.CreateSecretRequest{
+			SecretName: tea.String("team/polar"), SecretType: tea.String("PolarDB"), SecretData: tea.String(`{"Accounts":[{"AccountName":"app","AccountPassword":"initial-pw"}]}`),
+			ExtendedConfig: map[string]any{"SecretSubType": "SingleUser", "DBType": "MySQL", "AccountName": "app", "DBClusterId": "mysql://127.0.0.1:1/app", "CustomData": map[string]any{"AdminSecretName": "prod/root"}},
+		}},
 		{"webhook", &kms.CreateSecretRequest{
 			SecretName: tea.String("team/api"), SecretData: tea.String("initial"),
 			ExtendedConfig: map[string]any{"CustomData": map[string]any{"Generator": map[string]any{"PasswordLength": 24}, "WebhookUrl": hook.URL, "WebhookSecretName": "prod/root"}},

@@ -1,6 +1,7 @@
 package functions_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -130,6 +131,84 @@ func testRotationTargets(t *testing.T, b backend) {
 		}
 		if strings.Contains(s.logs.String(), leak) {
 			t.Fatal("the endpoint's answer reached the logs")
+		}
+	})
+}
+
+// TestRotationTargetResolves: with rotation on, a target whose name does not resolve to an
+// address rotations may connect to is refused at CreateSecret, UpdateSecretRotationPolicy and
+// UpdateSecret, with a 400 that tells no more than that (issue 20); a bad port too.
+func TestRotationTargetResolves(t *testing.T) { forEachBackend(t, testRotationTargetResolves) }
+
+func testRotationTargetResolves(t *testing.T, b backend) {
+	s := b.start(t, map[string]string{"COFFER_ROTATION_TARGETS": "127.0.0.0/8,localhost,*.invalid"})
+	c := s.client(t, "")
+	only10 := b.start(t, map[string]string{"COFFER_ROTATION_TARGETS": "10.0.0.0/8"}).client(t, "")
+	rds := func(name, location string, rotate bool) *kms.CreateSecretRequest {
+		req := &kms.CreateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("v1"), SecretType: tea.String("Rds"),
+			SecretData:     tea.String(`{"Accounts":[{"AccountName":"app","AccountPassword":"initial-pw"}]}`),
+			ExtendedConfig: map[string]any{"SecretSubType": "SingleUser", "DBInstanceId": location}}
+		if rotate {
+			req.EnableAutomaticRotation, req.RotationInterval = tea.Bool(true), tea.String("7d")
+		}
+		return req
+	}
+	const unresolved = "cannot be resolved to a rotation target"
+	for _, r := range []struct {
+		name   string
+		client *kms.Client
+		req    *kms.CreateSecretRequest
+		want   string
+	}{
+		{"a listed name that resolves", c, rds("resolves", "postgres://localhost:5432/app", true), ""},
+		{"a listed name that does not resolve", c, rds("no-such-host", "postgres://no-such-host.invalid:5432/app", true), unresolved},
+		{"without rotation it is not looked up", c, rds("no-such-host-off", "postgres://no-such-host.invalid:5432/app", false), ""},
+		{"a name resolving outside the list", only10, rds("outside", "postgres://localhost:5432/app", true), unresolved},
+		{"redis", c, &kms.CreateSecretRequest{SecretName: tea.String("cache"), VersionId: tea.String("v1"), SecretType: tea.String("Redis"),
+			SecretData:              tea.String(`{"Accounts":[{"AccountName":"app","AccountPassword":"initial-pw"}]}`),
+			EnableAutomaticRotation: tea.Bool(true), RotationInterval: tea.String("7d"),
+			ExtendedConfig: map[string]any{"SecretSubType": "SingleUser", "AccountName": "app", "InstanceId": "redis://cache.invalid:6379", "CustomData": map[string]any{"AdminSecretName": "resolves"}}}, unresolved},
+		{"port zero", c, rds("port-zero", "postgres://127.0.0.1:0/app", true), "the port must be 1 to 65535"},
+		{"port too large", c, rds("port-large", "mysql://localhost:70000/app", true), "the port must be 1 to 65535"},
+	} {
+		t.Run("create/"+r.name, func(t *testing.T) {
+			_, err := r.client.CreateSecret(r.req)
+			if r.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantCode(t, err, 400, "InvalidParameter")
+			// The message names no address the name resolves to (localhost's is 127.0.0.1).
+			var se *tea.SDKError
+			if !errors.As(err, &se) || !strings.Contains(tea.StringValue(se.Message), r.want) || strings.Contains(tea.StringValue(se.Message), "127.0.0.1") {
+				t.Fatalf("the refusal does not say %q, or says more: %v", r.want, err)
+			}
+			_, err = r.client.DescribeSecret(&kms.DescribeSecretRequest{SecretName: r.req.SecretName})
+			wantCode(t, err, 404, "Forbidden.ResourceNotFound")
+		})
+	}
+	t.Run("rotation policy", func(t *testing.T) {
+		_, err := c.UpdateSecretRotationPolicy(&kms.UpdateSecretRotationPolicyRequest{SecretName: tea.String("no-such-host-off"),
+			EnableAutomaticRotation: tea.Bool(true), RotationInterval: tea.String("7d")})
+		wantCode(t, err, 400, "InvalidParameter")
+		desc := ok(c.DescribeSecret(&kms.DescribeSecretRequest{SecretName: tea.String("no-such-host-off")})).must(t)
+		if tea.StringValue(desc.Body.AutomaticRotation) == "Enabled" {
+			t.Fatal("the refused policy was stored")
+		}
+	})
+	t.Run("update", func(t *testing.T) {
+		ok(c.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("ram-admin"), VersionId: tea.String("v1"), SecretData: tea.String(`{"AccessKeyId":"AK","AccessKeySecret":"s"}`)})).must(t)
+		name := tea.String("acs/ram/user/ci")
+		ok(c.CreateSecret(&kms.CreateSecretRequest{SecretName: name, VersionId: tea.String("v1"), SecretType: tea.String("RAMCredentials"),
+			SecretData: tea.String(`{"AccessKeys":[{"AccessKeyId":"AK0","AccessKeySecret":"s0"}]}`), EnableAutomaticRotation: tea.Bool(true), RotationInterval: tea.String("7d"),
+			ExtendedConfig: map[string]any{"SecretSubType": "RamUserAccessKey", "UserName": "ci", "CustomData": map[string]any{"Provider": "aws", "Endpoint": "http://localhost:1/", "AdminSecretName": "ram-admin"}}})).must(t)
+		_, err := c.UpdateSecret(&kms.UpdateSecretRequest{SecretName: name, ExtendedConfig: &kms.UpdateSecretRequestExtendedConfig{CustomData: map[string]any{"Endpoint": "https://iam.invalid/"}}})
+		wantCode(t, err, 400, "InvalidParameter")
+		desc := ok(c.DescribeSecret(&kms.DescribeSecretRequest{SecretName: name})).must(t)
+		if strings.Contains(tea.StringValue(desc.Body.ExtendedConfig), "iam.invalid") {
+			t.Fatalf("the refused endpoint was stored: %s", tea.StringValue(desc.Body.ExtendedConfig))
 		}
 	})
 }

@@ -3,6 +3,7 @@ package acsapi
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"time"
 
@@ -13,20 +14,40 @@ import (
 // body (RequestId is added by the handler).
 type Action func(ctx context.Context, svc *core.Service, p Params) (any, error)
 
-// Actions maps action names to their implementations. A function serves the subset it is given.
-type Actions map[string]Action
+// ReadAction serves a signed read: it claims call's nonce in the store round trip that reads its
+// secrets and authorizes each secret on the metadata read (core.Service.ReadSecretValues), so a
+// GetSecretValue costs one Redis round trip. The Handler leaves the nonce unclaimed and the
+// authorization to it, and passes it the call.
+type ReadAction func(ctx context.Context, svc *core.Service, call core.SignedRead, p Params) (any, error)
+
+// Actions is the table of the actions a function serves, by name: Calls the Handler claims and
+// authorizes before serving, Reads the signed reads it hands their call.
+type Actions struct {
+	Calls map[string]Action
+	Reads map[string]ReadAction
+}
+
+// Serves reports whether name is in the table.
+func (a Actions) Serves(name string) bool {
+	_, call := a.Calls[name]
+	_, read := a.Reads[name]
+	return call || read
+}
+
+// readActions are the signed reads.
+func readActions() map[string]ReadAction {
+	return map[string]ReadAction{"GetSecretValue": getSecretValue, "BatchGetSecretValue": batchGetSecretValue}
+}
 
 // ReadActions is the hot read path served by getSecret: read and decrypt, nothing else.
 func ReadActions() Actions {
-	return Actions{"GetSecretValue": getSecretValue, "BatchGetSecretValue": batchGetSecretValue}
+	return Actions{Reads: readActions()}
 }
 
 // ManageActions are the actions manageSecrets serves: every action except the rotation ones.
 func ManageActions() Actions {
-	return Actions{
+	return Actions{Reads: readActions(), Calls: map[string]Action{
 		"CreateSecret":             createSecret,
-		"GetSecretValue":           getSecretValue,
-		"BatchGetSecretValue":      batchGetSecretValue,
 		"PutSecretValue":           putSecretValue,
 		"UpdateSecretVersionStage": updateSecretVersionStage,
 		"UpdateSecret":             updateSecret,
@@ -64,16 +85,15 @@ func ManageActions() Actions {
 		"ListBackups":              listBackups,
 		"RestoreBackup":            restoreBackup,
 		checkPermissionsAction:     checkPermissions,
-	}
+	}}
 }
 
 // Merge returns the union of action sets; the local emulator serves every set on one path.
 func Merge(sets ...Actions) Actions {
-	out := Actions{}
+	out := Actions{Calls: map[string]Action{}, Reads: map[string]ReadAction{}}
 	for _, s := range sets {
-		for name, a := range s {
-			out[name] = a
-		}
+		maps.Copy(out.Calls, s.Calls)
+		maps.Copy(out.Reads, s.Reads)
 	}
 	return out
 }
@@ -247,7 +267,7 @@ func pageBounds(p Params, total int) (number, size, start, end int, err error) {
 // ExpiryActions is what the expiryCheck function serves over HTTP: one action that runs a check
 // now and answers with its report. run is the function's entry point, which also logs.
 func ExpiryActions(run func(context.Context) (*core.ExpiryReport, error)) Actions {
-	return Actions{"RunExpiryCheck": func(ctx context.Context, _ *core.Service, _ Params) (any, error) {
+	return Actions{Calls: map[string]Action{"RunExpiryCheck": func(ctx context.Context, _ *core.Service, _ Params) (any, error) {
 		r, err := run(ctx)
 		if err != nil {
 			return nil, err
@@ -255,5 +275,5 @@ func ExpiryActions(run func(context.Context) (*core.ExpiryReport, error)) Action
 		return struct {
 			Report *core.ExpiryReport `json:"Report"`
 		}{r}, nil
-	}}
+	}}}
 }

@@ -18,7 +18,7 @@ import (
 // AccessActions manage access control: access keys (extension actions), application access
 // points, policies, network rules, client keys, and secret policies.
 func AccessActions() Actions {
-	return Actions{
+	return Actions{Calls: map[string]Action{
 		"CreateAccessKey":                createAccessKey,
 		"ListAccessKeys":                 listAccessKeys,
 		"DisableAccessKey":               disableAccessKey,
@@ -45,7 +45,7 @@ func AccessActions() Actions {
 		"DeleteClientKey":                deleteClientKey,
 		"SetSecretPolicy":                setSecretPolicy,
 		"GetSecretPolicy":                getSecretPolicy,
-	}
+	}}
 }
 
 const accessArnPrefix = "acs:kms:coffer:coffer:"

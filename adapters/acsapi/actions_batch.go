@@ -9,20 +9,8 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-// signedReads are the actions that claim their nonce in the store round trip that reads their
-// secrets and authorize each secret on the metadata read (core.Service.ReadSecretValues), so a
-// GetSecretValue costs one Redis round trip. The Handler leaves their nonce unclaimed and their
-// authorization to them.
-var signedReads = map[string]bool{"GetSecretValue": true, "BatchGetSecretValue": true}
-
-type signedReadKey struct{}
-
-// readValues reads ins for the signed call being served.
-func readValues(ctx context.Context, svc *core.Service, ins []core.GetSecretValueInput) ([]core.ValueResult, error) {
-	call, ok := ctx.Value(signedReadKey{}).(core.SignedRead)
-	if !ok { // served outside Handler: refuse rather than read without a claimed nonce
-		return nil, &core.Error{Kind: core.KindInternal, Message: "a read was served without its signed call"}
-	}
+// readValues reads ins for the signed call.
+func readValues(ctx context.Context, svc *core.Service, call core.SignedRead, ins []core.GetSecretValueInput) ([]core.ValueResult, error) {
 	res, err := svc.ReadSecretValues(ctx, call, ins)
 	if errors.Is(err, core.ErrNonceUsed) {
 		return nil, errNonceUsed
@@ -68,7 +56,7 @@ type batchError struct {
 // involved); each is authorized and checked like a single GetSecretValue and fails on its own.
 // Alibaba's form (docs updated August 2026) is SecretsList, answered with flat SecretValues and
 // Errors lists; Coffer's older SecretNames form keeps its wrapped answer for existing callers.
-func batchGetSecretValue(ctx context.Context, svc *core.Service, p Params) (any, error) {
+func batchGetSecretValue(ctx context.Context, svc *core.Service, call core.SignedRead, p Params) (any, error) {
 	reqs, alibaba, err := batchParam(p)
 	if err != nil {
 		return nil, err
@@ -77,7 +65,7 @@ func batchGetSecretValue(ctx context.Context, svc *core.Service, p Params) (any,
 	for i, r := range reqs {
 		ins[i] = core.GetSecretValueInput{Name: r.SecretName, VersionID: r.VersionId, Stage: r.VersionStage}
 	}
-	res, err := readValues(ctx, svc, ins)
+	res, err := readValues(ctx, svc, call, ins)
 	if err != nil {
 		return nil, err
 	}

@@ -18,9 +18,9 @@ const maxPermissionChecks = 100
 var resourceParams = []string{"SecretName", "KeyId", "KmsInstanceId", "DKMSInstanceId"}
 
 func checkPermissions(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	served, _ := ctx.Value(servedKey{}).(Actions)
+	served, isServed := ctx.Value(servedKey{}).(Actions)
 	req, ok := ctx.Value(accessKey{}).(core.AccessRequest)
-	if served == nil || !ok {
+	if !isServed || !ok {
 		return nil, &core.Error{Kind: core.KindInternal, Message: "CheckPermissions was served without its signed call"}
 	}
 	var actions []string
@@ -42,7 +42,7 @@ func checkPermissions(ctx context.Context, svc *core.Service, p Params) (any, er
 	}
 	checks := make([]core.PermissionCheck, len(actions))
 	for i, a := range actions {
-		if _, ok := served[a]; !ok || a == checkPermissionsAction {
+		if served.Calls[a] == nil && served.Reads[a] == nil || a == checkPermissionsAction {
 			continue // answered false below: this endpoint does not serve it
 		}
 		perm, resources, err := Permission(a, on)

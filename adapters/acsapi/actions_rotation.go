@@ -8,14 +8,14 @@ import (
 
 // RotationActions are the actions rotateSecret serves, backed by the rotation engine.
 func RotationActions(r *core.Rotation) Actions {
-	return Actions{
+	return Actions{Calls: map[string]Action{
 		"RotateSecret": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
 			return rotateSecret(ctx, r.RotateSecret, p)
 		},
 		"UpdateSecretRotationPolicy": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
 			return updateSecretRotationPolicy(ctx, r, p)
 		},
-	}
+	}}
 }
 
 // RequestedRotationActions are the rotation actions of a function that does not reach rotation
@@ -31,14 +31,14 @@ func RequestedRotationActions(r *core.Rotation, handoff func(context.Context, co
 		}
 		return v, handoff(ctx, in)
 	}
-	return Actions{
+	return Actions{Calls: map[string]Action{
 		"RotateSecret": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
 			return rotateSecret(ctx, request, p)
 		},
 		"UpdateSecretRotationPolicy": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
 			return updateSecretRotationPolicy(ctx, r, p)
 		},
-	}
+	}}
 }
 
 // rotateSecret reads RotateSecret's parameters, runs them and writes the answer.

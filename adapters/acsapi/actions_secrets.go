@@ -62,7 +62,7 @@ func managedConfig(s *core.Secret) string {
 	return ""
 }
 
-func getSecretValue(ctx context.Context, svc *core.Service, p Params) (any, error) {
+func getSecretValue(ctx context.Context, svc *core.Service, call core.SignedRead, p Params) (any, error) {
 	name, err := p.Required("SecretName")
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func getSecretValue(ctx context.Context, svc *core.Service, p Params) (any, erro
 		return nil, err
 	}
 	// The name as Permission read it (an ARN stripped), so the read checks what serve validated.
-	res, err := readValues(ctx, svc, []core.GetSecretValueInput{{Name: secretName(name), VersionID: p.String("VersionId"), Stage: p.String("VersionStage")}})
+	res, err := readValues(ctx, svc, call, []core.GetSecretValueInput{{Name: secretName(name), VersionID: p.String("VersionId"), Stage: p.String("VersionStage")}})
 	if err != nil {
 		return nil, err
 	}

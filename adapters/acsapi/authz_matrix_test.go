@@ -173,11 +173,17 @@ func (w *world) outcome(t *testing.T, n int, action, tmpl, class string, inside 
 		ip = netip.MustParseAddr("10.1.2.3")
 	}
 	p := w.params(action, class)
-	ctx, _, err := w.h.admit(context.Background(), action, p, caller, fmt.Sprint("nonce-", n), ip)
-	if err == nil && (listings[action] || signedReads[action]) {
+	read := readActions()[action]
+	ctx, access, err := w.h.admit(context.Background(), action, p, caller, ip, read != nil)
+	if err == nil && (listings[action] || read != nil) {
 		// These decide inside the action: run it.
 		var body any
-		body, err = ManageActions()[action](ctx, w.h.Service, p)
+		if read != nil {
+			call := core.SignedRead{CallerID: caller, Permission: access.Permission, SourceIP: ip, Nonce: fmt.Sprint("nonce-", n), NonceTTL: time.Minute}
+			body, err = read(ctx, w.h.Service, call, p)
+		} else {
+			body, err = ManageActions().Calls[action](ctx, w.h.Service, p)
+		}
 		if listings[action] && err == nil {
 			b, _ := json.Marshal(body)
 			var page struct{ TotalCount int }
@@ -233,7 +239,8 @@ func documented(action, tmpl, class string, inside bool) string {
 
 // servedActions is every action Coffer serves.
 func servedActions() []string {
-	return slices.Sorted(mapKeys(Merge(ManageActions(), AccessActions(), RotationActions(nil))))
+	served := Merge(ManageActions(), AccessActions(), RotationActions(nil))
+	return slices.Sorted(slices.Values(slices.Concat(slices.Collect(mapKeys(served.Calls)), slices.Collect(mapKeys(served.Reads)))))
 }
 
 // TestAuthorizationMatrix checks the decision on every template x every action x resource class

@@ -155,62 +155,91 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 		return c
 	}
 	c.Caller = cred.AccessKeyID
-	serve, ok := h.Actions[req.Action]
-	signedRead := ok && signedReads[req.Action]
-	if !signedRead {
-		if c.Err = h.Verifier.Claim(r.Context(), cred); c.Err != nil {
-			return c
-		}
-	}
-	if !ok {
-		c.Err = UnknownAction(req.Action)
-		return c
-	}
-	normalizeSecretName(req.Params)
-	dryRun, err := dryRunOf(req.Action, req.Params)
-	if err != nil {
-		c.Err = err
-		return c
-	}
-	ctx, resources, err := h.admit(r.Context(), req.Action, req.Params, c.Caller, cred.Nonce, ip)
-	c.Resources = resources
-	if err == nil {
-		c.body, err = serve(ctx, h.Service, req.Params)
-	}
-	if dryRun {
-		c.body, err = nil, dryRunOutcome(err)
-	}
-	c.Err = err
+	c.body, c.Resources, c.Err = h.Dispatch(r.Context(), Call{Action: req.Action, Params: req.Params, Credential: cred, SourceIP: ip})
 	return c
 }
 
+// Call is an authenticated call for Dispatch, in any protocol, its parameters in the OpenAPI's
+// names.
+type Call struct {
+	Action     string // the OpenAPI action whose permission, resources and set membership apply
+	Params     Params
+	Credential Credential
+	SourceIP   netip.Addr
+	// Serve and Read, when set, run in place of the set's call or signed read, for a protocol that
+	// answers in its own shape; each is still served only when the handler's set has Action as
+	// that kind.
+	Serve Action
+	Read  ReadAction
+}
+
+// Dispatch serves an authenticated call as the OpenAPI does: it claims the nonce (or leaves it to
+// the signed read), refuses an action outside the handler's set, authorizes the call from its
+// parameters and runs it. Every protocol on a handler's listener goes through here, so the same
+// key gets the same decision whichever protocol it signs with.
+func (h *Handler) Dispatch(ctx context.Context, c Call) (body any, resources []string, err error) {
+	serve, read := h.Actions.Calls[c.Action], h.Actions.Reads[c.Action]
+	if read == nil {
+		if err := h.Verifier.Claim(ctx, c.Credential); err != nil {
+			return nil, nil, err
+		}
+	}
+	if serve == nil && read == nil {
+		return nil, nil, UnknownAction(c.Action)
+	}
+	if c.Serve != nil && serve != nil {
+		serve = c.Serve
+	}
+	if c.Read != nil && read != nil {
+		read = c.Read
+	}
+	normalizeSecretName(c.Params)
+	dryRun, err := dryRunOf(c.Action, c.Params)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, access, err := h.admit(ctx, c.Action, c.Params, c.Credential.AccessKeyID, c.SourceIP, read != nil)
+	resources = access.Resources
+	if err == nil && read != nil {
+		// The action claims the nonce in the store round trip that reads its secrets.
+		call := core.SignedRead{CallerID: c.Credential.AccessKeyID, Permission: access.Permission, SourceIP: c.SourceIP, Nonce: c.Credential.Nonce, NonceTTL: h.Verifier.NonceTTL()}
+		body, err = read(ctx, h.Service, call, c.Params)
+	} else if err == nil {
+		body, err = serve(ctx, h.Service, c.Params)
+	}
+	if dryRun {
+		body, err = nil, dryRunOutcome(err)
+	}
+	return body, resources, err
+}
+
 // admit authorizes a call from its parameters alone, before any data is read for the action, and
-// returns the context the action runs in and the resources the call names. A denial is the
-// same whether or not the resource exists. Listings get the caller's core.View; signed reads
-// authorize each secret on the metadata read (core.Service.ReadSecretValues).
-func (h *Handler) admit(ctx context.Context, action string, p Params, caller, nonce string, ip netip.Addr) (context.Context, []string, error) {
+// returns the context the action runs in and the access the call asks for. A denial is the same
+// whether or not the resource exists. Listings get the caller's core.View; a signed read
+// authorizes each secret on the metadata read (core.Service.ReadSecretValues), so admit leaves
+// it undecided.
+func (h *Handler) admit(ctx context.Context, action string, p Params, caller string, ip netip.Addr, signedRead bool) (context.Context, core.AccessRequest, error) {
 	if action == checkPermissionsAction {
 		// A credential may always ask what it may do; the answers are decided for it.
-		ctx = context.WithValue(ctx, accessKey{}, core.AccessRequest{CallerID: caller, SourceIP: ip})
-		return context.WithValue(ctx, servedKey{}, h.Actions), nil, nil
+		access := core.AccessRequest{CallerID: caller, SourceIP: ip}
+		ctx = context.WithValue(ctx, accessKey{}, access)
+		return context.WithValue(ctx, servedKey{}, h.Actions), access, nil
 	}
 	perm, resources, err := Permission(action, p)
+	access := core.AccessRequest{CallerID: caller, Permission: perm, Resources: resources, SourceIP: ip}
 	if err != nil {
-		return ctx, resources, err
+		return ctx, access, err
 	}
-	access := core.AccessRequest{CallerID: caller, Permission: perm, Resources: resources, SourceIP: ip, CreatesIn: createsIn(action, p)}
+	access.CreatesIn = createsIn(action, p)
 	ctx = context.WithValue(ctx, accessKey{}, access)
 	switch {
 	case listings[action]:
 		v, err := h.Service.View(ctx, access)
-		return context.WithValue(ctx, viewKey{}, v), resources, err
-	case signedReads[action]:
-		// The action claims the nonce in the store round trip that reads its secrets.
-		return context.WithValue(ctx, signedReadKey{}, core.SignedRead{
-			CallerID: caller, Permission: perm, SourceIP: ip, Nonce: nonce, NonceTTL: h.Verifier.NonceTTL(),
-		}), resources, nil
+		return context.WithValue(ctx, viewKey{}, v), access, err
+	case signedRead:
+		return ctx, access, nil
 	}
-	return ctx, resources, h.Service.Authorize(ctx, access)
+	return ctx, access, h.Service.Authorize(ctx, access)
 }
 
 type (

@@ -170,7 +170,7 @@ func TestAudit(t *testing.T) {
 	handler := func(sink core.AuditSink, failClosed bool) *Handler {
 		return &Handler{
 			Service: svc, Verifier: &Verifier{Secrets: svc.AccessKeySecret, Nonces: store, Clock: &fakeClock{testNow}},
-			Actions: Actions{"GetRandomPassword": getRandomPassword, "GetSecretValue": getSecretValue}, MaxBody: 1 << 16,
+			Actions: Actions{Calls: map[string]Action{"GetRandomPassword": getRandomPassword}, Reads: map[string]ReadAction{"GetSecretValue": getSecretValue}}, MaxBody: 1 << 16,
 			Log: slog.New(slog.DiscardHandler), Audit: sink, AuditFailClosed: failClosed,
 		}
 	}
@@ -248,7 +248,7 @@ func TestCallDeadline(t *testing.T) {
 	} {
 		h := &Handler{
 			Service: svc, Verifier: &Verifier{Secrets: svc.AccessKeySecret, Nonces: c.nonces, Clock: &fakeClock{testNow}},
-			Actions: Actions{"GetRandomPassword": getRandomPassword, "GetSecretValue": getSecretValue}, MaxBody: 1 << 16,
+			Actions: Actions{Calls: map[string]Action{"GetRandomPassword": getRandomPassword}, Reads: map[string]ReadAction{"GetSecretValue": getSecretValue}}, MaxBody: 1 << 16,
 			Log: slog.New(slog.DiscardHandler), Timeout: 50 * time.Millisecond,
 		}
 		p := defaultRPC()

@@ -1,6 +1,11 @@
 package acsapi
 
-import "github.com/seed-4eefd85e/coffer/core"
+import (
+	"context"
+	"strings"
+
+	"github.com/seed-4eefd85e/coffer/core"
+)
 
 // SecretValue is one decrypted version with the fields GetSecretValue answers, for the other
 // protocol that answers them (the KMS instance gateway).
@@ -10,3 +15,17 @@ type SecretValue = secretValue
 func SecretValueOf(v *core.SecretValue, fetchConfig bool) SecretValue {
 	return secretValueOf(v, fetchConfig)
 }
+
+// ReadValues reads secret values for the signed read Handler.Dispatch passes a Call's Read,
+// claiming its nonce in the same store round trip, for a protocol that answers a signed read in
+// its own shape.
+func ReadValues(ctx context.Context, svc *core.Service, call core.SignedRead, ins []core.GetSecretValueInput) ([]core.ValueResult, error) {
+	return readValues(ctx, svc, call, ins)
+}
+
+// ListingView is what the caller of the listing being served may see (see Handler.Dispatch).
+func ListingView(ctx context.Context) (*core.View, error) { return view(ctx) }
+
+// PercentEncode writes s escaped as RFC 3986 with only A-Za-z0-9-_.~ left alone, as both the
+// OpenAPI's signatures and SigV4 escape.
+func PercentEncode(b *strings.Builder, s string) { percentEncode(b, s) }

@@ -126,19 +126,25 @@ func (v *Verifier) Authenticate(ctx context.Context, r *http.Request, req *Reque
 	if err := v.check(ctx, &s); err != nil {
 		return Credential{}, err
 	}
-	nonce := strconv.Itoa(len(s.accessKeyID)) + ":" + s.accessKeyID + s.nonce
-	if secret := secretOf(req); secret != "" {
+	return NewCredential(s.accessKeyID, s.nonce, req.Action, req.Params), nil
+}
+
+// NewCredential is the credential of a call of action with parameters p that accessKeyID signed
+// with nonce, the nonce scoped as Credential.Nonce says.
+func NewCredential(accessKeyID, nonce, action string, p Params) Credential {
+	nonce = strconv.Itoa(len(accessKeyID)) + ":" + accessKeyID + nonce
+	if secret := secretOf(action, p); secret != "" {
 		nonce = core.NonceOn(secret, nonce)
 	} else {
-		nonce = core.NonceBy(s.accessKeyID, nonce)
+		nonce = core.NonceBy(accessKeyID, nonce)
 	}
-	return Credential{AccessKeyID: s.accessKeyID, Nonce: nonce}, nil
+	return Credential{AccessKeyID: accessKeyID, Nonce: nonce}
 }
 
 // secretOf is the (first) secret a call acts on, or "": the store keeps the call's nonce beside
 // it, so that a call on a secret needs only the node that holds the secret.
-func secretOf(req *Request) string {
-	_, resources, _ := Permission(req.Action, req.Params)
+func secretOf(action string, p Params) string {
+	_, resources, _ := Permission(action, p)
 	for _, r := range resources {
 		if name, ok := strings.CutPrefix(r, "secret/"); ok && name != "" && !strings.Contains(name, "*") {
 			return name

@@ -106,7 +106,7 @@ func (h *Handler) serve(r *http.Request, requestID string, ip netip.Addr) (o acs
 	c.ip, c.instance = ip, endpointInstance(r.Host)
 	o.Caller = c.caller
 	serve, ok := actions[c.action]
-	if !ok || h.API.Actions[servedWith(c.action)] == nil {
+	if !ok || !h.API.Actions.Serves(servedWith(c.action)) {
 		o.Err = acsapi.UnknownAction(c.action)
 		return o, nil
 	}

@@ -1,7 +1,7 @@
 // Package rotatesecret is the rotateSecret function: RotateSecret and UpdateSecretRotationPolicy
 // over HTTP, and the schedule that starts recorded and due rotations and resumes stuck ones. It is
 // the one function that reaches rotation targets, so it alone links the rotators (database
-// drivers, SSH, the cloud IAM clients).
+// drivers, Redis, SSH, the cloud IAM clients).
 package rotatesecret
 
 import (
@@ -20,6 +20,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/netguard"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/postgres"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/ram"
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/redisacl"
 	"github.com/seed-4eefd85e/coffer/adapters/rotators/ssh"
 	"github.com/seed-4eefd85e/coffer/core"
 	"github.com/seed-4eefd85e/coffer/functions"
@@ -63,6 +64,7 @@ func setup(ctx context.Context, app *functions.App, env envconfig.Lookuper) (fun
 	r.engine = core.NewRotation(app.Service, core.RotationOptions{
 		Rotators: map[string]core.Rotator{
 			"postgres": postgres.Rotator{Dial: guard.DialContext}, "mysql": mysql.Rotator{Dial: guard.DialContext}, "ssh": ssh.Rotator{Dial: guard.DialContext},
+			"redis":   redisacl.Rotator{Dial: guard.DialContext},
 			"aws":     awsiam.New(netguard.Dialer{Targets: targets.With(awsiam.Endpoints...)}.Client()),
 			"alibaba": ram.New(netguard.Dialer{Targets: targets.With(ram.Endpoints...)}.Transport()),
 			"generic": generic.Rotator{Client: guard.Client()},

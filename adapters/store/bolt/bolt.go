@@ -16,11 +16,7 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-var (
-	_ core.Store          = (*Store)(nil)
-	_ core.ClaimingReader = (*Store)(nil)
-	_ core.DueIndex       = (*Store)(nil)
-)
+var _ core.Store = (*Store)(nil)
 
 // FileName is the database file inside the data folder.
 const FileName = "coffer.db"
@@ -33,8 +29,9 @@ var (
 	bucketValues   = []byte("values")   // name 0x00 versionID -> sealed value
 	bucketRecords  = []byte("records")  // one nested bucket per kind: id -> document
 	bucketLocks    = []byte("locks")    // name -> token, expiry, holder; its sequence is the fencing counter
-	bucketNonces   = []byte("nonces")   // nonce -> expiry
-	bucketNonceExp = []byte("nonceexp") // expiry nonce -> nothing, so expired nonces are found in order
+	bucketNonces   = []byte("nonces")   // nonce -> expiry, written by Close (see nonceSet)
+	bucketMeta     = []byte("meta")     // keyNoncesUntil
+	bucketNonceExp = []byte("nonceexp") // written by older versions, removed on open
 	// bucketDue holds two nested buckets per core due index: INDEX maps due time (8 bytes
 	// big-endian Unix ns) name -> nothing; INDEX/names maps name -> due time, the entry to remove.
 	bucketDue = []byte("due")
@@ -42,7 +39,8 @@ var (
 
 // Store is core.Store on a bbolt file.
 type Store struct {
-	db *bbolt.DB
+	db     *bbolt.DB
+	nonces *nonceSet
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -57,11 +55,18 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", filepath.Join(dir, FileName), err)
 	}
+	s := &Store{db: db}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketSecrets, bucketValues, bucketRecords, bucketLocks, bucketNonces, bucketNonceExp} {
+		for _, b := range [][]byte{bucketSecrets, bucketValues, bucketRecords, bucketLocks, bucketNonces, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
+		}
+		if err := tx.DeleteBucket(bucketNonceExp); err != nil && !errors.Is(err, bberrors.ErrBucketNotFound) {
+			return err
+		}
+		if s.nonces, err = loadNonces(tx, func(bound int64) error { return putBound(db, bound) }); err != nil {
+			return err
 		}
 		return buildDueIndexes(tx)
 	})
@@ -69,11 +74,17 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare %s: %w", filepath.Join(dir, FileName), err)
 	}
-	return &Store{db: db}, nil
+	return s, nil
 }
 
-// Close closes the file; it waits for running transactions.
-func (s *Store) Close() error { return s.db.Close() }
+// Close keeps the live nonces in the file and closes it; it waits for running transactions.
+func (s *Store) Close() error {
+	var err error
+	if save := s.nonces.stop(); save != nil { // nil when closed before
+		err = s.db.Update(save)
+	}
+	return errors.Join(err, s.db.Close())
+}
 
 // Ping checks that the file is open and readable.
 func (s *Store) Ping(ctx context.Context) error {

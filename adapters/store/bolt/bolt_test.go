@@ -95,13 +95,49 @@ func TestNoncesPurged(t *testing.T) {
 	if _, err := s.ClaimNonce(ctx, "fresh", time.Minute); err != nil {
 		t.Fatalf("ClaimNonce: %v", err)
 	}
-	left := 0
-	err = s.db.View(func(tx *bbolt.Tx) error {
-		left = tx.Bucket(bucketNonces).Stats().KeyN + tx.Bucket(bucketNonceExp).Stats().KeyN
-		return nil
-	})
-	if err != nil || left != 2 {
-		t.Fatalf("%d nonce entries left after purge (%v), want only the fresh one in each bucket", left, err)
+	if left := len(s.nonces.exp); left != 1 {
+		t.Fatalf("%d nonces left after purge, want only the fresh one", left)
+	}
+}
+
+// TestNoncesAfterCrash: a process that stops without Close loses its nonces from memory, so the
+// next one refuses every signed call (the store answers "temporarily unavailable") rather than
+// answer a replay of one of them; a clean stop refuses nothing.
+func TestNoncesAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if ok, err := s.ClaimNonce(ctx, "before", time.Minute); err != nil || !ok {
+		t.Fatalf("ClaimNonce = %v, %v", ok, err)
+	}
+	if err := s.db.Close(); err != nil { // a crash: no Close, so the nonces in memory are lost
+		t.Fatal(err)
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatalf("Open after a crash: %v", err)
+	}
+	for _, nonce := range []string{"before", "after"} {
+		if ok, err := s.ClaimNonce(ctx, nonce, time.Minute); ok || core.KindOf(err) != core.KindUnavailableTemporary {
+			t.Fatalf("ClaimNonce(%s) after a crash = %v, %v; want refused as temporarily unavailable", nonce, ok, err)
+		}
+		if ok, found, err := s.ClaimAndRead(ctx, nonce, time.Minute, nil); ok || found != nil || core.KindOf(err) != core.KindUnavailableTemporary {
+			t.Fatalf("ClaimAndRead(%s) after a crash = %v, %v; want refused as temporarily unavailable", nonce, ok, err)
+		}
+	}
+	// Still refusing after a clean stop that followed the crash: the lost nonces are still live.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if ok, err := s.ClaimNonce(ctx, "after", time.Minute); ok || core.KindOf(err) != core.KindUnavailableTemporary {
+		t.Fatalf("ClaimNonce after a clean stop that followed a crash = %v, %v; want refused", ok, err)
 	}
 }
 
@@ -162,35 +198,42 @@ func TestDueIndexBuiltOnOpen(t *testing.T) {
 	}
 }
 
+// benchStore fills a store with n secrets, one in every n/1000 due for rotation at now.
+func benchStore(b *testing.B, n int, now time.Time) *Store {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		for i := range n {
+			next := now.Add(time.Hour) // not due yet
+			if i%(n/1000) == 0 {
+				next = now.Add(-time.Hour)
+			}
+			sec := &core.Secret{Name: fmt.Sprintf("s%06d", i), Rotation: core.RotationPolicy{Enabled: true, NextRotation: next}}
+			if err := putSecret(tx, sec); err != nil {
+				return err
+			}
+			if err := indexDue(tx, sec.Name, sec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 // BenchmarkDueSecrets compares the rotation sweep's query through the due index with the scan it
 // replaces, at two sizes with 1,000 due secrets each: the index stays flat, the scan grows.
 func BenchmarkDueSecrets(b *testing.B) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, n := range []int{10_000, 100_000} {
-		s, err := Open(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		err = s.db.Update(func(tx *bbolt.Tx) error {
-			for i := range n {
-				next := now.Add(time.Hour) // not due yet
-				if i%(n/1000) == 0 {
-					next = now.Add(-time.Hour)
-				}
-				sec := &core.Secret{Name: fmt.Sprintf("s%06d", i), Rotation: core.RotationPolicy{Enabled: true, NextRotation: next}}
-				if err := putSecret(tx, sec); err != nil {
-					return err
-				}
-				if err := indexDue(tx, sec.Name, sec); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		s := benchStore(b, n, now)
 		b.Run(fmt.Sprintf("index/%d", n), func(b *testing.B) {
 			for b.Loop() {
 				if names, err := s.DueSecrets(ctx, core.DueRotation, now, 0); err != nil || len(names) != 1000 {
@@ -199,13 +242,60 @@ func BenchmarkDueSecrets(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("scan/%d", n), func(b *testing.B) {
-			match := func(sec *core.Secret) bool { t, ok := core.DueAt(sec, core.DueRotation); return ok && !now.Before(t) }
 			for b.Loop() {
-				if page, err := s.ListSecrets(ctx, core.SecretQuery{Match: match}); err != nil || page.Total != 1000 {
-					b.Fatalf("ListSecrets: %d, %v", page.Total, err)
+				if names, err := storetest.ScanDue(ctx, s, core.DueRotation, now); err != nil || len(names) != 1000 {
+					b.Fatalf("ScanDue: %d names, %v", len(names), err)
 				}
 			}
 		})
-		s.Close()
+	}
+}
+
+// BenchmarkListSecretsScale is the embedded store's scale row: a ListSecrets page of 100 from the
+// start and from the end of 100,000 secrets, as the console and the CLI page them.
+func BenchmarkListSecretsScale(b *testing.B) {
+	ctx := context.Background()
+	const n, size = 100_000, 100
+	s := benchStore(b, n, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	for _, page := range []struct {
+		name   string
+		offset int
+	}{{"first", 0}, {"last", n - size}} {
+		b.Run(fmt.Sprintf("%s/%d", page.name, n), func(b *testing.B) {
+			for b.Loop() {
+				p, err := s.ListSecrets(ctx, core.SecretQuery{Offset: page.offset, Limit: size})
+				if err != nil || len(p.Secrets) != size || p.Total != n {
+					b.Fatalf("ListSecrets: %d secrets of %d, %v", len(p.Secrets), p.Total, err)
+				}
+			}
+		})
+	}
+}
+
+// TestCloseWhileClaiming: Close and claims that move the durable bound (each ttl a step further)
+// race without deadlock, and a claim after Close fails instead of being answered and forgotten.
+func TestCloseWhileClaiming(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 1; ; i++ {
+				if _, err := s.ClaimNonce(ctx, fmt.Sprint(w, "-", i), time.Duration(i)*2*boundStep); err != nil {
+					return // closed
+				}
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	wg.Wait()
+	if ok, err := s.ClaimNonce(ctx, "late", time.Minute); ok || err == nil {
+		t.Fatalf("ClaimNonce after Close = %v, %v; want an error", ok, err)
 	}
 }

@@ -9,16 +9,14 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-// ClaimAndRead implements core.ClaimingReader in one write transaction: one commit instead of a
-// commit for the claim and a transaction per read.
+// ClaimAndRead implements core.ClaimingReader: the claim in memory, the reads in one read
+// transaction, so a signed read writes nothing to the file.
 func (s *Store) ClaimAndRead(ctx context.Context, nonce string, ttl time.Duration, reads []core.VersionRead) (bool, []core.VersionFound, error) {
-	var claimed bool
-	var found []core.VersionFound
-	err := s.update(ctx, func(tx *bbolt.Tx) (err error) {
-		if claimed, err = claimNonce(tx, nonce, ttl); err != nil || !claimed {
-			return err
-		}
-		found = make([]core.VersionFound, len(reads))
+	if fresh, err := s.nonces.claim(ctx, nonce, ttl); err != nil || !fresh {
+		return false, nil, err
+	}
+	found := make([]core.VersionFound, len(reads))
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
 		for i, r := range reads {
 			found[i] = readVersion(tx, r)
 		}
@@ -27,5 +25,5 @@ func (s *Store) ClaimAndRead(ctx context.Context, nonce string, ttl time.Duratio
 	if err != nil {
 		return false, nil, err
 	}
-	return claimed, found, nil
+	return true, found, nil
 }

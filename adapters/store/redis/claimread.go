@@ -9,8 +9,6 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-var _ core.ClaimingReader = (*Store)(nil)
-
 // ClaimAndRead implements core.ClaimingReader: the nonce's SET NX PX and one readVersionScript per
 // secret go out as one pipeline, which a Cluster client splits by node and sends to the nodes in
 // parallel. A server that has not cached the script yet (first call after a restart) costs one

@@ -12,8 +12,6 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-var _ core.DueIndex = (*Store)(nil)
-
 // KEYS: one sorted set per core.DueIndexes entry, then touched. ARGV: name, then per index the
 // new due time (Unix ms) or ” when not due. Runs before the secret's write: it only lowers
 // entries (adding absent ones) and stamps the name, so an entry is never later than its secret.

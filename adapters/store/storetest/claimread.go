@@ -9,13 +9,9 @@ import (
 	"github.com/seed-4eefd85e/coffer/core"
 )
 
-// testClaimAndRead checks the optional core.ClaimingReader: it claims like ClaimNonce (shared with
-// it: a nonce claimed either way is used) and reads like ReadVersion, each read on its own.
+// testClaimAndRead checks ClaimAndRead: it claims like ClaimNonce (shared with it: a nonce claimed
+// either way is used) and reads like ReadVersion, each read on its own.
 func testClaimAndRead(t *testing.T, s core.Store) {
-	cr, ok := s.(core.ClaimingReader)
-	if !ok {
-		t.Skip("the store reads without claiming")
-	}
 	p := prefix()
 	mustCreate(t, s, newSecret(p+"a", version("v1", core.StagePrevious), version("v2", core.StageCurrent)),
 		map[string][]byte{"v1": []byte("one"), "v2": []byte("two")})
@@ -29,7 +25,7 @@ func testClaimAndRead(t *testing.T, s core.Store) {
 	}
 	want := [][]byte{[]byte("two"), nil, []byte("one"), []byte("bee"), nil}
 	nonce := p + "nonce"
-	fresh, found, err := cr.ClaimAndRead(ctx, nonce, time.Minute, reads)
+	fresh, found, err := s.ClaimAndRead(ctx, nonce, time.Minute, reads)
 	if err != nil || !fresh || len(found) != len(reads) {
 		t.Fatalf("ClaimAndRead = %v, %d results, %v; want fresh, %d results", fresh, len(found), err, len(reads))
 	}
@@ -44,7 +40,7 @@ func testClaimAndRead(t *testing.T, s core.Store) {
 			t.Fatalf("read %d (%+v) = %+v; want value %q", i, reads[i], f, want[i])
 		}
 	}
-	if fresh, found, err := cr.ClaimAndRead(ctx, nonce, time.Minute, reads); err != nil || fresh || found != nil {
+	if fresh, found, err := s.ClaimAndRead(ctx, nonce, time.Minute, reads); err != nil || fresh || found != nil {
 		t.Fatalf("second claim = %v, %v, %v; want not fresh and nothing read", fresh, found, err)
 	}
 	if ok, err := s.ClaimNonce(ctx, nonce, time.Minute); err != nil || ok {
@@ -53,10 +49,10 @@ func testClaimAndRead(t *testing.T, s core.Store) {
 	if ok, err := s.ClaimNonce(ctx, p+"other", time.Minute); err != nil || !ok {
 		t.Fatalf("ClaimNonce = %v, %v", ok, err)
 	}
-	if fresh, _, err := cr.ClaimAndRead(ctx, p+"other", time.Minute, nil); err != nil || fresh {
+	if fresh, _, err := s.ClaimAndRead(ctx, p+"other", time.Minute, nil); err != nil || fresh {
 		t.Fatalf("ClaimAndRead of a nonce ClaimNonce took = %v, %v; want not fresh", fresh, err)
 	}
-	if fresh, found, err := cr.ClaimAndRead(ctx, p+"empty", time.Minute, nil); err != nil || !fresh || len(found) != 0 {
+	if fresh, found, err := s.ClaimAndRead(ctx, p+"empty", time.Minute, nil); err != nil || !fresh || len(found) != 0 {
 		t.Fatalf("ClaimAndRead with no reads = %v, %v, %v; want fresh", fresh, found, err)
 	}
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,27 +16,48 @@ import (
 // due at the times it asks about.
 var dueEpoch = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// dueIndexOf returns the store's due index, or skips: the capability is optional.
-func dueIndexOf(t *testing.T, s core.Store) core.DueIndex {
-	t.Helper()
-	di, ok := s.(core.DueIndex)
-	if !ok {
-		t.Skip("the store keeps no due index")
+// ScanDue is the oracle a due index answers like: the names due on index at now found by reading
+// every secret, in name order. It is what a store without an index would cost, O(secrets).
+func ScanDue(ctx context.Context, s core.SecretStore, index string, now time.Time) ([]string, error) {
+	page, err := s.ListSecrets(ctx, core.SecretQuery{Match: func(sec *core.Secret) bool {
+		t, ok := core.DueAt(sec, index)
+		return ok && !now.Before(t)
+	}})
+	if err != nil {
+		return nil, err
 	}
-	return di
+	names := make([]string, len(page.Secrets))
+	for i, sec := range page.Secrets {
+		names[i] = sec.Name
+	}
+	return names, nil
 }
 
-// dueOf lists the names with prefix p due on index at now, in the store's order.
-func dueOf(t *testing.T, di core.DueIndex, p, index string, now time.Time, limit int) []string {
+// dueOf lists the names with prefix p due on index at now, in the store's order, and checks that
+// they are the ones the scan finds.
+func dueOf(t *testing.T, s core.Store, p, index string, now time.Time, limit int) []string {
 	t.Helper()
-	names, err := di.DueSecrets(ctx, index, now, limit)
+	names, err := s.DueSecrets(ctx, index, now, limit)
 	if err != nil {
 		t.Fatalf("DueSecrets(%s, %s, %d): %v", index, now, limit, err)
 	}
 	if limit > 0 && len(names) > limit {
 		t.Fatalf("DueSecrets(%s, limit %d) returned %d names", index, limit, len(names))
 	}
-	return slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, p) })
+	mine := func(names []string) []string {
+		return slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, p) })
+	}
+	names = mine(names)
+	if limit <= 0 {
+		scan, err := ScanDue(ctx, s, index, now)
+		if err != nil {
+			t.Fatalf("ScanDue: %v", err)
+		}
+		if got := slices.Sorted(slices.Values(names)); !slices.Equal(got, mine(scan)) {
+			t.Fatalf("DueSecrets(%s, %s) = %q, the scan finds %q", index, now, got, mine(scan))
+		}
+	}
+	return names
 }
 
 func dueSecret(name string, next time.Duration) *core.Secret {
@@ -45,7 +67,6 @@ func dueSecret(name string, next time.Duration) *core.Secret {
 }
 
 func testDueSecrets(t *testing.T, s core.Store) {
-	di := dueIndexOf(t, s)
 	p := prefix()
 	a, b, never, del, resume := p+"a", p+"b", p+"never", p+"del", p+"resume"
 	mustCreate(t, s, dueSecret(a, 3*time.Hour), nil)
@@ -63,7 +84,7 @@ func testDueSecrets(t *testing.T, s core.Store) {
 	late := dueEpoch.Add(10 * time.Hour)
 	check := func(index string, now time.Time, want ...string) {
 		t.Helper()
-		if got := dueOf(t, di, p, index, now, 0); !slices.Equal(got, want) {
+		if got := dueOf(t, s, p, index, now, 0); !slices.Equal(got, want) {
 			t.Fatalf("due on %s at %s: got %q, want %q", index, now.Format(time.TimeOnly), got, want)
 		}
 	}
@@ -74,12 +95,12 @@ func testDueSecrets(t *testing.T, s core.Store) {
 	check(core.DueDeletion, dueEpoch.Add(2*time.Hour-time.Nanosecond))
 
 	// The limit keeps the earliest: a page is a prefix of the whole answer.
-	all, err := di.DueSecrets(ctx, core.DueRotation, late, 0)
+	all, err := s.DueSecrets(ctx, core.DueRotation, late, 0)
 	if err != nil {
 		t.Fatalf("DueSecrets: %v", err)
 	}
 	for _, limit := range []int{1, 2} {
-		got, err := di.DueSecrets(ctx, core.DueRotation, late, limit)
+		got, err := s.DueSecrets(ctx, core.DueRotation, late, limit)
 		if err != nil {
 			t.Fatalf("DueSecrets(limit %d): %v", limit, err)
 		}
@@ -119,7 +140,6 @@ func testDueSecrets(t *testing.T, s core.Store) {
 // testDueSecretsConcurrent races updates of one secret's schedule: when they are done its entry
 // is at the time the last write left, neither missing nor stale.
 func testDueSecretsConcurrent(t *testing.T, s core.Store) {
-	di := dueIndexOf(t, s)
 	p := prefix()
 	name := p + "raced"
 	mustCreate(t, s, dueSecret(name, time.Hour), nil)
@@ -149,7 +169,7 @@ func testDueSecretsConcurrent(t *testing.T, s core.Store) {
 	}
 	at, ok := core.DueAt(sec, core.DueRotation)
 	late := dueEpoch.Add(24 * time.Hour)
-	got := dueOf(t, di, p, core.DueRotation, late, 0)
+	got := dueOf(t, s, p, core.DueRotation, late, 0)
 	if !ok {
 		if len(got) != 0 {
 			t.Fatalf("never due after the race, yet listed: %q", got)
@@ -159,7 +179,7 @@ func testDueSecretsConcurrent(t *testing.T, s core.Store) {
 	if !slices.Equal(got, []string{name}) {
 		t.Fatalf("due at %s after the race, listed: %q", at, got)
 	}
-	if early := dueOf(t, di, p, core.DueRotation, at.Add(-time.Nanosecond), 0); len(early) != 0 {
+	if early := dueOf(t, s, p, core.DueRotation, at.Add(-time.Nanosecond), 0); len(early) != 0 {
 		t.Fatalf("listed before its due time %s: %q", at, early)
 	}
 }

@@ -56,3 +56,32 @@ func testNonceExpiry(t *testing.T, s core.Store) {
 		t.Fatalf("claim after the renewed claim = %v, %v; want false", ok, err)
 	}
 }
+
+// testNoncesAfterReopen: a nonce claimed either way (ClaimNonce or ClaimAndRead) before the store
+// is closed and opened again is still refused after it, either way, for its ttl: a stop and a
+// start are no window for a replay. A nonce never claimed is fresh after the restart.
+func testNoncesAfterReopen(t *testing.T, open func(t *testing.T) core.Store, reopen func(t *testing.T, old core.Store) core.Store) {
+	p := prefix()
+	s := open(t)
+	t.Cleanup(func() { s.Close() })
+	if ok, err := s.ClaimNonce(ctx, p+"claimed", time.Minute); err != nil || !ok {
+		t.Fatalf("ClaimNonce = %v, %v", ok, err)
+	}
+	if fresh, _, err := s.ClaimAndRead(ctx, p+"read", time.Minute, nil); err != nil || !fresh {
+		t.Fatalf("ClaimAndRead = %v, %v", fresh, err)
+	}
+
+	s = reopen(t, s)
+
+	for _, nonce := range []string{p + "claimed", p + "read"} {
+		if ok, err := s.ClaimNonce(ctx, nonce, time.Minute); err != nil || ok {
+			t.Fatalf("ClaimNonce(%s) after reopen = %v, %v; want refused", nonce, ok, err)
+		}
+		if fresh, found, err := s.ClaimAndRead(ctx, nonce, time.Minute, nil); err != nil || fresh || found != nil {
+			t.Fatalf("ClaimAndRead(%s) after reopen = %v, %v; want refused", nonce, fresh, err)
+		}
+	}
+	if fresh, _, err := s.ClaimAndRead(ctx, p+"new", time.Minute, nil); err != nil || !fresh {
+		t.Fatalf("ClaimAndRead of a new nonce after reopen = %v, %v; want fresh", fresh, err)
+	}
+}

@@ -108,7 +108,7 @@ func secretCreate() *command {
 			desc := fs.String("description", "", "description of the secret")
 			instance := fs.String("instance", "", "KMS instance `ID` (kst-...); without it the secret lives in the shared pool")
 			key := fs.String("key", "", "encryption key `ID` (key-...), of the same instance")
-			typ := fs.String("type", "", "`TYPE`: Generic (default), Rds, RAMCredentials or ECS")
+			typ := fs.String("type", "", "`TYPE`: Generic (default), Rds, Redis, PolarDB, RAMCredentials or ECS")
 			ext := fs.String("extended-config", "", "ExtendedConfig `JSON` of a managed (non-Generic) secret")
 			interval := fs.String("rotation-interval", "", "enable automatic rotation every `INTERVAL` (e.g. 30d; managed types only)")
 			fs.Var(&tags, "tag", "tag `KEY=VALUE` (repeatable)")

@@ -4,7 +4,7 @@
 //
 //	faults -drill cluster-master -endpoint http://127.0.0.1:8080/ -redis redis://...?addr=... -nodes DIR
 //
-// Drills:
+// Drills on a Redis Cluster the script started, with one Coffer on it:
 //   - cluster-master: kill -9 the Redis Cluster master holding the first drill secret;
 //   - cluster-credentials: kill -9 the master holding the admin access key's record, the
 //     credential the writer signs with.
@@ -17,6 +17,12 @@
 // calls needing the dead master's slots were served again (at most -recover), acknowledged
 // versions lost (0) and the slowest call (at most -slowest). The verdict is one line on stdout,
 // a Markdown table row is appended to -table, and the exit status is 1 when a bound is missed.
+//
+// Drills that start (and kill) their own Coffer processes, from -coffer, in -work:
+//   - crash-embedded, crash-redis: kill -9 Coffer during writes (crash.go);
+//   - audit-down: the audit sink fails, with COFFER_AUDIT_FAIL_CLOSED true and false (audit.go);
+//   - multi-process: three Coffer processes on one Redis, the history checked for
+//     linearizability (linearizable.go).
 package main
 
 import (
@@ -49,6 +55,10 @@ type config struct {
 	id, secret                                          string
 	secrets, readers, keys                              int
 	before, after, recover, slowest                     time.Duration
+
+	// The drills that start Coffer themselves.
+	work, cofferBin, rootKey string
+	writers, kills           int
 }
 
 func main() {
@@ -68,6 +78,11 @@ func main() {
 	flag.DurationVar(&c.after, "after", 5*time.Second, "load after the promotion")
 	flag.DurationVar(&c.recover, "recover", 2*time.Second, "bound: served again this long after the promotion")
 	flag.DurationVar(&c.slowest, "slowest", 8*time.Second, "bound: the slowest call (5 s deadline + audit + client)")
+	flag.StringVar(&c.work, "work", "", "folder for the servers a drill starts itself (crash-*, audit-*, ...)")
+	flag.StringVar(&c.cofferBin, "coffer", "", "the local emulator's binary, for the drills that start Coffer themselves")
+	flag.StringVar(&c.rootKey, "root-key", os.Getenv("COFFER_ROOT_KEY"), "base64 root key of the Coffer processes a drill starts")
+	flag.IntVar(&c.writers, "writers", 4, "concurrent writers")
+	flag.IntVar(&c.kills, "kills", 6, "crash drills: how many kill -9s")
 	flag.Parse()
 	ok, err := run(c)
 	if err != nil {
@@ -80,6 +95,14 @@ func main() {
 }
 
 func run(c config) (bool, error) {
+	switch c.drill {
+	case "crash-embedded", "crash-redis":
+		return drillCrash(c)
+	case "audit-down":
+		return drillAudit(c)
+	case "multi-process":
+		return drillLinearizable(c)
+	}
 	ctx := context.Background()
 	copts, err := redis.ParseClusterURL(c.redisURL)
 	if err != nil {
@@ -662,15 +685,9 @@ func judge(c config, calls []callRecord, victim node, f failover, lost, unreadab
 	if firstErr != nil {
 		fmt.Printf("%s: first survivor failure: %v\n", c.drill, firstErr)
 	}
-	if c.table != "" {
-		row := fmt.Sprintf("| %s | %s | %s | %s | %s | %d / %d | %d / %d (+%d before FAIL) | %d | %d (+%d unreadable) | %s |\n",
-			c.drill, verdict, secs(f.failed.Sub(f.killed)), secs(f.promoted.Sub(f.killed)), servedText,
-			deadFailed, dead, survivorsFailed, survivors, survivorsFailedBeforeFail, acked, lost, unreadable, secs(slowest))
-		if fh, err := os.OpenFile(c.table, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-			_, _ = fh.WriteString(row)
-			fh.Close()
-		}
-	}
+	appendRow(c.table, fmt.Sprintf("| %s | %s | %s | %s | %s | %d / %d | %d / %d (+%d before FAIL) | %d | %d (+%d unreadable) | %s |\n",
+		c.drill, verdict, secs(f.failed.Sub(f.killed)), secs(f.promoted.Sub(f.killed)), servedText,
+		deadFailed, dead, survivorsFailed, survivors, survivorsFailedBeforeFail, acked, lost, unreadable, secs(slowest)))
 	return pass
 }
 

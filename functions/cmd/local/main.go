@@ -22,6 +22,9 @@ func main() {
 }
 
 func run() error {
+	// A reader of stdout that goes away (a log shipper that died) must not kill Coffer: writes to
+	// stdout then fail with EPIPE, which the audit sink reports (and fails closed on if told to).
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := emulator.LoadConfig(ctx, nil)

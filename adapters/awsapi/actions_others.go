@@ -1,0 +1,159 @@
+package awsapi
+
+import (
+	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
+)
+
+func tagResource(raw []byte, region string) (op, error) {
+	in, err := decode[struct {
+		SecretId string
+		Tags     []tag
+	}](raw)
+	if err != nil {
+		return op{}, err
+	}
+	p, err := secretParams(in.SecretId)
+	if err != nil {
+		return op{}, err
+	}
+	p["Tags"] = acsTags(in.Tags)
+	return op{acs: "TagResource", params: p, answer: nothing}, nil
+}
+
+func untagResource(raw []byte, region string) (op, error) {
+	in, err := decode[struct {
+		SecretId string
+		TagKeys  []string
+	}](raw)
+	if err != nil {
+		return op{}, err
+	}
+	p, err := secretParams(in.SecretId)
+	if err != nil {
+		return op{}, err
+	}
+	p["TagKeys"] = jsonParam(in.TagKeys)
+	return op{acs: "UntagResource", params: p, answer: nothing}, nil
+}
+
+// nothing is the answer of actions that answer with an empty object.
+func nothing(any) (any, error) { return struct{}{}, nil }
+
+// Resource policies are Coffer's secret policies (README, "Secret policies"): the document is
+// Coffer's policy language, not IAM's, and PutResourcePolicy refuses what it cannot parse.
+var policyErrs = map[string]string{"InvalidParameterException": "MalformedPolicyDocumentException"}
+
+func getResourcePolicy(raw []byte, region string) (op, error) {
+	in, err := decode[struct{ SecretId string }](raw)
+	if err != nil {
+		return op{}, err
+	}
+	p, err := secretParams(in.SecretId)
+	if err != nil {
+		return op{}, err
+	}
+	name := p["SecretName"]
+	return op{acs: "GetSecretPolicy", params: p, answer: func(body any) (any, error) {
+		r, err := fields[struct{ Policy string }](body)
+		return struct {
+			named
+			ResourcePolicy string `json:"ResourcePolicy"`
+		}{named{arn(region, name), name}, r.Policy}, err
+	}}, nil
+}
+
+func putResourcePolicy(raw []byte, region string) (op, error) {
+	in, err := decode[struct {
+		SecretId, ResourcePolicy string
+		BlockPublicPolicy        bool
+	}](raw)
+	if err != nil {
+		return op{}, err
+	}
+	return setPolicy(in.SecretId, in.ResourcePolicy, region)
+}
+
+// emptyPolicy is the policy a secret has when none was set.
+const emptyPolicy = `{"Version":"1","Statement":[]}`
+
+func deleteResourcePolicy(raw []byte, region string) (op, error) {
+	in, err := decode[struct{ SecretId string }](raw)
+	if err != nil {
+		return op{}, err
+	}
+	return setPolicy(in.SecretId, emptyPolicy, region)
+}
+
+func setPolicy(secretID, doc, region string) (op, error) {
+	p, err := secretParams(secretID)
+	if err != nil {
+		return op{}, err
+	}
+	p["Policy"] = doc
+	return op{acs: "SetSecretPolicy", params: p, answer: namedAs(region, p["SecretName"]), errs: policyErrs}, nil
+}
+
+func getRandomPassword(raw []byte, _ string) (op, error) {
+	in, err := decode[struct {
+		PasswordLength                                                         *int
+		ExcludeCharacters                                                      string
+		ExcludeNumbers, ExcludePunctuation, ExcludeUppercase, ExcludeLowercase bool
+		IncludeSpace                                                           bool
+		RequireEachIncludedType                                                *bool
+	}](raw)
+	if err != nil {
+		return op{}, err
+	}
+	if in.IncludeSpace {
+		return op{}, invalidParameter("IncludeSpace is not served: Coffer's passwords hold no space.")
+	}
+	// AWS requires each included type unless told otherwise; Alibaba does not.
+	each := in.RequireEachIncludedType == nil || *in.RequireEachIncludedType
+	p := acsapi.Params{
+		"ExcludeCharacters": in.ExcludeCharacters, "ExcludeNumbers": boolParam(in.ExcludeNumbers),
+		"ExcludePunctuation": boolParam(in.ExcludePunctuation), "ExcludeUppercase": boolParam(in.ExcludeUppercase),
+		"ExcludeLowercase": boolParam(in.ExcludeLowercase), "RequireEachIncludedType": boolParam(each),
+	}
+	if in.PasswordLength != nil {
+		p["PasswordLength"] = jsonParam(*in.PasswordLength)
+	}
+	return op{acs: "GetRandomPassword", params: p, answer: func(body any) (any, error) {
+		return fields[struct {
+			RandomPassword string `json:"RandomPassword"`
+		}](body)
+	}}, nil
+}
+
+// RotateSecret runs Coffer's own rotator for the secret's type (DESIGN, rotation targets); AWS's
+// rotation Lambda and rules have no place in it.
+func rotateSecret(raw []byte, region string) (op, error) {
+	in, err := decode[struct {
+		SecretId, ClientRequestToken, RotationLambdaARN string
+		RotationRules                                   any
+		RotateImmediately                               *bool
+	}](raw)
+	if err != nil {
+		return op{}, err
+	}
+	switch {
+	case in.RotationLambdaARN != "":
+		return op{}, invalidParameter("RotationLambdaARN is not served: Coffer rotates with its own rotator for the secret's type.")
+	case in.RotationRules != nil:
+		return op{}, invalidParameter("RotationRules are not served here: set the schedule with the OpenAPI's UpdateSecretRotationPolicy.")
+	case in.RotateImmediately != nil && !*in.RotateImmediately:
+		return op{}, invalidParameter("RotateImmediately false is not served: RotateSecret rotates now.")
+	}
+	p, err := secretParams(in.SecretId)
+	if err != nil {
+		return op{}, err
+	}
+	p["VersionId"] = token(in.ClientRequestToken)
+	name := p["SecretName"]
+	return op{acs: "RotateSecret", params: p, answer: func(body any) (any, error) {
+		r, err := fields[struct{ VersionId string }](body)
+		return struct {
+			named
+			VersionId string `json:"VersionId"`
+		}{named{arn(region, name), name}, r.VersionId}, err
+	}}, nil
+}

@@ -1,0 +1,451 @@
+package functions_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/tea"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
+)
+
+// awsClient is AWS's own Secrets Manager SDK pointed at endpoint, signing as id, with no retries
+// so that each error is the server's first answer.
+func awsClient(endpoint, id, secret string, mutate ...func(*sm.Options)) *sm.Client {
+	return sm.New(sm.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(endpoint), Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, ""),
+	}, mutate...)
+}
+
+// wantAWS asserts an AWS error of the given exception type.
+func wantAWS(t *testing.T, err error, code string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != code {
+		t.Fatalf("got %v, want %s", err, code)
+	}
+}
+
+func TestAWSSDKSecrets(t *testing.T) { forEachBackend(t, testAWSSDKSecrets) }
+
+func testAWSSDKSecrets(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	c := awsClient(s.url, adminID, adminSecret)
+	ctx := context.Background()
+
+	created := ok(c.CreateSecret(ctx, &sm.CreateSecretInput{
+		Name: aws.String("app/db"), SecretString: aws.String("v1-value"), Description: aws.String("db"),
+		ClientRequestToken: aws.String("token-0000000000000000000000000001"), Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("a")}},
+	})).must(t)
+	arn := aws.ToString(created.ARN)
+	if !strings.HasPrefix(arn, "arn:aws:secretsmanager:eu-west-1:") || !strings.Contains(arn, ":secret:app/db-") || len(arn) != len("arn:aws:secretsmanager:eu-west-1:000000000000:secret:app/db-")+6 {
+		t.Fatalf("ARN %q is not in AWS's shape", arn)
+	}
+	_, err := c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("app/db"), SecretString: aws.String("again")})
+	wantAWS(t, err, "ResourceExistsException")
+
+	// The name, the full ARN and the ARN without its suffix name the same secret.
+	for _, id := range []string{"app/db", arn, strings.TrimSuffix(arn, arn[len(arn)-7:])} {
+		got := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(id)})).must(t)
+		if aws.ToString(got.SecretString) != "v1-value" || !slices.Equal(got.VersionStages, []string{"AWSCURRENT"}) || aws.ToString(got.ARN) != arn {
+			t.Fatalf("GetSecretValue(%s) = %+v", id, got)
+		}
+	}
+	_, err = c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(arn[:len(arn)-6] + "XXXXXX")})
+	wantAWS(t, err, "ResourceNotFoundException")
+
+	// PutSecretValue: the ClientRequestToken is the version id; the same token and value again
+	// succeed, another value under it is refused.
+	put := &sm.PutSecretValueInput{SecretId: aws.String("app/db"), SecretString: aws.String("v2-value"), ClientRequestToken: aws.String("token-0000000000000000000000000002")}
+	for range 2 {
+		got := ok(c.PutSecretValue(ctx, put)).must(t)
+		if aws.ToString(got.VersionId) != "token-0000000000000000000000000002" || !slices.Equal(got.VersionStages, []string{"AWSCURRENT"}) {
+			t.Fatalf("PutSecretValue = %+v", got)
+		}
+	}
+	put.SecretString = aws.String("other")
+	_, err = c.PutSecretValue(ctx, put)
+	wantAWS(t, err, "ResourceExistsException")
+	prev := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("app/db"), VersionStage: aws.String("AWSPREVIOUS")})).must(t)
+	if aws.ToString(prev.SecretString) != "v1-value" || aws.ToString(prev.VersionId) != "token-0000000000000000000000000001" {
+		t.Fatalf("AWSPREVIOUS = %+v", prev)
+	}
+	byID := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("app/db"), VersionId: aws.String("token-0000000000000000000000000002")})).must(t)
+	if aws.ToString(byID.SecretString) != "v2-value" {
+		t.Fatalf("by VersionId = %+v", byID)
+	}
+
+	desc := ok(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(arn)})).must(t)
+	if aws.ToString(desc.Description) != "db" || desc.CreatedDate == nil || len(desc.Tags) != 1 ||
+		!slices.Equal(desc.VersionIdsToStages["token-0000000000000000000000000001"], []string{"AWSPREVIOUS"}) ||
+		!slices.Equal(desc.VersionIdsToStages["token-0000000000000000000000000002"], []string{"AWSCURRENT"}) {
+		t.Fatalf("DescribeSecret = %+v", desc)
+	}
+	// Moving AWSCURRENT back makes the other version AWSPREVIOUS, as in AWS.
+	ok(c.UpdateSecretVersionStage(ctx, &sm.UpdateSecretVersionStageInput{
+		SecretId: aws.String("app/db"), VersionStage: aws.String("AWSCURRENT"),
+		MoveToVersionId: aws.String("token-0000000000000000000000000001"), RemoveFromVersionId: aws.String("token-0000000000000000000000000002"),
+	})).must(t)
+	if got := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("app/db")})).must(t); aws.ToString(got.SecretString) != "v1-value" {
+		t.Fatalf("after the move AWSCURRENT is %+v", got)
+	}
+	_, err = c.UpdateSecretVersionStage(ctx, &sm.UpdateSecretVersionStageInput{SecretId: aws.String("app/db"), VersionStage: aws.String("AWSCURRENT"), RemoveFromVersionId: aws.String("token-0000000000000000000000000001")})
+	wantAWS(t, err, "InvalidParameterException")
+
+	versions := ok(c.ListSecretVersionIds(ctx, &sm.ListSecretVersionIdsInput{SecretId: aws.String("app/db")})).must(t)
+	if len(versions.Versions) != 2 {
+		t.Fatalf("ListSecretVersionIds = %+v", versions)
+	}
+	ok(c.UpdateSecret(ctx, &sm.UpdateSecretInput{SecretId: aws.String("app/db"), Description: aws.String("new")})).must(t)
+	upd := ok(c.UpdateSecret(ctx, &sm.UpdateSecretInput{SecretId: aws.String("app/db"), SecretString: aws.String("v3-value")})).must(t)
+	if got := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("app/db")})).must(t); aws.ToString(got.SecretString) != "v3-value" || aws.ToString(got.VersionId) != aws.ToString(upd.VersionId) {
+		t.Fatalf("UpdateSecret with a value: %+v", got)
+	}
+
+	ok(c.TagResource(ctx, &sm.TagResourceInput{SecretId: aws.String("app/db"), Tags: []types.Tag{{Key: aws.String("env"), Value: aws.String("prod")}}})).must(t)
+	ok(c.UntagResource(ctx, &sm.UntagResourceInput{SecretId: aws.String("app/db"), TagKeys: []string{"team"}})).must(t)
+	desc = ok(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("app/db")})).must(t)
+	if aws.ToString(desc.Description) != "new" || len(desc.Tags) != 1 || aws.ToString(desc.Tags[0].Key) != "env" {
+		t.Fatalf("after tagging: %+v", desc)
+	}
+
+	// A binary secret keeps its bytes.
+	bin := []byte{0, 1, 2, 250, 255}
+	ok(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("app/bin"), SecretBinary: bin})).must(t)
+	if got := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("app/bin")})).must(t); !bytes.Equal(got.SecretBinary, bin) || got.SecretString != nil {
+		t.Fatalf("binary secret: %+v", got)
+	}
+
+	list := ok(c.ListSecrets(ctx, &sm.ListSecretsInput{Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"app/bin"}}}})).must(t)
+	if len(list.SecretList) != 1 || aws.ToString(list.SecretList[0].Name) != "app/bin" {
+		t.Fatalf("ListSecrets filtered: %+v", list.SecretList)
+	}
+	paged := ok(c.ListSecrets(ctx, &sm.ListSecretsInput{MaxResults: aws.Int32(1)})).must(t)
+	if len(paged.SecretList) != 1 || paged.NextToken == nil {
+		t.Fatalf("ListSecrets page 1: %+v", paged)
+	}
+	paged = ok(c.ListSecrets(ctx, &sm.ListSecretsInput{MaxResults: aws.Int32(1), NextToken: paged.NextToken})).must(t)
+	if len(paged.SecretList) != 1 || paged.NextToken != nil {
+		t.Fatalf("ListSecrets page 2: %+v", paged)
+	}
+
+	batch := ok(c.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{SecretIdList: []string{"app/db", "app/missing"}})).must(t)
+	if len(batch.SecretValues) != 1 || aws.ToString(batch.SecretValues[0].SecretString) != "v3-value" ||
+		len(batch.Errors) != 1 || aws.ToString(batch.Errors[0].ErrorCode) != "ResourceNotFoundException" {
+		t.Fatalf("BatchGetSecretValue = %+v", batch)
+	}
+
+	pw := ok(c.GetRandomPassword(ctx, &sm.GetRandomPasswordInput{PasswordLength: aws.Int64(40), ExcludePunctuation: aws.Bool(true)})).must(t)
+	if p := aws.ToString(pw.RandomPassword); len(p) != 40 || strings.ContainsAny(p, "!#$%&()*+,-./:;<=>?@[]^_{|}~") {
+		t.Fatalf("GetRandomPassword = %q", p)
+	}
+
+	pol := ok(c.GetResourcePolicy(ctx, &sm.GetResourcePolicyInput{SecretId: aws.String("app/db")})).must(t)
+	if !strings.Contains(aws.ToString(pol.ResourcePolicy), "Statement") {
+		t.Fatalf("GetResourcePolicy = %+v", pol)
+	}
+	_, err = c.PutResourcePolicy(ctx, &sm.PutResourcePolicyInput{SecretId: aws.String("app/db"), ResourcePolicy: aws.String("{not json")})
+	wantAWS(t, err, "MalformedPolicyDocumentException")
+	deny := `{"Version":"1","Statement":[{"Effect":"Deny","Principal":{"RAM":["nobody"]},"Action":["kms:GetSecretValue"],"Resource":["*"]}]}`
+	ok(c.PutResourcePolicy(ctx, &sm.PutResourcePolicyInput{SecretId: aws.String("app/db"), ResourcePolicy: aws.String(deny)})).must(t)
+	if got := ok(c.GetResourcePolicy(ctx, &sm.GetResourcePolicyInput{SecretId: aws.String("app/db")})).must(t); aws.ToString(got.ResourcePolicy) != deny {
+		t.Fatalf("the policy set reads back as %q", aws.ToString(got.ResourcePolicy))
+	}
+	ok(c.DeleteResourcePolicy(ctx, &sm.DeleteResourcePolicyInput{SecretId: aws.String("app/db")})).must(t)
+
+	// Deletion: scheduled, refused while scheduled, restored; forced, gone.
+	del := ok(c.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String("app/db"), RecoveryWindowInDays: aws.Int64(7)})).must(t)
+	if del.DeletionDate == nil || del.DeletionDate.Before(time.Now().Add(6*24*time.Hour)) {
+		t.Fatalf("DeleteSecret = %+v", del)
+	}
+	_, err = c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("app/db")})
+	wantAWS(t, err, "InvalidRequestException")
+	_, err = c.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String("app/bin"), RecoveryWindowInDays: aws.Int64(3)})
+	wantAWS(t, err, "InvalidParameterException")
+	ok(c.RestoreSecret(ctx, &sm.RestoreSecretInput{SecretId: aws.String("app/db")})).must(t)
+	ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("app/db")})).must(t)
+	ok(c.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String("app/db"), ForceDeleteWithoutRecovery: aws.Bool(true)})).must(t)
+	_, err = c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("app/db")})
+	wantAWS(t, err, "ResourceNotFoundException")
+
+	// What Coffer does not serve says so.
+	_, err = c.ReplicateSecretToRegions(ctx, &sm.ReplicateSecretToRegionsInput{SecretId: aws.String("app/bin"), AddReplicaRegions: []types.ReplicaRegionType{{Region: aws.String("us-east-1")}}})
+	wantAWS(t, err, "InvalidRequestException")
+	_, err = c.CancelRotateSecret(ctx, &sm.CancelRotateSecretInput{SecretId: aws.String("app/bin")})
+	wantAWS(t, err, "InvalidRequestException")
+	_, err = c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/bin"), RotationLambdaARN: aws.String("arn:aws:lambda:eu-west-1:1:function:f")})
+	wantAWS(t, err, "InvalidParameterException")
+}
+
+// TestAWSSignatures: stale, replayed, mis-signed, unknown-key and session-token requests are
+// refused with the exceptions AWS's SDK knows.
+func TestAWSSignatures(t *testing.T) { forEachBackend(t, testAWSSignatures) }
+
+func testAWSSignatures(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	ctx := context.Background()
+	c := awsClient(s.url, adminID, adminSecret)
+	ok(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("sig"), SecretString: aws.String("x")})).must(t)
+
+	s.clock.Add(16 * time.Minute)
+	_, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("sig")})
+	wantAWS(t, err, "InvalidSignatureException")
+	if !strings.Contains(err.Error(), "Signature expired") {
+		t.Fatalf("a stale signature answered %v", err)
+	}
+	s.clock.Add(-16 * time.Minute)
+
+	_, err = awsClient(s.url, adminID, "wrong-secret").GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("sig")})
+	wantAWS(t, err, "InvalidSignatureException")
+	_, err = awsClient(s.url, "NOSUCHKEY", "x").GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("sig")})
+	wantAWS(t, err, "UnrecognizedClientException")
+	_, err = awsClient(s.url, adminID, adminSecret, func(o *sm.Options) {
+		o.Credentials = credentials.NewStaticCredentialsProvider(adminID, adminSecret, "session-token")
+	}).GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("sig")})
+	wantAWS(t, err, "UnrecognizedClientException")
+
+	req, _ := http.NewRequest("POST", s.url+"/", strings.NewReader(`{"SecretId":"sig"}`))
+	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || resp.Header.Get("x-amzn-ErrorType") != "MissingAuthenticationTokenException" || !strings.Contains(string(body), `"__type":"MissingAuthenticationTokenException"`) {
+		t.Fatalf("an unsigned call answered %d %s %s", resp.StatusCode, resp.Header, body)
+	}
+
+	// A captured request sent again is refused, on the signed-read path and on the others.
+	proxy, replayLast := replayProxy(t, s.url)
+	pc := awsClient(proxy.URL, adminID, adminSecret)
+	for name, send := range map[string]func() error{
+		"GetSecretValue": func() error {
+			_, err := pc.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("sig")})
+			return err
+		},
+		"ListSecrets": func() error { _, err := pc.ListSecrets(ctx, &sm.ListSecretsInput{}); return err },
+		"PutSecretValue": func() error {
+			_, err := pc.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: aws.String("sig"), SecretString: aws.String("y")})
+			return err
+		},
+	} {
+		if err := send(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		resp, b := replayLast()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "InvalidSignatureException") || !strings.Contains(string(b), "served already") {
+			t.Fatalf("%s replayed answered %d %s", name, resp.StatusCode, b)
+		}
+	}
+}
+
+// TestAWSCrossProtocol: a secret written through one protocol is read and written through the
+// other with the same versions and stages.
+func TestAWSCrossProtocol(t *testing.T) { forEachBackend(t, testAWSCrossProtocol) }
+
+func testAWSCrossProtocol(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	ctx := context.Background()
+	ali := s.client(t, "")
+	c := awsClient(s.url, adminID, adminSecret)
+
+	ok(ali.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("both"), VersionId: tea.String("v1"), SecretData: tea.String("from-alibaba")})).must(t)
+	got := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("both")})).must(t)
+	if aws.ToString(got.SecretString) != "from-alibaba" || aws.ToString(got.VersionId) != "v1" || !slices.Equal(got.VersionStages, []string{"AWSCURRENT"}) {
+		t.Fatalf("AWS read of an Alibaba secret: %+v", got)
+	}
+	ok(c.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: aws.String("both"), SecretString: aws.String("from-aws"), ClientRequestToken: aws.String("v2")})).must(t)
+	cur := ok(ali.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String("both")})).must(t).Body
+	if tea.StringValue(cur.SecretData) != "from-aws" || tea.StringValue(cur.VersionId) != "v2" || !slices.Contains(tea.StringSliceValue(cur.VersionStages.VersionStage), "ACSCurrent") {
+		t.Fatalf("Alibaba read of an AWS version: %+v", cur)
+	}
+	prev := ok(ali.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String("both"), VersionStage: tea.String("ACSPrevious")})).must(t).Body
+	if tea.StringValue(prev.SecretData) != "from-alibaba" {
+		t.Fatalf("ACSPrevious after an AWS put: %+v", prev)
+	}
+
+	ok(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("aws-made"), SecretString: aws.String("aws-value"), ClientRequestToken: aws.String("t1")})).must(t)
+	ok(ali.PutSecretValue(&kms.PutSecretValueRequest{SecretName: tea.String("aws-made"), VersionId: tea.String("t2"), SecretData: tea.String("ali-value")})).must(t)
+	desc := ok(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("aws-made")})).must(t)
+	if !slices.Equal(desc.VersionIdsToStages["t1"], []string{"AWSPREVIOUS"}) || !slices.Equal(desc.VersionIdsToStages["t2"], []string{"AWSCURRENT"}) {
+		t.Fatalf("stages of a secret written through both: %+v", desc.VersionIdsToStages)
+	}
+}
+
+// TestAWSOnGetSecretFunction: the getSecret function serves AWS's reads and nothing else.
+func TestAWSOnGetSecretFunction(t *testing.T) {
+	s := newBackend(t, "embedded").start(t, nil)
+	ctx := context.Background()
+	ok(awsClient(s.url, adminID, adminSecret).CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("r"), SecretString: aws.String("x")})).must(t)
+	g := awsClient(s.url+"/getSecret", adminID, adminSecret)
+	if got := ok(g.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("r")})).must(t); aws.ToString(got.SecretString) != "x" {
+		t.Fatalf("getSecret GetSecretValue = %+v", got)
+	}
+	ok(g.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{SecretIdList: []string{"r"}})).must(t)
+	_, err := g.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("w"), SecretString: aws.String("x")})
+	wantAWS(t, err, "InvalidRequestException")
+	_, err = g.ListSecrets(ctx, &sm.ListSecretsInput{})
+	wantAWS(t, err, "InvalidRequestException")
+}
+
+// TestAWSAuthorizationSameAsOpenAPI: the same least-privilege keys get the same answers through
+// both protocols, action by action and secret by secret.
+func TestAWSAuthorizationSameAsOpenAPI(t *testing.T) {
+	forEachBackend(t, testAWSAuthorizationSameAsOpenAPI)
+}
+
+func testAWSAuthorizationSameAsOpenAPI(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	ctx := context.Background()
+	admin := s.client(t, "")
+	for _, name := range []string{"app/db", "app/other", "team/a"} {
+		ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("v1"), SecretData: tea.String("value")})).must(t)
+	}
+	for _, st := range []struct {
+		action string
+		query  map[string]string
+	}{
+		{"CreateNetworkRule", map[string]string{"Name": "anywhere", "SourcePrivateIp": `["0.0.0.0/0","::/0"]`}},
+		{"CreatePolicy", map[string]string{"Name": "readDb", "Permissions": `["RbacPermission/Template/SecretUser"]`, "Resources": `["secret/app/db"]`, "AccessControlRules": `{"NetworkRules":["anywhere"]}`}},
+		{"CreatePolicy", map[string]string{"Name": "teamManage", "Permissions": `["CofferSecretManager"]`, "Resources": `["secret/team/*"]`, "AccessControlRules": `{"NetworkRules":["anywhere"]}`}},
+		{"CreateApplicationAccessPoint", map[string]string{"Name": "reader", "AuthenticationMethod": "AccessKey", "Policies": `["readDb"]`}},
+		{"CreateApplicationAccessPoint", map[string]string{"Name": "mgr", "AuthenticationMethod": "AccessKey", "Policies": `["teamManage"]`}},
+	} {
+		ok(call(admin, st.action, st.query)).must(t)
+	}
+	principals := map[string]principal{
+		"reader": accessKey(t, admin, map[string]string{"AapName": "reader"}),
+		"mgr":    accessKey(t, admin, map[string]string{"AapName": "mgr"}),
+		"nobody": accessKey(t, admin, map[string]string{"Description": "no policy"}),
+	}
+	// Each row is one action through both protocols on a secret; writes use fresh version ids so
+	// that an allowed first protocol does not decide the second one's answer.
+	type row struct {
+		action string
+		acs    func(name, n string) map[string]string
+		aws    func(c *sm.Client, name, n string) error
+	}
+	rows := []row{
+		{"GetSecretValue", func(name, _ string) map[string]string { return map[string]string{"SecretName": name} },
+			func(c *sm.Client, name, _ string) error {
+				_, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(name)})
+				return err
+			}},
+		{"DescribeSecret", func(name, _ string) map[string]string { return map[string]string{"SecretName": name} },
+			func(c *sm.Client, name, _ string) error {
+				_, err := c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(name)})
+				return err
+			}},
+		{"ListSecretVersionIds", func(name, _ string) map[string]string { return map[string]string{"SecretName": name} },
+			func(c *sm.Client, name, _ string) error {
+				_, err := c.ListSecretVersionIds(ctx, &sm.ListSecretVersionIdsInput{SecretId: aws.String(name)})
+				return err
+			}},
+		{"PutSecretValue", func(name, n string) map[string]string {
+			return map[string]string{"SecretName": name, "VersionId": "acs" + n, "SecretData": "w"}
+		}, func(c *sm.Client, name, n string) error {
+			_, err := c.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String("w"), ClientRequestToken: aws.String("aws" + n)})
+			return err
+		}},
+		{"UpdateSecret", func(name, _ string) map[string]string {
+			return map[string]string{"SecretName": name, "Description": "d"}
+		},
+			func(c *sm.Client, name, _ string) error {
+				_, err := c.UpdateSecret(ctx, &sm.UpdateSecretInput{SecretId: aws.String(name), Description: aws.String("d")})
+				return err
+			}},
+		{"TagResource", func(name, _ string) map[string]string {
+			return map[string]string{"SecretName": name, "Tags": `[{"TagKey":"k","TagValue":"v"}]`}
+		}, func(c *sm.Client, name, _ string) error {
+			_, err := c.TagResource(ctx, &sm.TagResourceInput{SecretId: aws.String(name), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+			return err
+		}},
+		{"GetSecretPolicy", func(name, _ string) map[string]string { return map[string]string{"SecretName": name} },
+			func(c *sm.Client, name, _ string) error {
+				_, err := c.GetResourcePolicy(ctx, &sm.GetResourcePolicyInput{SecretId: aws.String(name)})
+				return err
+			}},
+		{"CreateSecret", func(name, n string) map[string]string {
+			return map[string]string{"SecretName": name + "/acs" + n, "VersionId": "v1", "SecretData": "c"}
+		}, func(c *sm.Client, name, n string) error {
+			_, err := c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name + "/aws" + n), SecretString: aws.String("c")})
+			return err
+		}},
+	}
+	// acsAnswer and awsAnswer put an outcome in one vocabulary: ok, denied, not found, or the code.
+	acsAnswer := func(err error) string {
+		var se *tea.SDKError
+		switch {
+		case err == nil:
+			return "ok"
+		case !errors.As(err, &se):
+			return err.Error()
+		case tea.StringValue(se.Code) == "Forbidden.NoPermission":
+			return "denied"
+		case tea.StringValue(se.Code) == "Forbidden.ResourceNotFound":
+			return "not found"
+		}
+		return tea.StringValue(se.Code)
+	}
+	awsAnswer := func(err error) string {
+		var ae smithy.APIError
+		switch {
+		case err == nil:
+			return "ok"
+		case !errors.As(err, &ae):
+			return err.Error()
+		case ae.ErrorCode() == "AccessDeniedException":
+			return "denied"
+		case ae.ErrorCode() == "ResourceNotFoundException":
+			return "not found"
+		}
+		return ae.ErrorCode()
+	}
+	seen := map[string]bool{}
+	n := 0
+	for who, p := range principals {
+		ac := sdkClient(t, p.id, p.secret, s.host, "")
+		wc := awsClient(s.url, p.id, p.secret)
+		for _, r := range rows {
+			for _, name := range []string{"app/db", "app/other", "team/a", "team/missing"} {
+				n++
+				id := strings.Repeat("0", 4) + string(rune('a'+n%26)) + strings.Repeat("x", n%7) + who
+				_, errACS := call(ac, r.action, r.acs(name, id))
+				errAWS := r.aws(wc, name, id)
+				got, want := awsAnswer(errAWS), acsAnswer(errACS)
+				if got != want {
+					t.Errorf("%s %s %s: AWS answered %s (%v), the OpenAPI %s (%v)", who, r.action, name, got, errAWS, want, errACS)
+				}
+				seen[got] = true
+			}
+		}
+	}
+	// The table is only worth its rows if it saw both outcomes.
+	if !seen["ok"] || !seen["denied"] {
+		t.Fatalf("the rows saw only %v", seen)
+	}
+	// Listings show the same secrets through both.
+	for who, p := range principals {
+		acsList, errACS := sdkClient(t, p.id, p.secret, s.host, "").ListSecrets(&kms.ListSecretsRequest{PageSize: tea.Int32(100)})
+		awsList, errAWS := awsClient(s.url, p.id, p.secret).ListSecrets(ctx, &sm.ListSecretsInput{})
+		if got, want := awsAnswer(errAWS), acsAnswer(errACS); got != want {
+			t.Errorf("%s ListSecrets: AWS answered %s, the OpenAPI %s", who, got, want)
+		} else if errAWS == nil && len(awsList.SecretList) != int(tea.Int32Value(acsList.Body.TotalCount)) {
+			t.Errorf("%s lists %d secrets through AWS, %d through the OpenAPI", who, len(awsList.SecretList), tea.Int32Value(acsList.Body.TotalCount))
+		}
+	}
+}

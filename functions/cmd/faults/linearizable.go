@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/alibabacloud-go/tea/tea"
+	"github.com/anishathalye/porcupine"
+)
+
+// The linearizability drill (multi-process) runs three Coffer processes (as three function
+// instances) on one redis-server; clients spread over them call PutSecretValue (a new version,
+// ACSCurrent), UpdateSecretVersionStage (ACSCurrent moved to an acknowledged version) and
+// GetSecretValue by ACSCurrent and ACSPrevious on the same few secrets. Every call's invocation
+// and response is recorded and the history checked with porcupine against a model of each
+// secret's ACSCurrent and ACSPrevious. A write that got no answer may have run, at any time
+// after its invocation: it is kept with no return (porcupine may place it anywhere later).
+
+type linOp struct {
+	secret int
+	kind   string // put, move, current, previous
+	arg    string // the version put or moved to
+}
+
+// linState is one secret's ACSCurrent and ACSPrevious.
+type linState struct{ cur, prev string }
+
+// linUnknown is the output of a write that got no answer.
+type linUnknown struct{}
+
+var linModel = porcupine.Model{
+	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
+		by := map[int][]porcupine.Operation{}
+		for _, o := range h {
+			s := o.Input.(linOp).secret
+			by[s] = append(by[s], o)
+		}
+		var out [][]porcupine.Operation
+		for _, ops := range by {
+			out = append(out, ops)
+		}
+		return out
+	},
+	Init: func() any { return linState{cur: version(0)} },
+	Step: func(state, input, output any) (bool, any) {
+		s, in := state.(linState), input.(linOp)
+		switch in.kind {
+		case "put", "move":
+			if in.arg != s.cur {
+				s = linState{cur: in.arg, prev: s.cur}
+			}
+			return true, s
+		case "current":
+			return output.(string) == s.cur, s
+		default:
+			return output.(string) == s.prev, s
+		}
+	},
+	DescribeOperation: func(input, output any) string {
+		in := input.(linOp)
+		return fmt.Sprintf("%s %s -> %v", in.kind, in.arg, output)
+	},
+}
+
+func drillLinearizable(c config) (bool, error) {
+	rds, err := newRedis(filepath.Join(c.work, "redis"), "--appendonly", "no")
+	if err != nil {
+		return false, err
+	}
+	if err := rds.start(); err != nil {
+		return false, err
+	}
+	defer rds.kill()
+	const processes = 3
+	var clients []*client
+	for i := range processes {
+		p, cl, err := startCoffer(c, filepath.Join(c.work, "coffer-"+strconv.Itoa(i)+".log"), nil,
+			"COFFER_ROOT_KEY="+c.rootKey, "COFFER_AUDIT=off", "COFFER_REDIS_URL="+rds.url())
+		if err != nil {
+			return false, err
+		}
+		defer p.kill()
+		clients = append(clients, cl)
+	}
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	const secretsN = 3
+	names := make([]string, secretsN)
+	acked := make([][]string, secretsN)
+	var mu sync.Mutex
+	for i := range names {
+		names[i] = "lin-" + run + "-" + strconv.Itoa(i)
+		if err := clients[0].createNamed(names[i], version(0)); err != nil {
+			return false, fmt.Errorf("create %s: %w", names[i], err)
+		}
+		acked[i] = []string{version(0)}
+	}
+
+	start := time.Now()
+	var ops []porcupine.Operation
+	var calls, failedReads, failedWrites, unknownWrites atomic.Int64
+	refused := map[string]int{}
+	var wg sync.WaitGroup
+	for g := range c.writers * processes {
+		wg.Go(func() {
+			cl := clients[g%processes]
+			var mine []porcupine.Operation
+			for i := 0; time.Since(start) < c.after; i++ {
+				s := rand.IntN(secretsN)
+				in := linOp{secret: s}
+				var err error
+				var out any
+				call := time.Since(start).Nanoseconds()
+				switch r := rand.IntN(10); {
+				case r < 3:
+					in.kind, in.arg = "put", "g"+strconv.Itoa(g)+"-"+strconv.Itoa(i)
+					err = clients[g%processes].putValue(names[s], in.arg, "")
+				case r < 5:
+					mu.Lock()
+					// One of the last 10 acknowledged: older ones lose their labels and are pruned
+					// beyond the version limit, as documented.
+					recent := acked[s][max(0, len(acked[s])-10):]
+					in.kind, in.arg = "move", recent[rand.IntN(len(recent))]
+					mu.Unlock()
+					err = cl.moveStage(names[s], "ACSCurrent", in.arg)
+				case r < 8:
+					in.kind = "current"
+					out, _, err = cl.getVersion(names[s], "", "ACSCurrent")
+				default:
+					in.kind = "previous"
+					var id string
+					id, _, err = cl.getVersion(names[s], "", "ACSPrevious")
+					if e := sdkError(err); e != nil && tea.StringValue(e.Code) == "Forbidden.ResourceNotFound" {
+						id, err = "", nil // no version is ACSPrevious yet
+					}
+					out = id
+				}
+				ret := time.Since(start).Nanoseconds()
+				calls.Add(1)
+				op := porcupine.Operation{ClientId: g, Input: in, Call: call, Output: out, Return: ret}
+				switch {
+				case err == nil:
+					if in.kind == "put" {
+						mu.Lock()
+						acked[s] = append(acked[s], in.arg)
+						mu.Unlock()
+					}
+				case in.kind == "current" || in.kind == "previous":
+					failedReads.Add(1) // a read that failed tells nothing and changes nothing
+					continue
+				case sdkError(err) != nil && tea.IntValue(sdkError(err).StatusCode) < 500:
+					failedWrites.Add(1) // refused: it did not run
+					mu.Lock()
+					refused[in.kind+": "+tea.StringValue(sdkError(err).Code)]++
+					mu.Unlock()
+					continue
+				default:
+					unknownWrites.Add(1) // it may have run, at any time from its call on
+					op.Output, op.Return = linUnknown{}, int64(1)<<62
+				}
+				mine = append(mine, op)
+			}
+			mu.Lock()
+			ops = append(ops, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	t := time.Now()
+	res := porcupine.CheckOperationsTimeout(linModel, ops, 60*time.Second)
+	checked := time.Since(t)
+	pass := res == porcupine.Ok && failedReads.Load() == 0 && failedWrites.Load() == 0
+	fmt.Printf("%s: %s: %d Coffer processes on one Redis, %d clients, %d secrets, %s of load: %d calls (%d recorded), history %s by porcupine (in %s); failed reads %d, refused writes %d (bound 0 each), writes with no answer %d\n",
+		c.drill, verdictText(pass), processes, c.writers*processes, secretsN, secs(c.after), calls.Load(), len(ops), res, secs(checked),
+		failedReads.Load(), failedWrites.Load(), unknownWrites.Load())
+	for why, n := range refused {
+		fmt.Printf("%s: refused %d times: %s\n", c.drill, n, why)
+	}
+	appendRow(c.table, fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %s | %d | %d | %d |\n",
+		c.drill, verdictText(pass), processes, c.writers*processes, calls.Load(), len(ops), res, failedReads.Load(), failedWrites.Load(), unknownWrites.Load()))
+	return pass, nil
+}

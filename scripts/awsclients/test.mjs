@@ -1,0 +1,88 @@
+// AWS's Node SDK for Secrets Manager (@aws-sdk/client-secrets-manager) and the AWS CLI (`aws`, which
+// must be installed: apt-get install awscli) against the Coffer emulator, unmodified but for their
+// endpoint. It builds and starts the emulator itself on a free loopback
+// port, with its own data folder, and stops it at the end. scripts/test runs it; `npm test` here
+// runs it alone.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  SecretsManagerClient, CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand,
+  ListSecretsCommand, DescribeSecretCommand, DeleteSecretCommand, ResourceNotFoundException,
+} from '@aws-sdk/client-secrets-manager';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const keyId = 'AWSNODECLIENT01';
+const keySecret = 'aws-node-client-secret-0123456789';
+
+const work = mkdtempSync(join(tmpdir(), 'coffer-aws-node-'));
+const bin = join(work, 'coffer-local');
+execFileSync('go', ['build', '-o', bin, './functions/cmd/local'], { cwd: repo, stdio: 'inherit' });
+const server = spawn(bin, [], {
+  env: {
+    ...process.env, PORT: '0', COFFER_DATA_DIR: join(work, 'data'),
+    COFFER_ADMIN_ACCESS_KEY_ID: keyId, COFFER_ADMIN_ACCESS_KEY_SECRET: keySecret,
+  },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+// The emulator's log is shown only if the run fails.
+let log = '';
+server.stderr.on('data', (b) => { log += b; });
+process.on('exit', (code) => { if (code !== 0) process.stderr.write(log); });
+const host = await new Promise((resolve, reject) => {
+  let out = '';
+  server.stdout.on('data', (b) => {
+    out += b;
+    const m = out.match(/listening on http:\/\/([\d.]+:\d+)/);
+    if (m) resolve(m[1]);
+  });
+  server.on('exit', (code) => reject(new Error(`the emulator exited (${code}) before listening`)));
+});
+after(() => {
+  server.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+});
+
+const client = new SecretsManagerClient({
+  region: 'eu-west-1', endpoint: `http://${host}`, maxAttempts: 1,
+  credentials: { accessKeyId: keyId, secretAccessKey: keySecret },
+});
+
+test('create, get, put, list, describe and delete with the Node SDK', async () => {
+  const created = await client.send(new CreateSecretCommand({ Name: 'node/db', SecretString: 'first' }));
+  assert.match(created.ARN, /^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:node\/db-[A-Za-z0-9]{6}$/);
+  const got = await client.send(new GetSecretValueCommand({ SecretId: created.ARN }));
+  assert.equal(got.SecretString, 'first');
+  assert.deepEqual(got.VersionStages, ['AWSCURRENT']);
+  const put = await client.send(new PutSecretValueCommand({ SecretId: 'node/db', SecretString: 'second' }));
+  assert.deepEqual(put.VersionStages, ['AWSCURRENT']);
+  const prev = await client.send(new GetSecretValueCommand({ SecretId: 'node/db', VersionStage: 'AWSPREVIOUS' }));
+  assert.equal(prev.SecretString, 'first');
+  const list = await client.send(new ListSecretsCommand({}));
+  assert.deepEqual(list.SecretList.map((s) => s.Name), ['node/db']);
+  const desc = await client.send(new DescribeSecretCommand({ SecretId: 'node/db' }));
+  assert.deepEqual(desc.VersionIdsToStages[put.VersionId], ['AWSCURRENT']);
+  assert.ok(desc.CreatedDate instanceof Date);
+  await client.send(new DeleteSecretCommand({ SecretId: 'node/db', ForceDeleteWithoutRecovery: true }));
+  await assert.rejects(client.send(new GetSecretValueCommand({ SecretId: 'node/db' })), ResourceNotFoundException);
+});
+
+test('create, get, put, list, describe and delete with the AWS CLI', () => {
+  const aws = (...args) => JSON.parse(execFileSync('aws', ['--endpoint-url', `http://${host}`, '--output', 'json', 'secretsmanager', ...args], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: keySecret, AWS_DEFAULT_REGION: 'eu-west-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+  }).toString() || '{}');
+  const created = aws('create-secret', '--name', 'cli/db', '--secret-string', 'one');
+  assert.equal(created.Name, 'cli/db');
+  assert.equal(aws('get-secret-value', '--secret-id', 'cli/db').SecretString, 'one');
+  const put = aws('put-secret-value', '--secret-id', created.ARN, '--secret-string', 'two');
+  assert.equal(aws('get-secret-value', '--secret-id', 'cli/db').SecretString, 'two');
+  assert.ok(aws('list-secrets').SecretList.some((s) => s.Name === 'cli/db'));
+  assert.deepEqual(aws('describe-secret', '--secret-id', 'cli/db').VersionIdsToStages[put.VersionId], ['AWSCURRENT']);
+  const deleted = aws('delete-secret', '--secret-id', 'cli/db', '--recovery-window-in-days', '7');
+  assert.ok(deleted.DeletionDate > Date.now() / 1000);
+  assert.throws(() => aws('get-secret-value', '--secret-id', 'cli/db'), /InvalidRequestException/);
+});
