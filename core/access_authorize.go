@@ -110,6 +110,50 @@ func decide(c caller, permission string, r resource) bool {
 	return c.accessPoint == "" || slices.ContainsFunc(c.grants, func(g grant) bool { return g.fromNetwork && g.inScope(r) })
 }
 
+// holds reports whether the caller may use permission on some resource: an admin, or one of its
+// access point policies grants it from the call's network.
+func (c caller) holds(permission string) bool {
+	return c.admin || slices.ContainsFunc(c.grants, func(g grant) bool { return g.fromNetwork && grants(g.templates, permission) })
+}
+
+// PermissionCheck is one question of CheckPermissions: may the caller use Permission on every one
+// of Resources, or, with no Resources, on some resource.
+type PermissionCheck struct {
+	Permission string
+	Resources  []string
+	CreatesIn  *string
+}
+
+// CheckPermissions answers, without acting, what the caller may do: for each check, whether
+// Authorize would allow it (with no resources: whether the caller holds the permission at all).
+// The answer for a resource is exactly what calling the action would reveal before it runs, so a
+// resource on which the caller may do nothing reads the same whether or not it exists: all false.
+func (s *Service) CheckPermissions(ctx context.Context, callerID string, ip netip.Addr, checks []PermissionCheck) ([]bool, error) {
+	c, err := s.caller(ctx, callerID, ip)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(checks))
+	for i, ch := range checks {
+		if len(ch.Resources) == 0 {
+			out[i] = c.holds(ch.Permission)
+			continue
+		}
+		out[i] = true
+		for _, name := range ch.Resources {
+			r, err := s.resolve(ctx, name, ch.CreatesIn)
+			if err != nil {
+				return nil, err
+			}
+			if !decide(c, ch.Permission, r) {
+				out[i] = false
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 // heldByPolicies reports whether one of the caller's access point policies allows permission on
 // r, secret policies aside.
 func (c caller) heldByPolicies(permission string, r resource) bool {
@@ -340,7 +384,7 @@ func (s *Service) View(ctx context.Context, req AccessRequest) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !c.admin && !slices.ContainsFunc(c.grants, func(g grant) bool { return g.fromNetwork && grants(g.templates, req.Permission) }) {
+	if !c.holds(req.Permission) {
 		return nil, errDenied()
 	}
 	return &View{c: c, permission: req.Permission}, nil

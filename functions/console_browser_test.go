@@ -16,7 +16,8 @@ import (
 // TestConsoleInBrowser drives the web console in Debian's Chromium (console/e2e/browser.ts, built
 // by scripts/test) against this emulator: sign-in, the expired-instance banner, the shared pool
 // group, reveal on click, put and move stages, a failed rotation explained, and the error code of
-// a read on an expired instance. Screenshots go to console/screenshots/ (or $COFFER_SCREENSHOTS).
+// a read on an expired instance, an instance expiring within a day as a warning, search by name,
+// group headings by instance name, no Reveal on a missing secret, and the layout at 390 px. Screenshots go to console/screenshots/ (or $COFFER_SCREENSHOTS).
 func TestConsoleInBrowser(t *testing.T) {
 	browser := testenv.Require(t, "COFFER_TEST_CHROMIUM")
 	// A built copy of console/ with its node_modules, made by scripts/test.
@@ -54,6 +55,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		"Tags": `[{"TagKey":"env","TagValue":"prod"}]`,
 	})).must(t)
 
+	// An instance with twelve hours left, which the console must show as a warning.
+	expiring := ok(call(c, "CreateKmsInstance", map[string]string{
+		"KmsInstanceName": "ledger", "EndDate": acsapi.FormatTime(s.clock.Now().Add(12 * time.Hour)),
+	})).must(t)["KmsInstanceId"].(string)
+
 	// A database secret whose rotation cannot reach its database: the console must say why.
 	ok(call(c, "CreateSecret", map[string]string{
 		"SecretName": "payments/db", "VersionId": "v1", "SecretType": "Rds",
@@ -63,6 +69,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	if _, err := call(c, "RotateSecret", map[string]string{"SecretName": "payments/db", "VersionId": "r1"}); err == nil {
 		t.Fatal("a rotation against a closed port succeeded")
 	}
+
+	// An application's key that may only read secret/payments/*: it must still sign in.
+	callAll(t, c, [][2]string{
+		{"CreateNetworkRule", `{"Name":"anywhere","SourcePrivateIp":"[\"0.0.0.0/0\",\"::/0\"]"}`},
+		{"CreatePolicy", `{"Name":"readPayments","Permissions":"[\"SecretUser\"]","Resources":"[\"secret/payments/*\"]","AccessControlRules":"{\"NetworkRules\":[\"anywhere\"]}"}`},
+		{"CreateApplicationAccessPoint", `{"Name":"payments-app","AuthenticationMethod":"AccessKey","Policies":"[\"readPayments\"]"}`},
+	})
+	app := accessKey(t, c, map[string]string{"AapName": "payments-app"})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -75,6 +89,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		"COFFER_EXPIRED_INSTANCE="+expired,
 		"COFFER_EXPIRED_SECRET=billing/db-password",
 		"COFFER_ACTIVE_INSTANCE="+active,
+		"COFFER_EXPIRING_INSTANCE="+expiring,
+		"COFFER_APP_KEY_ID="+app.id,
+		"COFFER_APP_KEY_SECRET="+app.secret,
 		"COFFER_ROTATING_SECRET=payments/db",
 		"COFFER_TEST_CHROMIUM="+browser,
 		"COFFER_SCREENSHOTS="+shots,

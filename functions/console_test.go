@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/seed-4eefd85e/coffer/functions/emulator"
@@ -116,5 +117,77 @@ func TestConsoleOriginsMustBeOrigins(t *testing.T) {
 	cfg, err := emulator.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"COFFER_CONSOLE_ORIGINS": "https://a.example.com,http://127.0.0.1:5173"}))
 	if err != nil || len(cfg.ConsoleOrigins) != 2 {
 		t.Fatalf("two good origins: %v %v", cfg, err)
+	}
+}
+
+// TestCheckPermissions: the console's rights probe answers what a key may do without doing it,
+// for any valid key, and a secret the key may not touch reads the same as one that is missing.
+func TestCheckPermissions(t *testing.T) {
+	s := backend{name: "embedded"}.start(t, nil)
+	admin := s.client(t, "")
+	for _, name := range []string{"app/db", "other/x"} {
+		ok(call(admin, "CreateSecret", map[string]string{"SecretName": name, "VersionId": "v1", "SecretData": "v"})).must(t)
+	}
+	callAll(t, admin, [][2]string{
+		{"CreateNetworkRule", `{"Name":"anywhere","SourcePrivateIp":"[\"0.0.0.0/0\",\"::/0\"]"}`},
+		{"CreatePolicy", `{"Name":"readApp","Permissions":"[\"SecretUser\"]","Resources":"[\"secret/app/*\"]","AccessControlRules":"{\"NetworkRules\":[\"anywhere\"]}"}`},
+		{"CreateApplicationAccessPoint", `{"Name":"app","AuthenticationMethod":"AccessKey","Policies":"[\"readApp\"]"}`},
+	})
+	app := s.via(t, accessKey(t, admin, map[string]string{"AapName": "app"}), "", "")
+	probe := []string{"GetSecretValue", "DescribeSecret", "RotateSecret", "DeleteSecret", "CreateBackup", "ListKmsInstances", "NoSuchAction"}
+	answers := func(c *kms.Client, on map[string]string) string {
+		t.Helper()
+		q := map[string]string{"Actions": jsonOf(probe)}
+		for k, v := range on {
+			q[k] = v
+		}
+		body := ok(call(c, "CheckPermissions", q)).must(t)
+		var out []string
+		for _, p := range body["Permissions"].(map[string]any)["Permission"].([]any) {
+			m := p.(map[string]any)
+			if m["Allowed"] == true {
+				out = append(out, m["Action"].(string))
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	cases := []struct {
+		name   string
+		c      *kms.Client
+		on     map[string]string
+		expect string
+	}{
+		{"an application key anywhere", app, nil, "GetSecretValue"},
+		{"an application key on its secret", app, map[string]string{"SecretName": "app/db"}, "GetSecretValue"},
+		{"an application key on a secret it may not touch", app, map[string]string{"SecretName": "other/x"}, ""},
+		{"an application key on a missing secret", app, map[string]string{"SecretName": "other/none"}, ""},
+		{"the admin anywhere", admin, nil, "GetSecretValue DescribeSecret RotateSecret DeleteSecret CreateBackup ListKmsInstances"},
+		{"the admin on a secret", admin, map[string]string{"SecretName": "app/db"}, "GetSecretValue DescribeSecret RotateSecret DeleteSecret CreateBackup ListKmsInstances"},
+	}
+	for _, tc := range cases {
+		if got := answers(tc.c, tc.on); got != tc.expect {
+			t.Errorf("%s: allowed %q, want %q", tc.name, got, tc.expect)
+		}
+	}
+	// Asking changed nothing: no deletion was planned and no rotation started.
+	d := ok(call(admin, "DescribeSecret", map[string]string{"SecretName": "app/db"})).must(t)
+	if d["PlannedDeleteTime"] != nil || d["RotationState"] != nil {
+		t.Errorf("CheckPermissions acted: %v", d)
+	}
+	if _, err := call(app, "CheckPermissions", map[string]string{}); err == nil || !strings.Contains(err.Error(), "MissingParameter") {
+		t.Errorf("no Actions: %v", err)
+	}
+}
+
+// callAll makes each call in turn, [action, parameters as a JSON object], failing on the first
+// error: the setup steps of a test.
+func callAll(t *testing.T, c *kms.Client, calls [][2]string) {
+	t.Helper()
+	for _, st := range calls {
+		var q map[string]string
+		if err := json.Unmarshal([]byte(st[1]), &q); err != nil {
+			t.Fatal(err)
+		}
+		ok(call(c, st[0], q)).must(t)
 	}
 }

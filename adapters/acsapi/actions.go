@@ -84,6 +84,7 @@ func ManageActions() Actions {
 		"CreateBackup":             createBackup,
 		"ListBackups":              listBackups,
 		"RestoreBackup":            restoreBackup,
+		checkPermissionsAction:     checkPermissions,
 	}}
 }
 

@@ -212,6 +212,8 @@ func documented(action, tmpl, class string, inside bool) string {
 		kind = "none" // an admin-only action
 	}
 	switch {
+	case action == checkPermissionsAction:
+		return "A" // any valid key may ask what it may do, from anywhere
 	case !inside:
 		return "D"
 	case kind == "list" && !names:

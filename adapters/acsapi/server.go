@@ -225,6 +225,12 @@ func (h *Handler) Dispatch(ctx context.Context, c Call) (body any, resources []s
 // authorizes each secret on the metadata read (core.Service.ReadSecretValues), so admit leaves
 // it undecided.
 func (h *Handler) admit(ctx context.Context, action string, p Params, caller string, ip netip.Addr, signedRead bool) (context.Context, core.AccessRequest, error) {
+	if action == checkPermissionsAction {
+		// A credential may always ask what it may do; the answers are decided for it.
+		access := core.AccessRequest{CallerID: caller, SourceIP: ip}
+		ctx = context.WithValue(ctx, accessKey{}, access)
+		return context.WithValue(ctx, servedKey{}, h.Actions), access, nil
+	}
 	perm, resources, err := Permission(action, p)
 	access := core.AccessRequest{CallerID: caller, Permission: perm, Resources: resources, SourceIP: ip}
 	if err != nil {
@@ -245,6 +251,7 @@ func (h *Handler) admit(ctx context.Context, action string, p Params, caller str
 type (
 	accessKey struct{} // the call's core.AccessRequest
 	viewKey   struct{}
+	servedKey struct{} // the Actions the Handler serves, for CheckPermissions
 )
 
 // view is what the listing being served may show; served outside Handler it is refused rather

@@ -3,6 +3,7 @@
 //   COFFER_CONSOLE_URL         the console, e.g. http://127.0.0.1:PORT/console/
 //   COFFER_ACCESS_KEY_ID/_SECRET  an admin access key
 //   COFFER_EXPIRED_INSTANCE, COFFER_EXPIRED_SECRET, COFFER_ACTIVE_INSTANCE,
+//   COFFER_EXPIRING_INSTANCE   an active instance with twelve hours left
 //   COFFER_ROTATING_SECRET     seeded by the Go test (the last one's rotation failed)
 //   COFFER_TEST_CHROMIUM       the browser binary (/usr/bin/chromium)
 //   COFFER_SCREENSHOTS         where the screenshots go
@@ -26,6 +27,9 @@ const expiredInstance = env("COFFER_EXPIRED_INSTANCE");
 const expiredSecret = env("COFFER_EXPIRED_SECRET");
 const activeInstance = env("COFFER_ACTIVE_INSTANCE");
 const rotatingSecret = env("COFFER_ROTATING_SECRET");
+const expiringInstance = env("COFFER_EXPIRING_INSTANCE");
+const appKeyId = env("COFFER_APP_KEY_ID");
+const appKeySecret = env("COFFER_APP_KEY_SECRET");
 const shots = env("COFFER_SCREENSHOTS");
 mkdirSync(shots, { recursive: true });
 
@@ -60,6 +64,13 @@ page.on("console", (m) => {
   // A 4xx answer is logged by Chromium as a failed load; that is expected here. Anything else,
   // and any CSP refusal above all, is a fault.
   if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(`console: ${m.text()}`);
+});
+
+// Every action the page sends, to show that no probe acts: rights come from CheckPermissions.
+const sent: string[] = [];
+page.on("request", (r) => {
+  const a = r.headers()["x-acs-action"];
+  if (a) sent.push(a);
 });
 
 let step = "";
@@ -102,6 +113,14 @@ try {
     await shot(page, "instances");
   });
 
+  await check("an instance expiring within a day is a warning, not green", async () => {
+    const row = page.locator(`tr[data-instance="${expiringInstance}"]`);
+    assert.match(await row.locator("td.left").innerText(), /expires within a day/);
+    assert.equal((await row.locator(".status").innerText()).trim(), "Expires soon");
+    assert.equal(await row.locator(".status.warning").count(), 1);
+    assert.equal(await row.locator(".status.connected").count(), 0);
+  });
+
   await check("a secret created through the API is listed under the shared pool", async () => {
     const client = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
     await client.call("CreateSecret", { SecretName: poolSecret, VersionId: "v1", SecretData: firstValue, Tags: JSON.stringify([{ TagKey: "team", TagValue: "web" }]) });
@@ -111,6 +130,19 @@ try {
     assert.match(await page.locator(`tr[data-secret="${poolSecret}"]`).innerText(), /team=web/);
     await idle(page);
     await shot(page, "secrets");
+  });
+
+  await check("group headings carry the instance name", async () => {
+    assert.match(await page.locator(`[data-group="${activeInstance}"] h2`).innerText(), new RegExp(`payments\\s+${activeInstance}`));
+    assert.match(await page.locator(`[data-group="${expiredInstance}"] h2`).innerText(), /billing/);
+  });
+
+  await check("search by name hides the secrets that do not match", async () => {
+    await page.fill("input[name=search]", "api-token");
+    await page.locator(`tr[data-secret="${poolSecret}"]`).waitFor({ state: "hidden" });
+    assert.ok(await page.locator('tr[data-secret="payments/api-token"]').isVisible());
+    await page.fill("input[name=search]", "");
+    await page.locator(`tr[data-secret="${poolSecret}"]`).waitFor({ state: "visible" });
   });
 
   await check("the instance filter shows one group", async () => {
@@ -144,6 +176,7 @@ try {
     assert.equal(await stageOf(page, "v2"), "ACSCurrent");
     assert.equal(await stageOf(page, "v1"), "ACSPrevious");
     assert.ok(!(await page.content()).includes(secondValue), "the new value stays hidden after the put");
+    assert.equal((await page.locator("#notice").innerText()).trim(), "Done: Putting v2.");
     await shot(page, "versions");
   });
 
@@ -159,6 +192,20 @@ try {
     await page.locator("pre.value", { hasText: firstValue }).waitFor();
   });
 
+  await check("delete with recovery, restore, then delete now", async () => {
+    await page.click("button.delete");
+    await page.locator(".banner.expired", { hasText: "Planned to be deleted" }).waitFor();
+    assert.match(await page.locator("#notice").innerText(), /^Done: Scheduling .* for deletion\.$/);
+    await page.click("button.restore");
+    await page.locator("button.delete").waitFor();
+    assert.equal(await page.locator(".banner.expired").count(), 0);
+    assert.match(await page.locator("#notice").innerText(), /^Done: Restoring /);
+    page.once("dialog", (d) => void d.accept());
+    await page.click("button.force-delete");
+    await page.locator(".error .code", { hasText: "Forbidden.ResourceNotFound" }).first().waitFor();
+    assert.equal(await page.locator("button.reveal").count(), 0);
+  });
+
   await check("a failed rotation says step, attempt and last error", async () => {
     await page.goto(`${consoleURL}#/secret/${encodeURIComponent(rotatingSecret)}`);
     await page.locator("h1", { hasText: rotatingSecret }).waitFor();
@@ -168,6 +215,11 @@ try {
     assert.match(words, /last error: \S+/);
     await page.locator("form.policy").waitFor();
     await page.locator("button.rotate").waitFor();
+    // Styled as a state, in colour: red for a failed rotation, amber while one runs.
+    const cls = await page.locator("p.rotation").getAttribute("class");
+    assert.match(cls ?? "", /\bstate (failed|running)\b/);
+    const colour = await page.locator("p.rotation").evaluate((el) => getComputedStyle(el).color);
+    assert.notEqual(colour, await page.locator("h1").evaluate((el) => getComputedStyle(el).color), "the rotation state is not coloured");
     await idle(page);
     await shot(page, "rotation");
   });
@@ -181,6 +233,13 @@ try {
     await shot(page, "expired-secret");
   });
 
+  await check("a secret that does not exist shows its code and no Reveal button", async () => {
+    await page.goto(`${consoleURL}#/secret/no/such-secret`);
+    await page.locator(".error .code", { hasText: "Forbidden.ResourceNotFound" }).first().waitFor();
+    await idle(page);
+    assert.equal(await page.locator("button.reveal").count(), 0);
+  });
+
   await check("keys are listed with their instances", async () => {
     await page.click("nav a[href='#/keys']");
     await page.locator("table.keys tbody tr").first().waitFor();
@@ -189,9 +248,19 @@ try {
     await shot(page, "keys");
   });
 
+  await check("a key is disabled and enabled again, with a confirmation each time", async () => {
+    const row = page.locator("table.keys tr", { has: page.locator("td", { hasText: activeInstance }) }).first();
+    await row.locator("button.disable").click();
+    await row.locator("td.state", { hasText: "Disabled" }).waitFor();
+    assert.match(await page.locator("#notice").innerText(), /^Done: Disabling key-/);
+    await row.locator("button.enable").click();
+    await row.locator("td.state", { hasText: "Enabled" }).waitFor();
+    assert.match(await page.locator("#notice").innerText(), /^Done: Enabling key-/);
+  });
+
   await check("access control shows network rules where the endpoint serves them", async () => {
     const client = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
-    if (!(await client.supports("ListApplicationAccessPoints"))) {
+    if (!(await client.allowed(["ListApplicationAccessPoints"])).get("ListApplicationAccessPoints")) {
       assert.equal(await page.locator("nav a[href='#/access']").isVisible(), false, "Access is offered by an endpoint without it");
       console.log("# the endpoint serves no access control: only the hidden link is checked");
       return;
@@ -203,6 +272,42 @@ try {
     assert.match(await rule.innerText(), /10\.0\.0\.0\/8/);
     await idle(page);
     await shot(page, "access");
+  });
+
+  await check("at 390 px the navigation and Sign out fit and tables scroll inside themselves", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const view of ["#/instances", "#/secrets"]) {
+      await page.goto(`${consoleURL}${view}`);
+      await page.locator("table").first().waitFor();
+      await idle(page);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `${view} is ${width} px wide at 390`);
+      for (const sel of ["#signout", "nav a[href='#/keys']"]) {
+        const box = await page.locator(sel).boundingBox();
+        assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${sel} is outside the screen: ${JSON.stringify(box)}`);
+      }
+    }
+    await shot(page, "phone");
+  });
+
+  await check("no call probed rights by acting (CreateBackup, RotateSecret, UpdateSecretRotationPolicy)", async () => {
+    assert.ok(sent.includes("CheckPermissions"), "rights were not asked with CheckPermissions");
+    for (const a of ["CreateBackup", "RotateSecret", "UpdateSecretRotationPolicy"]) assert.ok(!sent.includes(a), `${a} was sent without a click`);
+  });
+
+  await check("an application key with read rights only signs in and sees what it may do", async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.click("#signout");
+    await page.locator("form.signin").waitFor();
+    await page.fill("input[name=accessKeyId]", appKeyId);
+    await page.fill("input[name=accessKeySecret]", appKeySecret);
+    await page.click("form.signin button[type=submit]");
+    await page.locator("nav .may", { hasText: /may call 1 of \d+ console actions/ }).waitFor();
+    const title = (await page.locator("nav .may").getAttribute("title")) ?? "";
+    assert.match(title, /✓ GetSecretValue/);
+    assert.match(title, /✗ ListSecrets/);
+    await idle(page);
+    await shot(page, "app-key");
   });
 
   await check("sign out forgets the key", async () => {

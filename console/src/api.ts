@@ -88,17 +88,12 @@ export class Client {
     }
   }
 
-  // supports tells whether the endpoint serves an action to this key, by calling it without
-  // parameters: an unknown action answers InvalidAction.NotFound before any parameter is read, a
-  // known one fails on its first missing parameter and changes nothing. Only probe actions that
-  // need a parameter or only read. Any other error (no permission, no network) counts as no, so
-  // the console offers nothing that would fail anyway.
-  async supports(action: string): Promise<boolean> {
-    try {
-      await this.call(action);
-      return true;
-    } catch (e) {
-      return e instanceof ApiError && (e.code === "MissingParameter" || e.code === "InvalidParameter");
-    }
+  // allowed asks the endpoint's CheckPermissions which of actions this key may call (on the
+  // resource named in on, or anywhere without one). It acts on nothing, so no probe ever shows
+  // as a failed call; an action the endpoint does not serve answers false.
+  async allowed(actions: string[], on: Params = {}): Promise<Map<string, boolean>> {
+    const b = await this.call("CheckPermissions", { ...on, Actions: JSON.stringify(actions) });
+    const list = ((b.Permissions as Body | undefined)?.Permission ?? []) as { Action: string; Allowed: boolean }[];
+    return new Map(list.map((p) => [p.Action, p.Allowed === true]));
   }
 }

@@ -3,7 +3,7 @@
 // into the signature.
 
 import { ApiError, Client } from "./api.js";
-import { attempt, h } from "./dom.js";
+import { attempt, h, notice } from "./dom.js";
 import * as access from "./views/access.js";
 import { Ctx } from "./views/context.js";
 import * as instances from "./views/instances.js";
@@ -48,8 +48,8 @@ function signIn(main: HTMLElement): void {
         e.preventDefault();
         const s: Session = { endpoint: endpoint.value, accessKeyId: id.value.trim(), accessKeySecret: secretInput.value };
         const ok = await attempt(slot, "Signing in", async () => {
-          // A cheap signed call proves the key before it is kept.
-          await new Client(s.endpoint, s).call("ListKmsInstances", { PageSize: "1" });
+          // A signed call every valid key may make proves the key before it is kept.
+          await new Client(s.endpoint, s).allowed(offered);
         });
         if (!ok) return;
         sessionStorage.setItem(storageKey, JSON.stringify(s));
@@ -73,7 +73,13 @@ function signOut(): void {
   route();
 }
 
-let support = new Map<string, Promise<boolean>>();
+// offered are the actions the console may offer; sign-in asks which this key may call.
+const offered = [
+  "GetSecretValue", "DescribeSecret", "ListKmsInstances", "CreateKmsInstance", "RenewKmsInstance", "CreateBackup", "ListSecrets", "CreateSecret",
+  "ListKeys", "CreateKey", "RotateSecret", "UpdateSecretRotationPolicy", access.sections[0].list,
+];
+
+let rights: Promise<Map<string, boolean>> | null = null;
 
 function context(s: Session, main: HTMLElement): Ctx {
   const client = new Client(s.endpoint, s);
@@ -84,13 +90,9 @@ function context(s: Session, main: HTMLElement): Ctx {
       if (location.hash === hash) route();
       else location.hash = hash;
     },
-    supports: (action) => {
-      let p = support.get(action);
-      if (!p) {
-        p = client.supports(action);
-        support.set(action, p);
-      }
-      return p;
+    supports: async (action) => {
+      rights ??= client.allowed(offered).catch(() => new Map<string, boolean>());
+      return (await rights).get(action) ?? false;
     },
   };
 }
@@ -99,7 +101,7 @@ async function route(): Promise<void> {
   const main = document.getElementById("main")!;
   const s = loadSession();
   if (!s) {
-    support = new Map();
+    rights = null;
     signIn(main);
     return;
   }
@@ -109,6 +111,10 @@ async function route(): Promise<void> {
   const ctx = context(s, main);
   const accessLink = nav.querySelector<HTMLElement>("a[href='#/access']")!;
   ctx.supports(access.sections[0].list).then((yes) => (accessLink.hidden = !yes));
+  rights?.then((r) => {
+    nav.querySelector(".may")!.textContent = `may call ${[...r.values()].filter(Boolean).length} of ${r.size} console actions`;
+    nav.querySelector(".may")!.setAttribute("title", [...r].map(([a, ok]) => `${ok ? "✓" : "✗"} ${a}`).join("\n"));
+  });
   const hash = location.hash.replace(/^#\/?/, "");
   const [path, q = ""] = hash.split("?");
   const query = new URLSearchParams(q);
@@ -126,5 +132,8 @@ async function route(): Promise<void> {
 }
 
 document.getElementById("signout")!.addEventListener("click", signOut);
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+  notice("");
+  route();
+});
 route();

@@ -43,6 +43,15 @@ export async function busy<T>(label: string, work: () => Promise<T>): Promise<T>
   }
 }
 
+// notice confirms a change that succeeded, above the view, so it survives the re-render that
+// follows; the next call clears it.
+export function notice(text: string): void {
+  const el = document.getElementById("notice");
+  if (!el) return;
+  el.textContent = text;
+  el.hidden = text === "";
+}
+
 // errorBox shows an API error with its code and message, as the API gave them.
 export function errorBox(e: unknown): HTMLElement {
   if (e instanceof ApiError) {
@@ -122,7 +131,11 @@ export function callForm(
   const submit = async (e: Event) => {
     e.preventDefault();
     const r = request();
-    if (await attempt(slot, r.label, async () => void (await client.call(r.action, r.params)))) await done();
+    notice("");
+    if (await attempt(slot, r.label, async () => void (await client.call(r.action, r.params)))) {
+      await done();
+      notice(`Done: ${r.label}.`);
+    }
   };
   return h("form", { class: cls, "on:submit": submit }, ...children);
 }

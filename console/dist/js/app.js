@@ -2,7 +2,7 @@
 // key lives in sessionStorage only: it is gone when the tab closes and never sent anywhere but
 // into the signature.
 import { ApiError, Client } from "./api.js";
-import { attempt, h } from "./dom.js";
+import { attempt, h, notice } from "./dom.js";
 import * as access from "./views/access.js";
 import * as instances from "./views/instances.js";
 import * as keys from "./views/keys.js";
@@ -35,8 +35,8 @@ function signIn(main) {
             e.preventDefault();
             const s = { endpoint: endpoint.value, accessKeyId: id.value.trim(), accessKeySecret: secretInput.value };
             const ok = await attempt(slot, "Signing in", async () => {
-                // A cheap signed call proves the key before it is kept.
-                await new Client(s.endpoint, s).call("ListKmsInstances", { PageSize: "1" });
+                // A signed call every valid key may make proves the key before it is kept.
+                await new Client(s.endpoint, s).allowed(offered);
             });
             if (!ok)
                 return;
@@ -52,7 +52,12 @@ function signOut() {
     location.hash = "";
     route();
 }
-let support = new Map();
+// offered are the actions the console may offer; sign-in asks which this key may call.
+const offered = [
+    "GetSecretValue", "DescribeSecret", "ListKmsInstances", "CreateKmsInstance", "RenewKmsInstance", "CreateBackup", "ListSecrets", "CreateSecret",
+    "ListKeys", "CreateKey", "RotateSecret", "UpdateSecretRotationPolicy", access.sections[0].list,
+];
+let rights = null;
 function context(s, main) {
     const client = new Client(s.endpoint, s);
     return {
@@ -64,13 +69,9 @@ function context(s, main) {
             else
                 location.hash = hash;
         },
-        supports: (action) => {
-            let p = support.get(action);
-            if (!p) {
-                p = client.supports(action);
-                support.set(action, p);
-            }
-            return p;
+        supports: async (action) => {
+            rights ??= client.allowed(offered).catch(() => new Map());
+            return (await rights).get(action) ?? false;
         },
     };
 }
@@ -78,7 +79,7 @@ async function route() {
     const main = document.getElementById("main");
     const s = loadSession();
     if (!s) {
-        support = new Map();
+        rights = null;
         signIn(main);
         return;
     }
@@ -88,6 +89,10 @@ async function route() {
     const ctx = context(s, main);
     const accessLink = nav.querySelector("a[href='#/access']");
     ctx.supports(access.sections[0].list).then((yes) => (accessLink.hidden = !yes));
+    rights?.then((r) => {
+        nav.querySelector(".may").textContent = `may call ${[...r.values()].filter(Boolean).length} of ${r.size} console actions`;
+        nav.querySelector(".may").setAttribute("title", [...r].map(([a, ok]) => `${ok ? "✓" : "✗"} ${a}`).join("\n"));
+    });
     const hash = location.hash.replace(/^#\/?/, "");
     const [path, q = ""] = hash.split("?");
     const query = new URLSearchParams(q);
@@ -111,5 +116,8 @@ async function route() {
     }
 }
 document.getElementById("signout").addEventListener("click", signOut);
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+    notice("");
+    route();
+});
 route();

@@ -37,6 +37,15 @@ export async function busy(label, work) {
             bar.hidden = true;
     }
 }
+// notice confirms a change that succeeded, above the view, so it survives the re-render that
+// follows; the next call clears it.
+export function notice(text) {
+    const el = document.getElementById("notice");
+    if (!el)
+        return;
+    el.textContent = text;
+    el.hidden = text === "";
+}
 // errorBox shows an API error with its code and message, as the API gave them.
 export function errorBox(e) {
     if (e instanceof ApiError) {
@@ -86,8 +95,11 @@ export function callForm(client, cls, slot, request, done, ...children) {
     const submit = async (e) => {
         e.preventDefault();
         const r = request();
-        if (await attempt(slot, r.label, async () => void (await client.call(r.action, r.params))))
+        notice("");
+        if (await attempt(slot, r.label, async () => void (await client.call(r.action, r.params)))) {
             await done();
+            notice(`Done: ${r.label}.`);
+        }
     };
     return h("form", { class: cls, "on:submit": submit }, ...children);
 }

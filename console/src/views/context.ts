@@ -5,7 +5,7 @@ export interface Ctx {
   client: Client;
   main: HTMLElement;
   navigate(hash: string): void;
-  // supports caches Client.supports, so optional actions (backups, rotation) show only where the
-  // endpoint serves them.
+  // supports tells whether this key may call action somewhere (Client.allowed, asked once at
+  // sign-in for every action the console offers), so nothing is offered that would be refused.
   supports(action: string): Promise<boolean>;
 }

@@ -24,6 +24,17 @@ export async function loadInstances(client: Client): Promise<Instance[]> {
   );
 }
 
+// expiringSoon is an active instance with a day or less left: shown as a warning, not as healthy.
+export function expiringSoon(inst: Instance, now = new Date()): boolean {
+  return inst.Status === "Connected" && daysBetween(now, new Date(inst.EndDate)) <= 1;
+}
+
+// statusOf is the state an instance row shows, with the class that colours it.
+export function statusOf(inst: Instance, now = new Date()): [string, string] {
+  if (inst.Status !== "Connected") return [inst.Status, inst.Status.toLowerCase()];
+  return expiringSoon(inst, now) ? ["Expires soon", "warning"] : ["Active", "connected"];
+}
+
 export function releaseDate(inst: Instance): Date {
   return addDays(new Date(inst.EndDate), graceDays);
 }
@@ -146,20 +157,21 @@ export async function render(ctx: Ctx): Promise<void> {
     return;
   }
   const slot = h("div", { class: "slot" });
-  const rows = insts.map((inst) =>
-    h(
+  const rows = insts.map((inst) => {
+    const [status, cls] = statusOf(inst);
+    return h(
       "tr",
-      { class: inst.Status === "Connected" ? "" : "expired", "data-instance": inst.InstanceId },
+      { class: inst.Status === "Connected" ? (cls === "warning" ? "warning" : "") : "expired", "data-instance": inst.InstanceId },
       h("td", {}, h("a", { href: `#/secrets?instance=${encodeURIComponent(inst.InstanceId)}` }, inst.InstanceId), h("br"), h("small", {}, inst.InstanceName)),
-      h("td", {}, h("span", { class: `status ${inst.Status.toLowerCase()}` }, inst.Status === "Connected" ? "Active" : inst.Status)),
+      h("td", {}, h("span", { class: `status ${cls}` }, status)),
       h("td", {}, when(inst.StartDate)),
       h("td", {}, when(inst.EndDate)),
       h("td", { class: "left" }, timeLeft(inst)),
       h("td", {}, inst.SecretNum),
       h("td", {}, String(inst.KeyNum)),
       actions(ctx, inst, canBackup),
-    ),
-  );
+    );
+  });
   rows.unshift(
     h(
       "tr",

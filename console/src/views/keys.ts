@@ -2,25 +2,48 @@
 // error its calls answer.
 
 import { Body } from "../api.js";
-import { busy, callForm, errorBox, h, list, table, when } from "../dom.js";
+import { attempt, busy, callForm, errorBox, h, list, notice, table, when } from "../dom.js";
 import { Ctx } from "./context.js";
 import { Instance, loadInstances } from "./instances.js";
 
+// toggle enables a disabled key or disables an enabled one, and re-renders with a confirmation.
+function toggle(ctx: Ctx, id: string, state: string): HTMLElement {
+  const slot = h("div", { class: "slot" });
+  const action = state === "Enabled" ? "DisableKey" : "EnableKey";
+  const label = `${action === "DisableKey" ? "Disabling" : "Enabling"} ${id}`;
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: action === "DisableKey" ? "disable" : "enable",
+      "on:click": async () => {
+        if (await attempt(slot, label, async () => void (await ctx.client.call(action, { KeyId: id })))) {
+          await render(ctx);
+          notice(`Done: ${label}.`);
+        }
+      },
+    },
+    action === "DisableKey" ? "Disable" : "Enable",
+  );
+  return h("td", { class: "actions" }, state === "Enabled" || state === "Disabled" ? button : "", slot);
+}
+
 function row(ctx: Ctx, id: string): HTMLTableRowElement {
-  const tr = h("tr", { "data-key": id }, h("td", {}, id), h("td", { colspan: "5" }, "…"));
+  const tr = h("tr", { "data-key": id }, h("td", {}, id), h("td", { colspan: "6" }, "…"));
   ctx.client.call("DescribeKey", { KeyId: id }).then(
     (b: Body) => {
       const k = b.KeyMetadata as Record<string, string>;
       tr.replaceChildren(
         h("td", {}, id),
         h("td", {}, k.DKMSInstanceId || "shared pool"),
-        h("td", {}, k.KeyState),
+        h("td", { class: "state" }, k.KeyState),
         h("td", {}, when(k.CreationDate)),
         h("td", {}, k.PrimaryKeyVersion),
         h("td", {}, k.Description || "—"),
+        toggle(ctx, id, k.KeyState),
       );
     },
-    (e: unknown) => tr.replaceChildren(h("td", {}, id), h("td", { colspan: "5" }, errorBox(e))),
+    (e: unknown) => tr.replaceChildren(h("td", {}, id), h("td", { colspan: "6" }, errorBox(e))),
   );
   return tr;
 }
@@ -61,7 +84,7 @@ export async function render(ctx: Ctx): Promise<void> {
   const slot = h("div", { class: "slot" });
   main.replaceChildren(
     h("h1", {}, "Keys"),
-    table(["Key", "Instance", "State", "Created", "Primary version", "Description"], ids.map((k) => row(ctx, k.KeyId)), "keys"),
+    table(["Key", "Instance", "State", "Created", "Primary version", "Description", ""], ids.map((k) => row(ctx, k.KeyId)), "keys"),
     createForm(ctx, insts, slot),
     slot,
   );

@@ -1,8 +1,8 @@
 // The secret view: details, rotation in words, versions with their stages, and the actions on
 // them. The value is fetched only when the user asks for it, and never before.
 
-import { Body } from "../api.js";
-import { attempt, busy, callForm, errorBox, h, list, table, when } from "../dom.js";
+import { ApiError, Body } from "../api.js";
+import { attempt, busy, callForm, errorBox, h, list, notice, table, when } from "../dom.js";
 import { Ctx } from "./context.js";
 
 interface Version {
@@ -51,6 +51,14 @@ export function rotationSummary(b: Body): string {
   const state = b.RotationState as RotationState | undefined;
   if (state) parts.push(rotationStateWords(state));
   return parts.join("; ");
+}
+
+// rotationClass styles the rotation line as a state: failed (red) or running (amber), with the
+// words of rotationStateWords giving the cause.
+export function rotationClass(b: Body): string {
+  const state = b.RotationState as RotationState | undefined;
+  if (!state) return "rotation";
+  return state.Failed ? "rotation state failed" : "rotation state running";
 }
 
 // RotationState is Coffer's DescribeSecret extension: where a rotation in progress or failed stands.
@@ -221,6 +229,37 @@ function policyForm(ctx: Ctx, name: string, desc: Body, slot: HTMLElement): HTML
   );
 }
 
+// lifecycleButtons delete a secret (with a 7-day recovery window, or at once after a confirm) or
+// restore one planned for deletion.
+function lifecycleButtons(ctx: Ctx, name: string, planned: boolean, slot: HTMLElement): HTMLElement {
+  const run = (cls: string, text: string, label: string, action: string, params: Record<string, string>, ask = "") =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: cls,
+        "on:click": async () => {
+          if (ask && !confirm(ask)) return;
+          if (await attempt(slot, label, async () => void (await ctx.client.call(action, { SecretName: name, ...params })))) {
+            await render(ctx, name);
+            notice(`Done: ${label}.`);
+          }
+        },
+      },
+      text,
+    );
+  return h(
+    "div",
+    { class: "lifecycle" },
+    planned
+      ? run("restore", "Restore", `Restoring ${name}`, "RestoreSecret", {})
+      : [
+          run("delete", "Delete (7-day recovery)", `Scheduling ${name} for deletion`, "DeleteSecret", { RecoveryWindowInDays: "7" }),
+          run("force-delete", "Delete now", `Deleting ${name}`, "DeleteSecret", { ForceDeleteWithoutRecovery: "true" }, `Delete ${name} and every version now, with no recovery?`),
+        ],
+  );
+}
+
 export async function render(ctx: Ctx, name: string): Promise<void> {
   const { main } = ctx;
   const head = h("h1", {}, name);
@@ -228,6 +267,8 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
   let desc: Body | null = null;
   let versions: Version[] = [];
   let failure: HTMLElement | null = null;
+  let missing = false;
+  let deleting = false;
   try {
     [desc, versions] = await busy(`Loading ${name}`, () =>
       Promise.all([
@@ -237,17 +278,25 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
     );
   } catch (e) {
     failure = errorBox(e);
+    missing = e instanceof ApiError && e.code === "Forbidden.ResourceNotFound";
+    deleting = e instanceof ApiError && e.code === "Rejected.ResourceInDeleteWindow";
   }
   if (!desc) {
-    // The value panel stays, so a failing read shows its own code too.
-    main.replaceChildren(head, failure ?? "", valuePanel(ctx, name));
+    // The value panel stays, so a failing read shows its own code too; a secret that does not
+    // exist has no value to reveal, and one planned for deletion can only be restored.
+    const restore = deleting ? lifecycleButtons(ctx, name, true, slot) : "";
+    const banner = deleting ? h("div", { class: "banner expired", role: "alert" }, "Planned to be deleted; until then every call but RestoreSecret answers Rejected.ResourceInDeleteWindow.") : "";
+    main.replaceChildren(head, banner, failure ?? "", missing || deleting ? "" : valuePanel(ctx, name), restore, slot);
     return;
   }
   const inst = String(desc.DKMSInstanceId ?? "");
   const tags = list<{ TagKey: string; TagValue: string }>(desc, "Tags", "Tag");
   const managed = desc.SecretType !== "Generic";
   const [canRotate, canSetPolicy] = managed
-    ? await Promise.all(["RotateSecret", "UpdateSecretRotationPolicy"].map((a) => ctx.supports(a)))
+    ? await ctx.client.allowed(["RotateSecret", "UpdateSecretRotationPolicy"], { SecretName: name }).then(
+        (r) => [r.get("RotateSecret") ?? false, r.get("UpdateSecretRotationPolicy") ?? false],
+        () => [false, false],
+      )
     : [false, false];
   const more = Object.entries(desc).filter(([k]) => !shown.has(k));
   const rows = versions.map((v) =>
@@ -275,7 +324,7 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
       ["Updated", when(desc.UpdateTime)],
     ]),
     h("h2", {}, "Rotation"),
-    h("p", { class: "rotation" }, rotationSummary(desc)),
+    h("p", { class: rotationClass(desc) }, rotationSummary(desc)),
     more.length ? h("div", {}, h("h3", {}, "More"), dl(more.map(([k, v]) => [k, words(v)]))) : "",
     h("h2", {}, "Value"),
     valuePanel(ctx, name),
@@ -285,6 +334,7 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
     managed ? "" : moveForm(ctx, name, versions, slot),
     canSetPolicy ? policyForm(ctx, name, desc, slot) : "",
     canRotate ? rotateButton(ctx, name, slot) : "",
+    lifecycleButtons(ctx, name, Boolean(desc.PlannedDeleteTime), slot),
     slot,
   );
 }

@@ -5,7 +5,7 @@ import { Body } from "../api.js";
 import { busy, callForm, day, errorBox, h, list, table } from "../dom.js";
 import { Ctx } from "./context.js";
 import { Instance, loadInstances } from "./instances.js";
-import { rotationSummary } from "./secret.js";
+import { rotationClass, rotationSummary } from "./secret.js";
 
 export const sharedPool = "shared";
 
@@ -30,7 +30,10 @@ function rotationCell(ctx: Ctx, s: SecretItem): HTMLElement {
   }
   cell.textContent = "…";
   ctx.client.call("DescribeSecret", { SecretName: s.SecretName }).then(
-    (b: Body) => (cell.textContent = rotationSummary(b)),
+    (b: Body) => {
+      cell.textContent = rotationSummary(b);
+      cell.className = rotationClass(b);
+    },
     (e: unknown) => cell.replaceChildren(errorBox(e)),
   );
   return cell;
@@ -130,7 +133,7 @@ export async function render(ctx: Ctx, query: URLSearchParams): Promise<void> {
     groups.push(
       group(
         ctx,
-        h("span", {}, `Instance ${inst.InstanceId}`, expired ? h("span", { class: "status expired" }, inst.Status) : ""),
+        h("span", {}, inst.InstanceName && inst.InstanceName !== inst.InstanceId ? `${inst.InstanceName} ` : "", h("small", {}, inst.InstanceId), expired ? h("span", { class: "status expired" }, inst.Status) : ""),
         expired ? "This instance has expired: reads of its secrets answer Rejected.Unavailable until it is renewed." : "",
         secrets.filter((s) => s.DKMSInstanceId === inst.InstanceId),
         inst.InstanceId,
@@ -142,10 +145,19 @@ export async function render(ctx: Ctx, query: URLSearchParams): Promise<void> {
   if (selected === "" && orphans.length) {
     groups.push(group(ctx, h("span", {}, "Unknown instances"), "These secrets name an instance the endpoint does not list.", orphans, "unknown"));
   }
+  const search = h("input", {
+    type: "search",
+    name: "search",
+    placeholder: "search by name",
+    "on:input": () => {
+      const q = search.value.trim().toLowerCase();
+      for (const tr of main.querySelectorAll<HTMLElement>("tr[data-secret]")) tr.hidden = q !== "" && !tr.dataset.secret!.toLowerCase().includes(q);
+    },
+  });
   const slot = h("div", { class: "slot" });
   main.replaceChildren(
     h("h1", {}, "Secrets"),
-    h("p", { class: "filter" }, h("label", {}, "Show ", filter), ` ${secrets.length} secrets in all`),
+    h("p", { class: "filter" }, h("label", {}, "Show ", filter), " ", search, ` ${secrets.length} secrets in all`),
     ...groups,
     createForm(ctx, insts, selected === sharedPool ? "" : selected, slot),
     slot,

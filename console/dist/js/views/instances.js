@@ -6,6 +6,16 @@ export async function loadInstances(client) {
     const ids = await client.pages("ListKmsInstances", {}, (b) => list(b, "KmsInstances", "KmsInstance"));
     return Promise.all(ids.map(async (i) => (await client.call("GetKmsInstance", { KmsInstanceId: i.KmsInstanceId })).KmsInstance));
 }
+// expiringSoon is an active instance with a day or less left: shown as a warning, not as healthy.
+export function expiringSoon(inst, now = new Date()) {
+    return inst.Status === "Connected" && daysBetween(now, new Date(inst.EndDate)) <= 1;
+}
+// statusOf is the state an instance row shows, with the class that colours it.
+export function statusOf(inst, now = new Date()) {
+    if (inst.Status !== "Connected")
+        return [inst.Status, inst.Status.toLowerCase()];
+    return expiringSoon(inst, now) ? ["Expires soon", "warning"] : ["Active", "connected"];
+}
 export function releaseDate(inst) {
     return addDays(new Date(inst.EndDate), graceDays);
 }
@@ -82,7 +92,10 @@ export async function render(ctx) {
         return;
     }
     const slot = h("div", { class: "slot" });
-    const rows = insts.map((inst) => h("tr", { class: inst.Status === "Connected" ? "" : "expired", "data-instance": inst.InstanceId }, h("td", {}, h("a", { href: `#/secrets?instance=${encodeURIComponent(inst.InstanceId)}` }, inst.InstanceId), h("br"), h("small", {}, inst.InstanceName)), h("td", {}, h("span", { class: `status ${inst.Status.toLowerCase()}` }, inst.Status === "Connected" ? "Active" : inst.Status)), h("td", {}, when(inst.StartDate)), h("td", {}, when(inst.EndDate)), h("td", { class: "left" }, timeLeft(inst)), h("td", {}, inst.SecretNum), h("td", {}, String(inst.KeyNum)), actions(ctx, inst, canBackup)));
+    const rows = insts.map((inst) => {
+        const [status, cls] = statusOf(inst);
+        return h("tr", { class: inst.Status === "Connected" ? (cls === "warning" ? "warning" : "") : "expired", "data-instance": inst.InstanceId }, h("td", {}, h("a", { href: `#/secrets?instance=${encodeURIComponent(inst.InstanceId)}` }, inst.InstanceId), h("br"), h("small", {}, inst.InstanceName)), h("td", {}, h("span", { class: `status ${cls}` }, status)), h("td", {}, when(inst.StartDate)), h("td", {}, when(inst.EndDate)), h("td", { class: "left" }, timeLeft(inst)), h("td", {}, inst.SecretNum), h("td", {}, String(inst.KeyNum)), actions(ctx, inst, canBackup));
+    });
     rows.unshift(h("tr", { "data-instance": "" }, h("td", {}, h("a", { href: "#/secrets?instance=shared" }, "Shared pool"), h("br"), h("small", {}, "secrets created without DKMSInstanceId")), h("td", {}, h("span", { class: "status connected" }, "Active")), h("td", {}, "—"), h("td", {}, "—"), h("td", { class: "left" }, "never expires"), h("td", {}, "see Secrets"), h("td", {}, "—"), h("td", {})));
     main.replaceChildren(h("h1", {}, "KMS instances"), ...insts.filter((i) => i.Status !== "Connected").map(expiredBanner), table(["Instance", "Status", "Start", "End", "Time left", "Secrets", "Keys", ""], rows, "instances"), createForm(ctx, slot), slot);
 }

@@ -1,13 +1,30 @@
 // The keys view: every key with its instance and state; a key of an expired instance shows the
 // error its calls answer.
-import { busy, callForm, errorBox, h, list, table, when } from "../dom.js";
+import { attempt, busy, callForm, errorBox, h, list, notice, table, when } from "../dom.js";
 import { loadInstances } from "./instances.js";
+// toggle enables a disabled key or disables an enabled one, and re-renders with a confirmation.
+function toggle(ctx, id, state) {
+    const slot = h("div", { class: "slot" });
+    const action = state === "Enabled" ? "DisableKey" : "EnableKey";
+    const label = `${action === "DisableKey" ? "Disabling" : "Enabling"} ${id}`;
+    const button = h("button", {
+        type: "button",
+        class: action === "DisableKey" ? "disable" : "enable",
+        "on:click": async () => {
+            if (await attempt(slot, label, async () => void (await ctx.client.call(action, { KeyId: id })))) {
+                await render(ctx);
+                notice(`Done: ${label}.`);
+            }
+        },
+    }, action === "DisableKey" ? "Disable" : "Enable");
+    return h("td", { class: "actions" }, state === "Enabled" || state === "Disabled" ? button : "", slot);
+}
 function row(ctx, id) {
-    const tr = h("tr", { "data-key": id }, h("td", {}, id), h("td", { colspan: "5" }, "…"));
+    const tr = h("tr", { "data-key": id }, h("td", {}, id), h("td", { colspan: "6" }, "…"));
     ctx.client.call("DescribeKey", { KeyId: id }).then((b) => {
         const k = b.KeyMetadata;
-        tr.replaceChildren(h("td", {}, id), h("td", {}, k.DKMSInstanceId || "shared pool"), h("td", {}, k.KeyState), h("td", {}, when(k.CreationDate)), h("td", {}, k.PrimaryKeyVersion), h("td", {}, k.Description || "—"));
-    }, (e) => tr.replaceChildren(h("td", {}, id), h("td", { colspan: "5" }, errorBox(e))));
+        tr.replaceChildren(h("td", {}, id), h("td", {}, k.DKMSInstanceId || "shared pool"), h("td", { class: "state" }, k.KeyState), h("td", {}, when(k.CreationDate)), h("td", {}, k.PrimaryKeyVersion), h("td", {}, k.Description || "—"), toggle(ctx, id, k.KeyState));
+    }, (e) => tr.replaceChildren(h("td", {}, id), h("td", { colspan: "6" }, errorBox(e))));
     return tr;
 }
 function createForm(ctx, insts, slot) {
@@ -27,5 +44,5 @@ export async function render(ctx) {
         return;
     }
     const slot = h("div", { class: "slot" });
-    main.replaceChildren(h("h1", {}, "Keys"), table(["Key", "Instance", "State", "Created", "Primary version", "Description"], ids.map((k) => row(ctx, k.KeyId)), "keys"), createForm(ctx, insts, slot), slot);
+    main.replaceChildren(h("h1", {}, "Keys"), table(["Key", "Instance", "State", "Created", "Primary version", "Description", ""], ids.map((k) => row(ctx, k.KeyId)), "keys"), createForm(ctx, insts, slot), slot);
 }

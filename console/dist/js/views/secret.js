@@ -1,6 +1,7 @@
 // The secret view: details, rotation in words, versions with their stages, and the actions on
 // them. The value is fetched only when the user asks for it, and never before.
-import { attempt, busy, callForm, errorBox, h, list, table, when } from "../dom.js";
+import { ApiError } from "../api.js";
+import { attempt, busy, callForm, errorBox, h, list, notice, table, when } from "../dom.js";
 // shown are the DescribeSecret fields this view places itself; any other field the endpoint adds
 // (rotation state, policies, ...) is listed under "More" so a new field is never hidden.
 const shown = new Set([
@@ -46,6 +47,14 @@ export function rotationSummary(b) {
     if (state)
         parts.push(rotationStateWords(state));
     return parts.join("; ");
+}
+// rotationClass styles the rotation line as a state: failed (red) or running (amber), with the
+// words of rotationStateWords giving the cause.
+export function rotationClass(b) {
+    const state = b.RotationState;
+    if (!state)
+        return "rotation";
+    return state.Failed ? "rotation state failed" : "rotation state running";
 }
 // steps say what each step of the rotation does, in the engine's order.
 const steps = {
@@ -160,6 +169,28 @@ function policyForm(ctx, name, desc, slot) {
         };
     }, () => render(ctx, name), h("strong", {}, "Rotation policy"), h("label", {}, enabled, " automatic, every "), every, h("button", { type: "submit" }, "Save"));
 }
+// lifecycleButtons delete a secret (with a 7-day recovery window, or at once after a confirm) or
+// restore one planned for deletion.
+function lifecycleButtons(ctx, name, planned, slot) {
+    const run = (cls, text, label, action, params, ask = "") => h("button", {
+        type: "button",
+        class: cls,
+        "on:click": async () => {
+            if (ask && !confirm(ask))
+                return;
+            if (await attempt(slot, label, async () => void (await ctx.client.call(action, { SecretName: name, ...params })))) {
+                await render(ctx, name);
+                notice(`Done: ${label}.`);
+            }
+        },
+    }, text);
+    return h("div", { class: "lifecycle" }, planned
+        ? run("restore", "Restore", `Restoring ${name}`, "RestoreSecret", {})
+        : [
+            run("delete", "Delete (7-day recovery)", `Scheduling ${name} for deletion`, "DeleteSecret", { RecoveryWindowInDays: "7" }),
+            run("force-delete", "Delete now", `Deleting ${name}`, "DeleteSecret", { ForceDeleteWithoutRecovery: "true" }, `Delete ${name} and every version now, with no recovery?`),
+        ]);
+}
 export async function render(ctx, name) {
     const { main } = ctx;
     const head = h("h1", {}, name);
@@ -167,6 +198,8 @@ export async function render(ctx, name) {
     let desc = null;
     let versions = [];
     let failure = null;
+    let missing = false;
+    let deleting = false;
     try {
         [desc, versions] = await busy(`Loading ${name}`, () => Promise.all([
             ctx.client.call("DescribeSecret", { SecretName: name, FetchTags: "true" }),
@@ -175,17 +208,22 @@ export async function render(ctx, name) {
     }
     catch (e) {
         failure = errorBox(e);
+        missing = e instanceof ApiError && e.code === "Forbidden.ResourceNotFound";
+        deleting = e instanceof ApiError && e.code === "Rejected.ResourceInDeleteWindow";
     }
     if (!desc) {
-        // The value panel stays, so a failing read shows its own code too.
-        main.replaceChildren(head, failure ?? "", valuePanel(ctx, name));
+        // The value panel stays, so a failing read shows its own code too; a secret that does not
+        // exist has no value to reveal, and one planned for deletion can only be restored.
+        const restore = deleting ? lifecycleButtons(ctx, name, true, slot) : "";
+        const banner = deleting ? h("div", { class: "banner expired", role: "alert" }, "Planned to be deleted; until then every call but RestoreSecret answers Rejected.ResourceInDeleteWindow.") : "";
+        main.replaceChildren(head, banner, failure ?? "", missing || deleting ? "" : valuePanel(ctx, name), restore, slot);
         return;
     }
     const inst = String(desc.DKMSInstanceId ?? "");
     const tags = list(desc, "Tags", "Tag");
     const managed = desc.SecretType !== "Generic";
     const [canRotate, canSetPolicy] = managed
-        ? await Promise.all(["RotateSecret", "UpdateSecretRotationPolicy"].map((a) => ctx.supports(a)))
+        ? await ctx.client.allowed(["RotateSecret", "UpdateSecretRotationPolicy"], { SecretName: name }).then((r) => [r.get("RotateSecret") ?? false, r.get("UpdateSecretRotationPolicy") ?? false], () => [false, false])
         : [false, false];
     const more = Object.entries(desc).filter(([k]) => !shown.has(k));
     const rows = versions.map((v) => h("tr", { "data-version": v.VersionId }, h("td", {}, v.VersionId), h("td", {}, when(v.CreateTime)), h("td", { class: "stages" }, v.VersionStages.VersionStage.length ? v.VersionStages.VersionStage.map((s) => h("span", { class: "stage" }, s)) : h("em", {}, "deprecated")), h("td", {}, valuePanel(ctx, name, v.VersionId))));
@@ -199,5 +237,5 @@ export async function render(ctx, name) {
         ["Tags", tags.map((t) => `${t.TagKey}=${t.TagValue}`).join(", ") || "—"],
         ["Created", when(desc.CreateTime)],
         ["Updated", when(desc.UpdateTime)],
-    ]), h("h2", {}, "Rotation"), h("p", { class: "rotation" }, rotationSummary(desc)), more.length ? h("div", {}, h("h3", {}, "More"), dl(more.map(([k, v]) => [k, words(v)]))) : "", h("h2", {}, "Value"), valuePanel(ctx, name), h("h2", {}, "Versions"), table(["Version", "Created", "Stages", "Value"], rows, "versions"), managed ? "" : putForm(ctx, name, slot), managed ? "" : moveForm(ctx, name, versions, slot), canSetPolicy ? policyForm(ctx, name, desc, slot) : "", canRotate ? rotateButton(ctx, name, slot) : "", slot);
+    ]), h("h2", {}, "Rotation"), h("p", { class: rotationClass(desc) }, rotationSummary(desc)), more.length ? h("div", {}, h("h3", {}, "More"), dl(more.map(([k, v]) => [k, words(v)]))) : "", h("h2", {}, "Value"), valuePanel(ctx, name), h("h2", {}, "Versions"), table(["Version", "Created", "Stages", "Value"], rows, "versions"), managed ? "" : putForm(ctx, name, slot), managed ? "" : moveForm(ctx, name, versions, slot), canSetPolicy ? policyForm(ctx, name, desc, slot) : "", canRotate ? rotateButton(ctx, name, slot) : "", lifecycleButtons(ctx, name, Boolean(desc.PlannedDeleteTime), slot), slot);
 }

@@ -2,7 +2,7 @@
 // group, so a secret created without an instance is never invisible.
 import { busy, callForm, day, errorBox, h, list, table } from "../dom.js";
 import { loadInstances } from "./instances.js";
-import { rotationSummary } from "./secret.js";
+import { rotationClass, rotationSummary } from "./secret.js";
 export const sharedPool = "shared";
 function tagText(s) {
     return (s.Tags?.Tag ?? []).map((t) => `${t.TagKey}=${t.TagValue}`).join(", ");
@@ -15,7 +15,10 @@ function rotationCell(ctx, s) {
         return cell;
     }
     cell.textContent = "…";
-    ctx.client.call("DescribeSecret", { SecretName: s.SecretName }).then((b) => (cell.textContent = rotationSummary(b)), (e) => cell.replaceChildren(errorBox(e)));
+    ctx.client.call("DescribeSecret", { SecretName: s.SecretName }).then((b) => {
+        cell.textContent = rotationSummary(b);
+        cell.className = rotationClass(b);
+    }, (e) => cell.replaceChildren(errorBox(e)));
     return cell;
 }
 function group(ctx, title, note, secrets, id) {
@@ -66,13 +69,23 @@ export async function render(ctx, query) {
         if (selected !== "" && selected !== inst.InstanceId)
             continue;
         const expired = inst.Status !== "Connected";
-        groups.push(group(ctx, h("span", {}, `Instance ${inst.InstanceId}`, expired ? h("span", { class: "status expired" }, inst.Status) : ""), expired ? "This instance has expired: reads of its secrets answer Rejected.Unavailable until it is renewed." : "", secrets.filter((s) => s.DKMSInstanceId === inst.InstanceId), inst.InstanceId));
+        groups.push(group(ctx, h("span", {}, inst.InstanceName && inst.InstanceName !== inst.InstanceId ? `${inst.InstanceName} ` : "", h("small", {}, inst.InstanceId), expired ? h("span", { class: "status expired" }, inst.Status) : ""), expired ? "This instance has expired: reads of its secrets answer Rejected.Unavailable until it is renewed." : "", secrets.filter((s) => s.DKMSInstanceId === inst.InstanceId), inst.InstanceId));
     }
     // A secret whose instance is gone from the list still shows, rather than vanishing.
     const orphans = secrets.filter((s) => s.DKMSInstanceId && !known.has(s.DKMSInstanceId));
     if (selected === "" && orphans.length) {
         groups.push(group(ctx, h("span", {}, "Unknown instances"), "These secrets name an instance the endpoint does not list.", orphans, "unknown"));
     }
+    const search = h("input", {
+        type: "search",
+        name: "search",
+        placeholder: "search by name",
+        "on:input": () => {
+            const q = search.value.trim().toLowerCase();
+            for (const tr of main.querySelectorAll("tr[data-secret]"))
+                tr.hidden = q !== "" && !tr.dataset.secret.toLowerCase().includes(q);
+        },
+    });
     const slot = h("div", { class: "slot" });
-    main.replaceChildren(h("h1", {}, "Secrets"), h("p", { class: "filter" }, h("label", {}, "Show ", filter), ` ${secrets.length} secrets in all`), ...groups, createForm(ctx, insts, selected === sharedPool ? "" : selected, slot), slot);
+    main.replaceChildren(h("h1", {}, "Secrets"), h("p", { class: "filter" }, h("label", {}, "Show ", filter), " ", search, ` ${secrets.length} secrets in all`), ...groups, createForm(ctx, insts, selected === sharedPool ? "" : selected, slot), slot);
 }
