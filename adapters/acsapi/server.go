@@ -175,7 +175,7 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (c call) {
 	c.Resources = access.Resources
 	if err == nil && read != nil {
 		// The action claims the nonce in the store round trip that reads its secrets.
-		call := core.SignedRead{CallerID: c.Caller, Permission: access.Permission, SourceIP: ip, Nonce: cred.Nonce, NonceTTL: h.Verifier.NonceTTL()}
+		call := core.SignedRead{CallerID: c.Caller, Permission: access.Permission, SourceIP: ip, Nonce: cred.Nonce, NonceTTL: cred.NonceTTL}
 		c.body, err = read(ctx, h.Service, call, req.Params)
 	} else if err == nil {
 		c.body, err = serve(ctx, h.Service, req.Params)
