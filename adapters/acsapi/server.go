@@ -208,7 +208,7 @@ func (h *Handler) Dispatch(ctx context.Context, c Call) (body any, resources []s
 	resources = access.Resources
 	if err == nil && read != nil {
 		// The action claims the nonce in the store round trip that reads its secrets.
-		call := core.SignedRead{CallerID: c.Credential.AccessKeyID, Permission: access.Permission, SourceIP: c.SourceIP, Nonce: c.Credential.Nonce, NonceTTL: h.Verifier.NonceTTL()}
+		call := core.SignedRead{CallerID: c.Credential.AccessKeyID, Permission: access.Permission, SourceIP: c.SourceIP, Nonce: c.Credential.Nonce, NonceTTL: c.Credential.NonceTTL}
 		body, err = read(ctx, h.Service, call, c.Params)
 	} else if err == nil {
 		body, err = serve(ctx, h.Service, c.Params)

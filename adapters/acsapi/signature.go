@@ -92,6 +92,8 @@ type Credential struct {
 	// the secret (core.NonceOn), any other call the key again (core.NonceBy), so the store keeps
 	// the nonce beside the secret or the key's record.
 	Nonce string
+	// NonceTTL is how long the nonce must be kept (see Verifier.NonceTTL).
+	NonceTTL time.Duration
 }
 
 // Authenticate does everything Verify does but claim the nonce: the caller must claim it (Claim,
@@ -114,7 +116,8 @@ func (v *Verifier) Authenticate(ctx context.Context, r *http.Request, req *Reque
 	if err != nil {
 		return Credential{}, err
 	}
-	if err := v.checkTime(s.timestamp, s.timeName); err != nil {
+	ttl, err := v.checkTime(s.timestamp, s.timeName)
+	if err != nil {
 		return Credential{}, err
 	}
 	if s.nonce == "" {
@@ -126,19 +129,19 @@ func (v *Verifier) Authenticate(ctx context.Context, r *http.Request, req *Reque
 	if err := v.check(ctx, &s); err != nil {
 		return Credential{}, err
 	}
-	return NewCredential(s.accessKeyID, s.nonce, req.Action, req.Params), nil
+	return NewCredential(s.accessKeyID, s.nonce, req.Action, req.Params, ttl), nil
 }
 
 // NewCredential is the credential of a call of action with parameters p that accessKeyID signed
-// with nonce, the nonce scoped as Credential.Nonce says.
-func NewCredential(accessKeyID, nonce, action string, p Params) Credential {
+// with nonce, the nonce scoped as Credential.Nonce says and kept for ttl (see Verifier.NonceTTL).
+func NewCredential(accessKeyID, nonce, action string, p Params, ttl time.Duration) Credential {
 	nonce = strconv.Itoa(len(accessKeyID)) + ":" + accessKeyID + nonce
 	if secret := secretOf(action, p); secret != "" {
 		nonce = core.NonceOn(secret, nonce)
 	} else {
 		nonce = core.NonceBy(accessKeyID, nonce)
 	}
-	return Credential{AccessKeyID: accessKeyID, Nonce: nonce}
+	return Credential{AccessKeyID: accessKeyID, Nonce: nonce, NonceTTL: ttl}
 }
 
 // secretOf is the (first) secret a call acts on, or "": the store keeps the call's nonce beside
@@ -155,7 +158,7 @@ func secretOf(action string, p Params) string {
 
 // Claim claims an authenticated request's nonce, failing for one seen before.
 func (v *Verifier) Claim(ctx context.Context, c Credential) error {
-	fresh, err := v.Nonces.ClaimNonce(ctx, c.Nonce, v.NonceTTL())
+	fresh, err := v.Nonces.ClaimNonce(ctx, c.Nonce, c.NonceTTL)
 	if err != nil {
 		return core.TemporarilyUnavailable("the nonce store", err)
 	}
@@ -165,9 +168,17 @@ func (v *Verifier) Claim(ctx context.Context, c Credential) error {
 	return nil
 }
 
-// NonceTTL is how long a nonce is remembered: a timestamp is accepted while within skew of now
-// either way, so its nonce must be kept for twice the skew.
-func (v *Verifier) NonceTTL() time.Duration { return 2 * v.skew() }
+// NonceTTL is how long the nonce of a request timestamped t, verified at now, is remembered: until
+// t leaves the accepted window (t+skew), when a replay is refused for its time anyway. So an
+// expiry is a function of the signed timestamp: a replay after a restart carries the expiry its
+// first claim had (the embedded store relies on it after a crash), and the store keeps no nonce
+// longer than it can be replayed. At least minNonceTTL, so that no claim expires as it is made.
+func (v *Verifier) NonceTTL(t, now time.Time) time.Duration {
+	return max(t.Add(v.MaxSkew()).Sub(now), minNonceTTL)
+}
+
+// minNonceTTL is the least NonceTTL, for a timestamp at the edge of the window.
+const minNonceTTL = time.Second
 
 // check verifies the signature with the key's secret, or its public key for SHA256withRSA.
 func (v *Verifier) check(ctx context.Context, s *signed) error {
@@ -214,26 +225,29 @@ func (s *signed) matches(secret []byte) bool {
 	return hmac.Equal(mac.Sum(nil), s.signature)
 }
 
-func (v *Verifier) skew() time.Duration {
+// MaxSkew is how far a request's timestamp may be from the server's clock, either way.
+func (v *Verifier) MaxSkew() time.Duration {
 	if v.Skew > 0 {
 		return v.Skew
 	}
 	return DefaultSkew
 }
 
-func (v *Verifier) checkTime(ts, name string) error {
+// checkTime checks a request's timestamp and returns its NonceTTL.
+func (v *Verifier) checkTime(ts, name string) (time.Duration, error) {
 	if ts == "" {
-		return illegalTimestamp("The input parameter " + strconv.Quote(name) + " that is mandatory for processing this request is not supplied.")
+		return 0, illegalTimestamp("The input parameter " + strconv.Quote(name) + " that is mandatory for processing this request is not supplied.")
 	}
 	t, err := time.Parse(time.RFC3339, ts)
 	if err != nil {
-		return illegalTimestamp("The input parameter " + strconv.Quote(name) + " must be a UTC time such as 2006-01-02T15:04:05Z.")
+		return 0, illegalTimestamp("The input parameter " + strconv.Quote(name) + " must be a UTC time such as 2006-01-02T15:04:05Z.")
 	}
-	if now, ok := v.Fresh(t); !ok {
-		return illegalTimestamp("The input parameter " + strconv.Quote(name) + " is more than " + v.skew().String() +
+	now, ok := v.Fresh(t)
+	if !ok {
+		return 0, illegalTimestamp("The input parameter " + strconv.Quote(name) + " is more than " + v.MaxSkew().String() +
 			" away from the server time " + FormatTime(now) + ".")
 	}
-	return nil
+	return v.NonceTTL(t, now), nil
 }
 
 // Fresh reports whether t is within the skew of the clock, either way, and the clock's time.
@@ -244,7 +258,7 @@ func (v *Verifier) Fresh(t time.Time) (now time.Time, ok bool) {
 	}
 	now = clock.Now()
 	d := now.Sub(t)
-	return now, d <= v.skew() && d >= -v.skew()
+	return now, d <= v.MaxSkew() && d >= -v.MaxSkew()
 }
 
 // credentialErr maps a failed credential lookup to the wire: unknown, disabled, or retryable.

@@ -81,7 +81,7 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (o acsapi.Outcome, body 
 	// SigV4 has no nonce: the signature names the request, and X-Amz-Date, which it covers,
 	// bounds its life to the skew, so remembering it for the nonce TTL refuses every replay.
 	// The SDKs sign a fresh amz-sdk-invocation-id into each call, so two calls never collide.
-	cred := acsapi.NewCredential(s.accessKeyID, "sigv4:"+hex.EncodeToString(s.signature), op.acs, op.params)
+	cred := acsapi.NewCredential(s.accessKeyID, "sigv4:"+hex.EncodeToString(s.signature), op.acs, op.params, s.ttl)
 	ctx, reason := core.WithAuditReason(r.Context())
 	res, resources, err := h.API.Dispatch(ctx, acsapi.Call{Action: op.acs, Params: op.params, Credential: cred, SourceIP: ip, Serve: op.serve, Read: op.read})
 	o.Resources, o.Reason = resources, *reason
@@ -102,6 +102,7 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (o acsapi.Outcome, body 
 type request struct {
 	signed
 	raw []byte
+	ttl time.Duration // how long its nonce is kept
 }
 
 // authenticate checks the request's form and signature; it sets o.Claimed to the key id a request
@@ -126,11 +127,12 @@ func (h *Handler) authenticate(r *http.Request, o *acsapi.Outcome) (request, err
 	if err != nil {
 		return request{}, invalidParameter("The request body is too large.")
 	}
-	if err := verify(r.Context(), h.API.Verifier, r, s, raw); err != nil {
+	ttl, err := verify(r.Context(), h.API.Verifier, r, s, raw)
+	if err != nil {
 		return request{}, err
 	}
 	o.Claimed, o.Caller = "", s.accessKeyID
-	return request{signed: s, raw: raw}, nil
+	return request{signed: s, raw: raw, ttl: ttl}, nil
 }
 
 // cut bounds what a caller's header puts in the audit record and the log.

@@ -80,49 +80,50 @@ func parseAuthorization(auth string) (signed, error) {
 
 // verify checks, cheapest first, that r is fresh and signed by s.accessKeyID's secret: the date
 // within the verifier's skew, every header that steers the call signed, and the HMAC, compared in
-// constant time. body is r's body, already read.
-func verify(ctx context.Context, v *acsapi.Verifier, r *http.Request, s signed, body []byte) error {
+// constant time. body is r's body, already read. It returns how long the request's nonce is kept.
+func verify(ctx context.Context, v *acsapi.Verifier, r *http.Request, s signed, body []byte) (ttl time.Duration, err error) {
 	amzDate := r.Header.Get("X-Amz-Date")
 	t, err := time.Parse(amzDateLayout, amzDate)
 	if err != nil {
-		return incomplete("The X-Amz-Date header must be a UTC time such as 20060102T150405Z.")
+		return 0, incomplete("The X-Amz-Date header must be a UTC time such as 20060102T150405Z.")
 	}
 	if !strings.HasPrefix(amzDate, s.date) {
-		return awsErr(400, "InvalidSignatureException", "The Credential date must be the date of X-Amz-Date.")
+		return 0, awsErr(400, "InvalidSignatureException", "The Credential date must be the date of X-Amz-Date.")
 	}
-	if now, fresh := v.Fresh(t); !fresh {
-		return awsErr(400, "InvalidSignatureException", "Signature expired: "+amzDate+" is now earlier or later than "+
-			now.UTC().Format(amzDateLayout)+" by more than "+(v.NonceTTL()/2).String()+".")
+	now, fresh := v.Fresh(t)
+	if !fresh {
+		return 0, awsErr(400, "InvalidSignatureException", "Signature expired: "+amzDate+" is now earlier or later than "+
+			now.UTC().Format(amzDateLayout)+" by more than "+v.MaxSkew().String()+".")
 	}
 	for _, h := range []string{"host", "x-amz-date", "x-amz-target", "content-type"} {
 		if (h == "host" || r.Header.Get(h) != "") && !slices.Contains(s.headers, h) {
-			return incomplete("The header " + h + " must be signed.")
+			return 0, incomplete("The header " + h + " must be signed.")
 		}
 	}
 	toSign, err := stringToSign(r, s, amzDate, body)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	secret, err := v.Secrets(ctx, s.accessKeyID)
 	switch {
 	case errors.Is(err, core.ErrNotFound) || core.KindOf(err) == core.KindNotFound:
-		return errUnknownKey
+		return 0, errUnknownKey
 	case errors.Is(err, acsapi.ErrAccessKeyDisabled):
-		return errDisabledKey
+		return 0, errDisabledKey
 	case err != nil:
-		return core.TemporarilyUnavailable("the access key store", err)
+		return 0, core.TemporarilyUnavailable("the access key store", err)
 	case len(secret) == 0:
 		// An empty HMAC key would let anyone sign as this key.
-		return &core.Error{Kind: core.KindInternal, Message: "an access key has an empty secret"}
+		return 0, &core.Error{Kind: core.KindInternal, Message: "an access key has an empty secret"}
 	}
 	key := mac(append([]byte("AWS4"), secret...), s.date)
 	for _, part := range []string{s.region, service, "aws4_request", toSign} {
 		key = mac(key, part)
 	}
 	if !hmac.Equal(key, s.signature) {
-		return errBadSignature
+		return 0, errBadSignature
 	}
-	return nil
+	return v.NonceTTL(t, now), nil
 }
 
 func mac(key []byte, data string) []byte {

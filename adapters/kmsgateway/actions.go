@@ -42,7 +42,7 @@ func getSecretValue(ctx context.Context, h *Handler, c *call, requestID string) 
 	// As on the OpenAPI's hot path: one store round trip claims the nonce and reads the secret,
 	// which is authorized on the metadata it returned.
 	res, err := h.API.Service.ReadSecretValues(ctx, core.SignedRead{
-		CallerID: c.caller, Permission: perm, SourceIP: c.ip, Nonce: core.NonceOn(name, c.nonce), NonceTTL: h.API.Verifier.NonceTTL(),
+		CallerID: c.caller, Permission: perm, SourceIP: c.ip, Nonce: core.NonceOn(name, c.nonce), NonceTTL: c.ttl,
 	}, []core.GetSecretValueInput{{Name: name, VersionID: c.req.VersionID, Stage: c.req.VersionStage}})
 	if err != nil {
 		return nil, resources, replayed(err)
@@ -67,7 +67,7 @@ func getSecretValue(ctx context.Context, h *Handler, c *call, requestID string) 
 // read) and decides it as the OpenAPI decides the same permission on the same resources, before
 // any key is read.
 func (h *Handler) authorize(ctx context.Context, c *call, perm string, resources []string) error {
-	if err := h.API.Verifier.Claim(ctx, acsapi.Credential{AccessKeyID: c.caller, Nonce: core.NonceBy(c.caller, c.nonce)}); err != nil {
+	if err := h.API.Verifier.Claim(ctx, acsapi.Credential{AccessKeyID: c.caller, Nonce: core.NonceBy(c.caller, c.nonce), NonceTTL: c.ttl}); err != nil {
 		return replayed(err)
 	}
 	return h.API.Service.Authorize(ctx, core.AccessRequest{CallerID: c.caller, Permission: perm, Resources: resources, SourceIP: c.ip})

@@ -85,6 +85,7 @@ type call struct {
 	action string
 	caller string
 	nonce  string
+	ttl    time.Duration // the nonce's (acsapi.Verifier.NonceTTL)
 	ip     netip.Addr
 	req    *request
 	// instance is the KMS instance whose endpoint was called (<instance id>.<domain>), or ""
@@ -139,9 +140,10 @@ func (h *Handler) verify(r *http.Request, action string) (*call, error) {
 	if err != nil {
 		return nil, errDate
 	}
-	if now, fresh := h.API.Verifier.Fresh(date); !fresh {
+	now, fresh := h.API.Verifier.Fresh(date)
+	if !fresh {
 		return nil, &acsapi.Error{Status: 400, Code: "RequestTimeTooSkewed", Message: "The date header is more than " +
-			(h.API.Verifier.NonceTTL() / 2).String() + " away from the server time " + now.UTC().Format(http.TimeFormat) + "."}
+			h.API.Verifier.MaxSkew().String() + " away from the server time " + now.UTC().Format(http.TimeFormat) + "."}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
@@ -179,7 +181,7 @@ func (h *Handler) verify(r *http.Request, action string) (*call, error) {
 		mark = "tls:" + acsapi.NewRequestID()
 	}
 	nonce := strconv.Itoa(len(keyID)) + ":" + keyID + "dkms:" + mark
-	return &call{action: action, caller: keyID, nonce: nonce, req: req}, nil
+	return &call{action: action, caller: keyID, nonce: nonce, ttl: h.API.Verifier.NonceTTL(date, now), req: req}, nil
 }
 
 // holdsKey reports whether the TLS client certificate of r carries client key id's public key:

@@ -101,8 +101,9 @@ func TestNoncesPurged(t *testing.T) {
 }
 
 // TestNoncesAfterCrash: a process that stops without Close loses its nonces from memory, so the
-// next one refuses every signed call (the store answers "temporarily unavailable") rather than
-// answer a replay of one of them; a clean stop refuses nothing.
+// next one refuses (the store answers "temporarily unavailable") every claim that expires by the
+// bound the crash left, as the replay of a nonce claimed before it does, rather than answer it;
+// a claim expiring later, as a request signed after the restart does, is answered at once.
 func TestNoncesAfterCrash(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -110,7 +111,8 @@ func TestNoncesAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	if ok, err := s.ClaimNonce(ctx, "before", time.Minute); err != nil || !ok {
+	exp := time.Now().Add(time.Minute) // the expiry its request's timestamp gives the nonce
+	if ok, err := s.ClaimNonce(ctx, "before", time.Until(exp)); err != nil || !ok {
 		t.Fatalf("ClaimNonce = %v, %v", ok, err)
 	}
 	if err := s.db.Close(); err != nil { // a crash: no Close, so the nonces in memory are lost
@@ -120,13 +122,25 @@ func TestNoncesAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open after a crash: %v", err)
 	}
-	for _, nonce := range []string{"before", "after"} {
-		if ok, err := s.ClaimNonce(ctx, nonce, time.Minute); ok || core.KindOf(err) != core.KindUnavailableTemporary {
+	// The replay, and any claim expiring as early, is refused.
+	for _, nonce := range []string{"before", "other"} {
+		if ok, err := s.ClaimNonce(ctx, nonce, time.Until(exp)); ok || core.KindOf(err) != core.KindUnavailableTemporary {
 			t.Fatalf("ClaimNonce(%s) after a crash = %v, %v; want refused as temporarily unavailable", nonce, ok, err)
 		}
-		if ok, found, err := s.ClaimAndRead(ctx, nonce, time.Minute, nil); ok || found != nil || core.KindOf(err) != core.KindUnavailableTemporary {
+		if ok, found, err := s.ClaimAndRead(ctx, nonce, time.Until(exp), nil); ok || found != nil || core.KindOf(err) != core.KindUnavailableTemporary {
 			t.Fatalf("ClaimAndRead(%s) after a crash = %v, %v; want refused as temporarily unavailable", nonce, ok, err)
 		}
+	}
+	// A claim expiring beyond the bound (exp + boundStep) is answered, and remembered.
+	late := time.Until(exp) + 2*boundStep
+	if ok, err := s.ClaimNonce(ctx, "after", late); err != nil || !ok {
+		t.Fatalf("ClaimNonce expiring beyond the bound after a crash = %v, %v; want fresh", ok, err)
+	}
+	if ok, _, err := s.ClaimAndRead(ctx, "read", late, nil); err != nil || !ok {
+		t.Fatalf("ClaimAndRead expiring beyond the bound after a crash = %v, %v; want fresh", ok, err)
+	}
+	if ok, err := s.ClaimNonce(ctx, "after", late); err != nil || ok {
+		t.Fatalf("ClaimNonce of a nonce claimed after the crash = %v, %v; want false", ok, err)
 	}
 	// Still refusing after a clean stop that followed the crash: the lost nonces are still live.
 	if err := s.Close(); err != nil {
@@ -136,8 +150,11 @@ func TestNoncesAfterCrash(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	defer s.Close()
-	if ok, err := s.ClaimNonce(ctx, "after", time.Minute); ok || core.KindOf(err) != core.KindUnavailableTemporary {
+	if ok, err := s.ClaimNonce(ctx, "before", time.Until(exp)); ok || core.KindOf(err) != core.KindUnavailableTemporary {
 		t.Fatalf("ClaimNonce after a clean stop that followed a crash = %v, %v; want refused", ok, err)
+	}
+	if ok, err := s.ClaimNonce(ctx, "after", late); err != nil || ok {
+		t.Fatalf("ClaimNonce of a nonce claimed after the crash, after a clean stop = %v, %v; want false", ok, err)
 	}
 }
 

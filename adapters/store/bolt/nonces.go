@@ -17,22 +17,26 @@ import (
 // Replay protection across a crash rests on a bound kept durable ahead of every claim: no nonce in
 // memory expires after keyNoncesUntil. Close writes the live nonces and clears the bound in one
 // transaction; Open finds the bound still set only when the last process stopped without Close
-// (killed, crashed, power lost) and then refuses every claim until the bound has passed, since any
-// nonce claimed before the crash may be replayed until then.
+// (killed, crashed, power lost), and then refuses a claim that would expire by the bound: it may
+// be the replay of a nonce claimed before the crash. A nonce's expiry is its request's signed
+// timestamp plus the allowed skew (acsapi.Verifier.NonceTTL), so a replay carries the expiry of its
+// first claim, at most the bound, while a request signed after the restart expires later.
 //
 // What a crash may and may not allow:
-//   - it may cost availability: after a crash, every signed call answers 503 for up to the nonce
-//     ttl plus boundStep (31 minutes with the default 15-minute skew);
-//   - it may not allow a replay: a nonce answered before the crash expires before the bound, and
-//     the bound was durable before the nonce was answered;
+//   - it may cost availability, for boundStep at most: after a crash, a signed call answers 503
+//     while its timestamp plus the skew is not past the bound, so only requests signed up to
+//     boundStep (10 s) after the crash are refused; a client whose clock is behind the server's
+//     by d is refused d longer, at most the skew (15 minutes by default) plus boundStep;
+//   - it may not allow a replay: a nonce answered before the crash expires by the bound, the bound
+//     was durable before the nonce was answered, and its replay carries the same expiry;
 //   - a clean stop (Close) keeps the nonces and refuses nothing after it.
-//
+
 // Memory holds every live nonce, about a hundred bytes each, as Redis does: 2,000 calls/s keep
-// some 360 MB for the default 30-minute ttl.
+// some 180 MB for the default 15-minute skew (a nonce lives from its timestamp to timestamp+skew).
 
 // boundStep is how far ahead of the latest expiry the durable bound is set, so it is written (one
 // fsync) at most once per boundStep under steady traffic.
-const boundStep = time.Minute
+const boundStep = 10 * time.Second
 
 // purgeBatch bounds the expired nonces one claim deletes, so no claim pays for a long backlog.
 const purgeBatch = 64
@@ -45,7 +49,7 @@ type nonceSet struct {
 	exp     map[string]int64 // nonce -> expiry, Unix ns
 	order   []claimed        // in claim order, for purging; an entry may be stale (the map decides)
 	bound   int64            // the durable keyNoncesUntil: no expiry in exp is later
-	refuse  int64            // after a crash, no claim is answered before this
+	refuse  int64            // after a crash, no claim expiring by this is answered
 	stopped bool             // Close has taken the nonces
 	persist func(bound int64) error
 }
@@ -61,9 +65,10 @@ func (n *nonceSet) claim(ctx context.Context, nonce string, ttl time.Duration) (
 		return false, err
 	}
 	now := time.Now().UnixNano()
-	if now < n.refuse {
+	exp := now + int64(ttl)
+	if exp <= n.refuse {
 		return false, core.TemporarilyUnavailable("the embedded store", fmt.Errorf(
-			"it restarted after a crash and answers no signed call until %s, when no nonce it may have lost can be replayed",
+			"it restarted after a crash and answers no signed call timestamped before %s minus the allowed skew: it may replay a nonce the crash lost",
 			time.Unix(0, n.refuse).UTC().Format(time.RFC3339)))
 	}
 	n.mu.Lock()
@@ -75,7 +80,6 @@ func (n *nonceSet) claim(ctx context.Context, nonce string, ttl time.Duration) (
 	if exp, ok := n.exp[nonce]; ok && exp > now {
 		return false, nil
 	}
-	exp := now + int64(ttl)
 	if exp > n.bound {
 		// Durable before the claim is answered, so a crash cannot forget a nonce it answered.
 		bound := exp + int64(boundStep)

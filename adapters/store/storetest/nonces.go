@@ -59,25 +59,27 @@ func testNonceExpiry(t *testing.T, s core.Store) {
 
 // testNoncesAfterReopen: a nonce claimed either way (ClaimNonce or ClaimAndRead) before the store
 // is closed and opened again is still refused after it, either way, for its ttl: a stop and a
-// start are no window for a replay. A nonce never claimed is fresh after the restart.
+// start are no window for a replay, which claims with the same expiry (the request's timestamp
+// plus the skew). A nonce never claimed is fresh after the restart.
 func testNoncesAfterReopen(t *testing.T, open func(t *testing.T) core.Store, reopen func(t *testing.T, old core.Store) core.Store) {
 	p := prefix()
 	s := open(t)
 	t.Cleanup(func() { s.Close() })
-	if ok, err := s.ClaimNonce(ctx, p+"claimed", time.Minute); err != nil || !ok {
+	exp := time.Now().Add(time.Minute)
+	if ok, err := s.ClaimNonce(ctx, p+"claimed", time.Until(exp)); err != nil || !ok {
 		t.Fatalf("ClaimNonce = %v, %v", ok, err)
 	}
-	if fresh, _, err := s.ClaimAndRead(ctx, p+"read", time.Minute, nil); err != nil || !fresh {
+	if fresh, _, err := s.ClaimAndRead(ctx, p+"read", time.Until(exp), nil); err != nil || !fresh {
 		t.Fatalf("ClaimAndRead = %v, %v", fresh, err)
 	}
 
 	s = reopen(t, s)
 
 	for _, nonce := range []string{p + "claimed", p + "read"} {
-		if ok, err := s.ClaimNonce(ctx, nonce, time.Minute); err != nil || ok {
+		if ok, err := s.ClaimNonce(ctx, nonce, time.Until(exp)); err != nil || ok {
 			t.Fatalf("ClaimNonce(%s) after reopen = %v, %v; want refused", nonce, ok, err)
 		}
-		if fresh, found, err := s.ClaimAndRead(ctx, nonce, time.Minute, nil); err != nil || fresh || found != nil {
+		if fresh, found, err := s.ClaimAndRead(ctx, nonce, time.Until(exp), nil); err != nil || fresh || found != nil {
 			t.Fatalf("ClaimAndRead(%s) after reopen = %v, %v; want refused", nonce, fresh, err)
 		}
 	}
