@@ -74,6 +74,7 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare %s: %w", filepath.Join(dir, FileName), err)
 	}
+	s.nonces.settle()
 	return s, nil
 }
 

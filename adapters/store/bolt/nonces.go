@@ -23,10 +23,13 @@ import (
 // first claim, at most the bound, while a request signed after the restart expires later.
 //
 // What a crash may and may not allow:
-//   - it may cost availability, for boundStep at most: after a crash, a signed call answers 503
-//     while its timestamp plus the skew is not past the bound, so only requests signed up to
-//     boundStep (10 s) after the crash are refused; a client whose clock is behind the server's
-//     by d is refused d longer, at most the skew (15 minutes by default) plus boundStep;
+//   - it may cost availability: after a crash, a signed call answers 503 while its timestamp plus
+//     the skew is not past the bound, that is when it was signed up to boundStep (1 s) after the
+//     newest timestamp answered before the crash. Open waits out boundStep after a crash, so a
+//     client whose clock agrees with the server's is not refused; one whose clock was ahead by d
+//     before the crash (or is behind by d after it) is refused up to d longer, at most the skew
+//     (15 minutes by default);
+//   - a restart after a crash takes boundStep longer;
 //   - it may not allow a replay: a nonce answered before the crash expires by the bound, the bound
 //     was durable before the nonce was answered, and its replay carries the same expiry;
 //   - a clean stop (Close) keeps the nonces and refuses nothing after it.
@@ -36,7 +39,16 @@ import (
 
 // boundStep is how far ahead of the latest expiry the durable bound is set, so it is written (one
 // fsync) at most once per boundStep under steady traffic.
-const boundStep = 10 * time.Second
+const boundStep = time.Second
+
+// settle waits, after a crash, until a request signed now expires past the bound the crash left
+// (for a client whose clock agrees with the server's), so that restarting costs a moment rather
+// than refused calls. The wait is at most boundStep and a margin.
+func (n *nonceSet) settle() {
+	if n.refuse > 0 {
+		time.Sleep(boundStep + 100*time.Millisecond)
+	}
+}
 
 // purgeBatch bounds the expired nonces one claim deletes, so no claim pays for a long backlog.
 const purgeBatch = 64
