@@ -336,7 +336,7 @@ func (s *Service) resolve(ctx context.Context, name string, createsIn *string) (
 			r.instance, r.known = k.InstanceID, true
 		}
 	case kind == "instance":
-		r.instance, r.known = id, true
+		r.instance, r.known = storedInstanceID(id), true // instance/shared is the shared pool
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) && KindOf(err) != KindNotFound {
 		return r, storeErr(err)

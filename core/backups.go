@@ -27,7 +27,8 @@ const (
 	backupFormatV1 = "coffer-backup/1"
 )
 
-// Backup is a catalog entry: one backup file of one instance.
+// Backup is a catalog entry: one backup file of one instance, or of the shared pool (InstanceID
+// SharedPool).
 type Backup struct {
 	ID           string    `json:"id"`
 	InstanceID   string    `json:"instanceId"`
@@ -85,7 +86,19 @@ type backupSecret struct {
 	Values map[string][]byte `json:"values"` // sealed, by version id
 }
 
-// CreateBackup writes a backup of an instance, in any state, to the backup sink.
+// sharedPoolInstance stands for the shared pool in a backup, which has no instance record.
+var sharedPoolInstance = Instance{ID: SharedPool, Name: "shared pool"}
+
+// storedInstanceID is the instance id that keys and secrets carry: "" for the shared pool.
+func storedInstanceID(id string) string {
+	if id == SharedPool {
+		return ""
+	}
+	return id
+}
+
+// CreateBackup writes a backup of an instance, in any state, or of the shared pool (SharedPool),
+// to the backup sink.
 func (s *Service) CreateBackup(ctx context.Context, instanceID string) (*Backup, error) {
 	if instanceID == "" {
 		return nil, Missing("KmsInstanceId")
@@ -93,15 +106,25 @@ func (s *Service) CreateBackup(ctx context.Context, instanceID string) (*Backup,
 	if s.life.Backups == nil {
 		return nil, Errorf(KindInvalidParameter, "no backup sink is configured")
 	}
-	inst, err := getRecord[Instance](ctx, s.store, RecordInstance, instanceID, "KMS instance")
+	inst := &sharedPoolInstance
+	if instanceID != SharedPool {
+		var err error
+		if inst, err = getRecord[Instance](ctx, s.store, RecordInstance, instanceID, "KMS instance"); err != nil {
+			return nil, err
+		}
+	}
+	stored := storedInstanceID(instanceID)
+	p := backupPayload{ID: randomID("bkp-", 12), CreateTime: s.now(), Instance: *inst}
+	keys, err := s.ListKeys(ctx, stored)
 	if err != nil {
 		return nil, err
 	}
-	p := backupPayload{ID: randomID("bkp-", 12), CreateTime: s.now(), Instance: *inst}
-	if p.Keys, err = s.ListKeys(ctx, instanceID); err != nil {
-		return nil, err
+	for _, k := range keys { // ListKeys("") lists every key; the pool's are those of no instance
+		if k.InstanceID == stored {
+			p.Keys = append(p.Keys, k)
+		}
 	}
-	secrets, err := s.instanceSecrets(ctx, instanceID)
+	secrets, err := s.instanceSecrets(ctx, stored)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +235,8 @@ func (s *Service) ListBackups(ctx context.Context, instanceID string) ([]*Backup
 
 // RestoreBackupInput names a backup and where it goes. With no InstanceID the backup goes into a
 // new instance; with the backup's own instance id, into that instance, recreated when it was
-// released. EndDate is required whenever an instance is created.
+// released; with SharedPool, into the shared pool. EndDate is required whenever an instance is
+// created.
 type RestoreBackupInput struct {
 	BackupID   string
 	InstanceID string
@@ -331,7 +355,11 @@ func (s *Service) RestoreBackup(ctx context.Context, in RestoreBackupInput) (*Re
 			return nil, storeErr(err)
 		}
 	}
-	return &RestoreResult{InstanceID: inst.ID, SecretNum: len(secrets), KeyNum: len(keys)}, nil
+	id := inst.ID
+	if id == "" {
+		id = SharedPool
+	}
+	return &RestoreResult{InstanceID: id, SecretNum: len(secrets), KeyNum: len(keys)}, nil
 }
 
 func damagedBackup(format string, args ...any) error {
@@ -382,9 +410,15 @@ func (s *Service) openBackup(ctx context.Context, id string, file []byte) (*back
 }
 
 // restoreTarget picks or makes the instance a restore writes into; create reports that it must
-// be stored.
+// be stored. The shared pool is an instance of id "" that always exists.
 func (s *Service) restoreTarget(ctx context.Context, in RestoreBackupInput, from *Instance) (inst *Instance, create bool, err error) {
 	now := s.now()
+	if in.InstanceID == SharedPool {
+		if !in.EndDate.IsZero() {
+			return nil, false, Invalid("EndDate", "only applies when the restore creates the instance")
+		}
+		return &Instance{}, false, nil
+	}
 	if in.InstanceID != "" {
 		inst, err := getRecord[Instance](ctx, s.store, RecordInstance, in.InstanceID, "KMS instance")
 		if err == nil {

@@ -17,9 +17,10 @@ func checkBackup(p *backupPayload) error {
 	if len(p.Instance.Name) > 128 {
 		return damagedBackup("the instance name is too long")
 	}
+	stored := storedInstanceID(p.Instance.ID)
 	keys := map[string]bool{}
 	for _, k := range p.Keys {
-		if err := checkBackupKey(k, p.Instance.ID); err != nil {
+		if err := checkBackupKey(k, stored); err != nil {
 			return err
 		}
 		if keys[k.ID] {
@@ -37,7 +38,7 @@ func checkBackup(p *backupPayload) error {
 			return damagedBackup("the secret %q appears twice", sec.Name)
 		}
 		names[sec.Name] = true
-		if sec.InstanceID != p.Instance.ID {
+		if sec.InstanceID != stored {
 			return damagedBackup("the secret %q belongs to another instance", sec.Name)
 		}
 		if !keys[sec.EncryptionKeyID] {

@@ -29,8 +29,16 @@ func newEdges(t *testing.T, b backend) *edges {
 // point of the same name using it, and an access key bound to that access point.
 func (e *edges) grant(t *testing.T, name string, templates, resources []string) principal {
 	t.Helper()
+	return e.grantIn(t, name, "", templates, resources)
+}
+
+// grantIn is grant with the policy scoped to KmsInstance scope (an instance id, "shared", or ""
+// for none).
+func (e *edges) grantIn(t *testing.T, name, scope string, templates, resources []string) principal {
+	t.Helper()
 	ok(call(e.admin, "CreatePolicy", map[string]string{
 		"Name": name, "Permissions": jsonOf(templates), "Resources": jsonOf(resources), "AccessControlRules": `{"NetworkRules":["anywhere"]}`,
+		"KmsInstance": scope,
 	})).must(t)
 	ok(call(e.admin, "CreateApplicationAccessPoint", map[string]string{"Name": name, "AuthenticationMethod": "AccessKey", "Policies": jsonOf([]string{name})})).must(t)
 	return accessKey(t, e.admin, map[string]string{"AapName": name})

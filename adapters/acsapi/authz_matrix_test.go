@@ -42,6 +42,9 @@ var kinds = map[string]string{
 	"CreateKey": "create-key", "DescribeKey": "key", "Encrypt": "key", "GenerateDataKey": "key",
 	"Decrypt": "blob", "GetKmsInstance": "instance", "ListResourceTags": "key",
 	"DescribeRegions": "none", "GetDefaultKmsInstance": "none",
+	// The admin-only backup actions name an instance: own is A, instance B, shared the pool
+	// (KmsInstanceId=shared), and other and policy name none, which means every instance.
+	"CreateBackup": "backup", "ListBackups": "backup", "RestoreBackup": "backup",
 }
 
 // world is a service with two instances, keys and secrets of every class, and one scoped and one
@@ -154,6 +157,9 @@ func (w *world) params(action, class string) Params {
 		return Params{"KeyId": key}
 	case "blob":
 		return Params{"CiphertextBlob": w.ids["blob-"+key]}
+	case "backup":
+		id := map[string]string{"own": w.ids["A"], "instance": w.ids["B"], "shared": core.SharedPool, "star": w.ids["A"]}[class]
+		return Params{"KmsInstanceId": id, "BackupId": "bkp-none"}
 	case "instance": // no instance is another "prefix" of A
 		return Params{"KmsInstanceId": w.ids[map[string]string{"own": "A", "star": "A"}[class]+map[string]string{"other": "B", "instance": "B", "policy": "B"}[class]]}
 	}

@@ -8,7 +8,7 @@
 //   COFFER_TEST_CHROMIUM       the browser binary (/usr/bin/chromium)
 //   COFFER_SCREENSHOTS         where the screenshots go
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, Page } from "playwright-core";
 
@@ -190,6 +190,22 @@ try {
     assert.equal(await stageOf(page, "v2"), "ACSPrevious");
     await page.click("button.reveal >> nth=0");
     await page.locator("pre.value", { hasText: firstValue }).waitFor();
+  });
+
+  await check("a binary value shows its size and a Download link, not base64", async () => {
+    const client = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
+    const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
+    const encoded = bytes.toString("base64");
+    await client.call("CreateSecret", { SecretName: "web/cert.p12", VersionId: "v1", SecretData: encoded, SecretDataType: "binary" });
+    await page.goto(`${consoleURL}#/secret/${encodeURIComponent("web/cert.p12")}`);
+    await page.locator("h1", { hasText: "web/cert.p12" }).waitFor();
+    await page.click("button.reveal >> nth=0");
+    await page.locator(".value.binary", { hasText: "Binary value, 3,000 bytes" }).waitFor();
+    assert.ok(!(await page.content()).includes(encoded.slice(0, 40)), "the base64 text is in the page");
+    assert.equal(await page.locator("pre.value").count(), 0);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("a.download")]);
+    assert.equal(download.suggestedFilename(), "cert.p12.bin");
+    assert.deepEqual(readFileSync(await download.path()), bytes);
   });
 
   await check("delete with recovery, restore, then delete now", async () => {

@@ -112,13 +112,26 @@ function valuePanel(ctx: Ctx, name: string, versionId = ""): HTMLElement {
           const params: Record<string, string> = { SecretName: name };
           if (versionId) params.VersionId = versionId;
           const b = await ctx.client.call("GetSecretValue", params);
-          const hide = h("button", { type: "button", "on:click": () => slot.replaceChildren() }, "Hide");
-          slot.replaceChildren(h("pre", { class: "value" }, String(b.SecretData ?? "")), hide);
+          const forget = () => slot.querySelectorAll<HTMLAnchorElement>("a.download").forEach((a) => URL.revokeObjectURL(a.href));
+          const hide = h("button", { type: "button", "on:click": () => (forget(), slot.replaceChildren()) }, "Hide");
+          const data = String(b.SecretData ?? "");
+          if (b.SecretDataType === "binary") slot.replaceChildren(...binaryValue(name, data), hide);
+          else slot.replaceChildren(h("pre", { class: "value" }, data), hide);
         }),
     },
     label,
   );
   return h("div", { class: "value-panel" }, reveal, slot);
+}
+
+// binaryValue shows a binary value (base64 on the wire) as its size and a Download link, since
+// its base64 text tells a reader nothing. The link holds the value only while it is shown.
+function binaryValue(name: string, base64: string): HTMLElement[] {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const file = name.split("/").pop() || "secret";
+  const href = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  const link = h("a", { class: "download", href, download: file + ".bin" }, "Download");
+  return [h("span", { class: "value binary" }, `Binary value, ${bytes.length.toLocaleString("en")} bytes`), link];
 }
 
 function versionId(): string {

@@ -598,6 +598,22 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("after restore: %q", got)
 	}
 	env.run(t, "", "backup", "restore", "bk-nope", "--days", "30").want(t, 3)
+
+	// The shared pool is backed up and restored by the same commands, as "shared" (issue 20).
+	env.run(t, "pool-value", "secret", "create", "life/pool").must(t)
+	var pool map[string]any
+	jsonOf(t, env.run(t, "", "backup", "create", "--instance", "shared", "--output", "json").must(t), &pool)
+	if text(pool["KmsInstanceId"]) != "shared" || text(pool["SecretNum"]) != "1" {
+		t.Fatalf("backup create --instance shared: %v", pool)
+	}
+	env.run(t, "", "secret", "delete", "life/pool", "--force").must(t)
+	out = env.run(t, "", "backup", "restore", text(pool["BackupId"]), "--instance", "shared").must(t)
+	if !strings.Contains(out, "1 secrets into KMS instance shared") {
+		t.Fatalf("restore into the pool said %q", out)
+	}
+	if got := env.run(t, "", "secret", "get", "life/pool").must(t); got != "pool-value" {
+		t.Fatalf("pool secret after restore: %q", got)
+	}
 }
 
 // TestTLS runs the CLI and doctor against the emulator's self-signed certificate: refused by
