@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/tea"
+	"github.com/jackc/pgx/v5"
+)
+
+// The rotation drill (rotation-postgres) kill -9s Coffer in the middle of a rotation of an Rds
+// SingleUser secret on a real PostgreSQL, right after apply: the account's password is the new
+// one while ACSCurrent still holds the old, so the secret's readers are locked out. Coffer reaches
+// the database through a proxy of the drill's, which holds the first connection made after the
+// password changed (the test step's login) and kills Coffer then. A new Coffer process is started
+// at once, on the same store (a redis-server), and nobody calls it: its sweep must resume the
+// rotation. Figures:
+// the lockout window (from the password change to ACSCurrent logging in again) and the resume
+// time (from the new process serving to ACSCurrent being the rotated version, bound -resume).
+
+// pgProxy forwards connections to the database; once armed, it holds the first connection made
+// after the watched role's password changed and reports the moment on changed.
+type pgProxy struct {
+	ln       net.Listener
+	upstream string
+	changed  func() bool
+	armed    atomic.Bool
+	applied  chan time.Time // receives once: the held connection's arrival
+	once     sync.Once
+	release  chan struct{} // closed: forward everything
+}
+
+func (p *pgProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.forward(c)
+	}
+}
+
+func (p *pgProxy) forward(c net.Conn) {
+	defer c.Close()
+	if p.armed.Load() && p.changed() {
+		p.once.Do(func() { p.applied <- time.Now() })
+		<-p.release // the Coffer process waiting on it is killed meanwhile
+	}
+	up, err := net.DialTimeout("tcp", p.upstream, 2*time.Second)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	<-done
+}
+
+// pgLogin logs in as user with pw on the database at base (a postgres:// URL), directly.
+func pgLogin(base *url.URL, user, pw string) error {
+	u := *base
+	u.User = url.UserPassword(user, pw)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		return err
+	}
+	return conn.Close(ctx)
+}
+
+// currentAccount reads the secret's ACSCurrent: its version and the account it holds.
+func (c *client) currentAccount(name string) (version, user, pw string, err error) {
+	id, data, err := c.getVersion(name, "", "ACSCurrent")
+	if err != nil {
+		return "", "", "", err
+	}
+	var a struct{ AccountName, AccountPassword string }
+	if err := json.Unmarshal([]byte(data), &a); err != nil {
+		return "", "", "", err
+	}
+	return id, a.AccountName, a.AccountPassword, nil
+}
+
+func drillRotation(c config) (bool, error) {
+	if c.postgres == "" {
+		return false, errors.New("-postgres: the superuser URL of the PostgreSQL to rotate on")
+	}
+	base, err := url.Parse(c.postgres)
+	if err != nil {
+		return false, fmt.Errorf("-postgres: %w", err)
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, c.postgres)
+	if err != nil {
+		return false, err
+	}
+	defer admin.Close(ctx)
+	role := "faults_app_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	const initial = "faults-initial-pw"
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", role, initial)); err != nil {
+		return false, err
+	}
+	defer func() { _, _ = admin.Exec(ctx, "DROP ROLE IF EXISTS "+role) }()
+	var stored string
+	if err := admin.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", role).Scan(&stored); err != nil {
+		return false, err
+	}
+	var mu sync.Mutex // one query at a time on the drill's connection
+	changed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		var now string
+		err := admin.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", role).Scan(&now)
+		return err == nil && now != stored
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return false, err
+	}
+	defer ln.Close()
+	proxy := &pgProxy{ln: ln, upstream: base.Host, changed: changed, applied: make(chan time.Time, 1), release: make(chan struct{})}
+	go proxy.serve()
+	via := *base
+	via.User, via.Host = nil, ln.Addr().String()
+
+	// On Redis, as several instances share a store: the embedded store refuses signed calls for
+	// half an hour after a crash (its nonces), which would hide what this drill measures.
+	rds, err := newRedis(filepath.Join(c.work, "redis"), "--appendonly", "yes")
+	if err != nil {
+		return false, err
+	}
+	if err := rds.start(); err != nil {
+		return false, err
+	}
+	defer rds.kill()
+	env := []string{"COFFER_ROOT_KEY=" + c.rootKey, "COFFER_AUDIT=off", "COFFER_REDIS_URL=" + rds.url()}
+	p, cl, err := startCoffer(c, filepath.Join(c.work, c.drill+".log"), nil, env...)
+	if err != nil {
+		return false, err
+	}
+	defer p.kill()
+	const name = "faults-rotation"
+	data := fmt.Sprintf(`{"Accounts":[{"AccountName":%q,"AccountPassword":%q}]}`, role, initial)
+	if _, err := cl.sdk.CreateSecretWithOptions(&kms.CreateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("v1"),
+		SecretType: tea.String("Rds"), SecretData: tea.String(data),
+		ExtendedConfig: map[string]any{"SecretSubType": "SingleUser", "DBInstanceId": via.String()}}, cl.rt); err != nil {
+		return false, err
+	}
+
+	// The readers' view: every 20 ms, does ACSCurrent log in?
+	var lockedOut atomic.Int64
+	var lastFail, firstOKAfter atomic.Int64 // Unix ns
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			_, user, pw, err := cl.currentAccount(name)
+			if err != nil {
+				continue // Coffer is down: no verdict on the password
+			}
+			if pgLogin(base, user, pw) != nil {
+				lockedOut.Add(1)
+				lastFail.Store(time.Now().UnixNano())
+				firstOKAfter.Store(0)
+			} else if lastFail.Load() != 0 && firstOKAfter.Load() == 0 {
+				firstOKAfter.Store(time.Now().UnixNano())
+			}
+		}
+	})
+	defer func() { close(stop); wg.Wait() }()
+
+	proxy.armed.Store(true)
+	const rotated = "r-faults-1"
+	go func() { // answered only if the rotation ends, which the kill prevents
+		_, _ = cl.sdk.RotateSecretWithOptions(&kms.RotateSecretRequest{SecretName: tea.String(name), VersionId: tea.String(rotated)}, cl.rt)
+	}()
+	var applied time.Time
+	select {
+	case applied = <-proxy.applied:
+	case <-time.After(30 * time.Second):
+		return false, errors.New("the rotation never changed the password")
+	}
+	p.kill()
+	killed := time.Now()
+	close(proxy.release)
+	if err := p.start(); err != nil {
+		return false, err
+	}
+	serving := time.Now()
+
+	var done time.Time
+	for deadline := serving.Add(c.resume + 20*time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if v, _, _, err := cl.currentAccount(name); err == nil && v == rotated {
+			done = time.Now()
+			break
+		}
+	}
+	// Let the readers see the outcome, then check it: the current password logs in, the old one
+	// does not, ACSPrevious is the old value and no ACSPending is left.
+	time.Sleep(200 * time.Millisecond)
+	problem := ""
+	if done.IsZero() {
+		problem = "the rotation was not resumed"
+	} else if _, user, pw, err := cl.currentAccount(name); err != nil || pgLogin(base, user, pw) != nil {
+		problem = fmt.Sprintf("ACSCurrent does not log in: %v", err)
+	} else if pgLogin(base, role, initial) == nil {
+		problem = "the old password still logs in"
+	} else if st, err := cl.stages(name); err != nil || len(st) != 2 || len(st["v1"]) != 1 || st["v1"][0] != "ACSPrevious" {
+		problem = fmt.Sprintf("versions and stages after the rotation: %v %v", st, err)
+	}
+	lockout, resumed := time.Duration(-1), done.Sub(serving)
+	if ok := firstOKAfter.Load(); ok != 0 {
+		lockout = time.Unix(0, ok).Sub(applied)
+	}
+	pass := problem == "" && resumed <= c.resume && lockout >= 0
+	verdict := verdictText(pass)
+	fmt.Printf("%s: %s: killed %s after apply, restarted in %s; resumed %s after the new process served (bound %s); ACSCurrent refused by PostgreSQL for %s after the password change (%d failed logins seen)\n",
+		c.drill, verdict, secs(killed.Sub(applied)), secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load())
+	if problem != "" {
+		fmt.Printf("%s: problem: %s\n", c.drill, problem)
+	}
+	appendRow(c.table, fmt.Sprintf("| %s | %s | SingleUser | after apply | %s | %s | %s | %s |\n",
+		c.drill, verdict, secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout)))
+	return pass, nil
+}
