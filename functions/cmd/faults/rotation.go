@@ -20,8 +20,9 @@ import (
 )
 
 // The rotation drill (rotation-postgres) kill -9s Coffer in the middle of a rotation of an Rds
-// SingleUser secret on a real PostgreSQL, right after apply: the account's password is the new
-// one while ACSCurrent still holds the old, so the secret's readers are locked out. Coffer reaches
+// secret on a real PostgreSQL, right after apply: for SingleUser the account's password is the
+// new one while ACSCurrent still holds the old, so the secret's readers are locked out; for
+// DoubleUsers the rotated account is ACSPrevious's, so they are not. Coffer reaches
 // the database through a proxy of the drill's, which holds the first connection made after the
 // password changed (the test step's login) and kills Coffer then. A new Coffer process is started
 // at once, on the same store (a redis-server), and nobody calls it: its sweep must resume the
@@ -108,35 +109,6 @@ func drillRotation(c config) (bool, error) {
 		return false, err
 	}
 	defer admin.Close(ctx)
-	role := "faults_app_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	const initial = "faults-initial-pw"
-	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", role, initial)); err != nil {
-		return false, err
-	}
-	defer func() { _, _ = admin.Exec(ctx, "DROP ROLE IF EXISTS "+role) }()
-	var stored string
-	if err := admin.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", role).Scan(&stored); err != nil {
-		return false, err
-	}
-	var mu sync.Mutex // one query at a time on the drill's connection
-	changed := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		var now string
-		err := admin.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", role).Scan(&now)
-		return err == nil && now != stored
-	}
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return false, err
-	}
-	defer ln.Close()
-	proxy := &pgProxy{ln: ln, upstream: base.Host, changed: changed, applied: make(chan time.Time, 1), release: make(chan struct{})}
-	go proxy.serve()
-	via := *base
-	via.User, via.Host = nil, ln.Addr().String()
-
 	// On Redis, as several instances share a store: the embedded store refuses signed calls for
 	// half an hour after a crash (its nonces), which would hide what this drill measures.
 	rds, err := newRedis(filepath.Join(c.work, "redis"), "--appendonly", "yes")
@@ -153,14 +125,75 @@ func drillRotation(c config) (bool, error) {
 		return false, err
 	}
 	defer p.kill()
-	const name = "faults-rotation"
-	data := fmt.Sprintf(`{"Accounts":[{"AccountName":%q,"AccountPassword":%q}]}`, role, initial)
-	if _, err := cl.sdk.CreateSecretWithOptions(&kms.CreateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("v1"),
-		SecretType: tea.String("Rds"), SecretData: tea.String(data),
-		ExtendedConfig: map[string]any{"SecretSubType": "SingleUser", "DBInstanceId": via.String()}}, cl.rt); err != nil {
+	pass := true
+	for _, sub := range []string{"SingleUser", "DoubleUsers"} {
+		ok, err := rotationCase(c, &rotationWorld{base: base, admin: admin, p: p, cl: cl}, sub)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", sub, err)
+		}
+		pass = pass && ok
+	}
+	return pass, nil
+}
+
+// rotationWorld is what every case of the drill shares: the database, and the Coffer process
+// (restarted by each case) with its client.
+type rotationWorld struct {
+	base  *url.URL
+	admin *pgx.Conn
+	p     *coffer
+	cl    *client
+}
+
+// rotationCase rotates one secret of subtype sub, killing Coffer right after apply.
+func rotationCase(c config, w *rotationWorld, sub string) (bool, error) {
+	ctx := context.Background()
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	const initial = "faults-initial-pw"
+	roles := []string{"faults_app_" + run}
+	if sub == "DoubleUsers" {
+		roles = append(roles, "faults_clone_"+run)
+	}
+	var accounts []map[string]string
+	for _, r := range roles {
+		if _, err := w.admin.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", r, initial)); err != nil {
+			return false, err
+		}
+		defer func() { _, _ = w.admin.Exec(ctx, "DROP ROLE IF EXISTS "+r) }()
+		accounts = append(accounts, map[string]string{"AccountName": r, "AccountPassword": initial})
+	}
+	rotatedRole := roles[len(roles)-1] // DoubleUsers: the second account is ACSPrevious, the one rotated
+	var mu sync.Mutex                  // one query at a time on the drill's connection
+	password := func() (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		var pw string
+		return pw, w.admin.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", rotatedRole).Scan(&pw)
+	}
+	stored, err := password()
+	if err != nil {
 		return false, err
 	}
 
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return false, err
+	}
+	defer ln.Close()
+	changed := func() bool { now, err := password(); return err == nil && now != stored }
+	proxy := &pgProxy{ln: ln, upstream: w.base.Host, changed: changed, applied: make(chan time.Time, 1), release: make(chan struct{})}
+	go proxy.serve()
+	via := *w.base
+	via.User, via.Host = nil, ln.Addr().String()
+
+	name := "faults-rotation-" + run
+	data, _ := json.Marshal(map[string]any{"Accounts": accounts})
+	cl := w.cl
+	if _, err := cl.sdk.CreateSecretWithOptions(&kms.CreateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("v1"),
+		SecretType: tea.String("Rds"), SecretData: tea.String(string(data)),
+		ExtendedConfig: map[string]any{"SecretSubType": sub, "DBInstanceId": via.String()}}, cl.rt); err != nil {
+		return false, err
+	}
 	// The readers' view: every 20 ms, does ACSCurrent log in?
 	var lockedOut atomic.Int64
 	var lastFail, firstOKAfter atomic.Int64 // Unix ns
@@ -177,7 +210,7 @@ func drillRotation(c config) (bool, error) {
 			if err != nil {
 				continue // Coffer is down: no verdict on the password
 			}
-			if pgLogin(base, user, pw) != nil {
+			if pgLogin(w.base, user, pw) != nil {
 				lockedOut.Add(1)
 				lastFail.Store(time.Now().UnixNano())
 				firstOKAfter.Store(0)
@@ -199,6 +232,7 @@ func drillRotation(c config) (bool, error) {
 	case <-time.After(30 * time.Second):
 		return false, errors.New("the rotation never changed the password")
 	}
+	p := w.p
 	p.kill()
 	killed := time.Now()
 	close(proxy.release)
@@ -220,25 +254,49 @@ func drillRotation(c config) (bool, error) {
 	problem := ""
 	if done.IsZero() {
 		problem = "the rotation was not resumed"
-	} else if _, user, pw, err := cl.currentAccount(name); err != nil || pgLogin(base, user, pw) != nil {
-		problem = fmt.Sprintf("ACSCurrent does not log in: %v", err)
-	} else if pgLogin(base, role, initial) == nil {
+	} else if _, user, pw, err := cl.currentAccount(name); err != nil || user != rotatedRole || pgLogin(w.base, user, pw) != nil {
+		problem = fmt.Sprintf("ACSCurrent does not log in as %s: %v", rotatedRole, err)
+	} else if pgLogin(w.base, rotatedRole, initial) == nil {
 		problem = "the old password still logs in"
-	} else if st, err := cl.stages(name); err != nil || len(st) != 2 || len(st["v1"]) != 1 || st["v1"][0] != "ACSPrevious" {
-		problem = fmt.Sprintf("versions and stages after the rotation: %v %v", st, err)
+	} else if st, err := cl.stages(name); err != nil || pendingOrPrevious(st, rotated) != "" {
+		problem = fmt.Sprintf("versions and stages after the rotation: %v %v %s", st, err, pendingOrPrevious(st, rotated))
 	}
-	lockout, resumed := time.Duration(-1), done.Sub(serving)
-	if ok := firstOKAfter.Load(); ok != 0 {
-		lockout = time.Unix(0, ok).Sub(applied)
+	lockout, resumed := time.Duration(0), done.Sub(serving)
+	if lastFail.Load() != 0 {
+		if ok := firstOKAfter.Load(); ok != 0 {
+			lockout = time.Unix(0, ok).Sub(applied)
+		} else if problem == "" {
+			problem = "ACSCurrent never logged in again"
+		}
 	}
-	pass := problem == "" && resumed <= c.resume && lockout >= 0
+	pass := problem == "" && resumed <= c.resume
 	verdict := verdictText(pass)
-	fmt.Printf("%s: %s: killed %s after apply, restarted in %s; resumed %s after the new process served (bound %s); ACSCurrent refused by PostgreSQL for %s after the password change (%d failed logins seen)\n",
-		c.drill, verdict, secs(killed.Sub(applied)), secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load())
+	fmt.Printf("%s %s: %s: killed %s after apply, restarted in %s; resumed %s after the new process served (bound %s); ACSCurrent refused by PostgreSQL for %s after the password change (%d failed logins seen)\n",
+		c.drill, sub, verdict, secs(killed.Sub(applied)), secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load())
 	if problem != "" {
-		fmt.Printf("%s: problem: %s\n", c.drill, problem)
+		fmt.Printf("%s %s: problem: %s\n", c.drill, sub, problem)
 	}
-	appendRow(c.table, fmt.Sprintf("| %s | %s | SingleUser | after apply | %s | %s | %s | %s |\n",
-		c.drill, verdict, secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout)))
+	appendRow(c.table, fmt.Sprintf("| %s | %s | %s | after apply | %s | %s | %s | %s (%d failed logins) |\n",
+		c.drill, verdict, sub, secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load()))
 	return pass, nil
+}
+
+// pendingOrPrevious says what is wrong with the stages after a rotation to rotated: an ACSPending
+// left, or ACSPrevious not on exactly one other version ("" when neither).
+func pendingOrPrevious(stages map[string][]string, rotated string) string {
+	var prev []string
+	for v, st := range stages {
+		for _, label := range st {
+			switch {
+			case label == "ACSPending":
+				return "ACSPending left on " + v
+			case label == "ACSPrevious":
+				prev = append(prev, v)
+			}
+		}
+	}
+	if len(prev) != 1 || prev[0] == rotated {
+		return fmt.Sprintf("ACSPrevious on %v", prev)
+	}
+	return ""
 }
