@@ -22,9 +22,11 @@ import (
 // The rotation drill (rotation-postgres) kill -9s Coffer in the middle of a rotation of an Rds
 // secret on a real PostgreSQL, right after apply: for SingleUser the account's password is the
 // new one while ACSCurrent still holds the old, so the secret's readers are locked out; for
-// DoubleUsers the rotated account is ACSPrevious's, so they are not. Coffer reaches
+// DoubleUsers the rotated account is ACSPrevious's, so they are not. A third case kills it inside
+// apply, before the password changed. Coffer reaches
 // the database through a proxy of the drill's, which holds the first connection made after the
-// password changed (the test step's login) and kills Coffer then. A new Coffer process is started
+// password changed (the test step's login), or in the before-apply case the first one (apply's
+// login), and kills Coffer then. A new Coffer process is started
 // at once, on the same store (a redis-server), and nobody calls it: its sweep must resume the
 // rotation. Figures:
 // the lockout window (from the password change to ACSCurrent logging in again) and the resume
@@ -126,10 +128,13 @@ func drillRotation(c config) (bool, error) {
 	}
 	defer p.kill()
 	pass := true
-	for _, sub := range []string{"SingleUser", "DoubleUsers"} {
-		ok, err := rotationCase(c, &rotationWorld{base: base, admin: admin, p: p, cl: cl}, sub)
+	for _, k := range []struct {
+		sub         string
+		beforeApply bool
+	}{{"SingleUser", false}, {"DoubleUsers", false}, {"SingleUser", true}} {
+		ok, err := rotationCase(c, &rotationWorld{base: base, admin: admin, p: p, cl: cl}, k.sub, k.beforeApply)
 		if err != nil {
-			return false, fmt.Errorf("%s: %w", sub, err)
+			return false, fmt.Errorf("%s: %w", k.sub, err)
 		}
 		pass = pass && ok
 	}
@@ -145,8 +150,9 @@ type rotationWorld struct {
 	cl    *client
 }
 
-// rotationCase rotates one secret of subtype sub, killing Coffer right after apply.
-func rotationCase(c config, w *rotationWorld, sub string) (bool, error) {
+// rotationCase rotates one secret of subtype sub, killing Coffer right after apply, or with
+// beforeApply as apply logs in.
+func rotationCase(c config, w *rotationWorld, sub string, beforeApply bool) (bool, error) {
 	ctx := context.Background()
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	const initial = "faults-initial-pw"
@@ -180,7 +186,7 @@ func rotationCase(c config, w *rotationWorld, sub string) (bool, error) {
 		return false, err
 	}
 	defer ln.Close()
-	changed := func() bool { now, err := password(); return err == nil && now != stored }
+	changed := func() bool { now, err := password(); return beforeApply || err == nil && now != stored }
 	proxy := &pgProxy{ln: ln, upstream: w.base.Host, changed: changed, applied: make(chan time.Time, 1), release: make(chan struct{})}
 	go proxy.serve()
 	via := *w.base
@@ -196,7 +202,7 @@ func rotationCase(c config, w *rotationWorld, sub string) (bool, error) {
 	}
 	// The readers' view: every 20 ms, does ACSCurrent log in?
 	var lockedOut atomic.Int64
-	var lastFail, firstOKAfter atomic.Int64 // Unix ns
+	var firstFail, lastFail, firstOKAfter atomic.Int64 // Unix ns
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -212,6 +218,7 @@ func rotationCase(c config, w *rotationWorld, sub string) (bool, error) {
 			}
 			if pgLogin(w.base, user, pw) != nil {
 				lockedOut.Add(1)
+				firstFail.CompareAndSwap(0, time.Now().UnixNano())
 				lastFail.Store(time.Now().UnixNano())
 				firstOKAfter.Store(0)
 			} else if lastFail.Load() != 0 && firstOKAfter.Load() == 0 {
@@ -230,7 +237,7 @@ func rotationCase(c config, w *rotationWorld, sub string) (bool, error) {
 	select {
 	case applied = <-proxy.applied:
 	case <-time.After(30 * time.Second):
-		return false, errors.New("the rotation never changed the password")
+		return false, errors.New("the rotation never reached the database")
 	}
 	p := w.p
 	p.kill()
@@ -264,20 +271,24 @@ func rotationCase(c config, w *rotationWorld, sub string) (bool, error) {
 	lockout, resumed := time.Duration(0), done.Sub(serving)
 	if lastFail.Load() != 0 {
 		if ok := firstOKAfter.Load(); ok != 0 {
-			lockout = time.Unix(0, ok).Sub(applied)
+			lockout = time.Duration(ok - firstFail.Load())
 		} else if problem == "" {
 			problem = "ACSCurrent never logged in again"
 		}
 	}
 	pass := problem == "" && resumed <= c.resume
 	verdict := verdictText(pass)
-	fmt.Printf("%s %s: %s: killed %s after apply, restarted in %s; resumed %s after the new process served (bound %s); ACSCurrent refused by PostgreSQL for %s after the password change (%d failed logins seen)\n",
-		c.drill, sub, verdict, secs(killed.Sub(applied)), secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load())
-	if problem != "" {
-		fmt.Printf("%s %s: problem: %s\n", c.drill, sub, problem)
+	at := "after apply"
+	if beforeApply {
+		at = "before apply"
 	}
-	appendRow(c.table, fmt.Sprintf("| %s | %s | %s | after apply | %s | %s | %s | %s (%d failed logins) |\n",
-		c.drill, verdict, sub, secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load()))
+	fmt.Printf("%s %s %s: %s: killed %s after the held login, restarted in %s; resumed %s after the new process served (bound %s); ACSCurrent refused by PostgreSQL for %s (%d failed logins seen)\n",
+		c.drill, sub, at, verdict, secs(killed.Sub(applied)), secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load())
+	if problem != "" {
+		fmt.Printf("%s %s %s: problem: %s\n", c.drill, sub, at, problem)
+	}
+	appendRow(c.table, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s (%d failed logins) |\n",
+		c.drill, verdict, sub, at, secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load()))
 	return pass, nil
 }
 
