@@ -23,17 +23,16 @@ import (
 // secret on a real PostgreSQL, right after apply: for SingleUser the account's password is the
 // new one while ACSCurrent still holds the old, so the secret's readers are locked out; for
 // DoubleUsers the rotated account is ACSPrevious's, so they are not. A third case kills it inside
-// apply, before the password changed. Coffer reaches
-// the database through a proxy of the drill's, which holds the first connection made after the
-// password changed (the test step's login), or in the before-apply case the first one (apply's
-// login), and kills Coffer then. A new Coffer process is started
-// at once, on the same store (a redis-server), and nobody calls it: its sweep must resume the
-// rotation. Figures:
-// the lockout window (from the password change to ACSCurrent logging in again) and the resume
-// time (from the new process serving to ACSCurrent being the rotated version, bound -resume).
+// apply, before the password changed. Coffer reaches the database through a proxy of the
+// drill's, which holds the first connection made after the password changed (the test step's
+// login), or in the before-apply case the first one (apply's login), and kills Coffer then. A
+// new Coffer process is started at once, on the same store (a redis-server), and nobody calls
+// it: its sweep must resume the rotation. Figures: the lockout window (from the first refused
+// ACSCurrent login to the next accepted one) and the resume time (from the new process serving
+// to ACSCurrent being the rotated version, bound -resume).
 
 // pgProxy forwards connections to the database; once armed, it holds the first connection made
-// after the watched role's password changed and reports the moment on changed.
+// while changed reports true and sends the moment on applied.
 type pgProxy struct {
 	ln       net.Listener
 	upstream string
