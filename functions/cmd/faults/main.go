@@ -23,8 +23,8 @@
 //   - audit-down: the audit sink fails, with COFFER_AUDIT_FAIL_CLOSED true and false (audit.go);
 //   - multi-process: three Coffer processes on one Redis, the history checked for
 //     linearizability (linearizable.go);
-//   - rotation-postgres: kill -9 Coffer right after a rotation's apply on a real PostgreSQL
-//     (-postgres), and time its resumption by the next process (rotation.go).
+//   - rotation-crash: kill -9 Coffer in a rotation's apply on a real PostgreSQL (-postgres) and
+//     MariaDB (-mariadb), and time its resumption by the next process (rotation.go).
 package main
 
 import (
@@ -63,8 +63,8 @@ type config struct {
 	writers, kills           int
 
 	// The rotation drill.
-	postgres string
-	resume   time.Duration
+	postgres, mariadb string
+	resume            time.Duration
 }
 
 func main() {
@@ -90,6 +90,7 @@ func main() {
 	flag.IntVar(&c.writers, "writers", 4, "concurrent writers")
 	flag.IntVar(&c.kills, "kills", 6, "crash drills: how many kill -9s")
 	flag.StringVar(&c.postgres, "postgres", os.Getenv("COFFER_TEST_POSTGRES_URL"), "rotation drill: a PostgreSQL superuser URL")
+	flag.StringVar(&c.mariadb, "mariadb", os.Getenv("COFFER_TEST_MARIADB_URL"), "rotation drill: a MariaDB administrator URL (optional)")
 	flag.DurationVar(&c.resume, "resume", 10*time.Second, "rotation drill bound: resumed this long after the new process serves")
 	flag.Parse()
 	ok, err := run(c)
@@ -110,7 +111,7 @@ func run(c config) (bool, error) {
 		return drillAudit(c)
 	case "multi-process":
 		return drillLinearizable(c)
-	case "rotation-postgres":
+	case "rotation-crash":
 		return drillRotation(c)
 	}
 	ctx := context.Background()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,11 +17,12 @@ import (
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 )
 
-// The rotation drill (rotation-postgres) kill -9s Coffer in the middle of a rotation of an Rds
-// secret on a real PostgreSQL, right after apply: for SingleUser the account's password is the
+// The rotation drill (rotation-crash) kill -9s Coffer in the middle of a rotation of an Rds
+// secret on a real PostgreSQL (and MariaDB, SingleUser, with -mariadb), right after apply: for SingleUser the account's password is the
 // new one while ACSCurrent still holds the old, so the secret's readers are locked out; for
 // DoubleUsers the rotated account is ACSPrevious's, so they are not. A third case kills it inside
 // apply, before the password changed. Coffer reaches the database through a proxy of the
@@ -31,9 +33,9 @@ import (
 // ACSCurrent login to the next accepted one) and the resume time (from the new process serving
 // to ACSCurrent being the rotated version, bound -resume).
 
-// pgProxy forwards connections to the database; once armed, it holds the first connection made
+// dbProxy forwards connections to the database; once armed, it holds the first connection made
 // while changed reports true and sends the moment on applied.
-type pgProxy struct {
+type dbProxy struct {
 	ln       net.Listener
 	upstream string
 	changed  func() bool
@@ -43,7 +45,7 @@ type pgProxy struct {
 	release  chan struct{} // closed: forward everything
 }
 
-func (p *pgProxy) serve() {
+func (p *dbProxy) serve() {
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -53,7 +55,7 @@ func (p *pgProxy) serve() {
 	}
 }
 
-func (p *pgProxy) forward(c net.Conn) {
+func (p *dbProxy) forward(c net.Conn) {
 	defer c.Close()
 	if p.armed.Load() && p.changed() {
 		p.once.Do(func() { p.applied <- time.Now() })
@@ -70,9 +72,50 @@ func (p *pgProxy) forward(c net.Conn) {
 	<-done
 }
 
-// pgLogin logs in as user with pw on the database at base (a postgres:// URL), directly.
-func pgLogin(base *url.URL, user, pw string) error {
-	u := *base
+// rotationDB is a database a case rotates on, through the drill's administrator connection.
+type rotationDB interface {
+	kind() string
+	createAccount(ctx context.Context, name, pw string) error
+	dropAccount(ctx context.Context, name string)
+	passwordHash(ctx context.Context, name string) (string, error) // changes with the password
+	login(user, pw string) error                                   // directly, not through the proxy
+	addr() string                                                  // host:port
+	location(addr string) string                                   // a DBInstanceId reaching it at addr
+}
+
+// pgDB is PostgreSQL; its one connection takes one query at a time.
+type pgDB struct {
+	base *url.URL
+	mu   sync.Mutex
+	conn *pgx.Conn
+}
+
+func (d *pgDB) kind() string { return "PostgreSQL" }
+
+func (d *pgDB) exec(ctx context.Context, q string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, err := d.conn.Exec(ctx, q)
+	return err
+}
+
+func (d *pgDB) createAccount(ctx context.Context, name, pw string) error {
+	return d.exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", name, pw))
+}
+
+func (d *pgDB) dropAccount(ctx context.Context, name string) {
+	_ = d.exec(ctx, "DROP ROLE IF EXISTS "+name)
+}
+
+func (d *pgDB) passwordHash(ctx context.Context, name string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var h string
+	return h, d.conn.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", name).Scan(&h)
+}
+
+func (d *pgDB) login(user, pw string) error {
+	u := *d.base
 	u.User = url.UserPassword(user, pw)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -81,6 +124,80 @@ func pgLogin(base *url.URL, user, pw string) error {
 		return err
 	}
 	return conn.Close(ctx)
+}
+
+func (d *pgDB) addr() string { return d.base.Host }
+
+func (d *pgDB) location(addr string) string {
+	u := *d.base
+	u.User, u.Host = nil, addr
+	return u.String()
+}
+
+// myDB is MariaDB (or MySQL), by the mysql:// URL the rotator takes.
+type myDB struct {
+	base *url.URL
+	db   *sql.DB
+}
+
+func myConfig(base *url.URL, user, pw string) *mysql.Config {
+	cfg := mysql.NewConfig()
+	cfg.Net, cfg.Addr, cfg.User, cfg.Passwd, cfg.Timeout = "tcp", base.Host, user, pw, 3*time.Second
+	return cfg
+}
+
+func (d *myDB) kind() string { return "MariaDB" }
+
+func (d *myDB) createAccount(ctx context.Context, name, pw string) error {
+	_, err := d.db.ExecContext(ctx, fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", name, pw))
+	return err
+}
+
+func (d *myDB) dropAccount(ctx context.Context, name string) {
+	_, _ = d.db.ExecContext(ctx, fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", name))
+}
+
+func (d *myDB) passwordHash(ctx context.Context, name string) (string, error) {
+	var h string
+	return h, d.db.QueryRowContext(ctx, "SELECT authentication_string FROM mysql.user WHERE User = ?", name).Scan(&h)
+}
+
+func (d *myDB) login(user, pw string) error {
+	c, err := mysql.NewConnector(myConfig(d.base, user, pw))
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return db.PingContext(ctx)
+}
+
+func (d *myDB) addr() string { return d.base.Host }
+
+func (d *myDB) location(addr string) string { return "mysql://" + addr + "/" }
+
+// openRotationDB connects to the administrator URL raw (postgres:// or mysql://).
+func openRotationDB(ctx context.Context, raw string) (rotationDB, error) {
+	base, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if base.Scheme == "mysql" {
+		pw, _ := base.User.Password()
+		c, err := mysql.NewConnector(myConfig(base, base.User.Username(), pw))
+		if err != nil {
+			return nil, err
+		}
+		d := &myDB{base: base, db: sql.OpenDB(c)}
+		return d, d.db.PingContext(ctx)
+	}
+	conn, err := pgx.Connect(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &pgDB{base: base, conn: conn}, nil
 }
 
 // currentAccount reads the secret's ACSCurrent: its version and the account it holds.
@@ -100,16 +217,25 @@ func drillRotation(c config) (bool, error) {
 	if c.postgres == "" {
 		return false, errors.New("-postgres: the superuser URL of the PostgreSQL to rotate on")
 	}
-	base, err := url.Parse(c.postgres)
+	ctx := context.Background()
+	type rotationKind struct {
+		db          rotationDB
+		sub         string
+		beforeApply bool
+	}
+	var kinds []rotationKind
+	pg, err := openRotationDB(ctx, c.postgres)
 	if err != nil {
 		return false, fmt.Errorf("-postgres: %w", err)
 	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, c.postgres)
-	if err != nil {
-		return false, err
+	kinds = append(kinds, rotationKind{pg, "SingleUser", false}, rotationKind{pg, "DoubleUsers", false}, rotationKind{pg, "SingleUser", true})
+	if c.mariadb != "" {
+		my, err := openRotationDB(ctx, c.mariadb)
+		if err != nil {
+			return false, fmt.Errorf("-mariadb: %w", err)
+		}
+		kinds = append(kinds, rotationKind{my, "SingleUser", false})
 	}
-	defer admin.Close(ctx)
 	// On Redis, as several instances share a store: the embedded store refuses signed calls for
 	// half an hour after a crash (its nonces), which would hide what this drill measures.
 	rds, err := newRedis(filepath.Join(c.work, "redis"), "--appendonly", "yes")
@@ -127,13 +253,10 @@ func drillRotation(c config) (bool, error) {
 	}
 	defer p.kill()
 	pass := true
-	for _, k := range []struct {
-		sub         string
-		beforeApply bool
-	}{{"SingleUser", false}, {"DoubleUsers", false}, {"SingleUser", true}} {
-		ok, err := rotationCase(c, &rotationWorld{base: base, admin: admin, p: p, cl: cl}, k.sub, k.beforeApply)
+	for _, k := range kinds {
+		ok, err := rotationCase(c, &rotationWorld{db: k.db, p: p, cl: cl}, k.sub, k.beforeApply)
 		if err != nil {
-			return false, fmt.Errorf("%s: %w", k.sub, err)
+			return false, fmt.Errorf("%s %s: %w", k.db.kind(), k.sub, err)
 		}
 		pass = pass && ok
 	}
@@ -143,10 +266,9 @@ func drillRotation(c config) (bool, error) {
 // rotationWorld is what every case of the drill shares: the database, and the Coffer process
 // (restarted by each case) with its client.
 type rotationWorld struct {
-	base  *url.URL
-	admin *pgx.Conn
-	p     *coffer
-	cl    *client
+	db rotationDB
+	p  *coffer
+	cl *client
 }
 
 // rotationCase rotates one secret of subtype sub, killing Coffer right after apply, or with
@@ -161,21 +283,14 @@ func rotationCase(c config, w *rotationWorld, sub string, beforeApply bool) (boo
 	}
 	var accounts []map[string]string
 	for _, r := range roles {
-		if _, err := w.admin.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", r, initial)); err != nil {
+		if err := w.db.createAccount(ctx, r, initial); err != nil {
 			return false, err
 		}
-		defer func() { _, _ = w.admin.Exec(ctx, "DROP ROLE IF EXISTS "+r) }()
+		defer w.db.dropAccount(ctx, r)
 		accounts = append(accounts, map[string]string{"AccountName": r, "AccountPassword": initial})
 	}
 	rotatedRole := roles[len(roles)-1] // DoubleUsers: the second account is ACSPrevious, the one rotated
-	var mu sync.Mutex                  // one query at a time on the drill's connection
-	password := func() (string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		var pw string
-		return pw, w.admin.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", rotatedRole).Scan(&pw)
-	}
-	stored, err := password()
+	stored, err := w.db.passwordHash(ctx, rotatedRole)
 	if err != nil {
 		return false, err
 	}
@@ -185,18 +300,19 @@ func rotationCase(c config, w *rotationWorld, sub string, beforeApply bool) (boo
 		return false, err
 	}
 	defer ln.Close()
-	changed := func() bool { now, err := password(); return beforeApply || err == nil && now != stored }
-	proxy := &pgProxy{ln: ln, upstream: w.base.Host, changed: changed, applied: make(chan time.Time, 1), release: make(chan struct{})}
+	changed := func() bool {
+		now, err := w.db.passwordHash(ctx, rotatedRole)
+		return beforeApply || err == nil && now != stored
+	}
+	proxy := &dbProxy{ln: ln, upstream: w.db.addr(), changed: changed, applied: make(chan time.Time, 1), release: make(chan struct{})}
 	go proxy.serve()
-	via := *w.base
-	via.User, via.Host = nil, ln.Addr().String()
 
 	name := "faults-rotation-" + run
 	data, _ := json.Marshal(map[string]any{"Accounts": accounts})
 	cl := w.cl
 	if _, err := cl.sdk.CreateSecretWithOptions(&kms.CreateSecretRequest{SecretName: tea.String(name), VersionId: tea.String("v1"),
 		SecretType: tea.String("Rds"), SecretData: tea.String(string(data)),
-		ExtendedConfig: map[string]any{"SecretSubType": sub, "DBInstanceId": via.String()}}, cl.rt); err != nil {
+		ExtendedConfig: map[string]any{"SecretSubType": sub, "DBInstanceId": w.db.location(ln.Addr().String())}}, cl.rt); err != nil {
 		return false, err
 	}
 	// The readers' view: every 20 ms, does ACSCurrent log in?
@@ -215,7 +331,7 @@ func rotationCase(c config, w *rotationWorld, sub string, beforeApply bool) (boo
 			if err != nil {
 				continue // Coffer is down: no verdict on the password
 			}
-			if pgLogin(w.base, user, pw) != nil {
+			if w.db.login(user, pw) != nil {
 				lockedOut.Add(1)
 				firstFail.CompareAndSwap(0, time.Now().UnixNano())
 				lastFail.Store(time.Now().UnixNano())
@@ -260,9 +376,9 @@ func rotationCase(c config, w *rotationWorld, sub string, beforeApply bool) (boo
 	problem := ""
 	if done.IsZero() {
 		problem = "the rotation was not resumed"
-	} else if _, user, pw, err := cl.currentAccount(name); err != nil || user != rotatedRole || pgLogin(w.base, user, pw) != nil {
+	} else if _, user, pw, err := cl.currentAccount(name); err != nil || user != rotatedRole || w.db.login(user, pw) != nil {
 		problem = fmt.Sprintf("ACSCurrent does not log in as %s: %v", rotatedRole, err)
-	} else if pgLogin(w.base, rotatedRole, initial) == nil {
+	} else if w.db.login(rotatedRole, initial) == nil {
 		problem = "the old password still logs in"
 	} else if st, err := cl.stages(name); err != nil || pendingOrPrevious(st, rotated) != "" {
 		problem = fmt.Sprintf("versions and stages after the rotation: %v %v %s", st, err, pendingOrPrevious(st, rotated))
@@ -281,13 +397,13 @@ func rotationCase(c config, w *rotationWorld, sub string, beforeApply bool) (boo
 	if beforeApply {
 		at = "before apply"
 	}
-	fmt.Printf("%s %s %s: %s: killed %s after the held login, restarted in %s; resumed %s after the new process served (bound %s); ACSCurrent refused by PostgreSQL for %s (%d failed logins seen)\n",
-		c.drill, sub, at, verdict, secs(killed.Sub(applied)), secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load())
+	fmt.Printf("%s %s %s %s: %s: killed %s after the held login, restarted in %s; resumed %s after the new process served (bound %s); ACSCurrent refused by the database for %s (%d failed logins seen)\n",
+		c.drill, w.db.kind(), sub, at, verdict, secs(killed.Sub(applied)), secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load())
 	if problem != "" {
-		fmt.Printf("%s %s %s: problem: %s\n", c.drill, sub, at, problem)
+		fmt.Printf("%s %s %s %s: problem: %s\n", c.drill, w.db.kind(), sub, at, problem)
 	}
-	appendRow(c.table, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s (%d failed logins) |\n",
-		c.drill, verdict, sub, at, secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load()))
+	appendRow(c.table, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s (%d failed logins) |\n",
+		c.drill, verdict, w.db.kind(), sub, at, secs(serving.Sub(killed)), secs(resumed), secs(c.resume), secs(lockout), lockedOut.Load()))
 	return pass, nil
 }
 
