@@ -114,12 +114,13 @@ func TestDeadHolderIsResumedBySweep(t *testing.T) {
 func TestHeartbeatKeepsSlowStep(t *testing.T) {
 	t.Parallel()
 	f := newRotFixture(t, "SingleUser", "app")
-	slow := f.engine("slow", 300*time.Millisecond)
+	// Long enough for a renewal (an fsync) on a loaded machine; the step lasts longer still.
+	slow := f.engine("slow", 1500*time.Millisecond)
 	other := f.engine("other", 0)
 	var rep core.RotationReport
 	f.target.hook = func(ctx context.Context, call string) error {
 		if call == "pre:apply" {
-			time.Sleep(time.Second) // three leases long
+			time.Sleep(2 * time.Second) // longer than the lease
 			var err error
 			if rep, err = other.RotateDue(ctx, 10); err != nil {
 				return err
