@@ -22,6 +22,10 @@ const (
 	StepRevoke  RotationStep = "revoke"  // windowed: at WindowEnd, revoke the old credential
 )
 
+// DefaultRotationLease is the rotation lock's lease: short, so a killed run blocks its secret
+// only briefly, as its heartbeat keeps it alive however long a step takes.
+const DefaultRotationLease = 5 * time.Second
+
 // RotationStuckAfter is how long a rotation may run before it counts as failed.
 const RotationStuckAfter = 2 * time.Minute
 
@@ -67,8 +71,11 @@ type RotationEvent struct {
 type RotationOptions struct {
 	// Rotators by kind: "postgres", "mysql" (Rds, by the DBInstanceId URL scheme), "ssh" (ECS).
 	Rotators map[string]Rotator
-	Holder   string        // names this process in leases and DescribeSecret [random]
-	LeaseTTL time.Duration // the rotation lock's lease [2m]
+	Holder   string // names this process in leases and DescribeSecret [random]
+	// LeaseTTL is the rotation lock's lease [DefaultRotationLease]. A run renews it every third
+	// of it while it works, so a run whose process died is resumed by the next sweep once this
+	// much time has passed.
+	LeaseTTL time.Duration
 	// CallTimeout is the deadline of each call to a target [20s].
 	CallTimeout time.Duration
 	// StuckAfter marks a rotation failed when a step fails this long after it started [2m].
@@ -88,7 +95,7 @@ func NewRotation(svc *Service, opts RotationOptions) *Rotation {
 		opts.Holder = randomID("rotator-", 6)
 	}
 	if opts.LeaseTTL <= 0 {
-		opts.LeaseTTL = 2 * time.Minute
+		opts.LeaseTTL = DefaultRotationLease
 	}
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = 20 * time.Second
@@ -260,6 +267,50 @@ func (r *Rotation) run(ctx context.Context, name, versionID string, window time.
 		return "", err
 	}
 	defer r.svc.releaseLease(ctx, lease)
+	ctx, stop := r.hold(ctx, lease)
+	defer stop()
+	v, err := r.runHeld(ctx, lease, name, versionID, window, scheduled)
+	if err != nil && errors.Is(context.Cause(ctx), errFenced) {
+		return "", errFenced // the lease was lost mid-step; the step was stopped
+	}
+	return v, err
+}
+
+// hold renews lease every third of LeaseTTL until stop, and cancels the returned context with
+// errFenced when the lease was taken over, or when it could not be renewed for two thirds of its
+// TTL: the run then stops its target call before another run may take the lease over.
+func (r *Rotation) hold(ctx context.Context, lease Lease) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	every := max(r.opts.LeaseTTL/3, time.Millisecond)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		renewed := time.Now() // leases run on the store's wall clock, not the service's clock
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			rctx, rcancel := context.WithTimeout(ctx, every)
+			err := r.svc.store.Renew(rctx, lease, r.opts.LeaseTTL)
+			rcancel()
+			switch {
+			case err == nil:
+				renewed = time.Now()
+			case errors.Is(err, ErrLeaseLost) || time.Since(renewed) >= r.opts.LeaseTTL-every:
+				cancel(errFenced)
+				return
+			}
+		}
+	}()
+	return ctx, func() { cancel(nil); <-done }
+}
+
+// runHeld is run's work while its lease is held.
+func (r *Rotation) runHeld(ctx context.Context, lease Lease, name, versionID string, window time.Duration, scheduled bool) (string, error) {
 	sec, err := r.managed(ctx, name)
 	if err != nil {
 		return "", err
@@ -389,17 +440,12 @@ func baseVersion(sec *Secret, t RotationTarget) *Version {
 	return sec.VersionByStage(StageCurrent)
 }
 
-// advance runs the recorded steps until the rotation is promoted. Every write is fenced.
+// advance runs the recorded steps until the rotation is promoted. Every write is fenced; the
+// lease is kept by run's heartbeat.
 func (r *Rotation) advance(ctx context.Context, lease Lease, name string, t RotationTarget, rot Rotator) (string, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return "", err // interrupted between steps: the next run resumes from the recorded one
-		}
-		if err := r.svc.store.Renew(ctx, lease, r.opts.LeaseTTL); err != nil {
-			if errors.Is(err, ErrLeaseLost) {
-				return "", errFenced
-			}
-			return "", storeErr(err)
 		}
 		sec, err := r.svc.getSecret(ctx, name)
 		if err != nil {

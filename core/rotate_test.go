@@ -370,7 +370,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 func TestStaleHolderIsFenced(t *testing.T) {
 	t.Parallel()
 	f := newRotFixture(t, "SingleUser", "app")
-	stale := f.engine("stale", 50*time.Millisecond)
+	stale, view := f.cutEngine("stale", 50*time.Millisecond)
 	inside, resume := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	f.target.hook = func(_ context.Context, call string) error {
@@ -378,6 +378,7 @@ func TestStaleHolderIsFenced(t *testing.T) {
 			first := false
 			once.Do(func() { first = true })
 			if first {
+				view.stall.Store(true) // its heartbeat no longer gets through; the call ignores it
 				close(inside)
 				<-resume
 			}

@@ -38,6 +38,7 @@ type fixture struct {
 	svc   *core.Service
 	store core.Store
 	clock *fakeClock
+	root  core.RootKey
 }
 
 func newFixture(tb testing.TB, limits core.Limits) *fixture {
@@ -52,7 +53,7 @@ func newFixture(tb testing.TB, limits core.Limits) *fixture {
 		tb.Fatal(err)
 	}
 	clock := &fakeClock{t: epoch}
-	return &fixture{svc: core.NewService(store, root, clock, limits), store: store, clock: clock}
+	return &fixture{svc: core.NewService(store, root, clock, limits), store: store, clock: clock, root: root}
 }
 
 func (f *fixture) create(tb testing.TB, name, data string) *core.Secret {

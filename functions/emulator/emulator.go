@@ -43,10 +43,11 @@ type Config struct {
 	// where a static copy of the web console is served.
 	ConsoleOrigins []string `env:"COFFER_CONSOLE_ORIGINS"`
 
-	// Schedule runs the scheduled jobs as a deployment's schedules do: the rotation sweep every
-	// RotationEvery, the expiry check every ExpiryEvery.
+	// Schedule runs the scheduled jobs as a deployment's schedules do: the rotation sweep at
+	// start-up and every RotationEvery (short, so an interrupted rotation is resumed within
+	// seconds of its lease's expiry), the expiry check every ExpiryEvery.
 	Schedule      bool          `env:"COFFER_LOCAL_SCHEDULE, default=true"`
-	RotationEvery time.Duration `env:"COFFER_LOCAL_ROTATION_EVERY, default=1m"`
+	RotationEvery time.Duration `env:"COFFER_LOCAL_ROTATION_EVERY, default=5s"`
 	ExpiryEvery   time.Duration `env:"COFFER_LOCAL_EXPIRY_EVERY, default=5m"`
 }
 
@@ -171,7 +172,9 @@ func consoleRedirect(next http.Handler) http.Handler {
 }
 
 // RunSchedules runs the scheduled jobs until ctx ends, when COFFER_LOCAL_SCHEDULE is on. A failed
-// run is logged by its job and retried at the next tick, as a deployment's schedule does.
+// run is logged by its job and retried at the next tick, as a deployment's schedule does. The
+// rotation sweep also runs at once, so a rotation a killed process left half done is resumed as
+// soon as this one serves (once the dead run's lease expired: at the latest one tick later).
 func (e *Emulator) RunSchedules(ctx context.Context) {
 	if !e.cfg.Schedule {
 		return
@@ -184,14 +187,16 @@ func (e *Emulator) RunSchedules(ctx context.Context) {
 		go func() {
 			t := time.NewTicker(every[name])
 			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if _, err := hs.Job(ctx); err != nil && ctx.Err() == nil {
-						e.App.Log.Warn("a local scheduled run failed", slog.String("function", name), slog.String("cause", err.Error()))
+			for now := name == rotator; ; now = false {
+				if !now {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
 					}
+				}
+				if _, err := hs.Job(ctx); err != nil && ctx.Err() == nil {
+					e.App.Log.Warn("a local scheduled run failed", slog.String("function", name), slog.String("cause", err.Error()))
 				}
 			}
 		}()

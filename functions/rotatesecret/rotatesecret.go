@@ -120,7 +120,11 @@ func (r *rotator) rotateDue(ctx context.Context) (core.RotationReport, error) {
 	for name, cause := range rep.Failed {
 		log.Error("a scheduled rotation did not finish", slog.String("secretName", name), slog.String("cause", cause))
 	}
-	log.Info("rotation schedule done", slog.Int("rotated", len(rep.Rotated)), slog.Int("failed", len(rep.Failed)),
+	level := slog.LevelInfo
+	if len(rep.Rotated)+len(rep.Failed)+rep.Skipped == 0 && !rep.More {
+		level = slog.LevelDebug // an idle run, every few seconds in the emulator
+	}
+	log.Log(ctx, level, "rotation schedule done", slog.Int("rotated", len(rep.Rotated)), slog.Int("failed", len(rep.Failed)),
 		slog.Int("skipped", rep.Skipped), slog.Bool("more", rep.More))
 	return rep, nil
 }

@@ -34,7 +34,7 @@ variable "redis_memory_gb" {
 }
 
 variable "rotate_schedule" {
-  description = "Cloud Scheduler cron of rotateSecret's scheduled run: the safety net that starts recorded rotations whose hand-off was lost and retries failed ones."
+  description = "Cloud Scheduler cron of rotateSecret's scheduled run: the safety net that starts recorded rotations whose hand-off was lost, retries failed ones and resumes those whose instance died mid-run (until then, a SingleUser secret's clients may be locked out)."
   type        = string
   default     = "* * * * *"
 }

@@ -22,7 +22,9 @@
 //   - crash-embedded, crash-redis: kill -9 Coffer during writes (crash.go);
 //   - audit-down: the audit sink fails, with COFFER_AUDIT_FAIL_CLOSED true and false (audit.go);
 //   - multi-process: three Coffer processes on one Redis, the history checked for
-//     linearizability (linearizable.go).
+//     linearizability (linearizable.go);
+//   - rotation-crash: kill -9 Coffer in a rotation's apply on a real PostgreSQL (-postgres) and
+//     MariaDB (-mariadb), and time its resumption by the next process (rotation.go).
 package main
 
 import (
@@ -59,6 +61,10 @@ type config struct {
 	// The drills that start Coffer themselves.
 	work, cofferBin, rootKey string
 	writers, kills           int
+
+	// The rotation drill.
+	postgres, mariadb string
+	resume            time.Duration
 }
 
 func main() {
@@ -83,6 +89,9 @@ func main() {
 	flag.StringVar(&c.rootKey, "root-key", os.Getenv("COFFER_ROOT_KEY"), "base64 root key of the Coffer processes a drill starts")
 	flag.IntVar(&c.writers, "writers", 4, "concurrent writers")
 	flag.IntVar(&c.kills, "kills", 6, "crash drills: how many kill -9s")
+	flag.StringVar(&c.postgres, "postgres", os.Getenv("COFFER_TEST_POSTGRES_URL"), "rotation drill: a PostgreSQL superuser URL")
+	flag.StringVar(&c.mariadb, "mariadb", os.Getenv("COFFER_TEST_MARIADB_URL"), "rotation drill: a MariaDB administrator URL (optional)")
+	flag.DurationVar(&c.resume, "resume", 10*time.Second, "rotation drill bound: resumed this long after the new process serves")
 	flag.Parse()
 	ok, err := run(c)
 	if err != nil {
@@ -102,6 +111,8 @@ func run(c config) (bool, error) {
 		return drillAudit(c)
 	case "multi-process":
 		return drillLinearizable(c)
+	case "rotation-crash":
+		return drillRotation(c)
 	}
 	ctx := context.Background()
 	copts, err := redis.ParseClusterURL(c.redisURL)
