@@ -25,6 +25,7 @@ locals {
     COFFER_ROOT_KEY_PROVIDER = "gcpkms"
     COFFER_ROOT_KEY          = google_kms_crypto_key.root.id
     COFFER_LOG_LEVEL         = "info"
+    COFFER_ROTATION_TARGETS  = join(",", var.rotation_targets)
   }, local.backup_env, var.extra_env)
 }
 

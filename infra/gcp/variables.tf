@@ -45,6 +45,12 @@ variable "expiry_schedule" {
   default     = "0 * * * *"
 }
 
+variable "rotation_targets" {
+  description = "COFFER_ROTATION_TARGETS: the CIDRs, host names and *.domain patterns rotations may connect to (databases, SSH hosts). Empty: no rotation may connect anywhere."
+  type        = list(string)
+  default     = []
+}
+
 variable "backup_s3" {
   description = "Optional S3-compatible backup sink for expiryCheck (for Cloud Storage: endpoint https://storage.googleapis.com and an HMAC key). Without it, set COFFER_BACKUP_BEFORE_RELEASE=false in extra_env or releases fail."
   type = object({
