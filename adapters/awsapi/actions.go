@@ -78,6 +78,27 @@ func decode[T any](raw []byte) (T, error) {
 	return in, nil
 }
 
+// secretRef is the SecretId an AWS call names; embedded in a request's fields, onSecret reads it.
+type secretRef struct{ SecretId string }
+
+func (r secretRef) secretID() string { return r.SecretId }
+
+// onSecret decodes raw as T and the secret its SecretId names as the OpenAPI's parameters.
+func onSecret[T interface{ secretID() string }](raw []byte) (T, acsapi.Params, error) {
+	in, err := decode[T](raw)
+	if err != nil {
+		return in, nil, err
+	}
+	p, err := secretParams(in.secretID())
+	return in, p, err
+}
+
+// secretOf reads the parameters of a call that names only a secret.
+func secretOf(raw []byte) (acsapi.Params, error) {
+	_, p, err := onSecret[secretRef](raw)
+	return p, err
+}
+
 // fields reads an OpenAPI action's result as the fields the AWS answer takes from it.
 func fields[T any](body any) (T, error) {
 	var out T

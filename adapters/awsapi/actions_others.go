@@ -5,14 +5,10 @@ import (
 )
 
 func tagResource(raw []byte, region string) (op, error) {
-	in, err := decode[struct {
-		SecretId string
-		Tags     []tag
+	in, p, err := onSecret[struct {
+		secretRef
+		Tags []tag
 	}](raw)
-	if err != nil {
-		return op{}, err
-	}
-	p, err := secretParams(in.SecretId)
 	if err != nil {
 		return op{}, err
 	}
@@ -21,14 +17,10 @@ func tagResource(raw []byte, region string) (op, error) {
 }
 
 func untagResource(raw []byte, region string) (op, error) {
-	in, err := decode[struct {
-		SecretId string
-		TagKeys  []string
+	in, p, err := onSecret[struct {
+		secretRef
+		TagKeys []string
 	}](raw)
-	if err != nil {
-		return op{}, err
-	}
-	p, err := secretParams(in.SecretId)
 	if err != nil {
 		return op{}, err
 	}
@@ -44,11 +36,7 @@ func nothing(any) (any, error) { return struct{}{}, nil }
 var policyErrs = map[string]string{"InvalidParameterException": "MalformedPolicyDocumentException"}
 
 func getResourcePolicy(raw []byte, region string) (op, error) {
-	in, err := decode[struct{ SecretId string }](raw)
-	if err != nil {
-		return op{}, err
-	}
-	p, err := secretParams(in.SecretId)
+	p, err := secretOf(raw)
 	if err != nil {
 		return op{}, err
 	}
@@ -161,11 +149,7 @@ func rotateSecret(raw []byte, region string) (op, error) {
 // cancelRotateSecret is the OpenAPI's CancelSecretRotation: ACSCurrent stays and the pending
 // version goes. A secret with nothing to cancel is AWS's InvalidRequestException.
 func cancelRotateSecret(raw []byte, region string) (op, error) {
-	in, err := decode[struct{ SecretId string }](raw)
-	if err != nil {
-		return op{}, err
-	}
-	p, err := secretParams(in.SecretId)
+	p, err := secretOf(raw)
 	if err != nil {
 		return op{}, err
 	}

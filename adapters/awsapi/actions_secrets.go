@@ -69,11 +69,10 @@ func secretValueOf(region string, v *core.SecretValue) secretValue {
 }
 
 func getSecretValue(raw []byte, region string) (op, error) {
-	in, err := decode[struct{ SecretId, VersionId, VersionStage string }](raw)
-	if err != nil {
-		return op{}, err
-	}
-	p, err := secretParams(in.SecretId)
+	in, p, err := onSecret[struct {
+		secretRef
+		VersionId, VersionStage string
+	}](raw)
 	if err != nil {
 		return op{}, err
 	}
@@ -227,11 +226,10 @@ func updateSecret(raw []byte, region string) (op, error) {
 }
 
 func updateSecretVersionStage(raw []byte, region string) (op, error) {
-	in, err := decode[struct{ SecretId, VersionStage, RemoveFromVersionId, MoveToVersionId string }](raw)
-	if err != nil {
-		return op{}, err
-	}
-	p, err := secretParams(in.SecretId)
+	in, p, err := onSecret[struct {
+		secretRef
+		VersionStage, RemoveFromVersionId, MoveToVersionId string
+	}](raw)
 	if err != nil {
 		return op{}, err
 	}
@@ -285,11 +283,7 @@ func secretInfoOf(region string, s *core.Secret) secretInfo {
 }
 
 func describeSecret(raw []byte, region string) (op, error) {
-	in, err := decode[struct{ SecretId string }](raw)
-	if err != nil {
-		return op{}, err
-	}
-	p, err := secretParams(in.SecretId)
+	p, err := secretOf(raw)
 	if err != nil {
 		return op{}, err
 	}
@@ -360,16 +354,12 @@ func listSecrets(raw []byte, region string) (op, error) {
 }
 
 func listSecretVersionIds(raw []byte, region string) (op, error) {
-	in, err := decode[struct {
-		SecretId          string
+	in, p, err := onSecret[struct {
+		secretRef
 		MaxResults        *int
 		NextToken         string
 		IncludeDeprecated bool
 	}](raw)
-	if err != nil {
-		return op{}, err
-	}
-	p, err := secretParams(in.SecretId)
 	if err != nil {
 		return op{}, err
 	}
@@ -401,15 +391,11 @@ func listSecretVersionIds(raw []byte, region string) (op, error) {
 }
 
 func deleteSecret(raw []byte, region string) (op, error) {
-	in, err := decode[struct {
-		SecretId                   string
+	in, p, err := onSecret[struct {
+		secretRef
 		RecoveryWindowInDays       *int
 		ForceDeleteWithoutRecovery bool
 	}](raw)
-	if err != nil {
-		return op{}, err
-	}
-	p, err := secretParams(in.SecretId)
 	if err != nil {
 		return op{}, err
 	}
@@ -435,11 +421,7 @@ func deleteSecret(raw []byte, region string) (op, error) {
 }
 
 func restoreSecret(raw []byte, region string) (op, error) {
-	in, err := decode[struct{ SecretId string }](raw)
-	if err != nil {
-		return op{}, err
-	}
-	p, err := secretParams(in.SecretId)
+	p, err := secretOf(raw)
 	if err != nil {
 		return op{}, err
 	}
