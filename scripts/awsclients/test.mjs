@@ -3,49 +3,19 @@
 // endpoint. It builds and starts the emulator itself on a free loopback
 // port, with its own data folder, and stops it at the end. scripts/test runs it; `npm test` here
 // runs it alone.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startEmulator } from '../lib/emulator.mjs';
+import { execFileSync } from 'node:child_process';
 import {
   SecretsManagerClient, CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand,
   ListSecretsCommand, DescribeSecretCommand, DeleteSecretCommand, ResourceNotFoundException,
 } from '@aws-sdk/client-secrets-manager';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const keyId = 'AWSNODECLIENT01';
 const keySecret = 'aws-node-client-secret-0123456789';
 
-const work = mkdtempSync(join(tmpdir(), 'coffer-aws-node-'));
-const bin = join(work, 'coffer-local');
-execFileSync('go', ['build', '-o', bin, './functions/cmd/local'], { cwd: repo, stdio: 'inherit' });
-const server = spawn(bin, [], {
-  env: {
-    ...process.env, PORT: '0', COFFER_DATA_DIR: join(work, 'data'),
-    COFFER_ADMIN_ACCESS_KEY_ID: keyId, COFFER_ADMIN_ACCESS_KEY_SECRET: keySecret,
-  },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-// The emulator's log is shown only if the run fails.
-let log = '';
-server.stderr.on('data', (b) => { log += b; });
-process.on('exit', (code) => { if (code !== 0) process.stderr.write(log); });
-const host = await new Promise((resolve, reject) => {
-  let out = '';
-  server.stdout.on('data', (b) => {
-    out += b;
-    const m = out.match(/listening on http:\/\/([\d.]+:\d+)/);
-    if (m) resolve(m[1]);
-  });
-  server.on('exit', (code) => reject(new Error(`the emulator exited (${code}) before listening`)));
-});
-after(() => {
-  server.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-});
+const host = await startEmulator({ keyId, keySecret, prefix: 'coffer-aws-node-' });
 
 const client = new SecretsManagerClient({
   region: 'eu-west-1', endpoint: `http://${host}`, maxAttempts: 1,

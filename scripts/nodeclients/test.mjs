@@ -2,13 +2,9 @@
 // (RPC, signature v1), @alicloud/pop-core (GET and POST) and @alicloud/openapi-client (ACS3
 // through callApi). It builds and starts the emulator itself on a free loopback port, with its own
 // data folder, and stops it at the end. scripts/test runs it; `npm test` here runs it alone.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startEmulator } from '../lib/emulator.mjs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -18,37 +14,10 @@ const PopCore = require('@alicloud/pop-core');
 const OpenApi = require('@alicloud/openapi-client');
 const TeaUtil = require('@alicloud/tea-util');
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const keyId = 'NODECLIENTS01';
 const keySecret = 'node-clients-secret-0123456789';
 
-const work = mkdtempSync(join(tmpdir(), 'coffer-node-'));
-const bin = join(work, 'coffer-local');
-execFileSync('go', ['build', '-o', bin, './functions/cmd/local'], { cwd: repo, stdio: 'inherit' });
-const server = spawn(bin, [], {
-  env: {
-    ...process.env, PORT: '0', COFFER_DATA_DIR: join(work, 'data'),
-    COFFER_ADMIN_ACCESS_KEY_ID: keyId, COFFER_ADMIN_ACCESS_KEY_SECRET: keySecret,
-  },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-// The emulator's log is shown only if the run fails.
-let log = '';
-server.stderr.on('data', (b) => { log += b; });
-process.on('exit', (code) => { if (code !== 0) process.stderr.write(log); });
-const host = await new Promise((resolve, reject) => {
-  let out = '';
-  server.stdout.on('data', (b) => {
-    out += b;
-    const m = out.match(/listening on http:\/\/([\d.]+:\d+)/);
-    if (m) resolve(m[1]);
-  });
-  server.on('exit', (code) => reject(new Error(`the emulator exited (${code}) before listening`)));
-});
-after(() => {
-  server.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-});
+const host = await startEmulator({ keyId, keySecret, prefix: 'coffer-node-' });
 
 // Each client goes through the same steps on its own secret and reports the not-found code.
 async function lifecycle(name, c) {
