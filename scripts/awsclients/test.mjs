@@ -1,11 +1,11 @@
 // AWS's Node SDK for Secrets Manager (@aws-sdk/client-secrets-manager) and the AWS CLI (`aws`, which
 // must be installed: apt-get install awscli) against the Coffer emulator, unmodified but for their
-// endpoint. It builds and starts the emulator itself on a free loopback
+// endpoint, on the embedded store and on the Redis scripts/test starts. It builds and starts the emulator itself on a free loopback
 // port, with its own data folder, and stops it at the end. scripts/test runs it; `npm test` here
 // runs it alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEmulator } from '../lib/emulator.mjs';
+import { startEmulator, backends } from '../lib/emulator.mjs';
 import { execFileSync } from 'node:child_process';
 import {
   SecretsManagerClient, CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand,
@@ -15,44 +15,49 @@ import {
 const keyId = 'AWSNODECLIENT01';
 const keySecret = 'aws-node-client-secret-0123456789';
 
-const host = await startEmulator({ keyId, keySecret, prefix: 'coffer-aws-node-' });
+// Every emulator listens before the first test is declared: node:test starts running the
+// declared tests at the first await.
+const started = await Promise.all(backends().map(async (backend) => ({
+  backend, host: await startEmulator({ keyId, keySecret, prefix: 'coffer-aws-node-', env: backend.env }),
+})));
+for (const { backend, host } of started) {
+  const client = new SecretsManagerClient({
+    region: 'eu-west-1', endpoint: `http://${host}`, maxAttempts: 1,
+    credentials: { accessKeyId: keyId, secretAccessKey: keySecret },
+  });
 
-const client = new SecretsManagerClient({
-  region: 'eu-west-1', endpoint: `http://${host}`, maxAttempts: 1,
-  credentials: { accessKeyId: keyId, secretAccessKey: keySecret },
-});
+  test(`create, get, put, list, describe and delete with the Node SDK (${backend.name})`, async () => {
+    const created = await client.send(new CreateSecretCommand({ Name: 'node/db', SecretString: 'first' }));
+    assert.match(created.ARN, /^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:node\/db-[A-Za-z0-9]{6}$/);
+    const got = await client.send(new GetSecretValueCommand({ SecretId: created.ARN }));
+    assert.equal(got.SecretString, 'first');
+    assert.deepEqual(got.VersionStages, ['AWSCURRENT']);
+    const put = await client.send(new PutSecretValueCommand({ SecretId: 'node/db', SecretString: 'second' }));
+    assert.deepEqual(put.VersionStages, ['AWSCURRENT']);
+    const prev = await client.send(new GetSecretValueCommand({ SecretId: 'node/db', VersionStage: 'AWSPREVIOUS' }));
+    assert.equal(prev.SecretString, 'first');
+    const list = await client.send(new ListSecretsCommand({}));
+    assert.deepEqual(list.SecretList.map((s) => s.Name), ['node/db']);
+    const desc = await client.send(new DescribeSecretCommand({ SecretId: 'node/db' }));
+    assert.deepEqual(desc.VersionIdsToStages[put.VersionId], ['AWSCURRENT']);
+    assert.ok(desc.CreatedDate instanceof Date);
+    await client.send(new DeleteSecretCommand({ SecretId: 'node/db', ForceDeleteWithoutRecovery: true }));
+    await assert.rejects(client.send(new GetSecretValueCommand({ SecretId: 'node/db' })), ResourceNotFoundException);
+  });
 
-test('create, get, put, list, describe and delete with the Node SDK', async () => {
-  const created = await client.send(new CreateSecretCommand({ Name: 'node/db', SecretString: 'first' }));
-  assert.match(created.ARN, /^arn:aws:secretsmanager:eu-west-1:\d{12}:secret:node\/db-[A-Za-z0-9]{6}$/);
-  const got = await client.send(new GetSecretValueCommand({ SecretId: created.ARN }));
-  assert.equal(got.SecretString, 'first');
-  assert.deepEqual(got.VersionStages, ['AWSCURRENT']);
-  const put = await client.send(new PutSecretValueCommand({ SecretId: 'node/db', SecretString: 'second' }));
-  assert.deepEqual(put.VersionStages, ['AWSCURRENT']);
-  const prev = await client.send(new GetSecretValueCommand({ SecretId: 'node/db', VersionStage: 'AWSPREVIOUS' }));
-  assert.equal(prev.SecretString, 'first');
-  const list = await client.send(new ListSecretsCommand({}));
-  assert.deepEqual(list.SecretList.map((s) => s.Name), ['node/db']);
-  const desc = await client.send(new DescribeSecretCommand({ SecretId: 'node/db' }));
-  assert.deepEqual(desc.VersionIdsToStages[put.VersionId], ['AWSCURRENT']);
-  assert.ok(desc.CreatedDate instanceof Date);
-  await client.send(new DeleteSecretCommand({ SecretId: 'node/db', ForceDeleteWithoutRecovery: true }));
-  await assert.rejects(client.send(new GetSecretValueCommand({ SecretId: 'node/db' })), ResourceNotFoundException);
-});
-
-test('create, get, put, list, describe and delete with the AWS CLI', () => {
-  const aws = (...args) => JSON.parse(execFileSync('aws', ['--endpoint-url', `http://${host}`, '--output', 'json', 'secretsmanager', ...args], {
-    env: { ...process.env, AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: keySecret, AWS_DEFAULT_REGION: 'eu-west-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
-  }).toString() || '{}');
-  const created = aws('create-secret', '--name', 'cli/db', '--secret-string', 'one');
-  assert.equal(created.Name, 'cli/db');
-  assert.equal(aws('get-secret-value', '--secret-id', 'cli/db').SecretString, 'one');
-  const put = aws('put-secret-value', '--secret-id', created.ARN, '--secret-string', 'two');
-  assert.equal(aws('get-secret-value', '--secret-id', 'cli/db').SecretString, 'two');
-  assert.ok(aws('list-secrets').SecretList.some((s) => s.Name === 'cli/db'));
-  assert.deepEqual(aws('describe-secret', '--secret-id', 'cli/db').VersionIdsToStages[put.VersionId], ['AWSCURRENT']);
-  const deleted = aws('delete-secret', '--secret-id', 'cli/db', '--recovery-window-in-days', '7');
-  assert.ok(deleted.DeletionDate > Date.now() / 1000);
-  assert.throws(() => aws('get-secret-value', '--secret-id', 'cli/db'), /InvalidRequestException/);
-});
+  test(`create, get, put, list, describe and delete with the AWS CLI (${backend.name})`, () => {
+    const aws = (...args) => JSON.parse(execFileSync('aws', ['--endpoint-url', `http://${host}`, '--output', 'json', 'secretsmanager', ...args], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: keySecret, AWS_DEFAULT_REGION: 'eu-west-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+    }).toString() || '{}');
+    const created = aws('create-secret', '--name', 'cli/db', '--secret-string', 'one');
+    assert.equal(created.Name, 'cli/db');
+    assert.equal(aws('get-secret-value', '--secret-id', 'cli/db').SecretString, 'one');
+    const put = aws('put-secret-value', '--secret-id', created.ARN, '--secret-string', 'two');
+    assert.equal(aws('get-secret-value', '--secret-id', 'cli/db').SecretString, 'two');
+    assert.ok(aws('list-secrets').SecretList.some((s) => s.Name === 'cli/db'));
+    assert.deepEqual(aws('describe-secret', '--secret-id', 'cli/db').VersionIdsToStages[put.VersionId], ['AWSCURRENT']);
+    const deleted = aws('delete-secret', '--secret-id', 'cli/db', '--recovery-window-in-days', '7');
+    assert.ok(deleted.DeletionDate > Date.now() / 1000);
+    assert.throws(() => aws('get-secret-value', '--secret-id', 'cli/db'), /InvalidRequestException/);
+  });
+}

@@ -4,21 +4,34 @@ import { after } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-// startEmulator resolves to the emulator's host:port once it listens; its log is shown only if
-// the run fails.
-export async function startEmulator({ keyId, keySecret, prefix }) {
+// backends are the stores the client tests run on: the embedded default, and the throwaway Redis
+// scripts/test starts (COFFER_TEST_REDIS_URL; CI refuses to run without it), on a database of
+// their own.
+export function backends() {
+  const url = process.env.COFFER_TEST_REDIS_URL;
+  if (!url && process.env.CI) throw new Error('COFFER_TEST_REDIS_URL is not set: run these through scripts/test');
+  const out = [{ name: 'embedded', env: {} }];
+  // Function instances share no disk, so Redis needs a root key given: a fresh one per run.
+  if (url) out.push({ name: 'redis', env: { COFFER_REDIS_URL: url.replace(/\/\d*$/, '/7'), COFFER_ROOT_KEY: randomBytes(32).toString('base64') } });
+  return out;
+}
+
+// startEmulator resolves to the emulator's host:port once it listens, with env added to its
+// environment (a store, say); its log is shown only if the run fails.
+export async function startEmulator({ keyId, keySecret, prefix, env = {} }) {
   const work = mkdtempSync(join(tmpdir(), prefix));
   const bin = join(work, 'coffer-local');
   execFileSync('go', ['build', '-o', bin, './functions/cmd/local'], { cwd: repo, stdio: 'inherit' });
   const server = spawn(bin, [], {
     env: {
       ...process.env, PORT: '0', COFFER_DATA_DIR: join(work, 'data'),
-      COFFER_ADMIN_ACCESS_KEY_ID: keyId, COFFER_ADMIN_ACCESS_KEY_SECRET: keySecret,
+      COFFER_ADMIN_ACCESS_KEY_ID: keyId, COFFER_ADMIN_ACCESS_KEY_SECRET: keySecret, ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
