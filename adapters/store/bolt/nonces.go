@@ -25,11 +25,11 @@ import (
 // What a crash may and may not allow:
 //   - it may cost availability: after a crash, a signed call answers 503 while its timestamp plus
 //     the skew is not past the bound, that is when it was signed up to boundStep (1 s) after the
-//     newest timestamp answered before the crash. Open waits out boundStep after a crash, so a
-//     client whose clock agrees with the server's is not refused; one whose clock was ahead by d
-//     before the crash (or is behind by d after it) is refused up to d longer, at most the skew
-//     (15 minutes by default);
-//   - a restart after a crash takes boundStep longer;
+//     newest timestamp answered before the crash. Open waits out boundStep, and the second a
+//     signed timestamp is truncated by, after a crash, so a client whose clock agrees with the
+//     server's is not refused; one whose clock was ahead by d before the crash (or is behind by d
+//     after it) is refused up to d longer, at most the skew (15 minutes by default);
+//   - a restart after a crash takes about two seconds longer;
 //   - it may not allow a replay: a nonce answered before the crash expires by the bound, the bound
 //     was durable before the nonce was answered, and its replay carries the same expiry;
 //   - a clean stop (Close) keeps the nonces and refuses nothing after it.
@@ -43,10 +43,10 @@ const boundStep = time.Second
 
 // settle waits, after a crash, until a request signed now expires past the bound the crash left
 // (for a client whose clock agrees with the server's), so that restarting costs a moment rather
-// than refused calls. The wait is at most boundStep and a margin.
+// than refused calls: boundStep, and a second more because signed timestamps have whole seconds.
 func (n *nonceSet) settle() {
 	if n.refuse > 0 {
-		time.Sleep(boundStep + 100*time.Millisecond)
+		time.Sleep(boundStep + time.Second + 100*time.Millisecond)
 	}
 }
 
