@@ -98,18 +98,14 @@ func (s *Service) correctManaged(ctx context.Context, sec *Secret, in PutSecretV
 		if v := cur.VersionByStage(stage); v == nil || v.ID != old.ID {
 			return SecretWrite{}, Errorf(KindUnavailableTemporary, "the secret %s changed during the correction; try again", cur.Name)
 		}
-		if cur.VersionByID(in.VersionID) != nil {
-			return SecretWrite{}, Errorf(KindAlreadyExists, "the version %s of secret %s was written concurrently; repeat the request", in.VersionID, cur.Name)
+		if err := versionFree(cur, in.VersionID); err != nil {
+			return SecretWrite{}, err
 		}
 		removeStageEverywhere(cur, stage)
 		cur.Versions = append(cur.Versions, Version{ID: in.VersionID, CreateTime: now, Stages: []string{stage}, DataType: DataText})
-		dropped, err := prune(cur, s.limits.VersionLimit)
-		if err != nil {
-			return SecretWrite{}, err
-		}
-		cur.UpdateTime = now
-		added = *cur.VersionByID(in.VersionID)
-		return SecretWrite{Secret: cur, PutValues: map[string][]byte{in.VersionID: sealed}, DropValues: dropped}, nil
+		w, v, err := s.keepNewVersion(cur, in.VersionID, sealed, now)
+		added = v
+		return w, err
 	})
 	if err != nil {
 		return nil, s.updateErr(sec.Name, err)

@@ -442,8 +442,8 @@ func (s *Service) PutSecretValue(ctx context.Context, in PutSecretValueInput) (*
 		if !cur.PlannedDeleteTime.IsZero() {
 			return SecretWrite{}, Errorf(KindInDeleteWindow, "the secret %s is planned to be deleted", in.Name)
 		}
-		if cur.VersionByID(in.VersionID) != nil { // a concurrent put of the same id won
-			return SecretWrite{}, Errorf(KindAlreadyExists, "the version %s of secret %s was written concurrently; repeat the request", in.VersionID, in.Name)
+		if err := versionFree(cur, in.VersionID); err != nil { // a concurrent put of the same id won
+			return SecretWrite{}, err
 		}
 		cur.Versions = append(cur.Versions, Version{ID: in.VersionID, CreateTime: now, DataType: in.DataType})
 		for _, st := range stages {
@@ -452,13 +452,9 @@ func (s *Service) PutSecretValue(ctx context.Context, in PutSecretValueInput) (*
 		if err := checkStageCount(cur); err != nil {
 			return SecretWrite{}, err
 		}
-		dropped, err := prune(cur, s.limits.VersionLimit)
-		if err != nil {
-			return SecretWrite{}, err
-		}
-		cur.UpdateTime = now
-		added = *cur.VersionByID(in.VersionID)
-		return SecretWrite{Secret: cur, PutValues: map[string][]byte{in.VersionID: sealed}, DropValues: dropped}, nil
+		w, v, err := s.keepNewVersion(cur, in.VersionID, sealed, now)
+		added = v
+		return w, err
 	})
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(KindNotFound, "the secret %s is not found", in.Name)
@@ -1005,4 +1001,24 @@ func (s *Service) RestoreSecret(ctx context.Context, name string) error {
 		return SecretWrite{Secret: cur}, nil
 	})
 	return s.updateErr(name, err)
+}
+
+// versionFree refuses id when cur already has it: a concurrent write of the same id won.
+func versionFree(cur *Secret, id string) error {
+	if cur.VersionByID(id) != nil {
+		return Errorf(KindAlreadyExists, "the version %s of secret %s was written concurrently; repeat the request", id, cur.Name)
+	}
+	return nil
+}
+
+// keepNewVersion finishes a write that appended the version id with the value sealed: versions
+// past the limit are pruned and the secret is stamped updated at now. It answers the write and
+// the new version.
+func (s *Service) keepNewVersion(cur *Secret, id string, sealed []byte, now time.Time) (SecretWrite, Version, error) {
+	dropped, err := prune(cur, s.limits.VersionLimit)
+	if err != nil {
+		return SecretWrite{}, Version{}, err
+	}
+	cur.UpdateTime = now
+	return SecretWrite{Secret: cur, PutValues: map[string][]byte{id: sealed}, DropValues: dropped}, *cur.VersionByID(id), nil
 }
