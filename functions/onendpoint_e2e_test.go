@@ -137,12 +137,7 @@ func TestLocalScheduleFinishesAFailedRotation(t *testing.T) {
 func testLocalScheduleFinishesAFailedRotation(t *testing.T, b backend) {
 	s := b.start(t, map[string]string{"COFFER_LOCAL_SCHEDULE": "true", "COFFER_LOCAL_ROTATION_EVERY": "1s"})
 	c := s.client(t, "")
-	db := rotatortest.Postgres(t)
-	name := db.Account(t, "initial-pw")
-	proxy := newSwitchProxy(t, db.Location)
-	through := db
-	through.Location = proxy.location
-	secret := createRds(t, c, through, "SingleUser", [][2]string{{name, "initial-pw"}})
+	db, proxy, name, secret := proxiedRds(t, c)
 	_, err := c.RotateSecret(&kms.RotateSecretRequest{SecretName: tea.String(secret), VersionId: tea.String("r1")})
 	wantCode(t, err, 503, "ServiceUnavailableTemporary")
 
@@ -164,6 +159,19 @@ func testLocalScheduleFinishesAFailedRotation(t *testing.T, b backend) {
 	if err := db.Login(name, account(t, c, secret, "ACSCurrent")[1]); err != nil {
 		t.Fatalf("the password the schedule set does not log in: %v", err)
 	}
+}
+
+// proxiedRds creates a SingleUser Rds secret for a new PostgreSQL account whose password is
+// "initial-pw"; its rotations reach the database through a switchProxy, down until the test lets
+// it up.
+func proxiedRds(t *testing.T, c *kms.Client) (db rotatortest.DB, proxy *switchProxy, account, secret string) {
+	t.Helper()
+	db = rotatortest.Postgres(t)
+	account = db.Account(t, "initial-pw")
+	proxy = newSwitchProxy(t, db.Location)
+	through := db
+	through.Location = proxy.location
+	return db, proxy, account, createRds(t, c, through, "SingleUser", [][2]string{{account, "initial-pw"}})
 }
 
 // switchProxy forwards TCP connections to a database while up, and drops them while down.

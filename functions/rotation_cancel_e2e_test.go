@@ -32,12 +32,7 @@ func TestSDKCancelSecretRotation(t *testing.T) { forEachBackend(t, testSDKCancel
 func testSDKCancelSecretRotation(t *testing.T, b backend) {
 	s := b.start(t, nil)
 	c := s.client(t, "")
-	db := rotatortest.Postgres(t)
-	name := db.Account(t, "initial-pw")
-	proxy := newSwitchProxy(t, db.Location)
-	through := db
-	through.Location = proxy.location
-	secret := createRds(t, c, through, "SingleUser", [][2]string{{name, "initial-pw"}})
+	db, proxy, name, secret := proxiedRds(t, c)
 
 	// Nothing to cancel yet.
 	_, err := call(c, "CancelSecretRotation", map[string]string{"SecretName": secret})
