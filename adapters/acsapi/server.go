@@ -193,10 +193,15 @@ func (h *Handler) Dispatch(ctx context.Context, c Call) (body any, resources []s
 	if serve == nil && read == nil {
 		return nil, nil, UnknownAction(c.Action)
 	}
-	if c.Serve != nil && serve != nil {
+	if (c.Serve != nil && serve == nil) || (c.Read != nil && read == nil) {
+		// A protocol's own answer must stand in for the same kind of action, or the signed read
+		// would lose its nonce claim or a call would claim twice.
+		return nil, nil, &core.Error{Kind: core.KindInternal, Message: c.Action + " was given an answer of the other kind"}
+	}
+	if c.Serve != nil {
 		serve = c.Serve
 	}
-	if c.Read != nil && read != nil {
+	if c.Read != nil {
 		read = c.Read
 	}
 	normalizeSecretName(c.Params)
