@@ -297,7 +297,8 @@ func testAWSCrossProtocol(t *testing.T, b backend) {
 	}
 }
 
-// TestAWSOnGetSecretFunction: the getSecret function serves AWS's reads and nothing else.
+// TestAWSOnGetSecretFunction: the getSecret function serves AWS's reads, filtered batches
+// included, and nothing else.
 func TestAWSOnGetSecretFunction(t *testing.T) {
 	s := newBackend(t, "embedded").start(t, nil)
 	ctx := context.Background()
@@ -307,7 +308,12 @@ func TestAWSOnGetSecretFunction(t *testing.T) {
 		t.Fatalf("getSecret GetSecretValue = %+v", got)
 	}
 	ok(g.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{SecretIdList: []string{"r"}})).must(t)
-	_, err := g.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("w"), SecretString: aws.String("x")})
+	if got := ok(g.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"r"}}}})).must(t); len(got.SecretValues) != 1 {
+		t.Fatalf("getSecret filtered BatchGetSecretValue = %+v", got)
+	}
+	_, err := g.ValidateResourcePolicy(ctx, &sm.ValidateResourcePolicyInput{ResourcePolicy: aws.String(`{"Version":"1","Statement":[]}`)})
+	wantAWS(t, err, "InvalidRequestException")
+	_, err = g.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("w"), SecretString: aws.String("x")})
 	wantAWS(t, err, "InvalidRequestException")
 	_, err = g.ListSecrets(ctx, &sm.ListSecretsInput{})
 	wantAWS(t, err, "InvalidRequestException")
