@@ -675,6 +675,10 @@ func testAWSBatchGetSecretValueFilters(t *testing.T, b backend) {
 		aws.ToString(mine.Errors[0].SecretId) != "batch/b" || aws.ToString(mine.Errors[0].ErrorCode) != "AccessDeniedException" {
 		t.Fatalf("a manager's filtered batch: %v, %+v", got, mine.Errors)
 	}
+	// Its audit record names the secrets it read, the denied one included, not secret/*.
+	if want := `"accessKeyId":"` + mgr.id + `","sourceIp":"127.0.0.1","action":"BatchGetSecretValue","resources":["secret/batch/a","secret/batch/b","secret/batch/d"]`; !strings.Contains(s.logs.String(), want) {
+		t.Fatalf("no audit record %s in:\n%s", want, s.logs)
+	}
 	reader := awsKey(t, admin, "batchreader", "SecretUser", `["secret/batch/*"]`)
 	rc := awsClient(s.url, reader.id, reader.secret)
 	_, err := rc.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{Filters: filters})

@@ -23,6 +23,9 @@ type op struct {
 	answer func(body any) (any, error)
 	// errs renames, for this action, the exceptions AWS names differently here.
 	errs map[string]string
+	// listed, for a read that picks its secrets as it runs, are the resources it read, which
+	// the audit record names in place of the ones it was authorized as.
+	listed *[]string
 }
 
 // mapErr renames err as errs says; any other error is answered as classify maps it.

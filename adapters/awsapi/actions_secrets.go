@@ -142,7 +142,8 @@ func batchGetSecretValue(raw []byte, region string) (op, error) {
 	type entry struct {
 		SecretName string `json:"SecretName"`
 	}
-	// The names are the audit record's resources; a filtered read names secret/* there.
+	// The names are the resources of the call; a filtered one is authorized as secret/* and
+	// audited as the secrets it read.
 	list := []entry{{"*"}}
 	if listed == nil {
 		list = make([]entry, len(ids))
@@ -150,7 +151,8 @@ func batchGetSecretValue(raw []byte, region string) (op, error) {
 			list[i] = entry{name}
 		}
 	}
-	return op{acs: "BatchGetSecretValue", params: acsapi.Params{"SecretsList": jsonParam(list)}, read: func(ctx context.Context, svc *core.Service, call core.SignedRead, _ acsapi.Params) (any, error) {
+	audited := []string(nil)
+	return op{acs: "BatchGetSecretValue", params: acsapi.Params{"SecretsList": jsonParam(list)}, listed: &audited, read: func(ctx context.Context, svc *core.Service, call core.SignedRead, _ acsapi.Params) (any, error) {
 		names, asked, next := ids, in.SecretIdList, ""
 		if listed != nil {
 			var err error
@@ -158,6 +160,10 @@ func batchGetSecretValue(raw []byte, region string) (op, error) {
 				return nil, err
 			}
 			asked = names
+			audited = []string{}
+			for _, name := range names {
+				audited = append(audited, "secret/"+name)
+			}
 		}
 		ins := make([]core.GetSecretValueInput, len(names))
 		for i, name := range names {
