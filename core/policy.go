@@ -133,24 +133,41 @@ func (s *Service) SetSecretPolicy(ctx context.Context, by Principal, name, polic
 	if policyName != "" && policyName != "default" {
 		return Invalid("PolicyName", "only the policy named default exists")
 	}
-	if doc == "" {
-		return Missing("Policy")
-	}
-	p, err := ParseSecretPolicy(doc)
-	if err != nil {
-		return err
-	}
-	sec, err := s.DescribeSecret(ctx, name)
-	if err != nil {
-		return err
-	}
-	if err := s.checkGrants(ctx, by, sec, p); err != nil {
+	if err := s.ValidateSecretPolicy(ctx, by, name, doc); err != nil {
 		return err
 	}
 	return s.mutate(ctx, name, func(cur *Secret) error {
 		cur.Policy = doc
 		return nil
 	})
+}
+
+// ValidateSecretPolicy checks doc as SetSecretPolicy does before it sets it on the secret name,
+// for the principal by, and sets nothing. Without a name only the document's form is checked, for
+// a caller that holds kms:SetSecretPolicy on some secret. A refused document is a KindInvalidParameter
+// error, a grant beyond by's own a KindNoPermission one.
+func (s *Service) ValidateSecretPolicy(ctx context.Context, by Principal, name, doc string) error {
+	if doc == "" {
+		return Missing("Policy")
+	}
+	if name == "" {
+		c, err := s.caller(ctx, by.ID, by.SourceIP)
+		if err != nil {
+			return err
+		}
+		if !c.holds("kms:SetSecretPolicy") {
+			return errDenied()
+		}
+	}
+	p, err := ParseSecretPolicy(doc)
+	if err != nil || name == "" {
+		return err
+	}
+	sec, err := s.DescribeSecret(ctx, name)
+	if err != nil {
+		return err
+	}
+	return s.checkGrants(ctx, by, sec, p)
 }
 
 // GetSecretPolicy returns a secret's policy, or an empty one when none is set.

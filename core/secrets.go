@@ -477,6 +477,30 @@ func (s *Service) versionValue(ctx context.Context, sec *Secret, versionID strin
 	return s.open(ctx, sec, versionID, sealed)
 }
 
+// RepeatCreate answers a CreateSecret of a name that exists, repeated with the same VersionId and
+// data, as AWS's ClientRequestToken asks: the secret as it is when that version holds the same
+// data, for a caller who may read it (unreadable false); otherwise the already-exists error.
+func (s *Service) RepeatCreate(ctx context.Context, in CreateSecretInput, unreadable bool) (*Secret, error) {
+	if in.DataType == "" {
+		in.DataType = DataText
+	}
+	sec, err := s.getSecret(ctx, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	v := sec.VersionByID(in.VersionID)
+	switch {
+	case v == nil || !sec.PlannedDeleteTime.IsZero():
+		return nil, Errorf(KindAlreadyExists, "the secret %s already exists", in.Name)
+	case unreadable:
+		return nil, versionExists(sec, v)
+	}
+	if _, err := s.samePut(ctx, sec, v, PutSecretValueInput{Data: in.Data, DataType: in.DataType}); err != nil {
+		return nil, err
+	}
+	return sec, nil
+}
+
 // samePut answers a PutSecretValue whose VersionId exists: success when the data is the same.
 func (s *Service) samePut(ctx context.Context, sec *Secret, v *Version, in PutSecretValueInput) (*Version, error) {
 	_, sealed, err := s.store.ReadVersion(ctx, sec.Name, v.ID, "")

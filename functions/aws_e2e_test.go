@@ -32,10 +32,18 @@ func awsClient(endpoint, id, secret string, mutate ...func(*sm.Options)) *sm.Cli
 // wantAWS asserts an AWS error of the given exception type.
 func wantAWS(t *testing.T, err error, code string) {
 	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != code {
+	if awsCode(err) != code {
 		t.Fatalf("got %v, want %s", err, code)
 	}
+}
+
+// awsCode is the exception type of an AWS error, "" for any other outcome.
+func awsCode(err error) string {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return ""
+	}
+	return ae.ErrorCode()
 }
 
 func TestAWSSDKSecrets(t *testing.T) { forEachBackend(t, testAWSSDKSecrets) }
@@ -289,7 +297,8 @@ func testAWSCrossProtocol(t *testing.T, b backend) {
 	}
 }
 
-// TestAWSOnGetSecretFunction: the getSecret function serves AWS's reads and nothing else.
+// TestAWSOnGetSecretFunction: the getSecret function serves AWS's reads, filtered batches
+// included, and nothing else.
 func TestAWSOnGetSecretFunction(t *testing.T) {
 	s := newBackend(t, "embedded").start(t, nil)
 	ctx := context.Background()
@@ -299,7 +308,12 @@ func TestAWSOnGetSecretFunction(t *testing.T) {
 		t.Fatalf("getSecret GetSecretValue = %+v", got)
 	}
 	ok(g.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{SecretIdList: []string{"r"}})).must(t)
-	_, err := g.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("w"), SecretString: aws.String("x")})
+	if got := ok(g.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"r"}}}})).must(t); len(got.SecretValues) != 1 {
+		t.Fatalf("getSecret filtered BatchGetSecretValue = %+v", got)
+	}
+	_, err := g.ValidateResourcePolicy(ctx, &sm.ValidateResourcePolicyInput{ResourcePolicy: aws.String(`{"Version":"1","Statement":[]}`)})
+	wantAWS(t, err, "InvalidRequestException")
+	_, err = g.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("w"), SecretString: aws.String("x")})
 	wantAWS(t, err, "InvalidRequestException")
 	_, err = g.ListSecrets(ctx, &sm.ListSecretsInput{})
 	wantAWS(t, err, "InvalidRequestException")
@@ -450,5 +464,227 @@ func testAWSAuthorizationSameAsOpenAPI(t *testing.T, b backend) {
 		} else if errAWS == nil && len(awsList.SecretList) != int(tea.Int32Value(acsList.Body.TotalCount)) {
 			t.Errorf("%s lists %d secrets through AWS, %d through the OpenAPI", who, len(awsList.SecretList), tea.Int32Value(acsList.Body.TotalCount))
 		}
+	}
+}
+
+// awsKey is an access key whose access point holds template on resources (a JSON list), from
+// any address.
+func awsKey(t *testing.T, admin *kms.Client, name, template, resources string) principal {
+	t.Helper()
+	ok(call(admin, "CreateNetworkRule", map[string]string{"Name": name + "-net", "SourcePrivateIp": `["0.0.0.0/0","::/0"]`})).must(t)
+	ok(call(admin, "CreatePolicy", map[string]string{"Name": name, "Permissions": `["` + template + `"]`, "Resources": resources, "AccessControlRules": `{"NetworkRules":["` + name + `-net"]}`})).must(t)
+	ok(call(admin, "CreateApplicationAccessPoint", map[string]string{"Name": name, "AuthenticationMethod": "AccessKey", "Policies": `["` + name + `"]`})).must(t)
+	return accessKey(t, admin, map[string]string{"AapName": name})
+}
+
+// denyRead is a secret policy that denies reading the secret to the access point aap.
+func denyRead(aap string) string {
+	return `{"Version":"1","Statement":[{"Effect":"Deny","Principal":{"RAM":["aap/` + aap + `"]},"Action":["kms:GetSecretValue"],"Resource":["*"]}]}`
+}
+
+// TestAWSCreateSecretToken: CreateSecret repeated with its ClientRequestToken and value answers
+// as the first call did; another value or another token is ResourceExistsException, and a writer
+// who may not read the secret cannot learn through it whether a guessed value matches.
+func TestAWSCreateSecretToken(t *testing.T) { forEachBackend(t, testAWSCreateSecretToken) }
+
+func testAWSCreateSecretToken(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	ctx := context.Background()
+	c := awsClient(s.url, adminID, adminSecret)
+	in := &sm.CreateSecretInput{Name: aws.String("tok/db"), SecretString: aws.String("first"), ClientRequestToken: aws.String("token-0000000000000000000000000001")}
+	first := ok(c.CreateSecret(ctx, in)).must(t)
+	again := ok(c.CreateSecret(ctx, in)).must(t)
+	if aws.ToString(again.ARN) != aws.ToString(first.ARN) || aws.ToString(again.Name) != "tok/db" || aws.ToString(again.VersionId) != "token-0000000000000000000000000001" {
+		t.Fatalf("the repeated CreateSecret answered %+v, the first %+v", again, first)
+	}
+	for name, repeat := range map[string]*sm.CreateSecretInput{
+		"same token, other value":  {Name: in.Name, SecretString: aws.String("second"), ClientRequestToken: in.ClientRequestToken},
+		"same token, binary value": {Name: in.Name, SecretBinary: []byte("first"), ClientRequestToken: in.ClientRequestToken},
+		"other token, same value":  {Name: in.Name, SecretString: in.SecretString, ClientRequestToken: aws.String("token-0000000000000000000000000002")},
+	} {
+		if _, err := c.CreateSecret(ctx, repeat); awsCode(err) != "ResourceExistsException" {
+			t.Fatalf("%s: got %v, want ResourceExistsException", name, err)
+		}
+	}
+	versions := ok(c.ListSecretVersionIds(ctx, &sm.ListSecretVersionIdsInput{SecretId: in.Name})).must(t)
+	if got := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: in.Name})).must(t); len(versions.Versions) != 1 || aws.ToString(got.SecretString) != "first" {
+		t.Fatalf("the repeats changed the secret: %+v, %q", versions.Versions, aws.ToString(got.SecretString))
+	}
+
+	// A manager barred from reading tok/db by its policy gets the same answer for the right value
+	// as for a wrong one.
+	admin := s.client(t, "")
+	mgr := awsKey(t, admin, "tokmgr", "CofferSecretManager", `["secret/tok/*"]`)
+	ok(c.PutResourcePolicy(ctx, &sm.PutResourcePolicyInput{SecretId: in.Name, ResourcePolicy: aws.String(denyRead("tokmgr"))})).must(t)
+	mc := awsClient(s.url, mgr.id, mgr.secret)
+	_, err := mc.CreateSecret(ctx, in)
+	wantAWS(t, err, "ResourceExistsException")
+	right := err.Error()
+	_, err = mc.CreateSecret(ctx, &sm.CreateSecretInput{Name: in.Name, SecretString: aws.String("guess"), ClientRequestToken: in.ClientRequestToken})
+	wantAWS(t, err, "ResourceExistsException")
+	if strip := func(s string) string { return s[strings.Index(s, "ResourceExists"):] }; strip(right) != strip(err.Error()) {
+		t.Fatalf("a writer who may not read tells the right value (%s) from a guess (%s)", right, err)
+	}
+}
+
+// TestAWSValidateResourcePolicy: the validation PutResourcePolicy runs, answered in AWS's shape,
+// setting nothing, with PutResourcePolicy's permission.
+func TestAWSValidateResourcePolicy(t *testing.T) { forEachBackend(t, testAWSValidateResourcePolicy) }
+
+func testAWSValidateResourcePolicy(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	ctx := context.Background()
+	c := awsClient(s.url, adminID, adminSecret)
+	for _, name := range []string{"pol/a", "other/b"} {
+		ok(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("x")})).must(t)
+	}
+	arn := aws.ToString(ok(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("pol/a")})).must(t).ARN)
+	admin := s.client(t, "")
+	m := awsKey(t, admin, "polmgr", "CofferSecretManager", `["secret/pol/*"]`)
+	mgr := awsClient(s.url, m.id, m.secret)
+	r := awsKey(t, admin, "polreader", "SecretUser", `["secret/*"]`)
+	reader := awsClient(s.url, r.id, r.secret)
+	deny := denyRead("someone")
+	rotate := `{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":["aap/polmgr"]},"Action":["kms:RotateSecret"],"Resource":["*"]}]}`
+	badEffect := `{"Version":"1","Statement":[{"Effect":"Perhaps","Principal":"*","Action":["kms:GetSecretValue"]}]}`
+	iam := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"secretsmanager:GetSecretValue","Resource":"*","Condition":{}}]}`
+	for _, r := range []struct {
+		name     string
+		c        *sm.Client
+		secretID string // "" leaves SecretId out
+		policy   string
+		check    string // the failed check, "" when it passes; or the exception
+	}{
+		{"admin, a Deny", c, "pol/a", deny, ""},
+		{"admin, no secret", c, "", deny, ""},
+		{"admin, by ARN", c, arn, deny, ""},
+		{"an unknown Effect", c, "pol/a", badEffect, "POLICY_GRAMMAR"},
+		{"an IAM policy with a Condition", c, "", iam, "POLICY_GRAMMAR"},
+		{"not JSON", c, "pol/a", "{not json", "MalformedPolicyDocumentException"},
+		{"no document", c, "pol/a", "", "InvalidParameterException"},
+		{"a missing secret", c, "pol/missing", deny, "ResourceNotFoundException"},
+		{"a manager on its own secret", mgr, "pol/a", deny, ""},
+		{"a manager without a secret", mgr, "", deny, ""},
+		{"a manager granting what it does not hold", mgr, "pol/a", rotate, "GRANTS_HELD"},
+		{"a manager on another's secret", mgr, "other/b", deny, "AccessDeniedException"},
+		{"a manager on a missing secret elsewhere", mgr, "other/missing", deny, "AccessDeniedException"},
+		{"a reader", reader, "pol/a", deny, "AccessDeniedException"},
+		{"a reader without a secret", reader, "", deny, "AccessDeniedException"},
+	} {
+		in := &sm.ValidateResourcePolicyInput{ResourcePolicy: aws.String(r.policy)}
+		if r.secretID != "" {
+			in.SecretId = aws.String(r.secretID)
+		}
+		got, err := r.c.ValidateResourcePolicy(ctx, in)
+		switch {
+		case strings.HasSuffix(r.check, "Exception"):
+			if code := awsCode(err); code != r.check {
+				t.Fatalf("%s: got %v, want %s", r.name, err, r.check)
+			}
+		case err != nil:
+			t.Fatalf("%s: %v", r.name, err)
+		case r.check == "" && (!got.PolicyValidationPassed || len(got.ValidationErrors) != 0):
+			t.Fatalf("%s: %+v", r.name, got.ValidationErrors)
+		case r.check != "" && (got.PolicyValidationPassed || len(got.ValidationErrors) != 1 ||
+			aws.ToString(got.ValidationErrors[0].CheckName) != r.check || aws.ToString(got.ValidationErrors[0].ErrorMessage) == ""):
+			t.Fatalf("%s: passed %v, %+v", r.name, got.PolicyValidationPassed, got.ValidationErrors)
+		}
+	}
+	// Validation sets nothing.
+	if got := ok(c.GetResourcePolicy(ctx, &sm.GetResourcePolicyInput{SecretId: aws.String("pol/a")})).must(t); strings.Contains(aws.ToString(got.ResourcePolicy), "Deny") {
+		t.Fatalf("ValidateResourcePolicy set the policy: %s", aws.ToString(got.ResourcePolicy))
+	}
+}
+
+// TestAWSBatchGetSecretValueFilters: a batch picked by ListSecrets' Filters, paged, each secret
+// read as its caller may read it.
+func TestAWSBatchGetSecretValueFilters(t *testing.T) {
+	forEachBackend(t, testAWSBatchGetSecretValueFilters)
+}
+
+func testAWSBatchGetSecretValueFilters(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	ctx := context.Background()
+	c := awsClient(s.url, adminID, adminSecret)
+	for _, name := range []string{"batch/a", "batch/b", "batch/c", "other/x"} {
+		ok(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("value of " + name)})).must(t)
+	}
+	ok(c.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String("batch/c"), RecoveryWindowInDays: aws.Int64(7)})).must(t)
+	ok(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("batch/d"), SecretString: aws.String("value of batch/d")})).must(t)
+	names := func(out *sm.BatchGetSecretValueOutput) []string {
+		var ns []string
+		for _, v := range out.SecretValues {
+			if aws.ToString(v.SecretString) != "value of "+aws.ToString(v.Name) {
+				t.Fatalf("%s holds %q", aws.ToString(v.Name), aws.ToString(v.SecretString))
+			}
+			ns = append(ns, aws.ToString(v.Name))
+		}
+		return ns
+	}
+	filters := []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"batch/"}}}
+
+	all := ok(c.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{Filters: filters})).must(t)
+	if got := names(all); !slices.Equal(got, []string{"batch/a", "batch/b", "batch/d"}) || len(all.Errors) != 0 || all.NextToken != nil {
+		t.Fatalf("filtered batch: %v, %+v, next %v", got, all.Errors, all.NextToken)
+	}
+	// Pages of two: the secret planned for deletion is left out after paging, as ListSecrets does.
+	var paged []string
+	in := &sm.BatchGetSecretValueInput{Filters: filters, MaxResults: aws.Int32(2)}
+	for pages := 0; ; pages++ {
+		out := ok(c.BatchGetSecretValue(ctx, in)).must(t)
+		paged = append(paged, names(out)...)
+		if out.NextToken == nil {
+			break
+		}
+		if pages > 2 {
+			t.Fatalf("more pages than secrets")
+		}
+		in.NextToken = out.NextToken
+	}
+	if !slices.Equal(paged, []string{"batch/a", "batch/b", "batch/d"}) {
+		t.Fatalf("paged batch: %v", paged)
+	}
+	tagged := ok(c.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"nothing-matches"}}}})).must(t)
+	if len(tagged.SecretValues) != 0 || len(tagged.Errors) != 0 {
+		t.Fatalf("a filter that picks nothing: %+v", tagged)
+	}
+
+	for name, bad := range map[string]*sm.BatchGetSecretValueInput{
+		"both":                       {Filters: filters, SecretIdList: []string{"batch/a"}},
+		"neither":                    {},
+		"MaxResults without Filters": {SecretIdList: []string{"batch/a"}, MaxResults: aws.Int32(2)},
+		"NextToken without Filters":  {SecretIdList: []string{"batch/a"}, NextToken: aws.String("2")},
+		"MaxResults over 20":         {Filters: filters, MaxResults: aws.Int32(21)},
+		"a NextToken never given":    {Filters: filters, NextToken: aws.String("x")},
+		"an unknown filter key":      {Filters: []types.Filter{{Key: types.FilterNameStringTypePrimaryRegion, Values: []string{"x"}}}},
+		"a filter without values":    {Filters: []types.Filter{{Key: types.FilterNameStringTypeName}}},
+		"21 secrets in SecretIdList": {SecretIdList: slices.Repeat([]string{"batch/a"}, 21)},
+	} {
+		if _, err := c.BatchGetSecretValue(ctx, bad); awsCode(err) != "InvalidParameterException" {
+			t.Fatalf("%s: got %v, want InvalidParameterException", name, err)
+		}
+	}
+
+	// A manager of batch/* lists all three but may not read batch/b: that one is in Errors. A
+	// reader without kms:ListSecrets may not filter, only name secrets.
+	admin := s.client(t, "")
+	mgr := awsKey(t, admin, "batchmgr", "CofferSecretManager", `["secret/batch/*"]`)
+	ok(c.PutResourcePolicy(ctx, &sm.PutResourcePolicyInput{SecretId: aws.String("batch/b"), ResourcePolicy: aws.String(denyRead("batchmgr"))})).must(t)
+	mine := ok(awsClient(s.url, mgr.id, mgr.secret).BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"/"}}}})).must(t)
+	if got := names(mine); !slices.Equal(got, []string{"batch/a", "batch/d"}) || len(mine.Errors) != 1 ||
+		aws.ToString(mine.Errors[0].SecretId) != "batch/b" || aws.ToString(mine.Errors[0].ErrorCode) != "AccessDeniedException" {
+		t.Fatalf("a manager's filtered batch: %v, %+v", got, mine.Errors)
+	}
+	// Its audit record names the secrets it read, the denied one included, not secret/*.
+	if want := `"accessKeyId":"` + mgr.id + `","sourceIp":"127.0.0.1","action":"BatchGetSecretValue","resources":["secret/batch/a","secret/batch/b","secret/batch/d"]`; !strings.Contains(s.logs.String(), want) {
+		t.Fatalf("no audit record %s in:\n%s", want, s.logs)
+	}
+	reader := awsKey(t, admin, "batchreader", "SecretUser", `["secret/batch/*"]`)
+	rc := awsClient(s.url, reader.id, reader.secret)
+	_, err := rc.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{Filters: filters})
+	wantAWS(t, err, "AccessDeniedException")
+	named := ok(rc.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{SecretIdList: []string{"batch/a", "other/x"}})).must(t)
+	if got := names(named); !slices.Equal(got, []string{"batch/a"}) || len(named.Errors) != 1 || aws.ToString(named.Errors[0].ErrorCode) != "AccessDeniedException" {
+		t.Fatalf("a reader's named batch: %v, %+v", got, named.Errors)
 	}
 }

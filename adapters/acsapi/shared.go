@@ -26,6 +26,15 @@ func ReadValues(ctx context.Context, svc *core.Service, call core.SignedRead, in
 // ListingView is what the caller of the listing being served may see (see Handler.Dispatch).
 func ListingView(ctx context.Context) (*core.View, error) { return view(ctx) }
 
+// AuthorizeAlso authorizes a second permission for the call being served, for a protocol's own
+// answer that needs one (a repeated write that may tell only a reader about the value).
+func AuthorizeAlso(ctx context.Context, svc *core.Service, permission string, resources ...string) error {
+	return authorizeAlso(ctx, svc, permission, resources...)
+}
+
+// CallerOf is the principal of the call being served.
+func CallerOf(ctx context.Context) core.Principal { return callerOf(ctx) }
+
 // PercentEncode writes s escaped as RFC 3986 with only A-Za-z0-9-_.~ left alone, as both the
 // OpenAPI's signatures and SigV4 escape.
 func PercentEncode(b *strings.Builder, s string) { percentEncode(b, s) }

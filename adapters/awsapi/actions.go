@@ -23,6 +23,9 @@ type op struct {
 	answer func(body any) (any, error)
 	// errs renames, for this action, the exceptions AWS names differently here.
 	errs map[string]string
+	// listed, for a read that picks its secrets as it runs, are the resources it read, which
+	// the audit record names in place of the ones it was authorized as.
+	listed *[]string
 }
 
 // mapErr renames err as errs says; any other error is answered as classify maps it.
@@ -55,7 +58,7 @@ var actions = map[string]action{
 	"GetResourcePolicy":            getResourcePolicy,
 	"PutResourcePolicy":            putResourcePolicy,
 	"DeleteResourcePolicy":         deleteResourcePolicy,
-	"ValidateResourcePolicy":       refused("ValidateResourcePolicy is not served: PutResourcePolicy validates the policy as it sets it."),
+	"ValidateResourcePolicy":       validateResourcePolicy,
 	"RotateSecret":                 rotateSecret,
 	"CancelRotateSecret":           cancelRotateSecret,
 	"ReplicateSecretToRegions":     refused(noReplication),
@@ -187,13 +190,16 @@ func token(t string) string {
 	return t
 }
 
-// page reads MaxResults (1 to 100, default 100) and NextToken (the page number) as Coffer's
+// maxPage is the most a listing's page holds, and its size when MaxResults is not given.
+const maxPage = 100
+
+// page reads MaxResults (1 to limit, default limit) and NextToken (the page number) as Coffer's
 // paging, and gives the NextToken of the page after, or "" for the last.
-func page(maxResults *int, nextToken string) (number, size int, next func(total int) string, err error) {
-	size, number = 100, 1
+func page(maxResults *int, nextToken string, limit int) (number, size int, next func(total int) string, err error) {
+	size, number = limit, 1
 	if maxResults != nil {
-		if *maxResults < 1 || *maxResults > 100 {
-			return 0, 0, nil, invalidParameter("MaxResults must be between 1 and 100.")
+		if *maxResults < 1 || *maxResults > limit {
+			return 0, 0, nil, invalidParameter("MaxResults must be between 1 and " + strconv.Itoa(limit) + ".")
 		}
 		size = *maxResults
 	}

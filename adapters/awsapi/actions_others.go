@@ -1,7 +1,11 @@
 package awsapi
 
 import (
+	"context"
+	"encoding/json"
+
 	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
+	"github.com/seed-4eefd85e/coffer/core"
 )
 
 func tagResource(raw []byte, region string) (op, error) {
@@ -79,6 +83,59 @@ func setPolicy(secretID, doc, region string) (op, error) {
 	}
 	p["Policy"] = doc
 	return op{acs: "SetSecretPolicy", params: p, answer: namedAs(region, p["SecretName"]), errs: policyErrs}, nil
+}
+
+// validateResourcePolicy runs the validation SetSecretPolicy runs before it sets a policy, and
+// sets nothing. AWS asks for PutResourcePolicy's permission too: with a SecretId the call is
+// authorized as kms:SetSecretPolicy on that secret and also refuses Allow statements that grant
+// more than the caller holds there; without one it checks the document's form alone, for a
+// caller that holds kms:SetSecretPolicy on some secret (asked as CheckPermissions, which needs
+// no permission of its own, so core decides).
+func validateResourcePolicy(raw []byte, _ string) (op, error) {
+	in, err := decode[struct{ SecretId, ResourcePolicy string }](raw)
+	if err != nil {
+		return op{}, err
+	}
+	switch {
+	case in.ResourcePolicy == "":
+		return op{}, invalidParameter("ResourcePolicy is required.")
+	case !json.Valid([]byte(in.ResourcePolicy)):
+		return op{}, awsErr(400, "MalformedPolicyDocumentException", "The resource policy is not JSON.")
+	}
+	acs, p := "CheckPermissions", acsapi.Params{}
+	if in.SecretId != "" {
+		if p, err = secretParams(in.SecretId); err != nil {
+			return op{}, err
+		}
+		acs = "SetSecretPolicy"
+	}
+	return op{acs: acs, params: p, serve: func(ctx context.Context, svc *core.Service, p acsapi.Params) (any, error) {
+		name := p.String("SecretName")
+		err := svc.ValidateSecretPolicy(ctx, acsapi.CallerOf(ctx), name, in.ResourcePolicy)
+		check := ""
+		switch kind := core.KindOf(err); {
+		case err == nil:
+			return policyValidation{PolicyValidationPassed: true, ValidationErrors: []validationError{}}, nil
+		case kind == core.KindInvalidParameter:
+			check = "POLICY_GRAMMAR"
+		case kind == core.KindNoPermission && name != "":
+			check = "GRANTS_HELD" // a denial without a name is the call's own
+		default:
+			return nil, err
+		}
+		return policyValidation{ValidationErrors: []validationError{{check, classify(err).Message}}}, nil
+	}}, nil
+}
+
+// policyValidation is ValidateResourcePolicy's answer.
+type policyValidation struct {
+	PolicyValidationPassed bool              `json:"PolicyValidationPassed"`
+	ValidationErrors       []validationError `json:"ValidationErrors"`
+}
+
+type validationError struct {
+	CheckName    string `json:"CheckName"`
+	ErrorMessage string `json:"ErrorMessage"`
 }
 
 func getRandomPassword(raw []byte, _ string) (op, error) {

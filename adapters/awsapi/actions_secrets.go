@@ -35,13 +35,30 @@ func createSecret(raw []byte, region string) (op, error) {
 	} else if !ok {
 		return op{}, invalidParameter("Give SecretString or SecretBinary: a Coffer secret always has a current version.")
 	}
-	return op{acs: "CreateSecret", params: p, answer: func(any) (any, error) {
+	return op{acs: "CreateSecret", params: p, serve: func(ctx context.Context, svc *core.Service, p acsapi.Params) (any, error) {
+		res, err := acsCreateSecret(ctx, svc, p)
+		if core.KindOf(err) != core.KindAlreadyExists || in.ClientRequestToken == "" {
+			return res, err
+		}
+		// The same ClientRequestToken and value again is the first call's success, as in AWS;
+		// only a caller who may read the secret learns that the value matched.
+		err = acsapi.AuthorizeAlso(ctx, svc, "kms:GetSecretValue", "secret/"+in.Name)
+		if err != nil && core.KindOf(err) != core.KindNoPermission {
+			return nil, err
+		}
+		repeat := core.CreateSecretInput{Name: in.Name, VersionID: vid, Data: []byte(p.String("SecretData")), DataType: p.String("SecretDataType")}
+		return svc.RepeatCreate(ctx, repeat, err != nil)
+	}, answer: func(any) (any, error) {
 		return struct {
 			named
 			VersionId string `json:"VersionId"`
 		}{named{arn(region, in.Name), in.Name}, vid}, nil
 	}}, nil
 }
+
+// acsCreateSecret is the OpenAPI's CreateSecret, which the AWS one runs before it answers a
+// repeated ClientRequestToken.
+var acsCreateSecret = acsapi.ManageActions().Calls["CreateSecret"]
 
 // secretValue is one decrypted version in AWS's shape.
 type secretValue struct {
@@ -91,35 +108,67 @@ func getSecretValue(raw []byte, region string) (op, error) {
 // maxBatch is how many secrets one BatchGetSecretValue reads, as AWS and Alibaba allow.
 const maxBatch = 20
 
+// BatchGetSecretValue reads the secrets SecretIdList names, or a page of those ListSecrets'
+// Filters pick (AWS asks for kms:ListSecrets then, and Coffer lists what the caller's View
+// shows). Either way each secret is authorized on its own read, and a denied one is in Errors.
 func batchGetSecretValue(raw []byte, region string) (op, error) {
 	in, err := decode[struct {
 		SecretIdList []string
-		Filters      []any
+		Filters      []filter
 		MaxResults   *int
 		NextToken    string
 	}](raw)
 	if err != nil {
 		return op{}, err
 	}
-	if len(in.Filters) > 0 || in.NextToken != "" {
-		return op{}, invalidParameter("Filters are not served: give SecretIdList, 1 to 20 secrets.")
-	}
-	if len(in.SecretIdList) == 0 || len(in.SecretIdList) > maxBatch {
-		return op{}, invalidParameter("SecretIdList must hold 1 to 20 secrets.")
+	var ids []string
+	var listed func(ctx context.Context, svc *core.Service, call core.SignedRead) ([]string, string, error)
+	switch {
+	case len(in.Filters) > 0 && len(in.SecretIdList) > 0:
+		return op{}, invalidParameter("Give SecretIdList or Filters, not both.")
+	case len(in.Filters) > 0:
+		if listed, err = filtered(in.Filters, in.MaxResults, in.NextToken); err != nil {
+			return op{}, err
+		}
+	case in.MaxResults != nil || in.NextToken != "":
+		return op{}, invalidParameter("MaxResults and NextToken page through Filters: give Filters with them.")
+	case len(in.SecretIdList) == 0 || len(in.SecretIdList) > maxBatch:
+		return op{}, invalidParameter("Give Filters, or SecretIdList with 1 to 20 secrets.")
+	default:
+		if ids, err = namesOf(in.SecretIdList); err != nil {
+			return op{}, err
+		}
 	}
 	type entry struct {
 		SecretName string `json:"SecretName"`
 	}
-	list := make([]entry, len(in.SecretIdList))
-	ins := make([]core.GetSecretValueInput, len(in.SecretIdList))
-	for i, id := range in.SecretIdList {
-		name, err := nameOf(id)
-		if err != nil {
-			return op{}, err
+	// The names are the resources of the call; a filtered one is authorized as secret/* and
+	// audited as the secrets it read.
+	list := []entry{{"*"}}
+	if listed == nil {
+		list = make([]entry, len(ids))
+		for i, name := range ids {
+			list[i] = entry{name}
 		}
-		list[i], ins[i] = entry{name}, core.GetSecretValueInput{Name: name}
 	}
-	return op{acs: "BatchGetSecretValue", params: acsapi.Params{"SecretsList": jsonParam(list)}, read: func(ctx context.Context, svc *core.Service, call core.SignedRead, _ acsapi.Params) (any, error) {
+	audited := []string(nil)
+	return op{acs: "BatchGetSecretValue", params: acsapi.Params{"SecretsList": jsonParam(list)}, listed: &audited, read: func(ctx context.Context, svc *core.Service, call core.SignedRead, _ acsapi.Params) (any, error) {
+		names, asked, next := ids, in.SecretIdList, ""
+		if listed != nil {
+			var err error
+			if names, next, err = listed(ctx, svc, call); err != nil {
+				return nil, err
+			}
+			asked = names
+			audited = []string{}
+			for _, name := range names {
+				audited = append(audited, "secret/"+name)
+			}
+		}
+		ins := make([]core.GetSecretValueInput, len(names))
+		for i, name := range names {
+			ins[i] = core.GetSecretValueInput{Name: name}
+		}
 		res, err := acsapi.ReadValues(ctx, svc, call, ins)
 		if err != nil {
 			return nil, err
@@ -132,17 +181,62 @@ func batchGetSecretValue(raw []byte, region string) (op, error) {
 		out := struct {
 			SecretValues []secretValue `json:"SecretValues"`
 			Errors       []failure     `json:"Errors"`
-		}{[]secretValue{}, []failure{}}
+			NextToken    string        `json:"NextToken,omitempty"`
+		}{[]secretValue{}, []failure{}, next}
 		for i, r := range res {
 			if r.Err != nil {
 				e := classify(r.Err)
-				out.Errors = append(out.Errors, failure{in.SecretIdList[i], e.Type, e.Message})
+				out.Errors = append(out.Errors, failure{asked[i], e.Type, e.Message})
 				continue
 			}
 			out.SecretValues = append(out.SecretValues, secretValueOf(region, r.Value))
 		}
 		return out, nil
 	}}, nil
+}
+
+// namesOf is the secret each SecretId names.
+func namesOf(ids []string) ([]string, error) {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		name, err := nameOf(id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = name
+	}
+	return out, nil
+}
+
+// filtered lists, for a batch read, the names of the page of secrets filters pick that the
+// caller may list (kms:ListSecrets), leaving out those planned for deletion as ListSecrets does,
+// and the NextToken of the page after.
+func filtered(filters []filter, maxResults *int, nextToken string) (func(context.Context, *core.Service, core.SignedRead) ([]string, string, error), error) {
+	number, size, next, err := page(maxResults, nextToken, maxBatch)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := coreFilters(filters)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, svc *core.Service, call core.SignedRead) ([]string, string, error) {
+		view, err := svc.View(ctx, core.AccessRequest{CallerID: call.CallerID, Permission: "kms:ListSecrets", SourceIP: call.SourceIP})
+		if err != nil {
+			return nil, "", err
+		}
+		pg, err := svc.ListSecrets(ctx, core.ListSecretsInput{PageNumber: number, PageSize: size, Filters: fs, View: view})
+		if err != nil {
+			return nil, "", err
+		}
+		var names []string
+		for _, s := range pg.Secrets {
+			if s.PlannedDeleteTime.IsZero() {
+				names = append(names, s.Name)
+			}
+		}
+		return names, next(pg.Total), nil
+	}, nil
 }
 
 // versionAnswer is the answer of actions that add a version.
@@ -296,8 +390,26 @@ func describeSecret(raw []byte, region string) (op, error) {
 	}}, nil
 }
 
-// filterKeys maps AWS's ListSecrets filter keys to Coffer's.
+// filter is one of the Filters of ListSecrets and BatchGetSecretValue.
+type filter struct {
+	Key    string
+	Values []string
+}
+
+// filterKeys maps AWS's filter keys to Coffer's.
 var filterKeys = map[string]string{"name": core.FilterSecretName, "description": core.FilterDescription, "tag-key": core.FilterTagKey, "tag-value": core.FilterTagValue}
+
+func coreFilters(fs []filter) ([]core.SecretFilter, error) {
+	out := make([]core.SecretFilter, 0, len(fs))
+	for _, f := range fs {
+		key, ok := filterKeys[f.Key]
+		if !ok {
+			return nil, invalidParameter("The filter key " + f.Key + " is not served: use name, description, tag-key or tag-value.")
+		}
+		out = append(out, core.SecretFilter{Key: key, Values: f.Values})
+	}
+	return out, nil
+}
 
 func listSecrets(raw []byte, region string) (op, error) {
 	in, err := decode[struct {
@@ -305,10 +417,7 @@ func listSecrets(raw []byte, region string) (op, error) {
 		NextToken              string
 		IncludePlannedDeletion bool
 		SortOrder              string
-		Filters                []struct {
-			Key    string
-			Values []string
-		}
+		Filters                []filter
 	}](raw)
 	if err != nil {
 		return op{}, err
@@ -316,17 +425,13 @@ func listSecrets(raw []byte, region string) (op, error) {
 	if in.SortOrder != "" && in.SortOrder != "asc" {
 		return op{}, invalidParameter("SortOrder desc is not served: secrets are listed by name, ascending.")
 	}
-	number, size, next, err := page(in.MaxResults, in.NextToken)
+	number, size, next, err := page(in.MaxResults, in.NextToken, maxPage)
 	if err != nil {
 		return op{}, err
 	}
 	list := core.ListSecretsInput{PageNumber: number, PageSize: size}
-	for _, f := range in.Filters {
-		key, ok := filterKeys[f.Key]
-		if !ok {
-			return op{}, invalidParameter("The filter key " + f.Key + " is not served: use name, description, tag-key or tag-value.")
-		}
-		list.Filters = append(list.Filters, core.SecretFilter{Key: key, Values: f.Values})
+	if list.Filters, err = coreFilters(in.Filters); err != nil {
+		return op{}, err
 	}
 	return op{acs: "ListSecrets", params: acsapi.Params{}, serve: func(ctx context.Context, svc *core.Service, _ acsapi.Params) (any, error) {
 		var err error
@@ -363,7 +468,7 @@ func listSecretVersionIds(raw []byte, region string) (op, error) {
 	if err != nil {
 		return op{}, err
 	}
-	number, size, next, err := page(in.MaxResults, in.NextToken)
+	number, size, next, err := page(in.MaxResults, in.NextToken, maxPage)
 	if err != nil {
 		return op{}, err
 	}

@@ -85,6 +85,9 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (o acsapi.Outcome, body 
 	ctx, reason := core.WithAuditReason(r.Context())
 	res, resources, err := h.API.Dispatch(ctx, acsapi.Call{Action: op.acs, Params: op.params, Credential: cred, SourceIP: ip, Serve: op.serve, Read: op.read})
 	o.Resources, o.Reason = resources, *reason
+	if op.listed != nil && *op.listed != nil {
+		o.Resources = *op.listed
+	}
 	if err == nil && op.answer != nil {
 		res, err = op.answer(res)
 	}

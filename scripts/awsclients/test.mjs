@@ -5,11 +5,12 @@
 // runs it alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEmulator, backends } from '../lib/emulator.mjs';
+import { startEmulators, backends } from '../lib/emulator.mjs';
 import { execFileSync } from 'node:child_process';
 import {
   SecretsManagerClient, CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand,
   ListSecretsCommand, DescribeSecretCommand, DeleteSecretCommand, ResourceNotFoundException,
+  ResourceExistsException, BatchGetSecretValueCommand, ValidateResourcePolicyCommand,
 } from '@aws-sdk/client-secrets-manager';
 
 const keyId = 'AWSNODECLIENT01';
@@ -17,10 +18,10 @@ const keySecret = 'aws-node-client-secret-0123456789';
 
 // Every emulator listens before the first test is declared: node:test starts running the
 // declared tests at the first await.
-const started = await Promise.all(backends().map(async (backend) => ({
-  backend, host: await startEmulator({ keyId, keySecret, prefix: 'coffer-aws-node-', env: backend.env }),
-})));
-for (const { backend, host } of started) {
+const stores = backends();
+const hosts = await startEmulators(stores.map((backend) => ({ keyId, keySecret, prefix: 'coffer-aws-node-', env: backend.env })));
+for (const [i, backend] of stores.entries()) {
+  const host = hosts[i];
   const client = new SecretsManagerClient({
     region: 'eu-west-1', endpoint: `http://${host}`, maxAttempts: 1,
     credentials: { accessKeyId: keyId, secretAccessKey: keySecret },
@@ -45,6 +46,24 @@ for (const { backend, host } of started) {
     await assert.rejects(client.send(new GetSecretValueCommand({ SecretId: 'node/db' })), ResourceNotFoundException);
   });
 
+  test(`a repeated token, a filtered batch and policy validation with the Node SDK (${backend.name})`, async () => {
+    const create = { Name: 'node/tok', SecretString: 'v', ClientRequestToken: 'node-token-00000000000000000000001' };
+    const first = await client.send(new CreateSecretCommand(create));
+    const again = await client.send(new CreateSecretCommand(create));
+    assert.deepEqual([again.ARN, again.VersionId], [first.ARN, create.ClientRequestToken]);
+    await assert.rejects(client.send(new CreateSecretCommand({ ...create, SecretString: 'other' })), ResourceExistsException);
+    await client.send(new CreateSecretCommand({ Name: 'node/tok2', SecretString: 'w' }));
+    const page = await client.send(new BatchGetSecretValueCommand({ Filters: [{ Key: 'name', Values: ['node/tok'] }], MaxResults: 1 }));
+    assert.deepEqual(page.SecretValues.map((v) => v.SecretString), ['v']);
+    const rest = await client.send(new BatchGetSecretValueCommand({ Filters: [{ Key: 'name', Values: ['node/tok'] }], MaxResults: 1, NextToken: page.NextToken }));
+    assert.deepEqual([rest.SecretValues.map((v) => v.SecretString), rest.NextToken], [['w'], undefined]);
+    const passed = await client.send(new ValidateResourcePolicyCommand({ SecretId: 'node/tok', ResourcePolicy: '{"Version":"1","Statement":[]}' }));
+    assert.deepEqual([passed.PolicyValidationPassed, passed.ValidationErrors], [true, []]);
+    const failed = await client.send(new ValidateResourcePolicyCommand({ ResourcePolicy: '{"Version":"1","Statement":[{"Effect":"Maybe"}]}' }));
+    assert.equal(failed.PolicyValidationPassed, false);
+    assert.equal(failed.ValidationErrors[0].CheckName, 'POLICY_GRAMMAR');
+  });
+
   test(`create, get, put, list, describe and delete with the AWS CLI (${backend.name})`, () => {
     const aws = (...args) => JSON.parse(execFileSync('aws', ['--endpoint-url', `http://${host}`, '--output', 'json', 'secretsmanager', ...args], {
       env: { ...process.env, AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: keySecret, AWS_DEFAULT_REGION: 'eu-west-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
@@ -59,5 +78,10 @@ for (const { backend, host } of started) {
     const deleted = aws('delete-secret', '--secret-id', 'cli/db', '--recovery-window-in-days', '7');
     assert.ok(deleted.DeletionDate > Date.now() / 1000);
     assert.throws(() => aws('get-secret-value', '--secret-id', 'cli/db'), /InvalidRequestException/);
+    aws('create-secret', '--name', 'cli/other', '--secret-string', 'three');
+    const batch = aws('batch-get-secret-value', '--filters', 'Key=name,Values=cli/');
+    assert.deepEqual(batch.SecretValues.map((v) => v.Name), ['cli/other']);
+    const valid = aws('validate-resource-policy', '--secret-id', 'cli/other', '--resource-policy', '{"Version":"1","Statement":[]}');
+    assert.equal(valid.PolicyValidationPassed, true);
   });
 }
