@@ -55,7 +55,7 @@ func newFaultProxy(upstream string) (*faultProxy, error) {
 		return nil, err
 	}
 	p := &faultProxy{ln: ln, upstream: upstream, conns: map[net.Conn]struct{}{}}
-	go p.serve()
+	go acceptEach(ln, p.handle)
 	return p, nil
 }
 
@@ -114,13 +114,15 @@ func (p *faultProxy) untrack(cs ...net.Conn) {
 	}
 }
 
-func (p *faultProxy) serve() {
+// acceptEach runs handle on every connection ln accepts, each in its own goroutine, until ln is
+// closed.
+func acceptEach(ln net.Listener, handle func(net.Conn)) {
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		go p.handle(c)
+		go handle(c)
 	}
 }
 
@@ -276,11 +278,12 @@ func networkRedis(c config) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	// Half-open lasts twice as long: its calls take 2 s each, and some must run wholly in it.
+	// Half-open lasts three times as long: its calls take up to 4 s each (two store calls of 2 s),
+	// and some must run wholly in it.
 	phases := []networkPhase{
 		{name: "latency 150 ms each way", mode: forward, delay: 150 * time.Millisecond, length: c.after},
 		{name: "reset", mode: reset, length: c.after},
-		{name: "half-open", mode: halfOpen, length: 2 * c.after},
+		{name: "half-open", mode: halfOpen, length: 3 * c.after},
 		{name: "healed", mode: forward, length: c.after},
 	}
 	rec := &recorder{}
