@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,9 +27,10 @@ import (
 // latency every call succeeds, that while Redis is reset or half-open every call answers 503
 // ServiceUnavailableTemporary within the request deadline, and that calls are served again
 // soon after the proxy heals, with no acknowledged version lost. On PostgreSQL it checks that a
-// rotation whose target hangs answers 503 within the deadline, records the cause
-// (DescribeSecret's RotationState.LastError), and that the schedule's retry, with a fresh
-// credential, succeeds once the proxy heals.
+// rotation whose target hangs (from the start, or right after the password change) answers 503
+// within the deadline, records the cause (DescribeSecret's RotationState.LastError), and that the
+// schedule's retry succeeds once the proxy heals: with a fresh credential, or with the one the
+// database already has.
 
 // proxyMode is what a faultProxy does with its connections.
 type proxyMode int
@@ -47,6 +49,9 @@ type faultProxy struct {
 	mode     proxyMode
 	delay    time.Duration // forward: each chunk waits this long, each way
 	conns    map[net.Conn]struct{}
+	// cut, once set, is the bytes after whose first chunk the proxy turns half-open: that chunk
+	// reaches the server, its answer does not.
+	cut []byte
 }
 
 func newFaultProxy(upstream string) (*faultProxy, error) {
@@ -83,6 +88,24 @@ func (p *faultProxy) state() (proxyMode, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.mode, p.delay
+}
+
+// cutAfter makes the proxy turn half-open right after forwarding the first chunk holding b.
+func (p *faultProxy) cutAfter(b []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = b
+}
+
+// cuts reports whether chunk is the one to cut after, and if so turns the proxy half-open.
+func (p *faultProxy) cuts(chunk []byte) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cut == nil || !bytes.Contains(chunk, p.cut) {
+		return false
+	}
+	p.mode, p.cut = halfOpen, nil
+	return true
 }
 
 // abort closes c with an RST rather than a FIN.
@@ -179,7 +202,11 @@ func (p *faultProxy) pipe(dst, src net.Conn) {
 		buf := make([]byte, 32<<10)
 		n, err := src.Read(buf)
 		if n > 0 {
-			switch m, delay := p.state(); m {
+			m, delay := p.state()
+			if m == forward && p.cuts(buf[:n]) {
+				delay = 0 // the last chunk forwarded; the proxy is half-open from now on
+			}
+			switch m {
 			case reset:
 				return
 			case forward:
@@ -216,18 +243,23 @@ func drillNetwork(c config) (bool, error) {
 		ok  bool
 		err error
 	}
-	rot := make(chan result, 1)
-	if c.postgres == "" {
-		rot <- result{ok: true}
-	} else {
+	var cases []hangCase
+	if c.postgres != "" {
+		cases = []hangCase{{name: "half-open", dir: "rotation-hang"}, {name: "cut mid-stream", dir: "rotation-cut", midStream: true}}
+	}
+	rot := make(chan result, len(cases))
+	for _, hc := range cases {
 		go func() {
-			ok, err := rotationHang(c)
+			ok, err := rotationHang(c, hc)
 			rot <- result{ok, err}
 		}()
 	}
 	pass, err := networkRedis(c)
-	r := <-rot
-	return pass && r.ok, errors.Join(err, r.err)
+	for range cases {
+		r := <-rot
+		pass, err = pass && r.ok, errors.Join(err, r.err)
+	}
+	return pass, err
 }
 
 // networkCoffer starts a redis-server in the work folder's dir and a Coffer on it, reached
@@ -349,6 +381,18 @@ func judgeNetwork(c config, phases []networkPhase, calls []callRecord, lost, unr
 		case forward:
 			if ph.delay > 0 {
 				good = ok == len(in) && len(in) > 0 && slowest <= networkDeadline
+				var read, write time.Duration
+				for _, cl := range in {
+					if cl.write {
+						write = max(write, cl.end.Sub(cl.start))
+					} else {
+						read = max(read, cl.end.Sub(cl.start))
+					}
+				}
+				figure = "slowest served: read " + secs(read) + ", PutSecretValue " + secs(write)
+				if write == 0 {
+					figure = "slowest served: read " + secs(read) + " (no PutSecretValue ran wholly in it)"
+				}
 			} else {
 				good = served >= 0 && served <= networkHealed && failedAfter == 0 && other == 0
 				figure = "served again " + secs(served) + " after healing (bound " + secs(networkHealed) + ")"
@@ -404,11 +448,19 @@ const rotationHangBound = 30 * time.Second
 // backoff and one 1 s sweep interval.
 const rotationRetryBound = 35 * time.Second
 
-// rotationHang rotates a SingleUser Rds secret on -postgres through a proxy that holds every
-// connection half-open, then heals the proxy and waits for the schedule's retry.
-func rotationHang(c config) (bool, error) {
+// hangCase is how the rotation's target hangs: half-open from the start (no step reaches it), or
+// cut mid-stream, right after apply's ALTER ROLE reached it (its answer never comes back).
+type hangCase struct {
+	name, dir string
+	midStream bool
+}
+
+// rotationHang rotates a SingleUser Rds secret on -postgres through a proxy that hangs as hc says,
+// then heals the proxy and waits for the schedule's retry. It runs on a Coffer of its own: the
+// emulator's sweep runs one rotation at a time, and another case's hang would hold it up.
+func rotationHang(c config, hc hangCase) (bool, error) {
 	ctx := context.Background()
-	rds, p, admin, err := networkCoffer(c, "rotation-redis", nil)
+	rds, p, admin, err := networkCoffer(c, hc.dir, nil)
 	if err != nil {
 		return false, err
 	}
@@ -437,7 +489,15 @@ func rotationHang(c config) (bool, error) {
 		return false, err
 	}
 
-	pp.set(halfOpen, 0)
+	stored, err := db.passwordHash(ctx, role)
+	if err != nil {
+		return false, err
+	}
+	if hc.midStream {
+		pp.cutAfter([]byte("ALTER ROLE"))
+	} else {
+		pp.set(halfOpen, 0)
+	}
 	hung := time.Now()
 	const first = "r-net-1"
 	_, rerr := admin.sdk.RotateSecretWithOptions(&kms.RotateSecretRequest{SecretName: tea.String(name), VersionId: tea.String(first)}, admin.rt)
@@ -467,15 +527,22 @@ func rotationHang(c config) (bool, error) {
 		problem = "the cause was recorded after the bound"
 	case strings.Contains(cause, initial):
 		problem = "the cause holds the password"
+	case hc.midStream:
+		if now, err := db.passwordHash(ctx, role); err != nil || now == stored {
+			problem = "the cut ALTER ROLE did not change the password: the case tested nothing"
+		}
 	}
 
 	pp.set(forward, 0)
 	healed := time.Now()
-	var done time.Duration
+	var done, lockout time.Duration
 	var current string
 	for deadline := healed.Add(rotationRetryBound + 10*time.Second); problem == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if v, _, _, err := admin.currentAccount(name); err == nil && v != "v1" {
 			done, current = time.Since(healed), v
+			if hc.midStream {
+				lockout = time.Since(hung) // the password changed right after hung
+			}
 			break
 		}
 	}
@@ -487,8 +554,11 @@ func rotationHang(c config) (bool, error) {
 			problem = "the rotation was not retried to success"
 		case done > rotationRetryBound:
 			problem = "the retry succeeded after the bound"
-		case current == pendingID:
+		case !hc.midStream && current == pendingID:
 			problem = "the retry promoted the credential drawn while the target hung, not a fresh one"
+		case hc.midStream && current != pendingID:
+			// The cut ALTER ROLE made that credential live: a fresh one would lock the account out.
+			problem = "the retry drew a fresh credential although the one the cut ALTER ROLE set is live"
 		case err != nil || user != role || db.login(user, pw) != nil:
 			problem = fmt.Sprintf("ACSCurrent does not log in as %s: %v", role, err)
 		case db.login(role, initial) == nil:
@@ -499,18 +569,22 @@ func rotationHang(c config) (bool, error) {
 	}
 	pass := problem == ""
 	verdict := verdictText(pass)
-	fmt.Printf("%s postgres half-open: %s: RotateSecret answered %s after %s (bound 503 within %s); cause recorded %s after the hang began (bound %s): %q; after healing, the schedule's retry promoted %s (the hung attempt's was %s) %s later (bound %s)\n",
-		c.drill, verdict, answerText(rerr), secs(answered), secs(networkDeadline), secs(recorded), secs(rotationHangBound), cause,
+	fmt.Printf("%s postgres %s: %s: RotateSecret answered %s after %s (bound 503 within %s); cause recorded %s after the hang began (bound %s): %q; after healing, the schedule's retry promoted %s (the hung attempt's was %s) %s later (bound %s)\n",
+		c.drill, hc.name, verdict, answerText(rerr), secs(answered), secs(networkDeadline), secs(recorded), secs(rotationHangBound), cause,
 		current, pendingID, secs(done), secs(rotationRetryBound))
 	if problem != "" {
-		fmt.Printf("%s postgres half-open: problem: %s\n", c.drill, problem)
+		fmt.Printf("%s postgres %s: problem: %s\n", c.drill, hc.name, problem)
 	}
 	table := ""
 	if c.table != "" {
 		table = strings.TrimSuffix(c.table, ".md") + "-rotation.md" // a table of its own
 	}
-	appendRow(table, fmt.Sprintf("| %s | %s after %s | %s | %s | %s |\n",
-		verdict, answerText(rerr), secs(answered), secs(recorded), strings.ReplaceAll(cause, "|", "/"), secs(done)))
+	promoted := "a fresh version"
+	if current == pendingID {
+		promoted = "the hung attempt's version; ACSCurrent held the refused old password for " + secs(lockout)
+	}
+	appendRow(table, fmt.Sprintf("| %s | %s | %s after %s | %s | %s | %s | %s |\n",
+		hc.name, verdict, answerText(rerr), secs(answered), secs(recorded), strings.ReplaceAll(cause, "|", "/"), secs(done), promoted))
 	return pass, nil
 }
 
