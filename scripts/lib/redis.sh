@@ -3,6 +3,7 @@
 #   start_redis_single DIR   one redis-server; exports COFFER_TEST_REDIS_URL
 #   start_redis_cluster DIR  a 3-node Cluster; exports COFFER_TEST_REDIS_CLUSTER_URL
 #   redis_create_cluster DIR MASTERS REPLICAS [ARGS...]  any Cluster (scripts/faults)
+#   redis_create_sentinel DIR NAME REPLICAS [ARGS...]  a primary, replicas and 3 sentinels
 #   stop_redis_all DIR       stops every server started under DIR (by pidfile)
 # Servers listen on free loopback ports, keep nothing on disk and live under DIR.
 
@@ -122,9 +123,67 @@ redis_create_cluster() {
 	return 1
 }
 
+# redis_start_sentinel DIR PORT NAME PRIMARY_PORT starts a sentinel watching the primary NAME:
+# quorum 2, a primary silent for 1 s is down, and a failover that stalls is retried after 3 s.
+redis_start_sentinel() {
+	local dir=$1 port=$2 name=$3 primary=$4
+	# The sentinel rewrites its file with what it learns (replicas, other sentinels, epochs).
+	printf '%s\n' "sentinel monitor $name 127.0.0.1 $primary 2" "sentinel down-after-milliseconds $name 1000" \
+		"sentinel failover-timeout $name 3000" "sentinel parallel-syncs $name 1" >"$dir/sentinel-$port.conf" || return
+	redis-server "$dir/sentinel-$port.conf" --sentinel --port "$port" --bind 127.0.0.1 --dir "$dir" \
+		--daemonize yes --pidfile "$dir/redis-$port.pid" --logfile "$dir/redis-$port.log" || return
+	for _ in $(seq 100); do
+		redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
+		sleep 0.1
+	done
+	echo "the sentinel on port $port did not start; see $dir/redis-$port.log" >&2
+	return 1
+}
+
+# redis_create_sentinel DIR NAME REPLICAS [ARGS...] starts a primary and REPLICAS replicas with
+# ARGS in DIR/sentinel, waits until the replicas are in sync, then 3 sentinels, and waits until
+# every sentinel knows the replicas and the other two. It sets REDIS_SENTINEL_URL (a go-redis
+# Sentinel URL naming every sentinel) and REDIS_SENTINEL_PRIMARY (the primary's port).
+redis_create_sentinel() {
+	local dir=$1/sentinel name=$2 replicas=$3
+	shift 3
+	redis_require_server || return
+	mkdir -p "$dir" || return
+	local primary port i ok
+	primary=$(redis_free_port) || return
+	redis_start_node "$dir" "$primary" "$@" || return
+	for _ in $(seq "$replicas"); do
+		port=$(redis_free_port) || return
+		redis_start_node "$dir" "$port" --replicaof 127.0.0.1 "$primary" "$@" || return
+	done
+	for i in $(seq 100); do
+		[ "$(redis-cli -p "$primary" info replication | tr -d '\r' | grep -c 'state=online')" = "$replicas" ] && break
+		[ "$i" = 100 ] && { echo "the replicas of port $primary did not sync" >&2; return 1; }
+		sleep 0.1
+	done
+	local sentinels=()
+	for _ in 1 2 3; do
+		port=$(redis_free_port) || return
+		redis_start_sentinel "$dir" "$port" "$name" "$primary" || return
+		sentinels+=("$port")
+	done
+	for i in $(seq 200); do
+		ok=1
+		for port in "${sentinels[@]}"; do
+			redis-cli -p "$port" sentinel master "$name" 2>/dev/null | tr -d '\r' | paste - - |
+				awk -v r="$replicas" '$1 == "num-slaves" && $2 != r { bad = 1 } $1 == "num-other-sentinels" && $2 != 2 { bad = 1 } END { exit bad }' || ok=0
+		done
+		[ "$ok" = 1 ] && break
+		[ "$i" = 200 ] && { echo "the sentinels of $name did not find each other and the replicas" >&2; return 1; }
+		sleep 0.1
+	done
+	REDIS_SENTINEL_PRIMARY=$primary
+	REDIS_SENTINEL_URL="redis://127.0.0.1:${sentinels[0]}/0?master_name=$name&addr=127.0.0.1:${sentinels[1]}&addr=127.0.0.1:${sentinels[2]}"
+}
+
 stop_redis_all() {
 	local dir=$1 pidfile pid
-	for pidfile in "$dir"/single/redis-*.pid "$dir"/cluster/redis-*.pid; do
+	for pidfile in "$dir"/single/redis-*.pid "$dir"/cluster/redis-*.pid "$dir"/sentinel/redis-*.pid; do
 		[ -f "$pidfile" ] || continue
 		pid=$(cat "$pidfile")
 		kill "$pid" 2>/dev/null

@@ -25,6 +25,12 @@
 //     linearizability (linearizable.go);
 //   - rotation-crash: kill -9 Coffer in a rotation's apply on a real PostgreSQL (-postgres) and
 //     MariaDB (-mariadb), and time its resumption by the next process (rotation.go).
+//
+// Drill sentinel runs on a Sentinel-managed primary the script started (-redis, its Sentinel URL;
+// -nodes, the folder of its pid files), with one Coffer on it: kill -9 the primary under load
+// (sentinel.go). Drill network starts its own redis-server and Coffer (-coffer, -work) behind a
+// TCP proxy that adds latency, resets or holds connections, and rotates on -postgres through
+// another (network.go).
 package main
 
 import (
@@ -113,6 +119,10 @@ func run(c config) (bool, error) {
 		return drillLinearizable(c)
 	case "rotation-crash":
 		return drillRotation(c)
+	case "sentinel":
+		return drillSentinel(c)
+	case "network":
+		return drillNetwork(c)
 	}
 	ctx := context.Background()
 	copts, err := redis.ParseClusterURL(c.redisURL)
@@ -451,6 +461,7 @@ type callRecord struct {
 	start, end time.Time
 	err        error
 	deps       [2]string // master ids of the secret (or KMS key) and of the signing key
+	write      bool      // the writer's PutSecretValue
 }
 
 type recorder struct {
@@ -502,7 +513,7 @@ func load(w *world, admin *client, adminMaster node, readers int, stop <-chan st
 				}
 				t := time.Now()
 				err := admin.put(s.name, version(n))
-				rec.add(callRecord{start: t, end: time.Now(), err: err, deps: [2]string{s.master.id, adminMaster.id}})
+				rec.add(callRecord{start: t, end: time.Now(), err: err, deps: [2]string{s.master.id, adminMaster.id}, write: true})
 				if err == nil {
 					s.acked.Store(int64(n))
 					break

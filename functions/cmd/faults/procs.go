@@ -176,8 +176,7 @@ func sdkError(err error) *tea.SDKError {
 // whileDown reports whether err is what a caller may see while Coffer is down or restarting: no
 // answer at all, or 503 ServiceUnavailableTemporary.
 func whileDown(err error) bool {
-	e := sdkError(err)
-	return e == nil || (tea.IntValue(e.StatusCode) == 503 && tea.StringValue(e.Code) == "ServiceUnavailableTemporary")
+	return sdkError(err) == nil || answered503(err)
 }
 
 // startCoffer starts an emulator from -coffer (stdout: where its audit records go; nil: its log)

@@ -36,23 +36,12 @@ import (
 // dbProxy forwards connections to the database; once armed, it holds the first connection made
 // while changed reports true and sends the moment on applied.
 type dbProxy struct {
-	ln       net.Listener
 	upstream string
 	changed  func() bool
 	armed    atomic.Bool
 	applied  chan time.Time // receives once: the held connection's arrival
 	once     sync.Once
 	release  chan struct{} // closed: forward everything
-}
-
-func (p *dbProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go p.forward(c)
-	}
 }
 
 func (p *dbProxy) forward(c net.Conn) {
@@ -304,8 +293,8 @@ func rotationCase(c config, w *rotationWorld, sub string, beforeApply bool) (boo
 		now, err := w.db.passwordHash(ctx, rotatedRole)
 		return beforeApply || err == nil && now != stored
 	}
-	proxy := &dbProxy{ln: ln, upstream: w.db.addr(), changed: changed, applied: make(chan time.Time, 1), release: make(chan struct{})}
-	go proxy.serve()
+	proxy := &dbProxy{upstream: w.db.addr(), changed: changed, applied: make(chan time.Time, 1), release: make(chan struct{})}
+	go acceptEach(ln, proxy.forward)
 
 	name := "faults-rotation-" + run
 	data, _ := json.Marshal(map[string]any{"Accounts": accounts})
