@@ -177,6 +177,7 @@ func TestCheckPermissions(t *testing.T) {
 		{"the admin on a secret", admin, map[string]string{"SecretName": "app/db"}, "GetSecretValue DescribeSecret RotateSecret DeleteSecret CreateBackup RenewKmsInstance ListKmsInstances"},
 		{"the admin on an instance", admin, map[string]string{"KmsInstanceId": inst}, "CreateBackup RenewKmsInstance ListKmsInstances"},
 		{"an instance's admin on it: backs it up, may not renew it", operator, map[string]string{"KmsInstanceId": inst}, "CreateBackup ListKmsInstances"},
+		{"an instance's admin anywhere: may not renew", operator, nil, "GetSecretValue DescribeSecret RotateSecret DeleteSecret CreateBackup ListKmsInstances"},
 	}
 	for _, tc := range cases {
 		if got := answers(tc.c, tc.on); got != tc.expect {

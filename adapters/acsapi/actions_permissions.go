@@ -48,13 +48,13 @@ func checkPermissions(ctx context.Context, svc *core.Service, p Params) (any, er
 		}
 		perm, resources, err := Permission(a, on)
 		switch {
-		case len(on) == 0:
-			resources, err = nil, nil // no resource named: may the caller do it anywhere
-		case len(resources) == 0 && !listings[a]:
-			// A resource is named but the action acts on none of its own (RenewKmsInstance,
-			// GetRandomPassword): answer as Authorize decides the call, which needs "*", not
-			// whether some policy holds the permission somewhere.
+		case err == nil && len(resources) == 0 && !listings[a]:
+			// The action acts on no resource of its own (CreateKmsInstance, RenewKmsInstance):
+			// answer as Authorize decides the call, which needs "*", not whether some policy
+			// holds the permission somewhere.
 			resources = []string{""}
+		case len(on) == 0:
+			resources, err = nil, nil // no resource named: may the caller do it on some resource
 		}
 		if core.KindOf(err) == core.KindMissingParameter {
 			continue // answered false: it needs a resource of another kind than the one named
