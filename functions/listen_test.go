@@ -67,28 +67,40 @@ func TestOversizeHeadersAnswerJSON(t *testing.T) {
 		{"just over the limit", http.DefaultMaxHeaderBytes + 4096, http.StatusRequestHeaderFieldsTooLarge, "InvalidParameter"},
 		{"under the limit: served as usual", 900 << 10, http.StatusBadRequest, "MissingParameter"},
 	}
+	// The same at the emulator as functions/cmd/local serves it, not only in the tests' harness.
+	local, err, _, _ := startLocal(t, map[string]string{"COFFER_DATA_DIR": t.TempDir(), "PORT": "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- local.Serve(ctx) }()
+	t.Cleanup(func() { stop(); <-served })
+	hosts := map[string]string{"harness": s.host, "emulator": strings.TrimPrefix(local.URL(), "http://")}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			conn, err := net.DialTimeout("tcp", s.host, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-			// The server may answer and half-close before the whole request is written.
-			go fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: %s\r\nX-Padding: %s\r\nContent-Length: 0\r\n\r\n", s.host, strings.Repeat("p", tc.header))
-			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			var body struct{ RequestId, Code, Message string }
-			if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
-				t.Fatalf("HTTP %d, not JSON: %v", res.StatusCode, err)
-			}
-			if res.StatusCode != tc.status || body.Code != tc.code || body.RequestId == "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
-				t.Fatalf("got HTTP %d %s %+v, want %d %s", res.StatusCode, res.Header.Get("Content-Type"), body, tc.status, tc.code)
-			}
-		})
+		for where, host := range hosts {
+			t.Run(where+": "+tc.name, func(t *testing.T) {
+				conn, err := net.DialTimeout("tcp", host, 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+				// The server may answer and half-close before the whole request is written.
+				go fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: %s\r\nX-Padding: %s\r\nContent-Length: 0\r\n\r\n", host, strings.Repeat("p", tc.header))
+				res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				var body struct{ RequestId, Code, Message string }
+				if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+					t.Fatalf("HTTP %d, not JSON: %v", res.StatusCode, err)
+				}
+				if res.StatusCode != tc.status || body.Code != tc.code || body.RequestId == "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+					t.Fatalf("got HTTP %d %s %+v, want %d %s", res.StatusCode, res.Header.Get("Content-Type"), body, tc.status, tc.code)
+				}
+			})
+		}
 	}
 }
