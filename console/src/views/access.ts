@@ -57,11 +57,12 @@ function shownOnce(id: string, secret: string): HTMLElement {
 }
 
 function createKeyForm(ctx: Ctx, points: string[], slot: HTMLElement): HTMLElement {
+  // An access point comes first, so the least privilege is what a plain submit creates.
   const kind = h(
     "select",
     { name: "AapName" },
-    h("option", { value: "" }, "admin (every permission)"),
     points.map((p) => h("option", { value: p }, `access point ${p}`)),
+    h("option", { value: "" }, "admin (every permission)"),
   );
   const desc = h("input", { name: "Description", placeholder: "description", maxlength: "256" });
   const submit = async (e: Event) => {
@@ -71,7 +72,11 @@ function createKeyForm(ctx: Ctx, points: string[], slot: HTMLElement): HTMLEleme
     let made: Body = {};
     if (await attempt(slot, "Creating an access key", async () => void (made = await ctx.client.call("CreateAccessKey", params)))) {
       await render(ctx);
-      document.querySelector('[data-section="ListAccessKeys"] h2')?.after(shownOnce(String(made.AccessKeyId), String(made.AccessKeySecret)));
+      // Above the list, or atop the view if the list failed to load: the secret is never lost.
+      const box = shownOnce(String(made.AccessKeyId), String(made.AccessKeySecret));
+      const heading = ctx.main.querySelector(`[data-section="${keysAction}"] h2`);
+      if (heading) heading.after(box);
+      else ctx.main.prepend(box);
       notice(`Done: Creating ${String(made.AccessKeyId)}.`);
     }
   };

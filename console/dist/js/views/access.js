@@ -21,7 +21,8 @@ function shownOnce(id, secret) {
     return box;
 }
 function createKeyForm(ctx, points, slot) {
-    const kind = h("select", { name: "AapName" }, h("option", { value: "" }, "admin (every permission)"), points.map((p) => h("option", { value: p }, `access point ${p}`)));
+    // An access point comes first, so the least privilege is what a plain submit creates.
+    const kind = h("select", { name: "AapName" }, points.map((p) => h("option", { value: p }, `access point ${p}`)), h("option", { value: "" }, "admin (every permission)"));
     const desc = h("input", { name: "Description", placeholder: "description", maxlength: "256" });
     const submit = async (e) => {
         e.preventDefault();
@@ -30,7 +31,13 @@ function createKeyForm(ctx, points, slot) {
         let made = {};
         if (await attempt(slot, "Creating an access key", async () => void (made = await ctx.client.call("CreateAccessKey", params)))) {
             await render(ctx);
-            document.querySelector('[data-section="ListAccessKeys"] h2')?.after(shownOnce(String(made.AccessKeyId), String(made.AccessKeySecret)));
+            // Above the list, or atop the view if the list failed to load: the secret is never lost.
+            const box = shownOnce(String(made.AccessKeyId), String(made.AccessKeySecret));
+            const heading = ctx.main.querySelector(`[data-section="${keysAction}"] h2`);
+            if (heading)
+                heading.after(box);
+            else
+                ctx.main.prepend(box);
             notice(`Done: Creating ${String(made.AccessKeyId)}.`);
         }
     };
