@@ -337,11 +337,12 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
     missing = e instanceof ApiError && e.code === "Forbidden.ResourceNotFound";
     deleting = e instanceof ApiError && e.code === "Rejected.ResourceInDeleteWindow";
   }
+  const may = await busy("Loading rights", () => rights);
+  const can = (action: string) => may.get(action) ?? false;
   if (!desc) {
     // The value panel stays, so a failing read shows its own code too; a secret that does not
     // exist has no value to reveal, and one planned for deletion can only be restored.
-    const may = await rights;
-    const restore = deleting ? lifecycleButtons(ctx, name, true, (a) => may.get(a) ?? false, slot) : "";
+    const restore = deleting ? lifecycleButtons(ctx, name, true, can, slot) : "";
     const banner = deleting ? h("div", { class: "banner expired", role: "alert" }, "Planned to be deleted; until then every call but RestoreSecret answers Rejected.ResourceInDeleteWindow.") : "";
     main.replaceChildren(head, banner, failure ?? "", missing || deleting ? "" : valuePanel(ctx, name), restore, slot);
     return;
@@ -349,8 +350,6 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
   const inst = String(desc.DKMSInstanceId ?? "");
   const tags = list<Tag>(desc, "Tags", "Tag");
   const managed = desc.SecretType !== "Generic";
-  const may = await busy("Loading rights", () => rights);
-  const can = (action: string) => may.get(action) ?? false;
   const rotating = desc.RotationState as RotationState | undefined;
   const more = Object.entries(desc).filter(([k]) => !shown.has(k));
   const rows = versions.map((v) =>

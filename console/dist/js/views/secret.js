@@ -246,11 +246,12 @@ export async function render(ctx, name) {
         missing = e instanceof ApiError && e.code === "Forbidden.ResourceNotFound";
         deleting = e instanceof ApiError && e.code === "Rejected.ResourceInDeleteWindow";
     }
+    const may = await busy("Loading rights", () => rights);
+    const can = (action) => may.get(action) ?? false;
     if (!desc) {
         // The value panel stays, so a failing read shows its own code too; a secret that does not
         // exist has no value to reveal, and one planned for deletion can only be restored.
-        const may = await rights;
-        const restore = deleting ? lifecycleButtons(ctx, name, true, (a) => may.get(a) ?? false, slot) : "";
+        const restore = deleting ? lifecycleButtons(ctx, name, true, can, slot) : "";
         const banner = deleting ? h("div", { class: "banner expired", role: "alert" }, "Planned to be deleted; until then every call but RestoreSecret answers Rejected.ResourceInDeleteWindow.") : "";
         main.replaceChildren(head, banner, failure ?? "", missing || deleting ? "" : valuePanel(ctx, name), restore, slot);
         return;
@@ -258,8 +259,6 @@ export async function render(ctx, name) {
     const inst = String(desc.DKMSInstanceId ?? "");
     const tags = list(desc, "Tags", "Tag");
     const managed = desc.SecretType !== "Generic";
-    const may = await busy("Loading rights", () => rights);
-    const can = (action) => may.get(action) ?? false;
     const rotating = desc.RotationState;
     const more = Object.entries(desc).filter(([k]) => !shown.has(k));
     const rows = versions.map((v) => h("tr", { "data-version": v.VersionId }, h("td", {}, v.VersionId), h("td", {}, when(v.CreateTime)), h("td", { class: "stages" }, v.VersionStages.VersionStage.length ? v.VersionStages.VersionStage.map((s) => h("span", { class: "stage" }, s)) : h("em", {}, "deprecated")), h("td", {}, valuePanel(ctx, name, v.VersionId))));
