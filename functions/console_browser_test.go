@@ -17,7 +17,10 @@ import (
 // by scripts/test) against this emulator: sign-in, the expired-instance banner, the shared pool
 // group, reveal on click, put and move stages, a failed rotation explained, and the error code of
 // a read on an expired instance, an instance expiring within a day as a warning, search by name,
-// group headings by instance name, no Reveal on a missing secret, and the layout at 390 px. Screenshots go to console/screenshots/ (or $COFFER_SCREENSHOTS).
+// group headings by instance name, no Reveal on a missing secret, tags added and removed, a failed
+// rotation cancelled, access keys created (secret shown once), disabled, enabled and deleted,
+// per-resource rights (a key that may put to one secret only, an admin of one instance), and the
+// layout at 390 px. Screenshots go to console/screenshots/ (or $COFFER_SCREENSHOTS).
 func TestConsoleInBrowser(t *testing.T) {
 	browser := testenv.Require(t, "COFFER_TEST_CHROMIUM")
 	// A built copy of console/ with its node_modules, made by scripts/test.
@@ -78,6 +81,23 @@ func TestConsoleInBrowser(t *testing.T) {
 	})
 	app := accessKey(t, c, map[string]string{"AapName": "payments-app"})
 
+	// A key that may put to one secret only (and describe it and one other), by their secret
+	// policies: the secret page must offer Put there and nothing it would be refused.
+	editor := accessKey(t, c, map[string]string{"Description": "editor of app/editable"})
+	for name, actions := range map[string][]string{"app/editable": {"kms:DescribeSecret", "kms:PutSecretValue"}, "app/readable": {"kms:DescribeSecret", "kms:GetSecretValue"}} {
+		ok(call(c, "CreateSecret", map[string]string{"SecretName": name, "VersionId": "v1", "SecretData": "seeded"})).must(t)
+		ok(call(c, "SetSecretPolicy", map[string]string{"SecretName": name, "Policy": jsonOf(map[string]any{"Version": "1", "Statement": []any{
+			map[string]any{"Effect": "Allow", "Principal": map[string]any{"RAM": []string{editor.id}}, "Action": actions, "Resource": []string{"*"}},
+		}})})).must(t)
+	}
+	// An admin of the payments instance alone: it may back that instance up, but neither renew
+	// nor create an instance.
+	callAll(t, c, [][2]string{
+		{"CreatePolicy", `{"Name":"paymentsAdmin","Permissions":"[\"CofferAdmin\"]","Resources":"[\"*\"]","KmsInstance":"` + active + `","AccessControlRules":"{\"NetworkRules\":[\"anywhere\"]}"}`},
+		{"CreateApplicationAccessPoint", `{"Name":"payments-ops","AuthenticationMethod":"AccessKey","Policies":"[\"paymentsAdmin\"]"}`},
+	})
+	operator := accessKey(t, c, map[string]string{"AapName": "payments-ops"})
+
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", driver)
@@ -92,6 +112,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		"COFFER_EXPIRING_INSTANCE="+expiring,
 		"COFFER_APP_KEY_ID="+app.id,
 		"COFFER_APP_KEY_SECRET="+app.secret,
+		"COFFER_EDITOR_KEY_ID="+editor.id,
+		"COFFER_EDITOR_KEY_SECRET="+editor.secret,
+		"COFFER_OPERATOR_KEY_ID="+operator.id,
+		"COFFER_OPERATOR_KEY_SECRET="+operator.secret,
 		"COFFER_ROTATING_SECRET=payments/db",
 		"COFFER_TEST_CHROMIUM="+browser,
 		"COFFER_SCREENSHOTS="+shots,

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/seed-4eefd85e/coffer/adapters/acsapi"
 	"github.com/seed-4eefd85e/coffer/functions/emulator"
 )
 
@@ -134,7 +136,17 @@ func TestCheckPermissions(t *testing.T) {
 		{"CreateApplicationAccessPoint", `{"Name":"app","AuthenticationMethod":"AccessKey","Policies":"[\"readApp\"]"}`},
 	})
 	app := s.via(t, accessKey(t, admin, map[string]string{"AapName": "app"}), "", "")
-	probe := []string{"GetSecretValue", "DescribeSecret", "RotateSecret", "DeleteSecret", "CreateBackup", "ListKmsInstances", "NoSuchAction"}
+	// An admin policy scoped to one instance may back it up, but not renew it: RenewKmsInstance
+	// names no resource of its own, so only an unscoped "*" policy may call it.
+	inst := ok(call(admin, "CreateKmsInstance", map[string]string{"EndDate": acsapi.FormatTime(s.clock.Now().Add(24 * time.Hour))})).must(t)["KmsInstanceId"].(string)
+	callAll(t, admin, [][2]string{
+		{"CreatePolicy", `{"Name":"ownInstance","Permissions":"[\"CofferAdmin\"]","Resources":"[\"*\"]","KmsInstance":"` + inst + `","AccessControlRules":"{\"NetworkRules\":[\"anywhere\"]}"}`},
+		{"CreateApplicationAccessPoint", `{"Name":"operator","AuthenticationMethod":"AccessKey","Policies":"[\"ownInstance\"]"}`},
+	})
+	operator := s.via(t, accessKey(t, admin, map[string]string{"AapName": "operator"}), "", "")
+	_, err := call(operator, "RenewKmsInstance", map[string]string{"KmsInstanceId": inst, "EndDate": acsapi.FormatTime(s.clock.Now().Add(48 * time.Hour))})
+	wantCode(t, err, 403, "Forbidden.NoPermission")
+	probe := []string{"GetSecretValue", "DescribeSecret", "RotateSecret", "DeleteSecret", "CreateBackup", "RenewKmsInstance", "ListKmsInstances", "NoSuchAction"}
 	answers := func(c *kms.Client, on map[string]string) string {
 		t.Helper()
 		q := map[string]string{"Actions": jsonOf(probe)}
@@ -161,8 +173,11 @@ func TestCheckPermissions(t *testing.T) {
 		{"an application key on its secret", app, map[string]string{"SecretName": "app/db"}, "GetSecretValue"},
 		{"an application key on a secret it may not touch", app, map[string]string{"SecretName": "other/x"}, ""},
 		{"an application key on a missing secret", app, map[string]string{"SecretName": "other/none"}, ""},
-		{"the admin anywhere", admin, nil, "GetSecretValue DescribeSecret RotateSecret DeleteSecret CreateBackup ListKmsInstances"},
-		{"the admin on a secret", admin, map[string]string{"SecretName": "app/db"}, "GetSecretValue DescribeSecret RotateSecret DeleteSecret CreateBackup ListKmsInstances"},
+		{"the admin anywhere", admin, nil, "GetSecretValue DescribeSecret RotateSecret DeleteSecret CreateBackup RenewKmsInstance ListKmsInstances"},
+		{"the admin on a secret", admin, map[string]string{"SecretName": "app/db"}, "GetSecretValue DescribeSecret RotateSecret DeleteSecret CreateBackup RenewKmsInstance ListKmsInstances"},
+		{"the admin on an instance", admin, map[string]string{"KmsInstanceId": inst}, "CreateBackup RenewKmsInstance ListKmsInstances"},
+		{"an instance's admin on it: backs it up, may not renew it", operator, map[string]string{"KmsInstanceId": inst}, "CreateBackup ListKmsInstances"},
+		{"an instance's admin anywhere: may not renew", operator, nil, "GetSecretValue DescribeSecret RotateSecret DeleteSecret CreateBackup ListKmsInstances"},
 	}
 	for _, tc := range cases {
 		if got := answers(tc.c, tc.on); got != tc.expect {

@@ -1,9 +1,15 @@
 package functions_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -34,6 +40,67 @@ func TestPlainListenerOffLoopbackRefused(t *testing.T) {
 		refused := err != nil && strings.Contains(err.Error(), "COFFER_LISTEN_HOST") && strings.Contains(err.Error(), "COFFER_TLS_BY_PROXY")
 		if refused != c.refused || (!c.refused && err != nil) {
 			t.Errorf("%v: %v", c.env, err)
+		}
+	}
+}
+
+// A request line and headers over net/http's limit (1 MB) are answered in the protocol's JSON
+// error shape with a Code, as an oversize body is, not with net/http's plain text; the call
+// changes nothing, and a request just under the limit is served as usual.
+func TestOversizeHeadersAnswerJSON(t *testing.T) {
+	s := backend{name: "embedded"}.start(t, nil)
+	c := s.client(t, "")
+
+	// The SDK sends SecretData in the query, so a 2 MB value is a 2 MB request line.
+	_, err := call(c, "CreateSecret", map[string]string{"SecretName": "too/big", "VersionId": "v1", "SecretData": strings.Repeat("x", 2<<20)})
+	wantCode(t, err, http.StatusRequestHeaderFieldsTooLarge, "InvalidParameter")
+	_, err = call(c, "DescribeSecret", map[string]string{"SecretName": "too/big"})
+	wantCode(t, err, 404, "Forbidden.ResourceNotFound")
+
+	cases := []struct {
+		name   string
+		header int // bytes of one X-Padding header
+		status int
+		code   string
+	}{
+		{"headers over the limit", 2 << 20, http.StatusRequestHeaderFieldsTooLarge, "InvalidParameter"},
+		{"just over the limit", http.DefaultMaxHeaderBytes + 4096, http.StatusRequestHeaderFieldsTooLarge, "InvalidParameter"},
+		{"under the limit: served as usual", 900 << 10, http.StatusBadRequest, "MissingParameter"},
+	}
+	// The same at the emulator as functions/cmd/local serves it, not only in the tests' harness.
+	local, err, _, _ := startLocal(t, map[string]string{"COFFER_DATA_DIR": t.TempDir(), "PORT": "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- local.Serve(ctx) }()
+	t.Cleanup(func() { stop(); <-served })
+	hosts := map[string]string{"harness": s.host, "emulator": strings.TrimPrefix(local.URL(), "http://")}
+	for _, tc := range cases {
+		for where, host := range hosts {
+			t.Run(where+": "+tc.name, func(t *testing.T) {
+				conn, err := net.DialTimeout("tcp", host, 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+				// The server may answer and half-close before the whole request is written.
+				go fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: %s\r\nX-Padding: %s\r\nContent-Length: 0\r\n\r\n", host, strings.Repeat("p", tc.header))
+				res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				var body struct{ RequestId, Code, Message string }
+				if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+					t.Fatalf("HTTP %d, not JSON: %v", res.StatusCode, err)
+				}
+				if res.StatusCode != tc.status || body.Code != tc.code || body.RequestId == "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+					t.Fatalf("got HTTP %d %s %+v, want %d %s", res.StatusCode, res.Header.Get("Content-Type"), body, tc.status, tc.code)
+				}
+			})
 		}
 	}
 }

@@ -7,7 +7,8 @@ import (
 )
 
 // checkPermissionsAction is Coffer's read-only rights probe: which of a list of actions the
-// caller may call, optionally on one named secret, key or instance. It changes nothing and needs
+// caller may call, optionally on one named secret, key or instance (then each answer is the one
+// the call itself would get there). It changes nothing and needs
 // no permission, so a console can show what any valid key may do without probing with real calls.
 const checkPermissionsAction = "CheckPermissions"
 
@@ -46,8 +47,17 @@ func checkPermissions(ctx context.Context, svc *core.Service, p Params) (any, er
 			continue // answered false below: this endpoint does not serve it
 		}
 		perm, resources, err := Permission(a, on)
-		if len(on) == 0 {
-			resources, err = nil, nil // no resource named: may the caller do it anywhere
+		switch {
+		case err == nil && len(resources) == 0 && !listings[a]:
+			// The action acts on no resource of its own (CreateKmsInstance, RenewKmsInstance):
+			// answer as Authorize decides the call, which needs "*", not whether some policy
+			// holds the permission somewhere.
+			resources = []string{""}
+		case len(on) == 0:
+			resources, err = nil, nil // no resource named: may the caller do it on some resource
+		}
+		if core.KindOf(err) == core.KindMissingParameter {
+			continue // answered false: it needs a resource of another kind than the one named
 		}
 		if err != nil {
 			return nil, err

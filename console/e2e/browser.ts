@@ -5,6 +5,10 @@
 //   COFFER_EXPIRED_INSTANCE, COFFER_EXPIRED_SECRET, COFFER_ACTIVE_INSTANCE,
 //   COFFER_EXPIRING_INSTANCE   an active instance with twelve hours left
 //   COFFER_ROTATING_SECRET     seeded by the Go test (the last one's rotation failed)
+//   COFFER_APP_KEY_ID/_SECRET  a key that may read secret/payments/* only
+//   COFFER_EDITOR_KEY_ID/_SECRET  a key that may put to app/editable only (and describe it and
+//                              app/readable, and read app/readable), by secret policies
+//   COFFER_OPERATOR_KEY_ID/_SECRET  an admin policy scoped to COFFER_ACTIVE_INSTANCE
 //   COFFER_TEST_CHROMIUM       the browser binary (/usr/bin/chromium)
 //   COFFER_SCREENSHOTS         where the screenshots go
 import assert from "node:assert/strict";
@@ -30,6 +34,10 @@ const rotatingSecret = env("COFFER_ROTATING_SECRET");
 const expiringInstance = env("COFFER_EXPIRING_INSTANCE");
 const appKeyId = env("COFFER_APP_KEY_ID");
 const appKeySecret = env("COFFER_APP_KEY_SECRET");
+const editorKeyId = env("COFFER_EDITOR_KEY_ID");
+const editorKeySecret = env("COFFER_EDITOR_KEY_SECRET");
+const operatorKeyId = env("COFFER_OPERATOR_KEY_ID");
+const operatorKeySecret = env("COFFER_OPERATOR_KEY_SECRET");
 const shots = env("COFFER_SCREENSHOTS");
 mkdirSync(shots, { recursive: true });
 
@@ -72,6 +80,19 @@ page.on("request", (r) => {
   const a = r.headers()["x-acs-action"];
   if (a) sent.push(a);
 });
+
+// signInAs signs out and in again with another key.
+async function signInAs(page: Page, id: string, secret: string): Promise<void> {
+  await page.click("#signout");
+  await page.locator("form.signin").waitFor();
+  await page.fill("input[name=accessKeyId]", id);
+  await page.fill("input[name=accessKeySecret]", secret);
+  await page.click("form.signin button[type=submit]");
+  await page.locator("nav .may", { hasText: /may call \d+ of \d+ console actions/ }).waitFor();
+}
+
+// admin calls the endpoint as the admin, to check what the page did.
+const admin = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
 
 let step = "";
 async function check(name: string, body: () => Promise<void>): Promise<void> {
@@ -122,8 +143,7 @@ try {
   });
 
   await check("a secret created through the API is listed under the shared pool", async () => {
-    const client = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
-    await client.call("CreateSecret", { SecretName: poolSecret, VersionId: "v1", SecretData: firstValue, Tags: JSON.stringify([{ TagKey: "team", TagValue: "web" }]) });
+    await admin.call("CreateSecret", { SecretName: poolSecret, VersionId: "v1", SecretData: firstValue, Tags: JSON.stringify([{ TagKey: "team", TagValue: "web" }]) });
     await page.click("nav a[href='#/secrets']");
     await page.locator(`[data-group="shared"] tr[data-secret="${poolSecret}"]`).waitFor();
     await page.locator(`[data-group="${expiredInstance}"] tr[data-secret="${expiredSecret}"]`).waitFor();
@@ -192,11 +212,25 @@ try {
     await page.locator("pre.value", { hasText: firstValue }).waitFor();
   });
 
+  await check("a tag is added and another removed on the secret page", async () => {
+    await page.fill("form.tag input[name=TagKey]", "owner");
+    await page.fill("form.tag input[name=TagValue]", "web-team");
+    await page.click("form.tag button[type=submit]");
+    await page.locator('.tag[data-tag="owner"]', { hasText: "owner=web-team" }).waitFor();
+    assert.equal((await page.locator("#notice").innerText()).trim(), `Done: Tagging ${poolSecret} with owner.`);
+    await page.click('.tag[data-tag="team"] button.untag');
+    await page.locator('.tag[data-tag="team"]').waitFor({ state: "detached" });
+    assert.equal((await page.locator("#notice").innerText()).trim(), `Done: Removing the tag team from ${poolSecret}.`);
+    const d = await admin.call("DescribeSecret", { SecretName: poolSecret, FetchTags: "true" });
+    assert.deepEqual((d.Tags as { Tag: unknown[] }).Tag, [{ TagKey: "owner", TagValue: "web-team" }]);
+    await idle(page);
+    await shot(page, "tags");
+  });
+
   await check("a binary value shows its size and a Download link, not base64", async () => {
-    const client = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
     const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
     const encoded = bytes.toString("base64");
-    await client.call("CreateSecret", { SecretName: "web/cert.p12", VersionId: "v1", SecretData: encoded, SecretDataType: "binary" });
+    await admin.call("CreateSecret", { SecretName: "web/cert.p12", VersionId: "v1", SecretData: encoded, SecretDataType: "binary" });
     await page.goto(`${consoleURL}#/secret/${encodeURIComponent("web/cert.p12")}`);
     await page.locator("h1", { hasText: "web/cert.p12" }).waitFor();
     await page.click("button.reveal >> nth=0");
@@ -240,6 +274,25 @@ try {
     await shot(page, "rotation");
   });
 
+  await check("a failed rotation is cancelled after a confirm, and the page says so", async () => {
+    let asked = "";
+    page.once("dialog", (d) => {
+      asked = d.message();
+      void d.dismiss();
+    });
+    await page.click("button.cancel-rotation");
+    assert.match(asked, /Cancel the rotation of .* to r1\?/);
+    assert.match(await page.locator("p.rotation").innerText(), /r1/, "a dismissed confirm changed the rotation");
+    page.once("dialog", (d) => void d.accept());
+    await page.click("button.cancel-rotation");
+    await page.locator("#notice", { hasText: `Done: Cancelling the rotation of ${rotatingSecret}.` }).waitFor();
+    await idle(page);
+    assert.doesNotMatch(await page.locator("p.rotation").innerText(), /FAILED|rotating to/);
+    assert.equal(await page.locator("button.cancel-rotation").count(), 0);
+    const d = await admin.call("DescribeSecret", { SecretName: rotatingSecret });
+    assert.equal(d.RotationState, undefined, "the rotation is still recorded");
+  });
+
   await check("a secret of the expired instance fails with the code shown", async () => {
     await page.goto(`${consoleURL}#/secret/${encodeURIComponent(expiredSecret)}`);
     await page.locator(".error .code", { hasText: "Rejected.Unavailable" }).first().waitFor();
@@ -275,19 +328,67 @@ try {
   });
 
   await check("access control shows network rules where the endpoint serves them", async () => {
-    const client = new Client(new URL(consoleURL).origin, { accessKeyId: keyId, accessKeySecret: keySecret });
-    if (!(await client.allowed(["ListApplicationAccessPoints"])).get("ListApplicationAccessPoints")) {
+    if (!(await admin.allowed(["ListApplicationAccessPoints"])).get("ListApplicationAccessPoints")) {
       assert.equal(await page.locator("nav a[href='#/access']").isVisible(), false, "Access is offered by an endpoint without it");
       console.log("# the endpoint serves no access control: only the hidden link is checked");
       return;
     }
-    await client.call("CreateNetworkRule", { Name: "office", Type: "Private", SourcePrivateIp: JSON.stringify(["10.0.0.0/8"]), Description: "office network" });
+    await admin.call("CreateNetworkRule", { Name: "office", Type: "Private", SourcePrivateIp: JSON.stringify(["10.0.0.0/8"]), Description: "office network" });
     await page.click("nav a[href='#/access']");
     const rule = page.locator('[data-section="ListNetworkRules"] tr[data-name="office"]');
     await rule.waitFor();
     assert.match(await rule.innerText(), /10\.0\.0\.0\/8/);
     await idle(page);
     await shot(page, "access");
+  });
+
+  await check("an access key is created with its secret shown once, then disabled, enabled and deleted, each asked first", async () => {
+    await page.click("nav a[href='#/access']");
+    await page.locator(`[data-section="ListAccessKeys"] tr[data-access-key="${keyId}"]`).waitFor();
+    await page.selectOption("form.create-key select[name=AapName]", "payments-app");
+    await page.fill("form.create-key input[name=Description]", "ci runner");
+    await page.click("form.create-key button[type=submit]");
+    const once = page.locator(".banner.once");
+    await once.waitFor();
+    assert.match(await once.innerText(), /Shown once/);
+    const id = (await once.locator("code.key-id").innerText()).trim();
+    const secret = (await once.locator("code.key-secret").innerText()).trim();
+    assert.ok(secret.length >= 16, "no secret shown");
+    assert.equal(await page.evaluate((s) => JSON.stringify({ ...sessionStorage, ...localStorage }).includes(s), secret), false, "the new secret is stored");
+    const row = page.locator(`tr[data-access-key="${id}"]`);
+    assert.match(await row.innerText(), /access point payments-app[\s\S]*ci runner/);
+    const probe = new Client(new URL(consoleURL).origin, { accessKeyId: id, accessKeySecret: secret });
+    assert.equal((await probe.allowed(["GetSecretValue"])).get("GetSecretValue"), true, "the shown secret does not sign");
+    await idle(page);
+    await shot(page, "access-keys");
+    await once.locator("button", { hasText: "Hide" }).click();
+    assert.equal(await page.locator(".banner.once").count(), 0);
+
+    // Disable asks first: dismissed, nothing is sent; accepted, the key is refused.
+    const before = sent.length;
+    page.once("dialog", (d) => void d.dismiss());
+    await row.locator("button.disable").click();
+    assert.equal(sent.slice(before).includes("DisableAccessKey"), false, "a dismissed confirm disabled the key");
+    page.once("dialog", (d) => void d.accept());
+    await row.locator("button.disable").click();
+    await row.locator("td.state", { hasText: "Disabled" }).waitFor();
+    assert.match(await page.locator("#notice").innerText(), new RegExp(`^Done: Disabling ${id}\\.$`));
+    await assert.rejects(probe.allowed(["GetSecretValue"]), (e: Error & { code?: string }) => e.code === "Forbidden.AccessKey");
+    await row.locator("button.enable").click();
+    await row.locator("td.state", { hasText: "Active" }).waitFor();
+    assert.equal((await probe.allowed(["GetSecretValue"])).get("GetSecretValue"), true);
+    page.once("dialog", (d) => void d.accept());
+    await row.locator("button.delete").click();
+    await row.waitFor({ state: "detached" });
+    assert.match(await page.locator("#notice").innerText(), new RegExp(`^Done: Deleting ${id}\\.$`));
+    await assert.rejects(probe.allowed(["GetSecretValue"]), (e: Error & { code?: string }) => e.code === "InvalidAccessKeyId.NotFound");
+
+    // The signed-in key cannot lock itself out: the refusal is shown and it stays active.
+    const own = page.locator(`tr[data-access-key="${keyId}"]`);
+    page.once("dialog", (d) => void d.accept());
+    await own.locator("button.disable").click();
+    await page.locator('[data-section="ListAccessKeys"] .error .code', { hasText: "InvalidParameter" }).waitFor();
+    assert.equal((await own.locator("td.state").innerText()).trim(), "Active");
   });
 
   await check("at 390 px the navigation and Sign out fit and tables scroll inside themselves", async () => {
@@ -313,17 +414,53 @@ try {
 
   await check("an application key with read rights only signs in and sees what it may do", async () => {
     await page.setViewportSize({ width: 1280, height: 800 });
-    await page.click("#signout");
-    await page.locator("form.signin").waitFor();
-    await page.fill("input[name=accessKeyId]", appKeyId);
-    await page.fill("input[name=accessKeySecret]", appKeySecret);
-    await page.click("form.signin button[type=submit]");
+    await signInAs(page, appKeyId, appKeySecret);
     await page.locator("nav .may", { hasText: /may call 1 of \d+ console actions/ }).waitFor();
     const title = (await page.locator("nav .may").getAttribute("title")) ?? "";
     assert.match(title, /✓ GetSecretValue/);
     assert.match(title, /✗ ListSecrets/);
     await idle(page);
     await shot(page, "app-key");
+  });
+
+  await check("a key that may put to one secret only is offered Put there and nothing it would be refused", async () => {
+    await signInAs(page, editorKeyId, editorKeySecret);
+    await page.goto(`${consoleURL}#/secret/${encodeURIComponent("app/editable")}`);
+    await page.locator("form.put").waitFor();
+    await idle(page);
+    for (const sel of ["form.move", "form.tag", "button.untag", "button.delete", "button.force-delete", "button.rotate", "form.policy"]) {
+      assert.equal(await page.locator(sel).count(), 0, `${sel} is offered to a key that may only put`);
+    }
+    // It may not list the versions: the page says so with the code, and shows the rest.
+    await page.locator(".error .code", { hasText: "Forbidden.NoPermission" }).first().waitFor();
+    const value = `edited-${crypto.randomUUID()}`;
+    await page.fill("form.put input[name=VersionId]", "v2");
+    await page.fill("form.put textarea[name=SecretData]", value);
+    await page.click("form.put button[type=submit]");
+    await page.locator("#notice", { hasText: "Done: Putting v2." }).waitFor();
+    assert.equal((await admin.call("GetSecretValue", { SecretName: "app/editable" })).SecretData, value);
+    await shot(page, "put-only");
+
+    // On a secret it may only read, there is nothing to change.
+    await page.goto(`${consoleURL}#/secret/${encodeURIComponent("app/readable")}`);
+    await page.locator("h1", { hasText: "app/readable" }).waitFor();
+    await idle(page);
+    for (const sel of ["form.put", "form.tag", "button.delete"]) assert.equal(await page.locator(sel).count(), 0, `${sel} is offered on a read-only secret`);
+    await page.click("button.reveal >> nth=0");
+    await page.locator("pre.value", { hasText: "seeded" }).waitFor();
+  });
+
+  await check("an admin of one instance may back it up but is offered no Renew and no new instance", async () => {
+    await signInAs(page, operatorKeyId, operatorKeySecret);
+    await page.goto(`${consoleURL}#/instances`);
+    const row = page.locator(`tr[data-instance="${activeInstance}"]`);
+    await row.locator("button.backup").waitFor();
+    await idle(page);
+    assert.equal(await page.locator("button", { hasText: "Renew" }).count(), 0, "Renew is offered where RenewKmsInstance is refused");
+    assert.equal(await page.locator("main form").count(), 0, "a form is offered");
+    assert.equal(await page.locator("button.backup").count(), 1, "Back up is offered on an instance outside the key's scope");
+    await row.locator("button.backup").click();
+    await row.locator(".ok", { hasText: "Backup made" }).waitFor();
   });
 
   await check("sign out forgets the key", async () => {

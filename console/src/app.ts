@@ -76,7 +76,7 @@ function signOut(): void {
 // offered are the actions the console may offer; sign-in asks which this key may call.
 const offered = [
   "GetSecretValue", "DescribeSecret", "ListKmsInstances", "CreateKmsInstance", "RenewKmsInstance", "CreateBackup", "ListSecrets", "CreateSecret",
-  "ListKeys", "CreateKey", "RotateSecret", "UpdateSecretRotationPolicy", access.sections[0].list,
+  "ListKeys", "CreateKey", "RotateSecret", "UpdateSecretRotationPolicy", access.sections[0].list, access.keysAction,
 ];
 
 let rights: Promise<Map<string, boolean>> | null = null;
@@ -110,7 +110,7 @@ async function route(): Promise<void> {
   nav.querySelector(".who")!.textContent = `${s.accessKeyId} at ${s.endpoint}`;
   const ctx = context(s, main);
   const accessLink = nav.querySelector<HTMLElement>("a[href='#/access']")!;
-  ctx.supports(access.sections[0].list).then((yes) => (accessLink.hidden = !yes));
+  Promise.all([ctx.supports(access.sections[0].list), ctx.supports(access.keysAction)]).then((yes) => (accessLink.hidden = !yes.some(Boolean)));
   rights?.then((r) => {
     nav.querySelector(".may")!.textContent = `may call ${[...r.values()].filter(Boolean).length} of ${r.size} console actions`;
     nav.querySelector(".may")!.setAttribute("title", [...r].map(([a, ok]) => `${ok ? "✓" : "✗"} ${a}`).join("\n"));

@@ -89,17 +89,29 @@ export function list(body, outer, inner) {
     const o = body[outer];
     return (o?.[inner] ?? []).slice();
 }
-// callForm is a form whose submit makes one API call with progress and shows its error in slot;
-// on success it runs done, usually a re-render.
+// act makes one API call with progress and shows its error in slot; on success it runs done,
+// usually a re-render, then confirms the change above the view.
+export async function act(client, slot, r, done) {
+    notice("");
+    if (await attempt(slot, r.label, async () => void (await client.call(r.action, r.params)))) {
+        await done();
+        notice(`Done: ${r.label}.`);
+    }
+}
+// callForm is a form whose submit is one act.
 export function callForm(client, cls, slot, request, done, ...children) {
     const submit = async (e) => {
         e.preventDefault();
-        const r = request();
-        notice("");
-        if (await attempt(slot, r.label, async () => void (await client.call(r.action, r.params)))) {
-            await done();
-            notice(`Done: ${r.label}.`);
-        }
+        await act(client, slot, request(), done);
     };
     return h("form", { class: cls, "on:submit": submit }, ...children);
+}
+// actButton is a button whose click is one act, after a confirm when ask is given.
+export function actButton(client, cls, text, slot, r, done, ask = "") {
+    const click = async () => {
+        if (ask && !confirm(ask))
+            return;
+        await act(client, slot, r, done);
+    };
+    return h("button", { type: "button", class: cls, "on:click": click }, text);
 }

@@ -1,10 +1,108 @@
-// The access view: application access points, their policies and the network rules those
-// policies name. Each section lists names and then describes each one, showing every field the
-// endpoint returns, so new fields appear without a console change.
+// The access view: access keys (create, disable, enable, delete), then application access
+// points, their policies and the network rules those policies name. Each of those sections lists
+// names and then describes each one, showing every field the endpoint returns, so new fields
+// appear without a console change.
 
-import { Body } from "../api.js";
-import { busy, errorBox, h, list, table } from "../dom.js";
+import { Body, Client, Params } from "../api.js";
+import { actButton, attempt, busy, errorBox, h, list, notice, table, when } from "../dom.js";
 import { Ctx } from "./context.js";
+
+// keysAction lists access keys; the nav shows Access where the key may call it or sections[0].list.
+export const keysAction = "ListAccessKeys";
+
+interface AccessKey {
+  AccessKeyId: string;
+  Status: string;
+  Admin: boolean;
+  AapName: string;
+  Description: string;
+  CreateTime: string;
+}
+
+function keyRow(ctx: Ctx, k: AccessKey, slot: HTMLElement): HTMLTableRowElement {
+  const id = k.AccessKeyId;
+  const done = () => render(ctx);
+  const params = { UserAccessKeyId: id };
+  const active = k.Status === "Active";
+  return h(
+    "tr",
+    { "data-access-key": id },
+    h("td", {}, h("code", {}, id)),
+    h("td", { class: "state" }, active ? "Active" : "Disabled"),
+    h("td", {}, k.Admin ? "admin (every permission)" : k.AapName ? `access point ${k.AapName}` : "—"),
+    h("td", {}, k.Description || "—"),
+    h("td", {}, when(k.CreateTime)),
+    h(
+      "td",
+      { class: "actions" },
+      active
+        ? actButton(ctx.client, "disable", "Disable", slot, { label: `Disabling ${id}`, action: "DisableAccessKey", params }, done, `Disable ${id}? Every call signed with it is refused until it is enabled again.`)
+        : actButton(ctx.client, "enable", "Enable", slot, { label: `Enabling ${id}`, action: "EnableAccessKey", params }, done),
+      actButton(ctx.client, "delete", "Delete", slot, { label: `Deleting ${id}`, action: "DeleteAccessKey", params }, done, `Delete ${id} for good? Every call signed with it is refused from now on, and it cannot be restored.`),
+    ),
+  );
+}
+
+// shownOnce holds a new key's secret for the user to copy: Coffer never shows it again, and the
+// console keeps it nowhere but in this box until Hide or the next view.
+function shownOnce(id: string, secret: string): HTMLElement {
+  const box = h(
+    "div",
+    { class: "banner once", role: "alert" },
+    h("strong", {}, "Shown once: copy the secret now. Coffer never shows it again."),
+    h("dl", {}, h("dt", {}, "AccessKeyId"), h("dd", {}, h("code", { class: "key-id" }, id)), h("dt", {}, "AccessKeySecret"), h("dd", {}, h("code", { class: "key-secret" }, secret))),
+    h("button", { type: "button", "on:click": () => box.remove() }, "Hide"),
+  );
+  return box;
+}
+
+function createKeyForm(ctx: Ctx, points: string[], slot: HTMLElement): HTMLElement {
+  // An access point comes first, so the least privilege is what a plain submit creates.
+  const kind = h(
+    "select",
+    { name: "AapName" },
+    points.map((p) => h("option", { value: p }, `access point ${p}`)),
+    h("option", { value: "" }, "admin (every permission)"),
+  );
+  const desc = h("input", { name: "Description", placeholder: "description", maxlength: "256" });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    notice("");
+    const params: Params = kind.value ? { AapName: kind.value, Description: desc.value } : { Admin: "true", Description: desc.value };
+    let made: Body = {};
+    if (await attempt(slot, "Creating an access key", async () => void (made = await ctx.client.call("CreateAccessKey", params)))) {
+      await render(ctx);
+      // Above the list, or atop the view if the list failed to load: the secret is never lost.
+      const box = shownOnce(String(made.AccessKeyId), String(made.AccessKeySecret));
+      const heading = ctx.main.querySelector(`[data-section="${keysAction}"] h2`);
+      if (heading) heading.after(box);
+      else ctx.main.prepend(box);
+      notice(`Done: Creating ${String(made.AccessKeyId)}.`);
+    }
+  };
+  return h("form", { class: "create-key", "on:submit": submit }, h("strong", {}, "New access key "), h("label", {}, "for ", kind), desc, h("button", { type: "submit" }, "Create"));
+}
+
+async function keysSection(ctx: Ctx, points: string[]): Promise<HTMLElement> {
+  const keys = await ctx.client.pages<AccessKey>(keysAction, {}, (b) => list(b, "AccessKeys", "AccessKey"));
+  const slot = h("div", { class: "slot" });
+  return h(
+    "section",
+    { class: "group", "data-section": keysAction },
+    h("h2", {}, "Access keys"),
+    h("p", { class: "note" }, "What SDKs and this console sign calls with. A key cannot disable or delete itself."),
+    table(["AccessKeyId", "Status", "Acts as", "Description", "Created", ""], keys.map((k) => keyRow(ctx, k, slot)), "access-keys"),
+    createKeyForm(ctx, points, slot),
+    slot,
+  );
+}
+
+// accessPointNames are the access points a new key may act for, when the key may list them.
+async function accessPointNames(client: Client, may: boolean): Promise<string[]> {
+  if (!may) return [];
+  const aps = await client.pages<{ Name: string }>(sections[0].list, {}, (b) => list(b, sections[0].outer, sections[0].inner));
+  return aps.map((a) => a.Name);
+}
 
 interface Section {
   title: string;
@@ -85,7 +183,11 @@ async function section(ctx: Ctx, s: Section): Promise<HTMLElement> {
 export async function render(ctx: Ctx): Promise<void> {
   const { main } = ctx;
   try {
-    const parts = await busy("Loading access control", () => Promise.all(sections.map((s) => section(ctx, s))));
+    const parts = await busy("Loading access control", async () => {
+      const [keys, points] = await Promise.all([ctx.supports(keysAction), ctx.supports(sections[0].list)]);
+      const names = await accessPointNames(ctx.client, points);
+      return Promise.all([...(keys ? [keysSection(ctx, names)] : []), ...(points ? sections.map((s) => section(ctx, s)) : [])]);
+    });
     main.replaceChildren(h("h1", {}, "Access"), ...parts);
   } catch (e) {
     main.replaceChildren(h("h1", {}, "Access"), errorBox(e));

@@ -95,17 +95,23 @@ function renewForm(ctx: Ctx, inst: Instance, slot: HTMLElement): HTMLElement {
   );
 }
 
-function actions(ctx: Ctx, inst: Instance, canBackup: boolean): HTMLElement {
+// instanceActions are what a row offers, asked of CheckPermissions for that instance.
+const instanceActions = ["RenewKmsInstance", "CreateBackup"];
+
+function actions(ctx: Ctx, inst: Instance, may: Map<string, boolean>): HTMLElement {
   const slot = h("div", { class: "slot" });
   const cell = h("td", { class: "actions" });
-  const renew = h("button", { type: "button", "on:click": () => renew.replaceWith(renewForm(ctx, inst, slot)) }, "Renew…");
-  cell.append(renew);
-  if (canBackup) {
+  if (may.get("RenewKmsInstance")) {
+    const renew = h("button", { type: "button", class: "renew", "on:click": () => renew.replaceWith(renewForm(ctx, inst, slot)) }, "Renew…");
+    cell.append(renew);
+  }
+  if (may.get("CreateBackup")) {
     cell.append(
       h(
         "button",
         {
           type: "button",
+          class: "backup",
           "on:click": () =>
             attempt(slot, `Backing up ${inst.InstanceId}`, async () => {
               const res = await ctx.client.call("CreateBackup", { KmsInstanceId: inst.InstanceId });
@@ -147,17 +153,20 @@ function createForm(ctx: Ctx, slot: HTMLElement): HTMLElement {
 export async function render(ctx: Ctx): Promise<void> {
   const { main } = ctx;
   let insts: Instance[];
-  let canBackup: boolean;
+  let rights: Map<string, boolean>[];
+  let canCreate: boolean;
   try {
-    [insts, canBackup] = await busy("Loading instances", () =>
-      Promise.all([loadInstances(ctx.client), ctx.supports("CreateBackup")]),
+    [insts, canCreate] = await busy("Loading instances", () => Promise.all([loadInstances(ctx.client), ctx.supports("CreateKmsInstance")]));
+    // Each row offers what this key may do on that instance; a failed probe offers nothing.
+    rights = await busy("Loading rights", () =>
+      Promise.all(insts.map((i) => ctx.client.allowed(instanceActions, { KmsInstanceId: i.InstanceId }).catch(() => new Map<string, boolean>()))),
     );
   } catch (e) {
     main.replaceChildren(h("h1", {}, "KMS instances"), errorBox(e));
     return;
   }
   const slot = h("div", { class: "slot" });
-  const rows = insts.map((inst) => {
+  const rows = insts.map((inst, i) => {
     const [status, cls] = statusOf(inst);
     return h(
       "tr",
@@ -169,7 +178,7 @@ export async function render(ctx: Ctx): Promise<void> {
       h("td", { class: "left" }, timeLeft(inst)),
       h("td", {}, inst.SecretNum),
       h("td", {}, String(inst.KeyNum)),
-      actions(ctx, inst, canBackup),
+      actions(ctx, inst, rights[i]),
     );
   });
   rows.unshift(
@@ -190,7 +199,7 @@ export async function render(ctx: Ctx): Promise<void> {
     h("h1", {}, "KMS instances"),
     ...insts.filter((i) => i.Status !== "Connected").map(expiredBanner),
     table(["Instance", "Status", "Start", "End", "Time left", "Secrets", "Keys", ""], rows, "instances"),
-    createForm(ctx, slot),
+    canCreate ? createForm(ctx, slot) : "",
     slot,
   );
 }

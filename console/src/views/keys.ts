@@ -2,28 +2,21 @@
 // error its calls answer.
 
 import { Body } from "../api.js";
-import { attempt, busy, callForm, errorBox, h, list, notice, table, when } from "../dom.js";
+import { actButton, busy, callForm, errorBox, h, list, table, when } from "../dom.js";
 import { Ctx } from "./context.js";
 import { Instance, loadInstances } from "./instances.js";
 
 // toggle enables a disabled key or disables an enabled one, and re-renders with a confirmation.
 function toggle(ctx: Ctx, id: string, state: string): HTMLElement {
   const slot = h("div", { class: "slot" });
-  const action = state === "Enabled" ? "DisableKey" : "EnableKey";
-  const label = `${action === "DisableKey" ? "Disabling" : "Enabling"} ${id}`;
-  const button = h(
-    "button",
-    {
-      type: "button",
-      class: action === "DisableKey" ? "disable" : "enable",
-      "on:click": async () => {
-        if (await attempt(slot, label, async () => void (await ctx.client.call(action, { KeyId: id })))) {
-          await render(ctx);
-          notice(`Done: ${label}.`);
-        }
-      },
-    },
-    action === "DisableKey" ? "Disable" : "Enable",
+  const disable = state === "Enabled";
+  const button = actButton(
+    ctx.client,
+    disable ? "disable" : "enable",
+    disable ? "Disable" : "Enable",
+    slot,
+    { label: `${disable ? "Disabling" : "Enabling"} ${id}`, action: disable ? "DisableKey" : "EnableKey", params: { KeyId: id } },
+    () => render(ctx),
   );
   return h("td", { class: "actions" }, state === "Enabled" || state === "Disabled" ? button : "", slot);
 }
@@ -73,9 +66,10 @@ export async function render(ctx: Ctx): Promise<void> {
   const { main } = ctx;
   let ids: { KeyId: string }[];
   let insts: Instance[];
+  let canCreate: boolean;
   try {
-    [ids, insts] = await busy("Loading keys", () =>
-      Promise.all([ctx.client.pages<{ KeyId: string }>("ListKeys", {}, (b) => list(b, "Keys", "Key")), loadInstances(ctx.client)]),
+    [ids, insts, canCreate] = await busy("Loading keys", () =>
+      Promise.all([ctx.client.pages<{ KeyId: string }>("ListKeys", {}, (b) => list(b, "Keys", "Key")), loadInstances(ctx.client), ctx.supports("CreateKey")]),
     );
   } catch (e) {
     main.replaceChildren(h("h1", {}, "Keys"), errorBox(e));
@@ -85,7 +79,7 @@ export async function render(ctx: Ctx): Promise<void> {
   main.replaceChildren(
     h("h1", {}, "Keys"),
     table(["Key", "Instance", "State", "Created", "Primary version", "Description", ""], ids.map((k) => row(ctx, k.KeyId)), "keys"),
-    createForm(ctx, insts, slot),
+    canCreate ? createForm(ctx, insts, slot) : "",
     slot,
   );
 }

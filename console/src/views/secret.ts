@@ -2,7 +2,7 @@
 // them. The value is fetched only when the user asks for it, and never before.
 
 import { ApiError, Body } from "../api.js";
-import { attempt, busy, callForm, errorBox, h, list, notice, table, when } from "../dom.js";
+import { actButton, attempt, busy, callForm, errorBox, h, list, table, when } from "../dom.js";
 import { Ctx } from "./context.js";
 
 interface Version {
@@ -243,35 +243,72 @@ function policyForm(ctx: Ctx, name: string, desc: Body, slot: HTMLElement): HTML
 }
 
 // lifecycleButtons delete a secret (with a 7-day recovery window, or at once after a confirm) or
-// restore one planned for deletion.
-function lifecycleButtons(ctx: Ctx, name: string, planned: boolean, slot: HTMLElement): HTMLElement {
-  const run = (cls: string, text: string, label: string, action: string, params: Record<string, string>, ask = "") =>
+// restore one planned for deletion, where the key may.
+function lifecycleButtons(ctx: Ctx, name: string, planned: boolean, can: (action: string) => boolean, slot: HTMLElement): HTMLElement | "" {
+  const done = () => render(ctx, name);
+  const del = (params: Record<string, string>, label: string) => ({ label, action: "DeleteSecret", params: { SecretName: name, ...params } });
+  const buttons = planned
+    ? [can("RestoreSecret") && actButton(ctx.client, "restore", "Restore", slot, { label: `Restoring ${name}`, action: "RestoreSecret", params: { SecretName: name } }, done)]
+    : [
+        can("DeleteSecret") && actButton(ctx.client, "delete", "Delete (7-day recovery)", slot, del({ RecoveryWindowInDays: "7" }, `Scheduling ${name} for deletion`), done),
+        can("DeleteSecret") &&
+          actButton(ctx.client, "force-delete", "Delete now", slot, del({ ForceDeleteWithoutRecovery: "true" }, `Deleting ${name}`), done, `Delete ${name} and every version now, with no recovery?`),
+      ];
+  return buttons.some(Boolean) ? h("div", { class: "lifecycle" }, buttons) : "";
+}
+
+type Tag = { TagKey: string; TagValue: string };
+
+// tagsCell shows a secret's tags, each with a remove button, and a form to add or change one,
+// where the key may tag and untag this secret.
+function tagsCell(ctx: Ctx, name: string, tags: Tag[], can: (action: string) => boolean, slot: HTMLElement): HTMLElement {
+  const done = () => render(ctx, name);
+  const items = tags.map((t) =>
     h(
-      "button",
-      {
-        type: "button",
-        class: cls,
-        "on:click": async () => {
-          if (ask && !confirm(ask)) return;
-          if (await attempt(slot, label, async () => void (await ctx.client.call(action, { SecretName: name, ...params })))) {
-            await render(ctx, name);
-            notice(`Done: ${label}.`);
-          }
-        },
-      },
-      text,
+      "span",
+      { class: "tag", "data-tag": t.TagKey },
+      `${t.TagKey}=${t.TagValue}`,
+      can("UntagResource") &&
+        actButton(ctx.client, "untag", "×", slot, { label: `Removing the tag ${t.TagKey} from ${name}`, action: "UntagResource", params: { SecretName: name, TagKeys: JSON.stringify([t.TagKey]) } }, done),
+    ),
+  );
+  const key = h("input", { name: "TagKey", required: true, placeholder: "key", maxlength: "128" });
+  const value = h("input", { name: "TagValue", required: true, placeholder: "value", maxlength: "128" });
+  const form =
+    can("TagResource") &&
+    callForm(
+      ctx.client,
+      "tag",
+      slot,
+      () => ({ label: `Tagging ${name} with ${key.value}`, action: "TagResource", params: { SecretName: name, Tags: JSON.stringify([{ TagKey: key.value, TagValue: value.value }]) } }),
+      done,
+      key,
+      value,
+      h("button", { type: "submit" }, "Tag"),
     );
-  return h(
-    "div",
-    { class: "lifecycle" },
-    planned
-      ? run("restore", "Restore", `Restoring ${name}`, "RestoreSecret", {})
-      : [
-          run("delete", "Delete (7-day recovery)", `Scheduling ${name} for deletion`, "DeleteSecret", { RecoveryWindowInDays: "7" }),
-          run("force-delete", "Delete now", `Deleting ${name}`, "DeleteSecret", { ForceDeleteWithoutRecovery: "true" }, `Delete ${name} and every version now, with no recovery?`),
-        ],
+  return h("div", { class: "tags" }, items.length ? items : "—", form);
+}
+
+// cancelButton stops a running or failed rotation after a confirm: the pending version goes and
+// ACSCurrent stays where it is.
+function cancelButton(ctx: Ctx, name: string, st: RotationState, slot: HTMLElement): HTMLElement {
+  return actButton(
+    ctx.client,
+    "cancel-rotation",
+    "Cancel rotation",
+    slot,
+    { label: `Cancelling the rotation of ${name}`, action: "CancelSecretRotation", params: { SecretName: name } },
+    () => render(ctx, name),
+    `Cancel the rotation of ${name} to ${st.VersionId}? Its pending version is removed; ACSCurrent stays on the current version.`,
   );
 }
+
+// secretActions are what the page offers on a secret, asked of CheckPermissions for this secret
+// when it opens, so a key that may act on some secrets only is offered nothing it would be refused.
+const secretActions = [
+  "PutSecretValue", "UpdateSecretVersionStage", "DeleteSecret", "RestoreSecret", "RotateSecret", "UpdateSecretRotationPolicy", "CancelSecretRotation",
+  "TagResource", "UntagResource",
+];
 
 export async function render(ctx: Ctx, name: string): Promise<void> {
   const { main } = ctx;
@@ -282,11 +319,17 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
   let failure: HTMLElement | null = null;
   let missing = false;
   let deleting = false;
+  // A failed probe offers nothing: the page fails closed.
+  const rights = ctx.client.allowed(secretActions, { SecretName: name }).catch(() => new Map<string, boolean>());
+  let versionsError: HTMLElement | null = null;
   try {
     [desc, versions] = await busy(`Loading ${name}`, () =>
       Promise.all([
         ctx.client.call("DescribeSecret", { SecretName: name, FetchTags: "true" }),
-        ctx.client.pages<Version>("ListSecretVersionIds", { SecretName: name, IncludeDeprecated: "true" }, (b) => list(b, "VersionIds", "VersionId")),
+        // A key may describe a secret without listing its versions: the page still shows the rest.
+        ctx.client
+          .pages<Version>("ListSecretVersionIds", { SecretName: name, IncludeDeprecated: "true" }, (b) => list(b, "VersionIds", "VersionId"))
+          .catch((e: unknown) => ((versionsError = errorBox(e)), [])),
       ]),
     );
   } catch (e) {
@@ -294,23 +337,20 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
     missing = e instanceof ApiError && e.code === "Forbidden.ResourceNotFound";
     deleting = e instanceof ApiError && e.code === "Rejected.ResourceInDeleteWindow";
   }
+  const may = await busy("Loading rights", () => rights);
+  const can = (action: string) => may.get(action) ?? false;
   if (!desc) {
     // The value panel stays, so a failing read shows its own code too; a secret that does not
     // exist has no value to reveal, and one planned for deletion can only be restored.
-    const restore = deleting ? lifecycleButtons(ctx, name, true, slot) : "";
+    const restore = deleting ? lifecycleButtons(ctx, name, true, can, slot) : "";
     const banner = deleting ? h("div", { class: "banner expired", role: "alert" }, "Planned to be deleted; until then every call but RestoreSecret answers Rejected.ResourceInDeleteWindow.") : "";
     main.replaceChildren(head, banner, failure ?? "", missing || deleting ? "" : valuePanel(ctx, name), restore, slot);
     return;
   }
   const inst = String(desc.DKMSInstanceId ?? "");
-  const tags = list<{ TagKey: string; TagValue: string }>(desc, "Tags", "Tag");
+  const tags = list<Tag>(desc, "Tags", "Tag");
   const managed = desc.SecretType !== "Generic";
-  const [canRotate, canSetPolicy] = managed
-    ? await ctx.client.allowed(["RotateSecret", "UpdateSecretRotationPolicy"], { SecretName: name }).then(
-        (r) => [r.get("RotateSecret") ?? false, r.get("UpdateSecretRotationPolicy") ?? false],
-        () => [false, false],
-      )
-    : [false, false];
+  const rotating = desc.RotationState as RotationState | undefined;
   const more = Object.entries(desc).filter(([k]) => !shown.has(k));
   const rows = versions.map((v) =>
     h(
@@ -332,22 +372,23 @@ export async function render(ctx: Ctx, name: string): Promise<void> {
       ["Instance", inst ? h("a", { href: `#/secrets?instance=${encodeURIComponent(inst)}` }, inst) : "shared pool"],
       ["Encryption key", String(desc.EncryptionKeyId ?? "—")],
       ["Description", words(desc.Description)],
-      ["Tags", tags.map((t) => `${t.TagKey}=${t.TagValue}`).join(", ") || "—"],
+      ["Tags", tagsCell(ctx, name, tags, can, slot)],
       ["Created", when(desc.CreateTime)],
       ["Updated", when(desc.UpdateTime)],
     ]),
     h("h2", {}, "Rotation"),
     h("p", { class: rotationClass(desc) }, rotationSummary(desc)),
+    rotating && can("CancelSecretRotation") ? cancelButton(ctx, name, rotating, slot) : "",
     more.length ? h("div", {}, h("h3", {}, "More"), dl(more.map(([k, v]) => [k, words(v)]))) : "",
     h("h2", {}, "Value"),
     valuePanel(ctx, name),
     h("h2", {}, "Versions"),
-    table(["Version", "Created", "Stages", "Value"], rows, "versions"),
-    managed ? "" : putForm(ctx, name, slot),
-    managed ? "" : moveForm(ctx, name, versions, slot),
-    canSetPolicy ? policyForm(ctx, name, desc, slot) : "",
-    canRotate ? rotateButton(ctx, name, slot) : "",
-    lifecycleButtons(ctx, name, Boolean(desc.PlannedDeleteTime), slot),
+    versionsError ?? table(["Version", "Created", "Stages", "Value"], rows, "versions"),
+    !managed && can("PutSecretValue") ? putForm(ctx, name, slot) : "",
+    !managed && can("UpdateSecretVersionStage") && !versionsError ? moveForm(ctx, name, versions, slot) : "",
+    managed && can("UpdateSecretRotationPolicy") ? policyForm(ctx, name, desc, slot) : "",
+    managed && can("RotateSecret") ? rotateButton(ctx, name, slot) : "",
+    lifecycleButtons(ctx, name, Boolean(desc.PlannedDeleteTime), can, slot),
     slot,
   );
 }

@@ -102,11 +102,13 @@ export async function render(ctx: Ctx, query: URLSearchParams): Promise<void> {
   const selected = query.get("instance") ?? "";
   let insts: Instance[];
   let secrets: SecretItem[];
+  let canCreate: boolean;
   try {
-    [insts, secrets] = await busy("Loading secrets", () =>
+    [insts, secrets, canCreate] = await busy("Loading secrets", () =>
       Promise.all([
         loadInstances(ctx.client),
         ctx.client.pages<SecretItem>("ListSecrets", { FetchTags: "true" }, (b) => list(b, "SecretList", "Secret")),
+        ctx.supports("CreateSecret"),
       ]),
     );
   } catch (e) {
@@ -159,7 +161,7 @@ export async function render(ctx: Ctx, query: URLSearchParams): Promise<void> {
     h("h1", {}, "Secrets"),
     h("p", { class: "filter" }, h("label", {}, "Show ", filter), " ", search, ` ${secrets.length} secrets in all`),
     ...groups,
-    createForm(ctx, insts, selected === sharedPool ? "" : selected, slot),
+    canCreate ? createForm(ctx, insts, selected === sharedPool ? "" : selected, slot) : "",
     slot,
   );
 }

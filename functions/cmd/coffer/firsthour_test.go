@@ -89,12 +89,13 @@ func TestBinaryLimitCountsBytes(t *testing.T) {
 	}
 }
 
-// A request too large for the HTTP server is named, not "<nil>: code: 431".
+// A request too large for the HTTP server is named, not "<nil>: code: 431": the server answers
+// it with a Code and says why.
 func TestOversizeRequestIsNamed(t *testing.T) {
 	env := newEnv(t, startServer(t, nil))
 	big := strings.Repeat("x", 5<<20)
 	r := env.run(t, "", "secret", "create", "too/big", "--from-file", writeTemp(t, big))
-	r.want(t, 1, "HTTP431: Request Header Fields Too Large: the request is larger than the endpoint accepts")
+	r.want(t, 1, "InvalidParameter: The request line and headers are larger than 1048576 bytes")
 	if strings.Contains(r.stderr, "<nil>") {
 		t.Fatalf("stderr: %s", r.stderr)
 	}

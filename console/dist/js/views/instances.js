@@ -51,14 +51,19 @@ function renewForm(ctx, inst, slot) {
     const date = h("input", { type: "date", name: "EndDate", required: true, value: defaultRenewal(inst) });
     return callForm(ctx.client, "inline", slot, () => ({ label: `Renewing ${inst.InstanceId}`, action: "RenewKmsInstance", params: { KmsInstanceId: inst.InstanceId, EndDate: `${date.value}T00:00:00Z` } }), () => render(ctx), h("label", {}, "New end date ", date), h("button", { type: "submit" }, "Renew"));
 }
-function actions(ctx, inst, canBackup) {
+// instanceActions are what a row offers, asked of CheckPermissions for that instance.
+const instanceActions = ["RenewKmsInstance", "CreateBackup"];
+function actions(ctx, inst, may) {
     const slot = h("div", { class: "slot" });
     const cell = h("td", { class: "actions" });
-    const renew = h("button", { type: "button", "on:click": () => renew.replaceWith(renewForm(ctx, inst, slot)) }, "Renew…");
-    cell.append(renew);
-    if (canBackup) {
+    if (may.get("RenewKmsInstance")) {
+        const renew = h("button", { type: "button", class: "renew", "on:click": () => renew.replaceWith(renewForm(ctx, inst, slot)) }, "Renew…");
+        cell.append(renew);
+    }
+    if (may.get("CreateBackup")) {
         cell.append(h("button", {
             type: "button",
+            class: "backup",
             "on:click": () => attempt(slot, `Backing up ${inst.InstanceId}`, async () => {
                 const res = await ctx.client.call("CreateBackup", { KmsInstanceId: inst.InstanceId });
                 slot.replaceChildren(h("div", { class: "ok" }, `Backup made: ${summary(res)}`));
@@ -83,19 +88,22 @@ function createForm(ctx, slot) {
 export async function render(ctx) {
     const { main } = ctx;
     let insts;
-    let canBackup;
+    let rights;
+    let canCreate;
     try {
-        [insts, canBackup] = await busy("Loading instances", () => Promise.all([loadInstances(ctx.client), ctx.supports("CreateBackup")]));
+        [insts, canCreate] = await busy("Loading instances", () => Promise.all([loadInstances(ctx.client), ctx.supports("CreateKmsInstance")]));
+        // Each row offers what this key may do on that instance; a failed probe offers nothing.
+        rights = await busy("Loading rights", () => Promise.all(insts.map((i) => ctx.client.allowed(instanceActions, { KmsInstanceId: i.InstanceId }).catch(() => new Map()))));
     }
     catch (e) {
         main.replaceChildren(h("h1", {}, "KMS instances"), errorBox(e));
         return;
     }
     const slot = h("div", { class: "slot" });
-    const rows = insts.map((inst) => {
+    const rows = insts.map((inst, i) => {
         const [status, cls] = statusOf(inst);
-        return h("tr", { class: inst.Status === "Connected" ? (cls === "warning" ? "warning" : "") : "expired", "data-instance": inst.InstanceId }, h("td", {}, h("a", { href: `#/secrets?instance=${encodeURIComponent(inst.InstanceId)}` }, inst.InstanceId), h("br"), h("small", {}, inst.InstanceName)), h("td", {}, h("span", { class: `status ${cls}` }, status)), h("td", {}, when(inst.StartDate)), h("td", {}, when(inst.EndDate)), h("td", { class: "left" }, timeLeft(inst)), h("td", {}, inst.SecretNum), h("td", {}, String(inst.KeyNum)), actions(ctx, inst, canBackup));
+        return h("tr", { class: inst.Status === "Connected" ? (cls === "warning" ? "warning" : "") : "expired", "data-instance": inst.InstanceId }, h("td", {}, h("a", { href: `#/secrets?instance=${encodeURIComponent(inst.InstanceId)}` }, inst.InstanceId), h("br"), h("small", {}, inst.InstanceName)), h("td", {}, h("span", { class: `status ${cls}` }, status)), h("td", {}, when(inst.StartDate)), h("td", {}, when(inst.EndDate)), h("td", { class: "left" }, timeLeft(inst)), h("td", {}, inst.SecretNum), h("td", {}, String(inst.KeyNum)), actions(ctx, inst, rights[i]));
     });
     rows.unshift(h("tr", { "data-instance": "" }, h("td", {}, h("a", { href: "#/secrets?instance=shared" }, "Shared pool"), h("br"), h("small", {}, "secrets created without DKMSInstanceId")), h("td", {}, h("span", { class: "status connected" }, "Active")), h("td", {}, "—"), h("td", {}, "—"), h("td", { class: "left" }, "never expires"), h("td", {}, "see Secrets"), h("td", {}, "—"), h("td", {})));
-    main.replaceChildren(h("h1", {}, "KMS instances"), ...insts.filter((i) => i.Status !== "Connected").map(expiredBanner), table(["Instance", "Status", "Start", "End", "Time left", "Secrets", "Keys", ""], rows, "instances"), createForm(ctx, slot), slot);
+    main.replaceChildren(h("h1", {}, "KMS instances"), ...insts.filter((i) => i.Status !== "Connected").map(expiredBanner), table(["Instance", "Status", "Start", "End", "Time left", "Secrets", "Keys", ""], rows, "instances"), canCreate ? createForm(ctx, slot) : "", slot);
 }

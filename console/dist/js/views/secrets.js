@@ -49,10 +49,12 @@ export async function render(ctx, query) {
     const selected = query.get("instance") ?? "";
     let insts;
     let secrets;
+    let canCreate;
     try {
-        [insts, secrets] = await busy("Loading secrets", () => Promise.all([
+        [insts, secrets, canCreate] = await busy("Loading secrets", () => Promise.all([
             loadInstances(ctx.client),
             ctx.client.pages("ListSecrets", { FetchTags: "true" }, (b) => list(b, "SecretList", "Secret")),
+            ctx.supports("CreateSecret"),
         ]));
     }
     catch (e) {
@@ -87,5 +89,5 @@ export async function render(ctx, query) {
         },
     });
     const slot = h("div", { class: "slot" });
-    main.replaceChildren(h("h1", {}, "Secrets"), h("p", { class: "filter" }, h("label", {}, "Show ", filter), " ", search, ` ${secrets.length} secrets in all`), ...groups, createForm(ctx, insts, selected === sharedPool ? "" : selected, slot), slot);
+    main.replaceChildren(h("h1", {}, "Secrets"), h("p", { class: "filter" }, h("label", {}, "Show ", filter), " ", search, ` ${secrets.length} secrets in all`), ...groups, canCreate ? createForm(ctx, insts, selected === sharedPool ? "" : selected, slot) : "", slot);
 }
