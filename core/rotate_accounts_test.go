@@ -2,9 +2,11 @@ package core_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed-4eefd85e/coffer/core"
 )
@@ -164,5 +166,49 @@ func TestAutoRefused(t *testing.T) {
 				t.Fatalf("the refused secret was stored: %v", err)
 			}
 		})
+	}
+}
+
+// TestAutoAccountsResume: a creation that failed after the first account was made (the target
+// went away) is retried by the schedule after its backoff, and the account made before is taken
+// as the secret's own, since it logs in with the stored password.
+func TestAutoAccountsResume(t *testing.T) {
+	t.Parallel()
+	f := &rotFixture{fixture: newFixture(t, core.Limits{}), target: &memTarget{pw: map[string]string{}}}
+	f.rot = f.engine("engine-1", 0)
+	ctx := context.Background()
+	admin, err := f.svc.CreateAccessKey(ctx, true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.create(t, "pg-admin", `{"AccountName":"admin","AccountPassword":"admin-pw"}`)
+	creates := 0
+	f.target.hook = func(_ context.Context, call string) error {
+		if call == "post:create" {
+			if creates++; creates == 2 {
+				return errors.New("connection reset")
+			}
+		}
+		return nil
+	}
+	if _, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: "db", VersionID: "v1", Data: []byte("$Auto"), Type: core.TypePolarDB,
+		ExtendedConfig: autoConfig(""), By: core.Principal{ID: admin.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _ := f.rot.RotateDue(ctx, 10); len(rep.Failed) != 1 {
+		t.Fatalf("the first run = %+v, want the creation failed", rep)
+	}
+	if rep, _ := f.rot.RotateDue(ctx, 10); len(rep.Rotated)+len(rep.Failed) != 0 {
+		t.Fatalf("a run within the backoff = %+v, want nothing done", rep)
+	}
+	f.clock.Set(f.clock.Now().Add(time.Minute))
+	if rep, err := f.rot.RotateDue(ctx, 10); err != nil || len(rep.Rotated) != 1 {
+		t.Fatalf("the run after the backoff = %+v, %v", rep, err)
+	}
+	for _, stage := range []string{core.StageCurrent, core.StagePrevious} {
+		name, pw := account([]byte(f.value(t, "db", stage)))
+		if f.target.password(name) != pw {
+			t.Fatalf("the %s account %s does not have the stored password", stage, name)
+		}
 	}
 }
