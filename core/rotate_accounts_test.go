@@ -17,12 +17,11 @@ func autoConfig(extra string) string {
 		`"AccountName":"app","CloneAccountName":"app_clone","AccountType":"Normal","CustomData":{"AdminSecretName":"pg-admin"}` + extra + `}`
 }
 
-// TestAutoAccounts: a PolarDB secret created with SecretData $Auto reads as being rotated until
-// rotateSecret created its two accounts (cancel, correction and a recorded RotateSecret cannot
-// skip that); then it reads them, ACSCurrent and ACSPrevious, and rotates as any DoubleUsers secret.
-func TestAutoAccounts(t *testing.T) {
-	t.Parallel()
-	f := &rotFixture{fixture: newFixture(t, core.Limits{}), target: &memTarget{pw: map[string]string{}}}
+// newAutoFixture is an engine over accounts (name: password) that exist on the target, and the
+// secret "db" created with $Auto by an admin key that may read its admin secret, pg-admin.
+func newAutoFixture(t *testing.T, accounts map[string]string, hook func(context.Context, string) error) *rotFixture {
+	t.Helper()
+	f := &rotFixture{fixture: newFixture(t, core.Limits{}), target: &memTarget{pw: accounts, hook: hook}}
 	f.rot = f.engine("engine-1", 0)
 	ctx := context.Background()
 	admin, err := f.svc.CreateAccessKey(ctx, true, "")
@@ -30,11 +29,20 @@ func TestAutoAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.create(t, "pg-admin", `{"AccountName":"admin","AccountPassword":"admin-pw"}`)
-	by := core.Principal{ID: admin.ID}
 	if _, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: "db", VersionID: "v1", Data: []byte("$Auto"), Type: core.TypePolarDB,
-		ExtendedConfig: autoConfig(""), By: by}); err != nil {
+		ExtendedConfig: autoConfig(""), By: core.Principal{ID: admin.ID}}); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// TestAutoAccounts: a PolarDB secret created with SecretData $Auto reads as being rotated until
+// rotateSecret created its two accounts (cancel, correction and a recorded RotateSecret cannot
+// skip that); then it reads them, ACSCurrent and ACSPrevious, and rotates as any DoubleUsers secret.
+func TestAutoAccounts(t *testing.T) {
+	t.Parallel()
+	f := newAutoFixture(t, map[string]string{}, nil)
+	ctx := context.Background()
 	for _, stage := range []string{core.StageCurrent, core.StagePrevious} {
 		_, err := f.svc.GetSecretValue(ctx, core.GetSecretValueInput{Name: "db", Stage: stage})
 		wantKind(t, err, core.KindRotating, "")
@@ -83,19 +91,9 @@ func TestAutoAccounts(t *testing.T) {
 // the existing password stays, and the secret still serves no value.
 func TestAutoAccountTaken(t *testing.T) {
 	t.Parallel()
-	f := &rotFixture{fixture: newFixture(t, core.Limits{}), target: &memTarget{pw: map[string]string{"app_clone": "theirs"}}}
-	f.rot = f.engine("engine-1", 0)
+	f := newAutoFixture(t, map[string]string{"app_clone": "theirs"}, nil)
 	ctx := context.Background()
-	admin, err := f.svc.CreateAccessKey(ctx, true, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.create(t, "pg-admin", `{"AccountName":"admin","AccountPassword":"admin-pw"}`)
-	if _, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: "db", VersionID: "v1", Data: []byte("$Auto"), Type: core.TypePolarDB,
-		ExtendedConfig: autoConfig(""), By: core.Principal{ID: admin.ID}}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.rot.RotateSecret(ctx, core.RotateSecretInput{Name: "db", VersionID: "v1"})
+	_, err := f.rot.RotateSecret(ctx, core.RotateSecretInput{Name: "db", VersionID: "v1"})
 	wantKind(t, err, core.KindUnavailableTemporary, "")
 	sec, _ := f.svc.DescribeSecret(ctx, "db")
 	if st := sec.RotationState; st == nil || st.Step != core.StepCreate || !st.Failed || !strings.Contains(st.LastError, "already exists") {
@@ -174,27 +172,16 @@ func TestAutoRefused(t *testing.T) {
 // as the secret's own, since it logs in with the stored password.
 func TestAutoAccountsResume(t *testing.T) {
 	t.Parallel()
-	f := &rotFixture{fixture: newFixture(t, core.Limits{}), target: &memTarget{pw: map[string]string{}}}
-	f.rot = f.engine("engine-1", 0)
-	ctx := context.Background()
-	admin, err := f.svc.CreateAccessKey(ctx, true, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.create(t, "pg-admin", `{"AccountName":"admin","AccountPassword":"admin-pw"}`)
 	creates := 0
-	f.target.hook = func(_ context.Context, call string) error {
+	f := newAutoFixture(t, map[string]string{}, func(_ context.Context, call string) error {
 		if call == "post:create" {
 			if creates++; creates == 2 {
 				return errors.New("connection reset")
 			}
 		}
 		return nil
-	}
-	if _, err := f.svc.CreateSecret(ctx, core.CreateSecretInput{Name: "db", VersionID: "v1", Data: []byte("$Auto"), Type: core.TypePolarDB,
-		ExtendedConfig: autoConfig(""), By: core.Principal{ID: admin.ID}}); err != nil {
-		t.Fatal(err)
-	}
+	})
+	ctx := context.Background()
 	if rep, _ := f.rot.RotateDue(ctx, 10); len(rep.Failed) != 1 {
 		t.Fatalf("the first run = %+v, want the creation failed", rep)
 	}
