@@ -145,16 +145,20 @@ func (r Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) 
 	return nil
 }
 
-// privileges are what each AccountPrivilege grants on DBName.* (ReadWrite when none), after
-// PolarDB for MySQL's account privileges.
+// privileges are what each AccountPrivilege grants on DBName.* (ReadWrite when none): PolarDB for
+// MySQL's standard account privileges at database level; its global PROCESS and REPLICATION
+// privileges are left out, as no application account needs them.
 var privileges = map[string]string{
-	"":          "ALL PRIVILEGES",
-	"ReadWrite": "ALL PRIVILEGES",
+	"":          readWrite,
+	"ReadWrite": readWrite,
 	"ReadOnly":  "SELECT, LOCK TABLES, SHOW VIEW",
-	"DMLOnly":   "SELECT, INSERT, UPDATE, DELETE, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, SHOW VIEW, EVENT, TRIGGER",
-	"DDLOnly":   "CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES, LOCK TABLES, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE",
-	"ReadIndex": "SELECT, INDEX",
+	"DMLOnly":   "SELECT, INSERT, UPDATE, DELETE, LOCK TABLES, CREATE TEMPORARY TABLES, EXECUTE, TRIGGER, EVENT, SHOW VIEW",
+	"DDLOnly":   "CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, LOCK TABLES",
+	"ReadIndex": "SELECT, INDEX, LOCK TABLES, SHOW VIEW",
 }
+
+const readWrite = "SELECT, INSERT, UPDATE, DELETE, CREATE, EXECUTE, DROP, REFERENCES, INDEX, ALTER, CREATE TEMPORARY TABLES, " +
+	"EVENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, LOCK TABLES, TRIGGER"
 
 // CreateAccount implements core.AccountCreator: the administrator creates the account (any
 // host) with value's password, then grants its AccountPrivilege on DBName, or on the database of
