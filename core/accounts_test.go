@@ -43,7 +43,6 @@ func TestRedisAndPolarDBSecrets(t *testing.T) {
 		{"redis id without rotation", core.TypeRedis, two, redis("r-bp1zxszhcgatnx****", ""), false, ""},
 		{"redis id", core.TypeRedis, two, redis("r-bp1zxszhcgatnx****", withAdmin), true, "InstanceId must be a Redis URL such as redis://host:6379"},
 		{"redis without an admin", core.TypeRedis, two, redis("redis://cache.internal:6379", ""), true, "CustomData.AdminSecretName must name"},
-		{"redis $Auto", core.TypeRedis, "$Auto", redis("redis://cache.internal:6379", withAdmin), true, "takes no $Auto"},
 		{"redis single user", core.TypeRedis, one, `{"SecretSubType":"SingleUser","AccountName":"app","InstanceId":"redis://cache.internal"` + withAdmin + `}`, true, ""},
 		{"redis without a clone", core.TypeRedis, two, `{"SecretSubType":"DoubleUsers","AccountName":"app","InstanceId":"redis://cache.internal"}`, false, "CloneAccountName"},
 		{"redis accounts not the config's", core.TypeRedis, strings.Replace(two, "app_clone", "other", 1), redis("redis://cache.internal:6379", withAdmin), true, "must be ExtendedConfig's AccountName and then CloneAccountName"},
@@ -54,7 +53,6 @@ func TestRedisAndPolarDBSecrets(t *testing.T) {
 		{"polardb engine mismatch", core.TypePolarDB, two, polar("MySQL", "postgres://pc.internal:5432/app"), true, "(DBType is MySQL)"},
 		{"polardb without DBType", core.TypePolarDB, two, polar("", "postgres://pc.internal:5432/app"), false, "DBType must be MySQL or PostgreSQL"},
 		{"polardb without a cluster", core.TypePolarDB, two, polar("MySQL", ""), false, "DBClusterId is required"},
-		{"polardb $Auto", core.TypePolarDB, "$Auto", polar("MySQL", "mysql://pc.internal:3306/app"), false, "takes no $Auto"},
 		{"polardb privileged account type", core.TypePolarDB, two, strings.Replace(polar("MySQL", "mysql://h/app"), "Normal", "Super", 1), false, "AccountType must be Normal"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

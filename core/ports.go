@@ -165,6 +165,19 @@ type Revoker interface {
 // rotation is then marked failed at once instead of retried.
 var ErrTargetGone = errors.New("the account no longer exists on the rotation target")
 
+// AccountCreator is a Rotator that creates the accounts of a secret created with SecretData
+// $Auto, as the administrator t.Admin holds, with the privileges t.Privilege names on t.DBName.
+type AccountCreator interface {
+	// CreateAccount creates value's account with value's password. It is idempotent: an account
+	// that exists and logs in with that password is the one an earlier run made, and gets its
+	// privileges again; any other existing account is refused with ErrAccountTaken, unchanged.
+	CreateAccount(ctx context.Context, t RotationTarget, value []byte) error
+}
+
+// ErrAccountTaken is wrapped by an AccountCreator when the account it should create already
+// exists and is not the secret's: Coffer never takes over an account it did not make.
+var ErrAccountTaken = errors.New("the account already exists on the rotation target")
+
 // Store is everything Coffer keeps. The embedded store and Redis both implement it and pass the
 // same contract suite.
 type Store interface {

@@ -134,6 +134,9 @@ func (r *Rotation) RotateSecret(ctx context.Context, in RotateSecretInput) (stri
 	if err != nil {
 		return "", err
 	}
+	if AwaitsAccounts(sec) {
+		return r.run(ctx, in.Name, "", 0, false) // the accounts come first, whatever VersionId is asked
+	}
 	if sec.VersionByID(in.VersionID) != nil {
 		return in.VersionID, nil
 	}
@@ -322,6 +325,12 @@ func (r *Rotation) runHeld(ctx context.Context, lease Lease, name, versionID str
 	}
 	if err != nil {
 		return "", r.refuse(ctx, name, st, err)
+	}
+	if AwaitsAccounts(sec) {
+		if scheduled && r.svc.clock.Now().Before(st.NextAttempt) {
+			return "", nil
+		}
+		return r.createAccounts(ctx, lease, sec, t, rot)
 	}
 	if st != nil && st.Step == StepRequested {
 		// A recorded request starts as it was asked for.
@@ -588,7 +597,7 @@ func (r *Rotation) fail(ctx context.Context, lease Lease, name string, st *Rotat
 		st.LastError = msg
 		st.NextAttempt = now.Add(backoff(st.Attempt))
 		// Past the window's opening only a vanished account fails a rotation: revoking is retried.
-		st.Failed = errors.Is(cause, ErrTargetGone) || st.Step != StepRevoke && now.Sub(st.Started) >= r.opts.StuckAfter
+		st.Failed = errors.Is(cause, ErrTargetGone) || errors.Is(cause, ErrAccountTaken) || st.Step != StepRevoke && now.Sub(st.Started) >= r.opts.StuckAfter
 		ev.Attempt, ev.Failed = st.Attempt, st.Failed
 	})
 	if err != nil {

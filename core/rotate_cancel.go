@@ -82,6 +82,8 @@ func cancellable(sec *Secret, now time.Time) error {
 		return Invalid("SecretName", "the secret %s has no rotation in progress", sec.Name)
 	case st.Step == StepRequested:
 		return nil
+	case st.Step == StepCreate:
+		return Invalid("SecretName", "the secret %s waits for its accounts to be created, which cannot be cancelled; delete the secret instead", sec.Name)
 	case st.Step == StepApply && st.Attempt == 0 && !stuckView(st, now).Failed:
 		return rotatingErr(sec.Name)
 	case st.Step == StepApply:

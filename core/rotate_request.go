@@ -25,6 +25,9 @@ func (r *Rotation) RequestRotation(ctx context.Context, in RotateSecretInput) (s
 	if window != 0 && sec.Type != TypeRAMCredentials {
 		return "", Invalid("RotationWindow", "only RAMCredentials secrets take a rotation window")
 	}
+	if AwaitsAccounts(sec) {
+		return r.retryCreate(ctx, in.Name)
+	}
 	if sec.VersionByID(in.VersionID) != nil || requested(sec.RotationState, in.VersionID) {
 		return in.VersionID, nil
 	}
@@ -64,6 +67,33 @@ func (r *Rotation) RequestRotation(ctx context.Context, in RotateSecretInput) (s
 		return "", err
 	}
 	return in.VersionID, nil
+}
+
+// retryCreate makes the creation of a $Auto secret's accounts due now, a failed one included, and
+// returns the version that becomes ACSCurrent once they exist: a RotateSecret of such a secret
+// retries the creation rather than recording a rotation of accounts that do not exist.
+func (r *Rotation) retryCreate(ctx context.Context, name string) (string, error) {
+	lease, err := r.acquire(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	defer r.svc.releaseLease(ctx, lease)
+	var versionID string
+	err = r.svc.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
+		if err := r.svc.usableState(cur); err != nil {
+			return SecretWrite{}, err
+		}
+		if !AwaitsAccounts(cur) {
+			return SecretWrite{}, Errorf(KindUnavailableTemporary, "the secret %s changed during the request; try again", name)
+		}
+		versionID = cur.RotationState.VersionID
+		cur.RotationState.NextAttempt = r.svc.now()
+		return SecretWrite{Secret: cur}, nil
+	})
+	if err := r.svc.updateErr(name, err); err != nil {
+		return "", err
+	}
+	return versionID, nil
 }
 
 // refuse drops a recorded request that cannot start (its target or its window is refused), so it

@@ -21,6 +21,10 @@ type RotationTarget struct {
 	// Admin is the ACSCurrent value of the secret CustomData.AdminSecretName names, if any: the
 	// credential a rotator uses to manage the account.
 	Admin []byte
+	// Privilege and DBName are ExtendedConfig's AccountPrivilege and DBName: what an
+	// AccountCreator grants the accounts it creates (validAutoPrivilege lists the values).
+	Privilege string
+	DBName    string
 }
 
 // Custom returns a string field of CustomData, or "".
@@ -100,7 +104,8 @@ func (r *Rotation) target(ctx context.Context, sec *Secret) (RotationTarget, Rot
 	if err != nil {
 		return RotationTarget{}, nil, err
 	}
-	t := RotationTarget{Secret: sec.Name, Type: sec.Type, SubType: ec.SecretSubType, UserName: ec.UserName, CustomData: ec.CustomData}
+	t := RotationTarget{Secret: sec.Name, Type: sec.Type, SubType: ec.SecretSubType, UserName: ec.UserName, CustomData: ec.CustomData,
+		Privilege: ec.AccountPrivilege, DBName: ec.DBName}
 	_, t.Location = ec.location(sec.Type)
 	rot, ok := r.opts.Rotators[t.Kind()]
 	if !ok {
@@ -216,10 +221,10 @@ func initialAccessKeys(data []byte) (current, previous []byte, err error) {
 }
 
 // initialValues splits CreateSecret's SecretData into the first versions' values. Rds, Redis and
-// PolarDB take Alibaba's Rds shape {"Accounts":[...]} (one account, or two for DoubleUsers) and
-// store one account per version, so GetSecretValue returns {"AccountName","AccountPassword"} of
-// the asked stage; the second account of DoubleUsers becomes ACSPrevious. Other types keep the
-// data as given.
+// PolarDB take Alibaba's Rds shape {"Accounts":[...]} (one account, or two for DoubleUsers), or
+// for Redis and PolarDB $Auto, and store one account per version, so GetSecretValue returns
+// {"AccountName","AccountPassword"} of the asked stage; the second account of DoubleUsers becomes
+// ACSPrevious. Other types keep the data as given.
 func initialValues(t SecretType, ec extendedConfig, data []byte) (current, previous []byte, err error) {
 	switch {
 	case t == TypeRAMCredentials:
@@ -230,15 +235,16 @@ func initialValues(t SecretType, ec extendedConfig, data []byte) (current, previ
 	return data, nil, nil
 }
 
-// autoData is the SecretData Alibaba takes for Redis and PolarDB secrets, whose accounts it
-// creates itself.
-const autoData = "$Auto"
-
+// initialAccounts reads {"Accounts":[...]}, or with $Auto draws the passwords of the accounts
+// Coffer is to create.
 func initialAccounts(t SecretType, ec extendedConfig, data []byte) (current, previous []byte, err error) {
-	shape := fmt.Sprintf(`%s secrets take {"Accounts":[{"AccountName":"...","AccountPassword":"..."}]}`, t)
-	if t != TypeRds && string(data) == autoData {
-		return nil, nil, Invalid("SecretData", "Coffer does not create %s accounts, so it takes no $Auto: %s, the existing accounts (see the README's migration table)", t, shape)
+	if string(data) == autoData {
+		if err := autoConfig(t, ec); err != nil {
+			return nil, nil, err
+		}
+		return autoAccounts(ec)
 	}
+	shape := fmt.Sprintf(`%s secrets take {"Accounts":[{"AccountName":"...","AccountPassword":"..."}]}`, t)
 	var in struct {
 		Accounts []RdsAccount `json:"Accounts"`
 	}

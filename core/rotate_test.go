@@ -75,6 +75,19 @@ func (m *memTarget) Test(ctx context.Context, _ core.RotationTarget, v []byte) e
 	})
 }
 
+// CreateAccount makes an account, as an AccountCreator must: one that exists with another
+// password is refused.
+func (m *memTarget) CreateAccount(ctx context.Context, _ core.RotationTarget, v []byte) error {
+	return m.around(ctx, "create", func() error {
+		name, pw := account(v)
+		if cur, ok := m.pw[name]; ok && cur != pw {
+			return fmt.Errorf("the account %s: %w", name, core.ErrAccountTaken)
+		}
+		m.pw[name] = pw
+		return nil
+	})
+}
+
 func (m *memTarget) password(name string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()

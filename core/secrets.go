@@ -55,7 +55,9 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	if err := s.checkTargets(in.Type, ec); err != nil {
 		return nil, err
 	}
-	if in.EnableRotation {
+	// Creating accounts ($Auto) reaches the target as a rotation does.
+	auto := in.Type.accountType() && string(in.Data) == autoData
+	if in.EnableRotation || auto {
 		if err := reachable(in.Type, ec); err != nil {
 			return nil, err
 		}
@@ -83,7 +85,7 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 		if in.DataType != DataText {
 			return nil, Invalid("SecretDataType", "must be text for %s secrets", in.Type)
 		}
-		if !json.Valid(in.Data) && !(in.Type.accountType() && string(in.Data) == autoData) { // $Auto: initialAccounts tells why not
+		if !json.Valid(in.Data) && !auto {
 			return nil, Invalid("SecretData", "must be JSON for %s secrets", in.Type)
 		}
 	}
@@ -116,6 +118,10 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 		EncryptionKeyID: key.ID, Tags: in.Tags, ExtendedConfig: in.ExtendedConfig, RotationGrant: grant, Policy: in.Policy,
 		Rotation: rot, CreateTime: now, UpdateTime: now, Creator: in.By.ID,
 		Versions: []Version{{ID: in.VersionID, CreateTime: now, Stages: []string{StageCurrent}, DataType: in.DataType}},
+	}
+	if auto {
+		// rotateSecret creates the accounts; the secret reads once they exist.
+		sec.RotationState = &RotationState{Step: StepCreate, VersionID: in.VersionID, Started: now, NextAttempt: now}
 	}
 	if policy != nil {
 		if err := s.checkGrants(ctx, in.By, sec, policy); err != nil {
@@ -347,6 +353,9 @@ func (s *Service) valueOf(ctx context.Context, in GetSecretValueInput, read Vers
 	}
 	if err := s.usable(ctx, sec); err != nil {
 		return nil, err
+	}
+	if AwaitsAccounts(sec) {
+		return nil, Errorf(KindRotating, "the accounts of secret %s are not created yet; DescribeSecret shows the progress", in.Name)
 	}
 	var v *Version
 	if in.VersionID != "" {

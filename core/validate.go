@@ -136,13 +136,16 @@ type extendedConfig struct {
 	UserName      string          `json:"UserName"`
 	InstanceID    string          `json:"InstanceId"`
 	CustomData    json.RawMessage `json:"CustomData"`
-	// Redis and PolarDB: the accounts, and PolarDB's cluster and engine. RegionId,
-	// AccountPrivilege and DBName are Alibaba's too; Coffer keeps them unread.
+	// Redis and PolarDB: the accounts, and PolarDB's cluster and engine. AccountPrivilege and
+	// DBName are read only when Coffer creates the accounts (SecretData $Auto); RegionId is
+	// Alibaba's too, and unread.
 	DBClusterID      string `json:"DBClusterId"`
 	DBType           string `json:"DBType"`
 	AccountName      string `json:"AccountName"`
 	CloneAccountName string `json:"CloneAccountName"`
 	AccountType      string `json:"AccountType"`
+	AccountPrivilege string `json:"AccountPrivilege"`
+	DBName           string `json:"DBName"`
 }
 
 // location is the ExtendedConfig field that locates a type's rotation target, and its value.

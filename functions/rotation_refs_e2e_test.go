@@ -66,6 +66,14 @@ func testRotationReferences(t *testing.T, b backend) {
 			SecretName: tea.String("team/polar"), SecretType: tea.String("PolarDB"), SecretData: tea.String(`{"Accounts":[{"AccountName":"app","AccountPassword":"initial-pw"}]}`),
 			ExtendedConfig: map[string]any{"SecretSubType": "SingleUser", "DBType": "MySQL", "AccountName": "app", "DBClusterId": "mysql://127.0.0.1:1/app", "CustomData": map[string]any{"AdminSecretName": "prod/root"}},
 		}},
+		{"redis $Auto", &kms.CreateSecretRequest{
+			SecretName: tea.String("team/auto-cache"), SecretType: tea.String("Redis"), SecretData: tea.String("$Auto"),
+			ExtendedConfig: map[string]any{"SecretSubType": "DoubleUsers", "AccountName": "app", "CloneAccountName": "app_clone", "InstanceId": "redis://127.0.0.1:1", "CustomData": map[string]any{"AdminSecretName": "prod/root"}},
+		}},
+		{"polardb $Auto", &kms.CreateSecretRequest{
+			SecretName: tea.String("team/auto-polar"), SecretType: tea.String("PolarDB"), SecretData: tea.String("$Auto"),
+			ExtendedConfig: map[string]any{"SecretSubType": "DoubleUsers", "DBType": "PostgreSQL", "AccountName": "app", "CloneAccountName": "app_clone", "DBClusterId": "postgres://127.0.0.1:1/app", "CustomData": map[string]any{"AdminSecretName": "prod/root"}},
+		}},
 		{"webhook", &kms.CreateSecretRequest{
 			SecretName: tea.String("team/api"), SecretData: tea.String("initial"),
 			ExtendedConfig: map[string]any{"CustomData": map[string]any{"Generator": map[string]any{"PasswordLength": 24}, "WebhookUrl": hook.URL, "WebhookSecretName": "prod/root"}},

@@ -24,6 +24,9 @@ func RotationActions(r *core.Rotation) Actions {
 // answers the VersionId the rotation will promote, as Alibaba answers before its rotation ends;
 // UpdateSecretRotationPolicy reaches no target and runs here. handoff may be nil (the rotateSecret
 // schedule then starts the request); its error is the rotation's own, when it ran in process.
+// CreateSecret with SecretData $Auto hands the new secret over the same way, for rotateSecret to
+// create its accounts; the secret is stored whatever that gives, and a creation that failed shows
+// in DescribeSecret and is retried by the schedule, so CreateSecret answers success either way.
 func RequestedRotationActions(r *core.Rotation, handoff func(context.Context, core.RotateSecretInput) error) Actions {
 	request := func(ctx context.Context, in core.RotateSecretInput) (string, error) {
 		v, err := r.RequestRotation(ctx, in)
@@ -32,7 +35,15 @@ func RequestedRotationActions(r *core.Rotation, handoff func(context.Context, co
 		}
 		return v, handoff(ctx, in)
 	}
+	createAccounts := func(ctx context.Context, sec *core.Secret) {
+		if handoff != nil && core.AwaitsAccounts(sec) {
+			_ = handoff(ctx, core.RotateSecretInput{Name: sec.Name, VersionID: sec.RotationState.VersionID})
+		}
+	}
 	return Actions{Calls: map[string]Action{
+		"CreateSecret": func(ctx context.Context, svc *core.Service, p Params) (any, error) {
+			return createSecretThen(ctx, svc, p, createAccounts)
+		},
 		"RotateSecret": func(ctx context.Context, _ *core.Service, p Params) (any, error) {
 			return rotateSecret(ctx, request, p)
 		},

@@ -7,6 +7,11 @@ import (
 )
 
 func createSecret(ctx context.Context, svc *core.Service, p Params) (any, error) {
+	return createSecretThen(ctx, svc, p, nil)
+}
+
+// createSecretThen is CreateSecret; created, when not nil, gets the stored secret before the answer.
+func createSecretThen(ctx context.Context, svc *core.Service, p Params, created func(context.Context, *core.Secret)) (any, error) {
 	in := core.CreateSecretInput{
 		Name: p.String("SecretName"), VersionID: p.String("VersionId"), Data: []byte(p.String("SecretData")),
 		DataType: p.String("SecretDataType"), Type: core.SecretType(p.String("SecretType")),
@@ -37,6 +42,9 @@ func createSecret(ctx context.Context, svc *core.Service, p Params) (any, error)
 	sec, err := svc.CreateSecret(ctx, in)
 	if err != nil {
 		return nil, err
+	}
+	if created != nil {
+		created(ctx, sec)
 	}
 	type response struct {
 		Arn            string `json:"Arn"`

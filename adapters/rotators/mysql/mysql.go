@@ -1,7 +1,9 @@
 // Package mysql rotates the password of a MySQL or MariaDB account (an Rds secret whose
 // DBInstanceId is a mysql:// URL). The account changes its own password: MySQL with
 // ALTER USER USER(), MariaDB, where an ordinary account may not ALTER USER itself, with
-// SET PASSWORD = PASSWORD(...). No administrator credential is needed.
+// SET PASSWORD = PASSWORD(...). No administrator credential is needed, but to create the
+// accounts of a PolarDB secret created with SecretData $Auto: an administrator allowed CREATE
+// USER and GRANT OPTION then creates them and grants their AccountPrivilege on DBName.
 package mysql
 
 import (
@@ -27,7 +29,10 @@ type Rotator struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-var _ core.Rotator = Rotator{}
+var (
+	_ core.Rotator        = Rotator{}
+	_ core.AccountCreator = Rotator{}
+)
 
 // connect logs in as the value's account on one connection.
 func (r Rotator) connect(ctx context.Context, t core.RotationTarget, value []byte) (*sql.Conn, func(), string, error) {
@@ -136,6 +141,68 @@ func (r Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) 
 	defer done()
 	if err := conn.PingContext(ctx); err != nil {
 		return fmt.Errorf("login as %s: %s", name, serverError(err))
+	}
+	return nil
+}
+
+// privileges are what each AccountPrivilege grants on DBName.* (ReadWrite when none): PolarDB for
+// MySQL's standard account privileges at database level; its global PROCESS and REPLICATION
+// privileges are left out, as no application account needs them.
+var privileges = map[string]string{
+	"":          readWrite,
+	"ReadWrite": readWrite,
+	"ReadOnly":  "SELECT, LOCK TABLES, SHOW VIEW",
+	"DMLOnly":   "SELECT, INSERT, UPDATE, DELETE, LOCK TABLES, CREATE TEMPORARY TABLES, EXECUTE, TRIGGER, EVENT, SHOW VIEW",
+	"DDLOnly":   "CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, LOCK TABLES",
+	"ReadIndex": "SELECT, INDEX, LOCK TABLES, SHOW VIEW",
+}
+
+const readWrite = "SELECT, INSERT, UPDATE, DELETE, CREATE, EXECUTE, DROP, REFERENCES, INDEX, ALTER, CREATE TEMPORARY TABLES, " +
+	"EVENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, LOCK TABLES, TRIGGER"
+
+// CreateAccount implements core.AccountCreator: the administrator creates the account (any
+// host) with value's password, then grants its AccountPrivilege on DBName, or on the database of
+// the URL when DBName is empty (no grant when both are). An account that exists is left alone
+// unless it logs in with that password; then the grant is repeated, which is harmless.
+func (r Rotator) CreateAccount(ctx context.Context, t core.RotationTarget, value []byte) error {
+	var a core.RdsAccount
+	if err := json.Unmarshal(value, &a); err != nil || a.AccountName == "" {
+		return errors.New("the value holds no AccountName")
+	}
+	privs, ok := privileges[t.Privilege]
+	if !ok {
+		return fmt.Errorf("AccountPrivilege %q is not one Coffer grants", t.Privilege)
+	}
+	db := t.DBName
+	if db == "" {
+		cfg, err := config(t.Location)
+		if err != nil {
+			return err
+		}
+		db = cfg.DBName
+	}
+	if strings.ContainsAny(db, "`\\") {
+		return errors.New("DBName is not a plain database name")
+	}
+	conn, done, admin, err := r.connect(ctx, t, t.Admin)
+	if err != nil {
+		return fmt.Errorf("login as %s: %s", admin, serverError(err))
+	}
+	defer done()
+	_, err = conn.ExecContext(ctx, "CREATE USER ?@'%' IDENTIFIED BY ?", a.AccountName, a.AccountPassword)
+	var me *driver.MySQLError
+	if errors.As(err, &me) && me.Number == 1396 { // the account exists
+		if r.Test(ctx, t, value) != nil {
+			return fmt.Errorf("the account %s: %w", a.AccountName, core.ErrAccountTaken)
+		}
+	} else if err != nil {
+		return fmt.Errorf("creating the account %s: %s", a.AccountName, serverError(err))
+	}
+	if db == "" {
+		return nil
+	}
+	if _, err := conn.ExecContext(ctx, "GRANT "+privs+" ON `"+db+"`.* TO ?@'%'", a.AccountName); err != nil {
+		return fmt.Errorf("granting %s to %s: %s", t.Privilege, a.AccountName, serverError(err))
 	}
 	return nil
 }

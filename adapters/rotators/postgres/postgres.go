@@ -1,6 +1,7 @@
 // Package postgres rotates the password of a PostgreSQL account (an Rds secret whose
 // DBInstanceId is a postgres:// URL). The account changes its own password with ALTER ROLE, so
-// no administrator credential is needed.
+// no administrator credential is needed, but to create the accounts of a PolarDB secret created
+// with SecretData $Auto: an administrator with CREATEROLE then creates them with LOGIN only.
 package postgres
 
 import (
@@ -24,7 +25,10 @@ type Rotator struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-var _ core.Rotator = Rotator{}
+var (
+	_ core.Rotator        = Rotator{}
+	_ core.AccountCreator = Rotator{}
+)
 
 // connect logs in as the value's account. A URL that does not parse is reported without its
 // text, which a driver may echo.
@@ -103,6 +107,33 @@ func (r Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) 
 	defer conn.Close(context.WithoutCancel(ctx))
 	if err := conn.Ping(ctx); err != nil {
 		return fmt.Errorf("login as %s: %w", name, err)
+	}
+	return nil
+}
+
+// CreateAccount implements core.AccountCreator: the administrator creates the role with LOGIN
+// and value's password, and no other right (PolarDB's PostgreSQL accounts take no
+// AccountPrivilege). A role that exists is left alone unless it logs in with that password.
+func (r Rotator) CreateAccount(ctx context.Context, t core.RotationTarget, value []byte) error {
+	var a core.RdsAccount
+	if err := json.Unmarshal(value, &a); err != nil || a.AccountName == "" {
+		return errors.New("the value holds no AccountName")
+	}
+	conn, admin, err := r.connect(ctx, t, t.Admin)
+	if err != nil {
+		return fmt.Errorf("login as %s: %w", admin, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{a.AccountName}.Sanitize()+" LOGIN PASSWORD $1", a.AccountPassword)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42710" { // duplicate_object
+		if r.Test(ctx, t, value) != nil {
+			return fmt.Errorf("the role %s: %w", a.AccountName, core.ErrAccountTaken)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("creating the role %s: %s", a.AccountName, sqlState(err))
 	}
 	return nil
 }

@@ -2,7 +2,8 @@
 // a redis:// or rediss:// URL). A Redis user cannot change its own password without the right
 // to change everyone's, so an administrator account (the secret CustomData.AdminSecretName
 // names, {"AccountName","AccountPassword"}, allowed +acl|setuser and +acl|getuser) sets it with
-// ACL SETUSER. Only the user's passwords change; its other rules stay as they are.
+// ACL SETUSER. Only the user's passwords change; its other rules stay as they are. For a secret
+// created with SecretData $Auto the administrator also creates the users.
 package redisacl
 
 import (
@@ -33,7 +34,10 @@ type Rotator struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-var _ core.Rotator = Rotator{}
+var (
+	_ core.Rotator        = Rotator{}
+	_ core.AccountCreator = Rotator{}
+)
 
 // account reads an account value; what names it in the error.
 func account(v []byte, what string) (core.RdsAccount, error) {
@@ -95,6 +99,15 @@ func serverError(err error) string {
 	return err.Error() // network errors, which carry no credentials
 }
 
+// admin logs in as the administrator the secret CustomData.AdminSecretName names.
+func (r Rotator) admin(ctx context.Context, t core.RotationTarget) (*redis.Client, error) {
+	a, err := account(t.Admin, "the secret CustomData.AdminSecretName names")
+	if err != nil {
+		return nil, err
+	}
+	return r.connect(ctx, t.Location, a)
+}
+
 // Apply implements core.Rotator: the administrator replaces the user's passwords with the
 // pending one. It sends the password's SHA-256, never the password. Repeating it is harmless.
 func (r Rotator) Apply(ctx context.Context, t core.RotationTarget, _, pending []byte) error {
@@ -102,11 +115,7 @@ func (r Rotator) Apply(ctx context.Context, t core.RotationTarget, _, pending []
 	if err != nil {
 		return err
 	}
-	admin, err := account(t.Admin, "the secret CustomData.AdminSecretName names")
-	if err != nil {
-		return err
-	}
-	c, err := r.connect(ctx, t.Location, admin)
+	c, err := r.admin(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -118,11 +127,17 @@ func (r Rotator) Apply(ctx context.Context, t core.RotationTarget, _, pending []
 		}
 		return fmt.Errorf("reading the ACL user %s: %s", next.AccountName, serverError(err))
 	}
-	sum := sha256.Sum256([]byte(next.AccountPassword))
-	if err := c.Do(ctx, "ACL", "SETUSER", next.AccountName, "resetpass", "#"+hex.EncodeToString(sum[:])).Err(); err != nil {
+	if err := c.Do(ctx, "ACL", "SETUSER", next.AccountName, "resetpass", passwordRule(next)).Err(); err != nil {
 		return fmt.Errorf("changing the password of %s: %s", next.AccountName, serverError(err))
 	}
 	return nil
+}
+
+// passwordRule is the ACL rule that sets a's password by its SHA-256, so the password itself is
+// never sent.
+func passwordRule(a core.RdsAccount) string {
+	sum := sha256.Sum256([]byte(a.AccountPassword))
+	return "#" + hex.EncodeToString(sum[:])
 }
 
 // Test implements core.Rotator: a login with value and a round trip.
@@ -136,4 +151,45 @@ func (r Rotator) Test(ctx context.Context, t core.RotationTarget, value []byte) 
 		return err
 	}
 	return c.Close()
+}
+
+// privilegeRules are the ACL rules of a created user, by AccountPrivilege (RoleReadWrite when
+// none): every key and channel, every command but the administrative ones (ACL, CONFIG, DEBUG,
+// SHUTDOWN, ...), or the read commands only.
+var privilegeRules = map[string][]any{
+	"":              {"~*", "&*", "+@all", "-@admin"},
+	"RoleReadWrite": {"~*", "&*", "+@all", "-@admin"},
+	"RoleReadOnly":  {"~*", "&*", "+@read", "+@connection", "-@admin"},
+}
+
+// CreateAccount implements core.AccountCreator: the administrator creates the ACL user, on, with
+// the password's SHA-256 and its privilege's rules, in one ACL SETUSER. A user that exists is
+// left alone unless it logs in with value's password (an earlier run made it).
+func (r Rotator) CreateAccount(ctx context.Context, t core.RotationTarget, value []byte) error {
+	a, err := account(value, "the value")
+	if err != nil {
+		return err
+	}
+	rules, ok := privilegeRules[t.Privilege]
+	if !ok {
+		return fmt.Errorf("AccountPrivilege %q is not one Coffer grants", t.Privilege)
+	}
+	c, err := r.admin(ctx, t)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	switch err := c.Do(ctx, "ACL", "GETUSER", a.AccountName).Err(); {
+	case err == nil:
+		if r.Test(ctx, t, value) != nil {
+			return fmt.Errorf("the ACL user %s: %w", a.AccountName, core.ErrAccountTaken)
+		}
+	case !errors.Is(err, redis.Nil):
+		return fmt.Errorf("reading the ACL user %s: %s", a.AccountName, serverError(err))
+	}
+	args := append([]any{"ACL", "SETUSER", a.AccountName, "reset", "on", passwordRule(a)}, rules...)
+	if err := c.Do(ctx, args...).Err(); err != nil {
+		return fmt.Errorf("creating the ACL user %s: %s", a.AccountName, serverError(err))
+	}
+	return nil
 }

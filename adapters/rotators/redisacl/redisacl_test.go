@@ -87,3 +87,40 @@ func TestContract(t *testing.T) {
 		t.Fatal("an Apply created a user")
 	}
 }
+
+// TestCreateAccount: the administrator creates ACL users for $Auto secrets, with the rules of
+// their AccountPrivilege, and never takes over a user that exists.
+func TestCreateAccount(t *testing.T) {
+	srv := rotatortest.RedisServer(t)
+	admin := srv.Admin(t, "admin-pw")
+	tg := target(srv, admin, "admin-pw")
+	rotatortest.CreateContract(t, redisacl.Rotator{}, tg, srv.User(t, "existing-pw", "+ping"), srv.Login)
+	ctx := context.Background()
+	for _, c := range []struct {
+		privilege string
+		write     bool
+	}{{"RoleReadOnly", false}, {"RoleReadWrite", true}} {
+		t.Run(c.privilege, func(t *testing.T) {
+			x := tg
+			x.Privilege = c.privilege
+			name := "auto_" + strings.ToLower(c.privilege)
+			if err := (redisacl.Rotator{}).CreateAccount(ctx, x, rotatortest.Value(name, "pw-1")); err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.As(name, "pw-1", "GET", "k"); err != nil && err.Error() != "redis: nil" {
+				t.Fatalf("the user cannot read: %v", err)
+			}
+			if err := srv.As(name, "pw-1", "SET", "k", "v"); (err == nil) != c.write {
+				t.Fatalf("SET: %v, want allowed %v", err, c.write)
+			}
+			if err := srv.As(name, "pw-1", "ACL", "SETUSER", name, "+@all"); err == nil {
+				t.Fatal("a created user may change ACLs")
+			}
+		})
+	}
+	x := tg
+	x.Privilege = "RoleRepl"
+	if err := (redisacl.Rotator{}).CreateAccount(ctx, x, rotatortest.Value("auto_repl", "pw")); err == nil || !strings.Contains(err.Error(), "AccountPrivilege") {
+		t.Fatalf("an unknown privilege: %v", err)
+	}
+}

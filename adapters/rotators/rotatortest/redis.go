@@ -64,12 +64,15 @@ func (r Redis) Rules(tb testing.TB, name string) string {
 }
 
 // Login logs in as name with password, independently of the rotators.
-func (r Redis) Login(name, password string) error {
-	c := redis.NewClient(&redis.Options{Addr: r.addr, Username: name, Password: password, DisableIdentity: true, MaxRetries: -1})
+func (r Redis) Login(name, password string) error { return r.As(name, password, "PING") }
+
+// As runs one command as name with password.
+func (r Redis) As(name, password string, args ...any) error {
+	c := redis.NewClient(&redis.Options{Addr: r.addr, Username: name, Password: password, DisableIdentity: true, MaxRetries: -1, Protocol: 2})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return c.Ping(ctx).Err()
+	return c.Do(ctx, args...).Err()
 }
 
 // do runs a command as the server's default user.

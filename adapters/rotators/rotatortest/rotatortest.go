@@ -54,10 +54,7 @@ func (d DB) Account(tb testing.TB, password string) string {
 	if d.Kind == "mysql" {
 		stmt = fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'", name, password)
 	}
-	pw, _ := d.admin.User.Password()
-	if err := d.exec(d.admin.User.Username(), pw, stmt); err != nil {
-		tb.Fatal(err)
-	}
+	d.asAdmin(tb, stmt)
 	return name
 }
 
