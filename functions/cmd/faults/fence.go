@@ -134,10 +134,7 @@ func errorCode(err error) string {
 
 // twoCoffers starts a redis-server and two Coffer processes on it, each with env on top.
 func twoCoffers(c config, envA, envB []string) (rds *redisServer, ps [2]*coffer, cls [2]*client, err error) {
-	if rds, err = newRedis(filepath.Join(c.work, "redis"), "--appendonly", "no"); err != nil {
-		return nil, ps, cls, err
-	}
-	if err = rds.start(); err != nil {
+	if rds, err = scratchRedis(c); err != nil {
 		return nil, ps, cls, err
 	}
 	for i, extra := range [][]string{envA, envB} {

@@ -71,11 +71,8 @@ var linModel = porcupine.Model{
 }
 
 func drillLinearizable(c config) (bool, error) {
-	rds, err := newRedis(filepath.Join(c.work, "redis"), "--appendonly", "no")
+	rds, err := scratchRedis(c)
 	if err != nil {
-		return false, err
-	}
-	if err := rds.start(); err != nil {
 		return false, err
 	}
 	defer rds.kill()

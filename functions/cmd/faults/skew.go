@@ -45,11 +45,8 @@ type skewCoffer struct {
 }
 
 func drillSkew(c config) (bool, error) {
-	rds, err := newRedis(filepath.Join(c.work, "redis"), "--appendonly", "no")
+	rds, err := scratchRedis(c)
 	if err != nil {
-		return false, err
-	}
-	if err := rds.start(); err != nil {
 		return false, err
 	}
 	defer rds.kill()

@@ -86,11 +86,8 @@ func procStatus(pid int) (rss int64, threads, fds int, err error) {
 }
 
 func drillSoak(c config) (bool, error) {
-	rds, err := newRedis(filepath.Join(c.work, "redis"), "--appendonly", "no")
+	rds, err := scratchRedis(c)
 	if err != nil {
-		return false, err
-	}
-	if err := rds.start(); err != nil {
 		return false, err
 	}
 	defer rds.kill()
