@@ -314,6 +314,13 @@ func (s *Service) RestoreBackup(ctx context.Context, in RestoreBackupInput) (*Re
 		}
 		sec := *bs.Secret
 		sec.InstanceID = inst.ID
+		// Fencing tokens are the source store's; this store's may be lower and would be refused.
+		sec.RotationFence = 0
+		if st := sec.RotationState; st != nil {
+			restored := *st
+			restored.Token = 0
+			sec.RotationState = &restored
+		}
 		ec, _ := validateExtendedConfig(sec.Type, sec.ExtendedConfig) // checkBackup has checked it
 		if err := s.checkTargets(sec.Type, ec); err != nil {
 			return nil, err

@@ -168,6 +168,9 @@ type Secret struct {
 	Versions          []Version      `json:"versions"` // oldest first
 	// RotationState is the rotation in progress or failed; nil when none is.
 	RotationState *RotationState `json:"rotationState,omitempty"`
+	// RotationFence is the fencing token of the newest lease that wrote under the secret's
+	// rotation lock; it outlives RotationState. Tokens are the store's own.
+	RotationFence uint64 `json:"rotationFence,omitempty"`
 }
 
 // VersionByID finds a version.

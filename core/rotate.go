@@ -116,6 +116,18 @@ func rotatingErr(name string) error {
 // errFenced refuses a write from a holder whose lease was taken over.
 var errFenced = Errorf(KindRotating, "the rotation lease was taken over by another run")
 
+// fence refuses a write under lease when a newer lease already wrote the secret under its
+// rotation lock, and otherwise records lease as the newest. The rotation state's token alone is
+// not enough: a run that took over and finished clears the state, and a holder paused past its
+// lease (SIGSTOP, a long GC pause) would then start a second rotation from what it read before.
+func fence(cur *Secret, lease Lease) error {
+	if cur.RotationFence > lease.Token || cur.RotationState != nil && cur.RotationState.Token > lease.Token {
+		return errFenced
+	}
+	cur.RotationFence = lease.Token
+	return nil
+}
+
 func lockName(secret string) string { return "rotation/" + secret }
 
 // RotateSecretInput is RotateSecret's request; VersionID is the idempotency key. Window is the
@@ -411,10 +423,10 @@ func (r *Rotation) start(ctx context.Context, lease Lease, sec *Secret, t Rotati
 		if err := r.svc.usableState(cur); err != nil {
 			return SecretWrite{}, err
 		}
-		st := cur.RotationState
-		if st != nil && st.Token > lease.Token {
-			return SecretWrite{}, errFenced
+		if err := fence(cur, lease); err != nil {
+			return SecretWrite{}, err
 		}
+		st := cur.RotationState
 		w := SecretWrite{Secret: cur}
 		if fresh {
 			if cur.VersionByID(versionID) != nil {
@@ -614,10 +626,10 @@ func (r *Rotation) refuseGrant(ctx context.Context, lease Lease, name string, ca
 	now := r.svc.clock.Now()
 	ev := RotationEvent{Time: now, Secret: name, Step: StepApply, Cause: errorMessage(cause)}
 	err := r.svc.store.UpdateSecret(ctx, name, func(cur *Secret) (SecretWrite, error) {
-		st := cur.RotationState
-		if st != nil && st.Token > lease.Token {
-			return SecretWrite{}, errFenced
+		if err := fence(cur, lease); err != nil {
+			return SecretWrite{}, err
 		}
+		st := cur.RotationState
 		if st == nil {
 			st = &RotationState{Step: StepApply, Started: now}
 		}

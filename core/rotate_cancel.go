@@ -57,6 +57,9 @@ func (s *Service) CancelRotation(ctx context.Context, in CancelRotationInput) er
 		if err := cancellable(cur, s.clock.Now()); err != nil {
 			return SecretWrite{}, err
 		}
+		if err := fence(cur, lease); err != nil {
+			return SecretWrite{}, err
+		}
 		var dropped []string
 		if id := cur.RotationState.VersionID; id != "" {
 			if v := cur.VersionByID(id); v != nil && !slices.ContainsFunc(v.Stages, func(st string) bool { return st != StagePending }) {

@@ -101,6 +101,9 @@ func (s *Service) correctManaged(ctx context.Context, sec *Secret, in PutSecretV
 		if err := versionFree(cur, in.VersionID); err != nil {
 			return SecretWrite{}, err
 		}
+		if err := fence(cur, lease); err != nil { // a run paused past its lease must not rotate the replaced value
+			return SecretWrite{}, err
+		}
 		removeStageEverywhere(cur, stage)
 		cur.Versions = append(cur.Versions, Version{ID: in.VersionID, CreateTime: now, Stages: []string{stage}, DataType: DataText})
 		w, v, err := s.keepNewVersion(cur, in.VersionID, sealed, now)

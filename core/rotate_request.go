@@ -52,6 +52,9 @@ func (r *Rotation) RequestRotation(ctx context.Context, in RotateSecretInput) (s
 		if r.blocks(st) {
 			return SecretWrite{}, rotatingErr(in.Name)
 		}
+		if err := fence(cur, lease); err != nil {
+			return SecretWrite{}, err
+		}
 		next := &RotationState{Step: StepRequested, VersionID: in.VersionID, Started: now, Window: window, NextAttempt: now, Token: lease.Token}
 		if st != nil {
 			next.Attempt, next.LastError = st.Attempt, st.LastError

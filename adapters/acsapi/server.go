@@ -62,7 +62,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := NewRequestID()
 	ip := h.SourceIP(r)
-	ctx, cancel := h.CallContext(r)
+	ctx, cancel := h.CallContext(r, id)
 	c := h.serve(r.WithContext(ctx), ip)
 	cancel()
 	if err := h.Account(r, start, id, ip, c.Outcome); err != nil {
@@ -72,9 +72,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// CallContext is the context of one call: the request's, with the call's one deadline.
-func (h *Handler) CallContext(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), cmp.Or(h.Timeout, DefaultTimeout))
+// CallContext is the context of one call: the request's, with the call's one deadline and its
+// request id, which Dispatch puts in the intent record.
+func (h *Handler) CallContext(r *http.Request, id string) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithValue(r.Context(), requestIDKey{}, id), cmp.Or(h.Timeout, DefaultTimeout))
+}
+
+type requestIDKey struct{}
+
+// intend keeps the intent record of a call about to change state, when audit fails closed: if it
+// cannot be kept, the call answers 503 and nothing is applied, so no change goes unaudited. The
+// call's own record follows it as for every call.
+func (h *Handler) intend(ctx context.Context, c Call, resources []string) error {
+	if h.Audit == nil || !h.AuditFailClosed || changesNothing(c.Action) {
+		return nil
+	}
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	rec := core.AuditRecord{
+		Time: time.Now().UTC(), RequestID: id, AccessKeyID: c.Credential.AccessKeyID, Action: c.Action, Resources: resources,
+		SourceIP: ipString(c.SourceIP), Code: IntentCode,
+	}
+	actx, cancel := context.WithTimeout(ctx, auditTimeout)
+	defer cancel()
+	if err := h.Audit.Record(actx, rec); err != nil {
+		h.Log.LogAttrs(ctx, slog.LevelError, "audit record lost", slog.String("requestId", id), slog.String("cause", err.Error()))
+		return core.TemporarilyUnavailable("the audit sink", err)
+	}
+	return nil
+}
+
+// IntentCode is the code of an intent record: the call was authorized and is about to run.
+const IntentCode = "Intent"
+
+// changesNothing reports an action that only reads or computes; any other changes state.
+func changesNothing(action string) bool {
+	switch action {
+	case "Encrypt", "Decrypt", "GenerateDataKey", checkPermissionsAction:
+		return true
+	}
+	return strings.HasPrefix(action, "Get") || strings.HasPrefix(action, "Describe") || strings.HasPrefix(action, "List")
 }
 
 // Account audits and logs a call that started at start, and returns the error to answer with:
@@ -215,6 +251,10 @@ func (h *Handler) Dispatch(ctx context.Context, c Call) (body any, resources []s
 		// The action claims the nonce in the store round trip that reads its secrets.
 		call := core.SignedRead{CallerID: c.Credential.AccessKeyID, Permission: access.Permission, SourceIP: c.SourceIP, Nonce: c.Credential.Nonce, NonceTTL: c.Credential.NonceTTL}
 		body, err = read(ctx, h.Service, call, c.Params)
+	} else if err == nil && !dryRun {
+		if err = h.intend(ctx, c, resources); err == nil {
+			body, err = serve(ctx, h.Service, c.Params)
+		}
 	} else if err == nil {
 		body, err = serve(ctx, h.Service, c.Params)
 	}

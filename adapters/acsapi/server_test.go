@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,22 +159,10 @@ func TestAudit(t *testing.T) {
 	store := openBolt(t)
 	svc := adminService(t, store)
 	send := func(h *Handler, action string) *httptest.ResponseRecorder {
-		p := defaultRPC()
-		p.query["AccessKeyId"], p.secret = "ADMINKEY01", "admin-secret-0123456789"
-		p.query["Action"] = action
-		p.query["SignatureNonce"] = NewRequestID()
-		r := p.signed()
-		r.RemoteAddr = "192.0.2.7:1234"
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
+		return sendAdmin(h, map[string]string{"Action": action})
 	}
 	handler := func(sink core.AuditSink, failClosed bool) *Handler {
-		return &Handler{
-			Service: svc, Verifier: &Verifier{Secrets: svc.AccessKeySecret, Nonces: store, Clock: &fakeClock{testNow}},
-			Actions: Actions{Calls: map[string]Action{"GetRandomPassword": getRandomPassword}, Reads: map[string]ReadAction{"GetSecretValue": getSecretValue}}, MaxBody: 1 << 16,
-			Log: slog.New(slog.DiscardHandler), Audit: sink, AuditFailClosed: failClosed,
-		}
+		return auditedHandler(svc, store, sink, failClosed)
 	}
 
 	mem := &memSink{}
@@ -215,6 +205,68 @@ func TestAudit(t *testing.T) {
 		case !failClosed && w.Code != http.StatusOK:
 			t.Fatalf("fail open: %d %s", w.Code, w.Body)
 		}
+	}
+}
+
+// sendAdmin sends an RPC call with params, signed with the admin key, from 192.0.2.7.
+func sendAdmin(h *Handler, params map[string]string) *httptest.ResponseRecorder {
+	p := defaultRPC()
+	p.query["AccessKeyId"], p.secret = "ADMINKEY01", "admin-secret-0123456789"
+	p.query["SignatureNonce"] = NewRequestID()
+	maps.Copy(p.query, params)
+	r := p.signed()
+	r.RemoteAddr = "192.0.2.7:1234"
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// auditedHandler serves GetRandomPassword, CreateSecret and GetSecretValue of svc on store,
+// auditing to sink.
+func auditedHandler(svc *core.Service, store core.Store, sink core.AuditSink, failClosed bool) *Handler {
+	return &Handler{
+		Service: svc, Verifier: &Verifier{Secrets: svc.AccessKeySecret, Nonces: store, Clock: &fakeClock{testNow}},
+		Actions: Actions{Calls: map[string]Action{"GetRandomPassword": getRandomPassword, "CreateSecret": createSecret},
+			Reads: map[string]ReadAction{"GetSecretValue": getSecretValue}}, MaxBody: 1 << 16,
+		Log: slog.New(slog.DiscardHandler), Audit: sink, AuditFailClosed: failClosed,
+	}
+}
+
+// TestAuditIntent: with fail-closed auditing a call that changes state is recorded as an intent
+// before it runs, and when that record cannot be kept it answers 503 and changes nothing, so no
+// change goes unaudited. A call that changes nothing leaves its one record only.
+func TestAuditIntent(t *testing.T) {
+	store := openBolt(t)
+	svc := adminService(t, store)
+	create := func(sink core.AuditSink, name string) *httptest.ResponseRecorder {
+		return sendAdmin(auditedHandler(svc, store, sink, true), map[string]string{"Action": "CreateSecret", "SecretName": name, "VersionId": "v1", "SecretData": "s3cret-value"})
+	}
+	down := &failingSink{}
+	w := create(down, "unaudited")
+	var body struct{ Code string }
+	_ = json.Unmarshal(w.Body.Bytes(), &body)
+	if w.Code != http.StatusServiceUnavailable || body.Code != "ServiceUnavailableTemporary" || strings.Contains(w.Body.String(), "s3cret") {
+		t.Fatalf("CreateSecret with the sink down: %d %s", w.Code, w.Body)
+	}
+	if _, err := svc.DescribeSecret(context.Background(), "unaudited"); core.KindOf(err) != core.KindNotFound {
+		t.Fatalf("the refused CreateSecret was applied: %v", err)
+	}
+
+	mem := &memSink{}
+	if w := create(mem, "audited"); w.Code != http.StatusOK {
+		t.Fatalf("CreateSecret: %d %s", w.Code, w.Body)
+	}
+	if len(mem.records) != 2 {
+		t.Fatalf("CreateSecret left %d records, want its intent and its outcome: %+v", len(mem.records), mem.records)
+	}
+	in, out := mem.records[0], mem.records[1]
+	if in.Code != IntentCode || in.Action != "CreateSecret" || in.RequestID == "" || in.RequestID != out.RequestID ||
+		in.AccessKeyID != "ADMINKEY01" || in.SourceIP != "192.0.2.7" || len(in.Resources) != 1 || in.Resources[0] != "secret/audited" || out.Code != "OK" {
+		t.Fatalf("intent %+v, outcome %+v", in, out)
+	}
+	sendAdmin(auditedHandler(svc, store, mem, true), map[string]string{"Action": "GetRandomPassword"})
+	if len(mem.records) != 3 || mem.records[2].Code != "OK" {
+		t.Fatalf("GetRandomPassword left %d records in all, want one more", len(mem.records))
 	}
 }
 

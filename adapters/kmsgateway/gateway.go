@@ -49,7 +49,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := acsapi.NewRequestID()
 	ip := h.API.SourceIP(r)
-	ctx, cancel := h.API.CallContext(r)
+	ctx, cancel := h.API.CallContext(r, id)
 	o, body := h.serve(r.WithContext(ctx), id, ip)
 	cancel()
 	if err := h.API.Account(r, start, id, ip, o); err != nil {

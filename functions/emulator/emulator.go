@@ -49,6 +49,11 @@ type Config struct {
 	Schedule      bool          `env:"COFFER_LOCAL_SCHEDULE, default=true"`
 	RotationEvery time.Duration `env:"COFFER_LOCAL_ROTATION_EVERY, default=5s"`
 	ExpiryEvery   time.Duration `env:"COFFER_LOCAL_EXPIRY_EVERY, default=5m"`
+
+	// ClockOffset moves the clock this process's service reads (signature windows, deletion
+	// windows, rotation schedules), for drills of clock skew between instances; leases run on
+	// the store's clock and are not moved. Test only.
+	ClockOffset time.Duration `env:"COFFER_LOCAL_CLOCK_OFFSET, default=0s"`
 }
 
 // Validate checks the base and the emulator's own variables.
@@ -72,11 +77,18 @@ func (c *Config) Validate() error {
 			bad("COFFER_CONSOLE_ORIGINS", err.Error())
 		}
 	}
+	if c.ClockOffset < -maxClockOffset || c.ClockOffset > maxClockOffset {
+		bad("COFFER_LOCAL_CLOCK_OFFSET", fmt.Sprintf("must be within %s either way", maxClockOffset))
+	}
 	if c.RotationEvery < time.Second || c.ExpiryEvery < time.Second {
 		bad("COFFER_LOCAL_ROTATION_EVERY/COFFER_LOCAL_EXPIRY_EVERY", "must be at least 1s")
 	}
 	return errors.Join(errs...)
 }
+
+// maxClockOffset bounds COFFER_LOCAL_CLOCK_OFFSET: a week and a day, past the shortest deletion
+// window (7 days), so a drill can move one instance beyond it.
+const maxClockOffset = 8 * 24 * time.Hour
 
 // LoadConfig reads the emulator's configuration through lookuper (the process environment when
 // nil) and reports every bad variable at once.

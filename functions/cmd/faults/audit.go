@@ -14,8 +14,9 @@ import (
 // The audit drill (audit-down) runs Coffer with COFFER_AUDIT=stdout where stdout cannot be
 // written: /dev/full (a full disk: every write fails with ENOSPC) and a pipe whose reader has
 // gone (a log collector that died: EPIPE). With COFFER_AUDIT_FAIL_CLOSED=true every call must
-// answer 503 ServiceUnavailableTemporary and carry no secret value; with false every call must
-// succeed and each lost record be logged ("audit record lost"). The process must survive both.
+// answer 503 ServiceUnavailableTemporary, carry no secret value and apply no write (its intent
+// record could not be kept); with false every call must succeed and each lost record be logged
+// ("audit record lost"). The process must survive both.
 
 // auditCase is one sink and fail-closed setting.
 type auditCase struct {
@@ -25,7 +26,7 @@ type auditCase struct {
 
 type auditResult struct {
 	calls, ok, unavailable, other, leaked, logged int
-	appliedUnaudited                              int // writes answered 503 that ran all the same
+	appliedUnaudited                              int // writes answered 503 that ran all the same (bound 0)
 	died                                          bool
 }
 
@@ -49,8 +50,8 @@ func drillAudit(c config) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		want := "every call 503, no value"
-		ok := r.unavailable == r.calls && r.leaked == 0 && r.logged >= r.calls
+		want := "every call 503, no value, no write applied"
+		ok := r.unavailable == r.calls && r.leaked == 0 && r.logged >= r.calls && r.appliedUnaudited == 0
 		if !ac.failClosed {
 			want = "every call served, every loss logged"
 			ok = r.ok == r.calls && r.logged >= r.calls

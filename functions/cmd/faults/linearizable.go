@@ -4,18 +4,21 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
 	"github.com/anishathalye/porcupine"
 )
 
 // The linearizability drill (multi-process) runs three Coffer processes (as three function
 // instances) on one redis-server; clients spread over them call PutSecretValue (a new version,
-// ACSCurrent), UpdateSecretVersionStage (ACSCurrent moved to an acknowledged version) and
+// ACSCurrent), UpdateSecretVersionStage (ACSCurrent moved to an acknowledged version),
+// RotateSecret (a Generic rotation by a generator: a new version, ACSCurrent once promoted) and
 // GetSecretValue by ACSCurrent and ACSPrevious on the same few secrets. Every call's invocation
 // and response is recorded and the history checked with porcupine against a model of each
 // secret's ACSCurrent and ACSPrevious. A write that got no answer may have run, at any time
@@ -23,8 +26,8 @@ import (
 
 type linOp struct {
 	secret int
-	kind   string // put, move, current, previous
-	arg    string // the version put or moved to
+	kind   string // put, move, rotate, current, previous
+	arg    string // the version put, moved or rotated to
 }
 
 // linState is one secret's ACSCurrent and ACSPrevious.
@@ -50,7 +53,7 @@ var linModel = porcupine.Model{
 	Step: func(state, input, output any) (bool, any) {
 		s, in := state.(linState), input.(linOp)
 		switch in.kind {
-		case "put", "move":
+		case "put", "move", "rotate": // a rotation takes effect at its promotion
 			if in.arg != s.cur {
 				s = linState{cur: in.arg, prev: s.cur}
 			}
@@ -68,11 +71,8 @@ var linModel = porcupine.Model{
 }
 
 func drillLinearizable(c config) (bool, error) {
-	rds, err := newRedis(filepath.Join(c.work, "redis"), "--appendonly", "no")
+	rds, err := scratchRedis(c)
 	if err != nil {
-		return false, err
-	}
-	if err := rds.start(); err != nil {
 		return false, err
 	}
 	defer rds.kill()
@@ -94,7 +94,7 @@ func drillLinearizable(c config) (bool, error) {
 	var mu sync.Mutex
 	for i := range names {
 		names[i] = "lin-" + run + "-" + strconv.Itoa(i)
-		if err := clients[0].createNamed(names[i], version(0)); err != nil {
+		if err := clients[0].createRotatable(names[i], ""); err != nil {
 			return false, fmt.Errorf("create %s: %w", names[i], err)
 		}
 		acked[i] = []string{version(0)}
@@ -102,7 +102,7 @@ func drillLinearizable(c config) (bool, error) {
 
 	start := time.Now()
 	var ops []porcupine.Operation
-	var calls, failedReads, failedWrites, unknownWrites atomic.Int64
+	var calls, failedReads, failedWrites, unknownWrites, rotations, busy atomic.Int64
 	refused := map[string]int{}
 	var wg sync.WaitGroup
 	for g := range c.writers * processes {
@@ -115,11 +115,18 @@ func drillLinearizable(c config) (bool, error) {
 				var err error
 				var out any
 				call := time.Since(start).Nanoseconds()
-				switch r := rand.IntN(10); {
-				case r < 3:
-					in.kind, in.arg = "put", "g"+strconv.Itoa(g)+"-"+strconv.Itoa(i)
-					err = clients[g%processes].putValue(names[s], in.arg, "")
+				switch r := rand.IntN(20); {
 				case r < 5:
+					in.kind, in.arg = "put", "g"+strconv.Itoa(g)+"-"+strconv.Itoa(i)
+					err = cl.putValue(names[s], in.arg, "")
+				case r < 7:
+					in.kind, in.arg = "rotate", "r"+strconv.Itoa(g)+"-"+strconv.Itoa(i)
+					if err = cl.rotate(names[s], in.arg); err == nil {
+						// OK may come before the promotion (another process's sweep runs the
+						// recorded request): the call ends, for the model, once it is seen done.
+						err = cl.promoted(names[s], in.arg)
+					}
+				case r < 10:
 					mu.Lock()
 					// One of the last 10 acknowledged: older ones lose their labels and are pruned
 					// beyond the version limit, as documented.
@@ -127,7 +134,7 @@ func drillLinearizable(c config) (bool, error) {
 					in.kind, in.arg = "move", recent[rand.IntN(len(recent))]
 					mu.Unlock()
 					err = cl.moveStage(names[s], "ACSCurrent", in.arg)
-				case r < 8:
+				case r < 16:
 					in.kind = "current"
 					out, _, err = cl.getVersion(names[s], "", "ACSCurrent")
 				default:
@@ -144,13 +151,19 @@ func drillLinearizable(c config) (bool, error) {
 				op := porcupine.Operation{ClientId: g, Input: in, Call: call, Output: out, Return: ret}
 				switch {
 				case err == nil:
-					if in.kind == "put" {
+					if in.kind == "rotate" {
+						rotations.Add(1)
+					}
+					if in.kind == "put" || in.kind == "rotate" {
 						mu.Lock()
 						acked[s] = append(acked[s], in.arg)
 						mu.Unlock()
 					}
 				case in.kind == "current" || in.kind == "previous":
 					failedReads.Add(1) // a read that failed tells nothing and changes nothing
+					continue
+				case in.kind == "rotate" && errorCode(err) == "409 Rejected.Rotating":
+					busy.Add(1) // another rotation of the secret was in progress: not recorded
 					continue
 				case sdkError(err) != nil && tea.IntValue(sdkError(err).StatusCode) < 500:
 					failedWrites.Add(1) // refused: it did not run
@@ -174,13 +187,27 @@ func drillLinearizable(c config) (bool, error) {
 	res := porcupine.CheckOperationsTimeout(linModel, ops, 60*time.Second)
 	checked := time.Since(t)
 	pass := res == porcupine.Ok && failedReads.Load() == 0 && failedWrites.Load() == 0
-	fmt.Printf("%s: %s: %d Coffer processes on one Redis, %d clients, %d secrets, %s of load: %d calls (%d recorded), history %s by porcupine (in %s); failed reads %d, refused writes %d (bound 0 each), writes with no answer %d\n",
-		c.drill, verdictText(pass), processes, c.writers*processes, secretsN, secs(c.after), calls.Load(), len(ops), res, secs(checked),
+	fmt.Printf("%s: %s: %d Coffer processes on one Redis, %d clients, %d secrets, %s of load: %d calls (%d recorded, %d rotations, %d more refused as another was running), history %s by porcupine (in %s); failed reads %d, refused writes %d (bound 0 each), writes with no answer %d\n",
+		c.drill, verdictText(pass), processes, c.writers*processes, secretsN, secs(c.after), calls.Load(), len(ops), rotations.Load(), busy.Load(), res, secs(checked),
 		failedReads.Load(), failedWrites.Load(), unknownWrites.Load())
 	for why, n := range refused {
 		fmt.Printf("%s: refused %d times: %s\n", c.drill, n, why)
 	}
-	appendRow(c.table, fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %s | %d | %d | %d |\n",
-		c.drill, verdictText(pass), processes, c.writers*processes, calls.Load(), len(ops), res, failedReads.Load(), failedWrites.Load(), unknownWrites.Load()))
+	appendRow(c.table, fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d (+%d refused: rotating) | %s | %d | %d | %d |\n",
+		c.drill, verdictText(pass), processes, c.writers*processes, calls.Load(), len(ops), rotations.Load(), busy.Load(), res, failedReads.Load(), failedWrites.Load(), unknownWrites.Load()))
 	return pass, nil
+}
+
+// promoted waits until version v of name carries no ACSPending: its rotation promoted it.
+func (c *client) promoted(name, v string) error {
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		res, err := c.sdk.GetSecretValueWithOptions(&kms.GetSecretValueRequest{SecretName: tea.String(name), VersionId: tea.String(v)}, c.rt)
+		if err == nil && !slices.Contains(tea.StringSliceValue(res.Body.VersionStages.VersionStage), "ACSPending") {
+			return nil
+		}
+		if err != nil && sdkError(err) == nil {
+			return err // no answer
+		}
+	}
+	return fmt.Errorf("the rotation to %s answered OK but did not promote it within 15 s", v)
 }

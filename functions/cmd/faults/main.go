@@ -24,7 +24,13 @@
 //   - multi-process: three Coffer processes on one Redis, the history checked for
 //     linearizability (linearizable.go);
 //   - rotation-crash: kill -9 Coffer in a rotation's apply on a real PostgreSQL (-postgres) and
-//     MariaDB (-mariadb), and time its resumption by the next process (rotation.go).
+//     MariaDB (-mariadb), and time its resumption by the next process (rotation.go);
+//   - fence: SIGSTOP a process holding a rotation's lease past it, and check that once thawed
+//     its writes are fenced out (fence.go);
+//   - skew: instances whose clocks disagree (COFFER_LOCAL_CLOCK_OFFSET): signature windows,
+//     replays, leases and deletion windows (skew.go);
+//   - soak: mixed calls at a fixed -rate for -after, the first period compared with the last
+//     (soak.go).
 //
 // Drill sentinel runs on a Sentinel-managed primary the script started (-redis, its Sentinel URL;
 // -nodes, the folder of its pid files), with one Coffer on it: kill -9 the primary under load
@@ -71,6 +77,9 @@ type config struct {
 	// The rotation drill.
 	postgres, mariadb string
 	resume            time.Duration
+
+	// The soak.
+	rate, periods int
 }
 
 func main() {
@@ -98,6 +107,8 @@ func main() {
 	flag.StringVar(&c.postgres, "postgres", os.Getenv("COFFER_TEST_POSTGRES_URL"), "rotation drill: a PostgreSQL superuser URL")
 	flag.StringVar(&c.mariadb, "mariadb", os.Getenv("COFFER_TEST_MARIADB_URL"), "rotation drill: a MariaDB administrator URL (optional)")
 	flag.DurationVar(&c.resume, "resume", 10*time.Second, "rotation drill bound: resumed this long after the new process serves")
+	flag.IntVar(&c.rate, "rate", 200, "soak: calls per second")
+	flag.IntVar(&c.periods, "periods", 6, "soak: periods the run is cut into, the first compared with the last")
 	flag.Parse()
 	ok, err := run(c)
 	if err != nil {
@@ -123,6 +134,12 @@ func run(c config) (bool, error) {
 		return drillSentinel(c)
 	case "network":
 		return drillNetwork(c)
+	case "fence":
+		return drillFence(c)
+	case "soak":
+		return drillSoak(c)
+	case "skew":
+		return drillSkew(c)
 	}
 	ctx := context.Background()
 	copts, err := redis.ParseClusterURL(c.redisURL)

@@ -137,6 +137,15 @@ func newRedis(dir string, args ...string) (*redisServer, error) {
 	return &redisServer{port: port, dir: dir, args: args}, nil
 }
 
+// scratchRedis starts a redis-server without persistence in the drill's work folder.
+func scratchRedis(c config) (*redisServer, error) {
+	rds, err := newRedis(filepath.Join(c.work, "redis"), "--appendonly", "no")
+	if err != nil {
+		return nil, err
+	}
+	return rds, rds.start()
+}
+
 func (r *redisServer) url() string { return "redis://127.0.0.1:" + r.port + "/0" }
 
 func (r *redisServer) start() error {

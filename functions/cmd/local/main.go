@@ -6,9 +6,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/seed-4eefd85e/coffer/functions"
 	"github.com/seed-4eefd85e/coffer/functions/emulator"
@@ -32,10 +34,20 @@ func run() error {
 		return err
 	}
 	log := functions.NewLogger(os.Stderr, cfg.LogLevel)
-	srv, err := emulator.Start(ctx, cfg, nil, os.Environ(), functions.Options{Out: os.Stdout, Log: log})
+	opts := functions.Options{Out: os.Stdout, Log: log}
+	if cfg.ClockOffset != 0 {
+		log.Warn("COFFER_LOCAL_CLOCK_OFFSET moves this process's clock: for drills only", slog.Duration("offset", cfg.ClockOffset))
+		opts.Clock = offsetClock(cfg.ClockOffset)
+	}
+	srv, err := emulator.Start(ctx, cfg, nil, os.Environ(), opts)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	return srv.Serve(ctx)
 }
+
+// offsetClock is the system clock moved by a fixed offset (COFFER_LOCAL_CLOCK_OFFSET).
+type offsetClock time.Duration
+
+func (o offsetClock) Now() time.Time { return time.Now().UTC().Add(time.Duration(o)) }

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+// The clock-skew drill (skew) runs Coffer processes on one redis-server, each with its clock
+// moved by COFFER_LOCAL_CLOCK_OFFSET, as function instances whose clocks disagree, and a client
+// on the true clock:
+//   - signatures: instances 14 min ahead and behind serve its signed calls, 16 min ahead and
+//     behind refuse them with 400 IllegalTimestamp (the window is 15 min either way);
+//   - replay: a call served by an instance 14.5 min ahead is sent again, byte for byte, to one on
+//     the true clock: at once (refused, its nonce is shared) and once the first instance's nonce
+//     expiry has passed. The nonce is kept until the timestamp leaves the window of the instance
+//     that claimed it, so an instance whose clock is behind accepts it for that much longer:
+//     measured, not a bound;
+//   - lease: an instance 10 min ahead sweeps every second while one on the true clock holds a
+//     rotation's lease in a slow step (its webhook answers after 4 s, two lease renewals): it
+//     must not take the rotation over (leases run on the store's clock);
+//   - deletion: a secret deleted with a 7-day recovery window by an instance 10 min ahead is
+//     planned by that instance's clock; an instance whose clock is 1 min before the planned time
+//     runs its expiry job and leaves it in its window, one 1 min past it purges it.
+
+// skewWindow is how far a signed timestamp may be from an instance's clock (README).
+const skewWindow = 15 * time.Minute
+
+// skewCoffer is one instance with its offset.
+type skewCoffer struct {
+	offset time.Duration
+	p      *coffer
+	cl     *client
+}
+
+func drillSkew(c config) (bool, error) {
+	rds, err := scratchRedis(c)
+	if err != nil {
+		return false, err
+	}
+	defer rds.kill()
+	offsets := []time.Duration{0, 10 * time.Minute, 14 * time.Minute, -14 * time.Minute, 16 * time.Minute, -16 * time.Minute, 14*time.Minute + 30*time.Second}
+	at := map[time.Duration]*skewCoffer{}
+	for _, off := range offsets {
+		// The instance ahead sweeps rotations every second, for the lease check.
+		sc, err := startSkewed(c, rds, off, "COFFER_LOCAL_ROTATION_EVERY=1s")
+		if err != nil {
+			return false, err
+		}
+		defer sc.p.kill()
+		at[off] = sc
+	}
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	name := "skew-" + run
+	if err := at[0].cl.createNamed(name, version(0)); err != nil {
+		return false, err
+	}
+	pass := true
+	for _, check := range []func() (bool, error){
+		func() (bool, error) { return skewSignatures(c, at, name) },
+		func() (bool, error) { return skewReplay(c, at[14*time.Minute+30*time.Second], at[0], name) },
+		func() (bool, error) { return skewLease(c, at[0], at[10*time.Minute], run) },
+		func() (bool, error) { return skewDeletion(c, rds, at[10*time.Minute], at[0], run) },
+	} {
+		ok, err := check()
+		if err != nil {
+			return false, err
+		}
+		pass = pass && ok
+	}
+	return pass, nil
+}
+
+// startSkewed starts an instance on rds with its clock moved by off.
+func startSkewed(c config, rds *redisServer, off time.Duration, env ...string) (*skewCoffer, error) {
+	p, cl, err := startCoffer(c, filepath.Join(c.work, "coffer"+off.String()+".log"), nil, append([]string{"COFFER_ROOT_KEY=" + c.rootKey,
+		"COFFER_AUDIT=off", "COFFER_REDIS_URL=" + rds.url(), "COFFER_LOCAL_CLOCK_OFFSET=" + off.String()}, env...)...)
+	if err != nil {
+		return nil, fmt.Errorf("the instance at %s: %w", off, err)
+	}
+	return &skewCoffer{offset: off, p: p, cl: cl}, nil
+}
+
+func skewRow(c config, check string, pass bool, figures string) {
+	fmt.Printf("%s %s: %s: %s\n", c.drill, check, verdictText(pass), figures)
+	appendRow(c.table, fmt.Sprintf("| %s | %s | %s | %s |\n", c.drill, check, verdictText(pass), figures))
+}
+
+// skewSignatures calls each instance with the true clock's signature.
+func skewSignatures(c config, at map[time.Duration]*skewCoffer, name string) (bool, error) {
+	pass := true
+	var parts []string
+	for _, off := range []time.Duration{14 * time.Minute, -14 * time.Minute, 16 * time.Minute, -16 * time.Minute} {
+		_, _, err := at[off].cl.getVersion(name, "", "")
+		want := "OK"
+		if off > skewWindow || off < -skewWindow {
+			want = "400 IllegalTimestamp"
+		}
+		got := errorCode(err)
+		pass = pass && got == want
+		parts = append(parts, fmt.Sprintf("%+.0f min: %s (want %s)", off.Minutes(), got, want))
+	}
+	skewRow(c, "signatures", pass, strings.Join(parts, "; "))
+	return pass, nil
+}
+
+// replayProxy is a forward HTTP proxy that keeps the last request it forwarded.
+type replayProxy struct {
+	mu   sync.Mutex
+	last *http.Request
+	body []byte
+	url  string
+}
+
+func newReplayProxy() (*replayProxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	rec := &replayProxy{url: "http://" + ln.Addr().String()}
+	go func() { _ = (&http.Server{Handler: rec, ReadHeaderTimeout: 5 * time.Second}).Serve(ln) }()
+	return rec, nil
+}
+
+func (rec *replayProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rec.mu.Lock()
+	rec.last, rec.body = r.Clone(r.Context()), body
+	rec.mu.Unlock()
+	res, err := rec.send(r, body, r.URL.Host)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	for k, v := range res.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(res.StatusCode)
+	_, _ = io.Copy(w, res.Body)
+}
+
+// send sends r (its body given) to the server at addr, with r's own Host header, which its
+// signature covers.
+func (rec *replayProxy) send(r *http.Request, body []byte, addr string) (*http.Response, error) {
+	out, err := http.NewRequest(r.Method, "http://"+addr+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	out.Header = r.Header.Clone()
+	out.Host = r.Host
+	return (&http.Client{Timeout: 10 * time.Second}).Do(out)
+}
+
+// replay sends the last recorded request again to the instance at endpoint and returns what it
+// answered: OK when the replay was served.
+func (rec *replayProxy) replay(endpoint string) (string, error) {
+	rec.mu.Lock()
+	r, body := rec.last, rec.body
+	rec.mu.Unlock()
+	if r == nil {
+		return "", errors.New("no request was recorded")
+	}
+	res, err := rec.send(r, body, strings.TrimSuffix(strings.TrimPrefix(endpoint, "http://"), "/"))
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusOK {
+		return "OK", nil
+	}
+	var code string
+	if i := bytes.Index(b, []byte(`"Code":"`)); i >= 0 {
+		code, _, _ = strings.Cut(string(b[i+len(`"Code":"`):]), `"`)
+	}
+	return fmt.Sprintf("%d %s", res.StatusCode, code), nil
+}
+
+// skewReplay sends a call through ahead (its nonce claimed there) and replays it on onTime.
+func skewReplay(c config, ahead, onTime *skewCoffer, name string) (bool, error) {
+	rec, err := newReplayProxy()
+	if err != nil {
+		return false, err
+	}
+	cl, err := newClient(ahead.p.endpoint, c.id, c.secret)
+	if err != nil {
+		return false, err
+	}
+	cl.rt.HttpProxy = tea.String(rec.url)
+	sent := time.Now()
+	if _, _, err := cl.getVersion(name, "", ""); err != nil {
+		return false, fmt.Errorf("the call through the instance %s ahead: %w", ahead.offset, err)
+	}
+	atOnce, err := rec.replay(onTime.p.endpoint)
+	if err != nil {
+		return false, err
+	}
+	// The instance ahead kept the nonce until the timestamp leaves its own window.
+	kept := max(skewWindow-ahead.offset, time.Second)
+	time.Sleep(time.Until(sent.Add(kept + time.Second)))
+	later, err := rec.replay(onTime.p.endpoint)
+	if err != nil {
+		return false, err
+	}
+	pass := atOnce == "400 SignatureNonceUsed"
+	skewRow(c, "replay", pass, fmt.Sprintf("a GetSecretValue served by the instance %+.1f min ahead, replayed on the true clock's: at once %s (want 400 SignatureNonceUsed); %s later, past the nonce's expiry there, %s (measured: OK is a replay served; it stays possible until the timestamp leaves the true clock's window, %s after the call)",
+		ahead.offset.Minutes(), atOnce, secs(time.Since(sent)), later, skewWindow))
+	return pass, nil
+}
+
+// skewLease holds a rotation's slow step on holder while ahead sweeps.
+func skewLease(c config, holder, ahead *skewCoffer, run string) (bool, error) {
+	hook, err := newRotationHook("apply")
+	if err != nil {
+		return false, err
+	}
+	defer hook.close()
+	name := "skew-lease-" + run
+	if err := holder.cl.createRotatable(name, hook.url); err != nil {
+		return false, err
+	}
+	answer := make(chan error, 1)
+	go func() { answer <- holder.cl.rotate(name, "r-skew") }()
+	var held time.Time
+	select {
+	case held = <-hook.held:
+	case <-time.After(20 * time.Second):
+		return false, errors.New("the rotation never reached its apply step")
+	}
+	// The instance ahead sees the rotation 10 min old, past RotationStuckAfter; it sweeps every
+	// second. The hold stays within the call's 5 s deadline and spans two lease renewals.
+	time.Sleep(4 * time.Second)
+	during := len(hook.since(held.Add(time.Millisecond)))
+	close(hook.release)
+	err = <-answer
+	v, _, gerr := holder.cl.getVersion(name, "", "ACSCurrent")
+	pass := during == 0 && err == nil && gerr == nil && v == "r-skew"
+	skewRow(c, "lease", pass, fmt.Sprintf("an instance %+.0f min ahead swept every second for 4 s while one on the true clock held the lease in a slow apply (lease 5 s, renewed every 1.7 s): its target calls %d (bound 0); the holder's RotateSecret %s, ACSCurrent %s",
+		ahead.offset.Minutes(), during, errorCode(err), v))
+	return pass, nil
+}
+
+// skewDeletion deletes a secret on deleter, then starts instances whose clocks are 1 min before
+// and after the planned time, each running the expiry job every second, and reads the secret on
+// reader (the true clock) after each.
+func skewDeletion(c config, rds *redisServer, deleter, reader *skewCoffer, run string) (bool, error) {
+	name := "skew-delete-" + run
+	if err := deleter.cl.createNamed(name, version(0)); err != nil {
+		return false, err
+	}
+	t := time.Now()
+	res, err := deleter.cl.sdk.DeleteSecretWithOptions(&kms.DeleteSecretRequest{SecretName: tea.String(name), RecoveryWindowInDays: tea.String("7")}, deleter.cl.rt)
+	if err != nil {
+		return false, err
+	}
+	planned, err := time.Parse(time.RFC3339, tea.StringValue(res.Body.PlannedDeleteTime))
+	if err != nil {
+		return false, fmt.Errorf("PlannedDeleteTime %q: %w", tea.StringValue(res.Body.PlannedDeleteTime), err)
+	}
+	// By the true clock the deletion is planned 7 days and the deleter's skew after the call.
+	shift := planned.Sub(t.Add(7 * 24 * time.Hour))
+	var codes []string
+	for _, off := range []time.Duration{planned.Sub(t) - time.Minute, planned.Sub(t) + time.Minute} {
+		off = off.Round(time.Second)
+		sc, err := startSkewed(c, rds, off, "COFFER_LOCAL_EXPIRY_EVERY=1s")
+		if err != nil {
+			return false, err
+		}
+		time.Sleep(3 * time.Second) // two runs of its expiry job
+		sc.p.kill()
+		_, _, err = reader.cl.getVersion(name, "", "")
+		codes = append(codes, errorCode(err))
+	}
+	pass := codes[0] == "409 Rejected.ResourceInDeleteWindow" && codes[1] == "404 Forbidden.ResourceNotFound" &&
+		shift > deleter.offset-2*time.Second && shift < deleter.offset+2*time.Second
+	skewRow(c, "deletion", pass, fmt.Sprintf("DeleteSecret (7-day window) on an instance %+.0f min ahead: planned %s after the true 7 days (its skew); after an instance whose clock is 1 min before that moment ran its expiry job, the secret read %s; after one 1 min past it, %s",
+		deleter.offset.Minutes(), secs(shift), codes[0], codes[1]))
+	return pass, nil
+}
