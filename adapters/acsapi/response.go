@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed-4eefd85e/coffer/core"
+	"github.com/seed-4eefd85e/coffer/internal/jsonstr"
 )
 
 // Error is a failure as it goes on the wire: HTTP status, Alibaba error code and a caller-safe
@@ -133,7 +134,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, requestID string, err er
 func WriteJSON(w http.ResponseWriter, r *http.Request, status int, requestID string, body any) {
 	if a, ok := body.(fieldsAppender); ok {
 		out := make([]byte, 0, len(`{"RequestId":"",}`)+len(requestID)+a.fieldsSize())
-		out = appendJSONString(append(out, `{"RequestId":`...), requestID)
+		out = jsonstr.Append(append(out, `{"RequestId":`...), requestID, false)
 		write(w, status, append(a.appendFields(append(out, ',')), '}'))
 		return
 	}

@@ -1,8 +1,6 @@
 package acsapi
 
-import (
-	"unicode/utf8"
-)
+import "github.com/seed-4eefd85e/coffer/internal/jsonstr"
 
 // fieldsAppender is a response body that lays out its own JSON fields, byte for byte as
 // encoding/json with SetEscapeHTML(false) writes them: GetSecretValue's answer, which reflection
@@ -34,7 +32,7 @@ func (v secretValue) appendFields(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, s)
+			b = jsonstr.Append(b, s, false)
 		}
 		b = append(b, ']')
 	}
@@ -52,55 +50,5 @@ func (v secretValue) appendFields(b []byte) []byte {
 }
 
 func appendJSONField(b []byte, name, value string) []byte {
-	return appendJSONString(append(b, name...), value)
-}
-
-// appendJSONString appends s as a JSON string exactly as encoding/json does without HTML
-// escaping: short escapes where JSON has them, \u00XX for other control characters, U+FFFD for
-// invalid UTF-8, and U+2028 and U+2029 escaped for JavaScript's sake.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(append(b, s[start:]...), '"')
+	return jsonstr.Append(append(b, name...), value, false)
 }
