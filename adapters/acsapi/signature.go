@@ -393,12 +393,21 @@ func listed(list, name string) bool {
 }
 
 // signedHeader is the value of the lower-case header name as signed (Host for host), and whether
-// it was sent exactly once. A name of letters, digits and dashes is looked up in its canonical
-// form built on the stack, so the common case allocates nothing.
+// it was sent exactly once.
 func signedHeader(r *http.Request, name string) (string, bool) {
 	if name == "host" {
 		return r.Host, true
 	}
+	values := headerValues(r.Header, name)
+	if len(values) != 1 {
+		return "", false
+	}
+	return values[0], true
+}
+
+// headerValues is h.Values(name) for a lower-case name. A name of letters, digits and dashes is
+// canonicalized on the stack, so the common case allocates nothing; any other takes h.Values.
+func headerValues(h http.Header, name string) []string {
 	var buf [64]byte
 	canonical, upper := buf[:0], true
 	for i := 0; i < len(name) && len(name) <= len(buf); i++ {
@@ -412,16 +421,10 @@ func signedHeader(r *http.Request, name string) (string, bool) {
 		}
 		canonical, upper = append(canonical, c), c == '-'
 	}
-	var values []string
 	if len(canonical) == len(name) {
-		values = r.Header[string(canonical)]
-	} else {
-		values = r.Header.Values(name)
+		return h[string(canonical)]
 	}
-	if len(values) != 1 {
-		return "", false
-	}
-	return values[0], true
+	return h.Values(name)
 }
 
 // hashWriter feeds a hash through a small buffer, so that strings are hashed without a copy each.
