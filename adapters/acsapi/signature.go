@@ -430,7 +430,7 @@ func headerValues(h http.Header, name string) []string {
 // hashWriter feeds a hash through a small buffer, so that strings are hashed without a copy each.
 type hashWriter struct {
 	h   hash.Hash
-	buf [512]byte
+	buf [128]byte
 	n   int
 }
 
