@@ -249,7 +249,7 @@ func (s *Service) principal(ctx context.Context, id string) (principal, error) {
 		}
 		return s.boundPrincipal(ctx, principal{id: id, accessPoint: k.AccessPoint}, k.AccessPointID, AuthClientKey, k.CreateTime)
 	}
-	k, err := getRecord[AccessKey](ctx, s.store, RecordAccessKey, id, "access key")
+	k, err := viewRecord[AccessKey](ctx, s.store, RecordAccessKey, id, "access key")
 	if err != nil {
 		return principal{}, deniedIfMissing(err)
 	}
@@ -332,7 +332,7 @@ func (s *Service) resolve(ctx context.Context, name string, createsIn *string) (
 		}
 	case kind == "key":
 		var k *Key
-		if k, err = getRecord[Key](ctx, s.store, RecordKey, id, "key"); err == nil {
+		if k, err = viewRecord[Key](ctx, s.store, RecordKey, id, "key"); err == nil {
 			r.instance, r.known = k.InstanceID, true
 		}
 	case kind == "instance":

@@ -109,13 +109,12 @@ func (s *Service) DeleteAccessKey(ctx context.Context, id, caller string) error 
 // AccessKeySecret returns the secret that verifies a signature made with key id: ErrNotFound
 // (wrapped in a not-found error) for an unknown key, ErrAccessKeyDisabled for a disabled one.
 func (s *Service) AccessKeySecret(ctx context.Context, id string) ([]byte, error) {
-	k, err := getRecord[AccessKey](ctx, s.store, RecordAccessKey, id, "access key")
+	k, err := viewRecord[AccessKey](ctx, s.store, RecordAccessKey, id, "access key")
 	if err != nil {
 		return nil, err
 	}
 	if k.Disabled {
 		return nil, ErrAccessKeyDisabled
 	}
-	// The sealed bytes are part of the cache id, so a re-seeded secret is never served stale.
-	return s.keys.unwrap(ctx, "accesskey\x00"+id+"\x00"+string(k.SealedSecret), k.SealedSecret, accessKeyAD(id))
+	return s.keys.unwrap(ctx, keyringID{"accesskey", id, ""}, k.SealedSecret, func() []byte { return accessKeyAD(id) })
 }

@@ -2,9 +2,12 @@ package core_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/seed-4eefd85e/coffer/adapters/rootkey/local"
 	"github.com/seed-4eefd85e/coffer/adapters/store/bolt"
 	"github.com/seed-4eefd85e/coffer/core"
 )
@@ -133,5 +136,101 @@ func TestCacheRecordsOutage(t *testing.T) {
 	}
 	if _, err := st.GetRecord(ctx, core.RecordKey, "k1"); err == nil {
 		t.Fatal("a deleted record was served after the outage")
+	}
+}
+
+// TestCachedRecordsRevocation: with the read path's records cached decoded, disabling or
+// deleting an access key or a KMS key is refused at once by the process that made the change
+// and, in another process (here a second service on the same store), once the ttl has passed.
+func TestCachedRecordsRevocation(t *testing.T) {
+	t.Parallel()
+	const ttl = 50 * time.Millisecond
+	secretRefused := func(reader *core.Service, _ string) error {
+		_, err := reader.GetSecretValue(context.Background(), core.GetSecretValueInput{Name: "db"})
+		if core.KindOf(err) != core.KindKeyDisabled && core.KindOf(err) != core.KindNotFound {
+			return fmt.Errorf("GetSecretValue: %v, want the key refused", err)
+		}
+		return nil
+	}
+	accessKeyRefused := func(reader *core.Service, id string) error {
+		if _, err := reader.AccessKeySecret(context.Background(), id); err == nil {
+			return errors.New("AccessKeySecret served a revoked key")
+		}
+		if _, err := reader.View(context.Background(), core.AccessRequest{CallerID: id, Permission: "kms:ListSecrets"}); core.KindOf(err) != core.KindNoPermission {
+			return fmt.Errorf("View: %v, want a denial", err)
+		}
+		return nil
+	}
+	cases := []struct {
+		name    string
+		revoke  func(ctx context.Context, svc *core.Service, accessKey, key string) error
+		refused func(reader *core.Service, accessKey string) error
+	}{
+		{"disabled access key", func(ctx context.Context, svc *core.Service, ak, _ string) error {
+			return svc.SetAccessKeyDisabled(ctx, ak, "", true)
+		}, accessKeyRefused},
+		{"deleted access key", func(ctx context.Context, svc *core.Service, ak, _ string) error {
+			return svc.DeleteAccessKey(ctx, ak, "")
+		}, accessKeyRefused},
+		{"disabled KMS key", func(ctx context.Context, svc *core.Service, _, key string) error {
+			return svc.DisableKey(ctx, key)
+		}, secretRefused},
+	}
+	for _, c := range cases {
+		for _, elsewhere := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/elsewhere=%v", c.name, elsewhere), func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				b, err := bolt.Open(t.TempDir())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer b.Close()
+				root, err := local.New(make([]byte, 32))
+				if err != nil {
+					t.Fatal(err)
+				}
+				kinds := []string{core.RecordAccessKey, core.RecordKey, core.RecordInstance}
+				reader := core.NewService(core.CacheRecords(b, ttl, kinds...), root, core.SystemClock{}, core.Limits{})
+				writer := reader
+				if elsewhere {
+					writer = core.NewService(core.CacheRecords(b, ttl, kinds...), root, core.SystemClock{}, core.Limits{})
+				}
+				ak, err := writer.CreateAccessKey(ctx, false, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				key, err := writer.CreateKey(ctx, core.CreateKeyInput{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := writer.CreateSecret(ctx, core.CreateSecretInput{Name: "db", VersionID: "v1", Data: []byte("pw"), EncryptionKeyID: key.ID}); err != nil {
+					t.Fatal(err)
+				}
+				// Warm the reader's cache with every record the read path decodes.
+				if _, err := reader.AccessKeySecret(ctx, ak.ID); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := reader.GetSecretValue(ctx, core.GetSecretValueInput{Name: "db"}); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.revoke(ctx, writer, ak.ID, key.ID); err != nil {
+					t.Fatal(err)
+				}
+				if !elsewhere {
+					if err := c.refused(reader, ak.ID); err != nil {
+						t.Fatalf("right after the change: %v", err)
+					}
+					return
+				}
+				deadline := time.Now().Add(5 * time.Second)
+				for err := c.refused(reader, ak.ID); err != nil; err = c.refused(reader, ak.ID) {
+					if time.Now().After(deadline) {
+						t.Fatalf("long after the ttl: %v", err)
+					}
+					time.Sleep(ttl / 5)
+				}
+			})
+		}
 	}
 }

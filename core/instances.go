@@ -119,17 +119,17 @@ func (s *Service) RenewKmsInstance(ctx context.Context, id string, endDate time.
 	})
 }
 
-// activeInstance returns the instance of a secret or key, failing when it is not active. The
+// activeInstance fails when the instance of a secret or key is not active. The
 // shared pool (id "") is always active.
-func (s *Service) activeInstance(ctx context.Context, id string) (*Instance, error) {
+func (s *Service) activeInstance(ctx context.Context, id string) error {
 	if id == "" {
-		return nil, nil
+		return nil
 	}
-	inst, err := getRecord[Instance](ctx, s.store, RecordInstance, id, "KMS instance")
+	inst, err := viewRecord[Instance](ctx, s.store, RecordInstance, id, "KMS instance")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return inst, checkActive(inst, s.clock.Now())
+	return checkActive(inst, s.clock.Now())
 }
 
 func checkActive(inst *Instance, now time.Time) error {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"sync"
@@ -15,11 +16,19 @@ const maxCachedKeys = 1024
 type keyring struct {
 	root  RootKey
 	mu    sync.Mutex
-	cache map[string][]byte
+	cache map[keyringID]unwrapped
 }
 
+// keyringID names what was unwrapped: a key version's material or an access key's secret. A
+// struct rather than a joined string, so a hit allocates nothing.
+type keyringID struct{ kind, id, version string }
+
+// unwrapped is material with the wrapped bytes it came from: a lookup with other wrapped bytes
+// (a re-seeded access key, a restored key version) misses, so it is never served stale.
+type unwrapped struct{ wrapped, material []byte }
+
 func newKeyring(root RootKey) *keyring {
-	return &keyring{root: root, cache: map[string][]byte{}}
+	return &keyring{root: root, cache: map[keyringID]unwrapped{}}
 }
 
 // materialAD binds wrapped material to its key and version.
@@ -39,32 +48,33 @@ func (k *keyring) newVersion(ctx context.Context, keyID string, now time.Time) (
 		return KeyVersion{}, TemporarilyUnavailable("the root key", err)
 	}
 	v.WrappedMaterial = wrapped
-	k.put(keyID+"/"+v.ID, material)
+	k.put(keyringID{"material", keyID, v.ID}, unwrapped{wrapped, material})
 	return v, nil
 }
 
 // material returns the unwrapped material of one key version.
 func (k *keyring) material(ctx context.Context, keyID string, v KeyVersion) ([]byte, error) {
-	return k.unwrap(ctx, keyID+"/"+v.ID, v.WrappedMaterial, materialAD(keyID, v.ID))
+	return k.unwrap(ctx, keyringID{"material", keyID, v.ID}, v.WrappedMaterial, func() []byte { return materialAD(keyID, v.ID) })
 }
 
-// unwrap returns what the root key wrapped, from the cache when it was unwrapped before.
-func (k *keyring) unwrap(ctx context.Context, cacheID string, wrapped, ad []byte) ([]byte, error) {
+// unwrap returns what the root key wrapped with the associated data ad gives, from the cache when
+// the same bytes were unwrapped for id before.
+func (k *keyring) unwrap(ctx context.Context, id keyringID, wrapped []byte, ad func() []byte) ([]byte, error) {
 	k.mu.Lock()
-	m, ok := k.cache[cacheID]
+	e, ok := k.cache[id]
 	k.mu.Unlock()
-	if ok {
-		return m, nil
+	if ok && bytes.Equal(e.wrapped, wrapped) {
+		return e.material, nil
 	}
-	m, err := k.root.Unwrap(ctx, wrapped, ad)
+	m, err := k.root.Unwrap(ctx, wrapped, ad())
 	if err != nil {
 		return nil, TemporarilyUnavailable("the root key", err)
 	}
-	k.put(cacheID, m)
+	k.put(id, unwrapped{wrapped, m})
 	return m, nil
 }
 
-func (k *keyring) put(id string, m []byte) {
+func (k *keyring) put(id keyringID, u unwrapped) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if len(k.cache) >= maxCachedKeys {
@@ -73,5 +83,5 @@ func (k *keyring) put(id string, m []byte) {
 			break
 		}
 	}
-	k.cache[id] = m
+	k.cache[id] = u
 }

@@ -127,7 +127,7 @@ func (s *Service) rotateKey(ctx context.Context, r *ExpiryReport, id string) err
 	if err != nil {
 		return err
 	}
-	if _, err := s.activeInstance(ctx, k.InstanceID); err != nil {
+	if err := s.activeInstance(ctx, k.InstanceID); err != nil {
 		return nil
 	}
 	now := s.now()
@@ -169,7 +169,7 @@ func (s *Service) CreateKey(ctx context.Context, in CreateKeyInput) (*Key, error
 	if err := validateDescription(in.Description); err != nil {
 		return nil, err
 	}
-	if _, err := s.activeInstance(ctx, in.InstanceID); err != nil {
+	if err := s.activeInstance(ctx, in.InstanceID); err != nil {
 		return nil, err
 	}
 	return s.createKey(ctx, randomID("key-", 12), in)
@@ -198,7 +198,7 @@ func (s *Service) DescribeKey(ctx context.Context, id string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.activeInstance(ctx, k.InstanceID); err != nil {
+	if err := s.activeInstance(ctx, k.InstanceID); err != nil {
 		return nil, err
 	}
 	return k, nil

@@ -106,7 +106,7 @@ func (s *Service) CreateSecret(ctx context.Context, in CreateSecretInput) (*Secr
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.activeInstance(ctx, in.InstanceID); err != nil {
+	if err := s.activeInstance(ctx, in.InstanceID); err != nil {
 		return nil, err
 	}
 	key, err := s.encryptionKey(ctx, in.EncryptionKeyID, in.InstanceID)
@@ -224,7 +224,7 @@ func (s *Service) open(ctx context.Context, sec *Secret, versionID string, seale
 	if err != nil {
 		return nil, &Error{Kind: KindInternal, Message: "a stored secret value is damaged", Err: err}
 	}
-	key, err := getRecord[Key](ctx, s.store, RecordKey, rec.KeyID, "key")
+	key, err := viewRecord[Key](ctx, s.store, RecordKey, rec.KeyID, "key")
 	if err != nil {
 		return nil, err
 	}
@@ -254,8 +254,7 @@ func (s *Service) usable(ctx context.Context, sec *Secret) error {
 		}
 		return Errorf(KindInDeleteWindow, "the secret %s is planned to be deleted at %s", sec.Name, sec.PlannedDeleteTime.Format(time.RFC3339))
 	}
-	_, err := s.activeInstance(ctx, sec.InstanceID)
-	return err
+	return s.activeInstance(ctx, sec.InstanceID)
 }
 
 // getSecret loads a secret that exists and is not past its deletion time.
@@ -776,7 +775,7 @@ func (s *Service) DescribeSecret(ctx context.Context, name string) (*Secret, err
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.activeInstance(ctx, sec.InstanceID); err != nil {
+	if err := s.activeInstance(ctx, sec.InstanceID); err != nil {
 		return nil, err
 	}
 	sec.RotationState = stuckView(sec.RotationState, s.now())
@@ -993,7 +992,7 @@ func (s *Service) DeleteSecret(ctx context.Context, in DeleteSecretInput) (time.
 	if err != nil {
 		return time.Time{}, err
 	}
-	if _, err := s.activeInstance(ctx, sec.InstanceID); err != nil {
+	if err := s.activeInstance(ctx, sec.InstanceID); err != nil {
 		return time.Time{}, err
 	}
 	if in.Force {
@@ -1018,7 +1017,7 @@ func (s *Service) RestoreSecret(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.activeInstance(ctx, sec.InstanceID); err != nil {
+	if err := s.activeInstance(ctx, sec.InstanceID); err != nil {
 		return err
 	}
 	now := s.now()

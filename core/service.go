@@ -80,12 +80,43 @@ func randomID(prefix string, n int) string {
 // getRecord loads a JSON record; a missing one is a named not-found error.
 func getRecord[T any](ctx context.Context, st Records, kind, id, what string) (*T, error) {
 	doc, err := st.GetRecord(ctx, kind, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, notFound(kind, what, id)
-	}
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, recordErr(err, kind, what, id)
 	}
+	return decodeRecord[T](doc)
+}
+
+// viewRecord is getRecord for a caller that only reads the record and keeps no reference to it
+// past the call: through a record cache (CacheRecords) every such caller shares one decoded
+// value per cached entry, so it must never be changed (copy what is to be changed).
+func viewRecord[T any](ctx context.Context, st Records, kind, id, what string) (*T, error) {
+	c, ok := st.(*recordCache)
+	if !ok || !c.kinds[kind] {
+		return getRecord[T](ctx, st, kind, id, what)
+	}
+	doc, decoded, err := c.get(ctx, kind, id)
+	if err != nil {
+		return nil, recordErr(err, kind, what, id)
+	}
+	if v, ok := decoded.(*T); ok {
+		return v, nil
+	}
+	v, err := decodeRecord[T](doc)
+	if err == nil {
+		c.keepDecoded(kind, id, doc, v)
+	}
+	return v, err
+}
+
+// recordErr is the error of a failed record read: a named not-found, or the store's.
+func recordErr(err error, kind, what, id string) error {
+	if errors.Is(err, ErrNotFound) {
+		return notFound(kind, what, id)
+	}
+	return storeErr(err)
+}
+
+func decodeRecord[T any](doc []byte) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(doc, v); err != nil {
 		return nil, &Error{Kind: KindInternal, Message: "a stored record is damaged", Err: err}

@@ -116,7 +116,10 @@ func parseParams(s string, into Params, where string) (Params, error) {
 }
 
 func headerOrParam(r *http.Request, params Params, header, param string) (string, error) {
-	h := r.Header.Get(header)
+	var h string
+	if values := headerValues(r.Header, header); len(values) > 0 {
+		h = values[0]
+	}
 	p, ok := params[param]
 	if h != "" && ok && h != p {
 		return "", core.Invalid(param, "it differs from the %s header", header)

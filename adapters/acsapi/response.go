@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed-4eefd85e/coffer/core"
+	"github.com/seed-4eefd85e/coffer/internal/jsonstr"
 )
 
 // Error is a failure as it goes on the wire: HTTP status, Alibaba error code and a caller-safe
@@ -131,6 +132,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, requestID string, err er
 // RequestId added, as every Alibaba response carries one. A body that does not encode as an object
 // is a bug and answers InternalFailure.
 func WriteJSON(w http.ResponseWriter, r *http.Request, status int, requestID string, body any) {
+	if a, ok := body.(fieldsAppender); ok {
+		out := make([]byte, 0, len(`{"RequestId":"",}`)+len(requestID)+a.fieldsSize())
+		out = jsonstr.Append(append(out, `{"RequestId":`...), requestID, false)
+		write(w, status, append(a.appendFields(append(out, ',')), '}'))
+		return
+	}
 	fields := []byte("{}")
 	if body != nil {
 		var buf bytes.Buffer
@@ -153,13 +160,20 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, status int, requestID str
 
 func write(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json;charset=utf-8")
+	h["Content-Type"] = jsonContentType
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	// Responses carry secret values; no cache on the way may keep them.
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = noStore
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// The constant response headers, shared by every response rather than made per call; capped so
+// that an Add elsewhere copies instead of writing into them.
+var (
+	jsonContentType = []string{"application/json;charset=utf-8"}[:1:1]
+	noStore         = []string{"no-store"}[:1:1]
+)
 
 // NewRequestID returns a random request id shaped like Alibaba's: an uppercase UUID (version 4).
 func NewRequestID() string {

@@ -11,8 +11,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
+	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -275,10 +275,10 @@ func credentialErr(id string, err error) error {
 }
 
 // parseACS3 reads an ACS3-HMAC-SHA256 request (reference §6.2). fields is the Authorization
-// header after the algorithm name.
+// header after the algorithm name. The canonical request is hashed as it is written, never held.
 func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 	var cred, headerList, sig string
-	for _, f := range strings.Split(fields, ",") {
+	for f := range strings.SplitSeq(fields, ",") {
 		k, val, _ := strings.Cut(strings.TrimSpace(f), "=")
 		switch {
 		case k == "Credential" && cred == "":
@@ -299,42 +299,28 @@ func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 		return signed{}, incompleteSignature("The Signature must be a hex-encoded HMAC-SHA256.")
 	}
 
-	// Every header that steers the request must be signed: the action, and the timestamp, nonce
-	// and body hash that make the signature fresh and bind the body.
-	required := []string{"host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"}
-	for _, h := range []string{"x-acs-action", "x-acs-version", "content-type"} {
-		if r.Header.Get(h) != "" {
-			required = append(required, h)
-		}
-	}
-	names := strings.Split(headerList, ";")
-	var headers strings.Builder
-	for i, name := range names {
-		if name == "" || name != strings.ToLower(name) || slices.Contains(names[:i], name) {
+	seen := 0 // the length of headerList's names checked so far
+	for name := range strings.SplitSeq(headerList, ";") {
+		if name == "" || name != strings.ToLower(name) || seen > 0 && listed(headerList[:seen-1], name) {
 			return signed{}, incompleteSignature("The SignedHeaders must be distinct lower-case header names.")
 		}
-		value := r.Host
-		if name != "host" {
-			values := r.Header.Values(name)
-			if len(values) != 1 {
-				return signed{}, incompleteSignature("The signed header " + strconv.Quote(name) + " must be sent exactly once.")
-			}
-			value = values[0]
+		seen += len(name) + 1
+		if _, ok := signedHeader(r, name); !ok {
+			return signed{}, incompleteSignature("The signed header " + strconv.Quote(name) + " must be sent exactly once.")
 		}
-		headers.WriteString(name)
-		headers.WriteByte(':')
-		headers.WriteString(strings.TrimSpace(value))
-		headers.WriteByte('\n')
 	}
-	for _, h := range required {
-		if !slices.Contains(names, h) {
-			return signed{}, incompleteSignature("The header " + strconv.Quote(h) + " must be signed.")
+	// Every header that steers the request must be signed: the action, and the timestamp, nonce
+	// and body hash that make the signature fresh and bind the body.
+	for _, h := range acs3Signed {
+		if (h.always || r.Header.Get(h.canonical) != "") && !listed(headerList, h.name) {
+			return signed{}, incompleteSignature("The header " + strconv.Quote(h.name) + " must be signed.")
 		}
 	}
 
 	bodyHash := sha256.Sum256(req.body)
-	hexBody := hex.EncodeToString(bodyHash[:])
-	if r.Header.Get("x-acs-content-sha256") != hexBody {
+	var hexBody [2 * sha256.Size]byte
+	hex.Encode(hexBody[:], bodyHash[:])
+	if r.Header.Get("X-Acs-Content-Sha256") != string(hexBody[:]) {
 		return signed{}, &Error{400, "SignatureDoesNotMatch", "The x-acs-content-sha256 header does not match the request body."}
 	}
 
@@ -342,7 +328,7 @@ func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 	if path == "" {
 		path = "/"
 	}
-	var canon strings.Builder
+	canon := &hashWriter{h: sha256.New()}
 	canon.WriteString(r.Method)
 	canon.WriteByte('\n')
 	canon.WriteString(path)
@@ -356,26 +342,133 @@ func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 		}
 		canon.WriteString(k) // the SDK does not escape keys, so only plain ones are unambiguous
 		canon.WriteByte('=')
-		percentEncode(&canon, req.query[k])
+		percentEncode(canon, req.query[k])
 	}
 	canon.WriteByte('\n')
-	canon.WriteString(headers.String())
+	for name := range strings.SplitSeq(headerList, ";") {
+		value, _ := signedHeader(r, name)
+		canon.WriteString(name)
+		canon.WriteByte(':')
+		canon.WriteString(strings.TrimSpace(value))
+		canon.WriteByte('\n')
+	}
 	canon.WriteByte('\n')
 	canon.WriteString(headerList)
 	canon.WriteByte('\n')
-	canon.WriteString(hexBody)
-	canonHash := sha256.Sum256([]byte(canon.String()))
+	canon.Write(hexBody[:])
+	var toSign [len(acs3Algorithm) + 1 + 2*sha256.Size]byte
+	copy(toSign[:], acs3Algorithm+"\n")
+	hex.Encode(toSign[len(acs3Algorithm)+1:], canon.Sum())
 
 	return signed{
 		accessKeyID: cred,
-		nonce:       r.Header.Get("x-acs-signature-nonce"),
+		nonce:       r.Header.Get("X-Acs-Signature-Nonce"),
 		nonceName:   "x-acs-signature-nonce",
-		timestamp:   r.Header.Get("x-acs-date"),
+		timestamp:   r.Header.Get("X-Acs-Date"),
 		timeName:    "x-acs-date",
 		mac:         sha256.New,
-		toSign:      acs3Algorithm + "\n" + hex.EncodeToString(canonHash[:]),
+		toSign:      string(toSign[:]),
 		signature:   signature,
 	}, nil
+}
+
+// acs3Signed are the headers an ACS3 signature must cover: always, or whenever they are sent.
+var acs3Signed = [...]struct {
+	name, canonical string
+	always          bool
+}{
+	{"host", "Host", true}, {"x-acs-date", "X-Acs-Date", true}, {"x-acs-signature-nonce", "X-Acs-Signature-Nonce", true},
+	{"x-acs-content-sha256", "X-Acs-Content-Sha256", true},
+	{"x-acs-action", "X-Acs-Action", false}, {"x-acs-version", "X-Acs-Version", false}, {"content-type", "Content-Type", false},
+}
+
+// listed reports whether name is one of the ;-separated names of list.
+func listed(list, name string) bool {
+	for n := range strings.SplitSeq(list, ";") {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// signedHeader is the value of the lower-case header name as signed (Host for host), and whether
+// it was sent exactly once.
+func signedHeader(r *http.Request, name string) (string, bool) {
+	if name == "host" {
+		return r.Host, true
+	}
+	values := headerValues(r.Header, name)
+	if len(values) != 1 {
+		return "", false
+	}
+	return values[0], true
+}
+
+// headerValues is h.Values(name) for a lower-case name. A name of letters, digits and dashes is
+// canonicalized on the stack, so the common case allocates nothing; any other takes h.Values.
+func headerValues(h http.Header, name string) []string {
+	var buf [64]byte
+	canonical, upper := buf[:0], true
+	for i := 0; i < len(name) && len(name) <= len(buf); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			canonical = nil
+			break
+		}
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		canonical, upper = append(canonical, c), c == '-'
+	}
+	if len(canonical) == len(name) {
+		return h[string(canonical)]
+	}
+	return h.Values(name)
+}
+
+// hashWriter feeds a hash through a small buffer, so that strings are hashed without a copy each.
+type hashWriter struct {
+	h   hash.Hash
+	buf [128]byte
+	n   int
+}
+
+func (w *hashWriter) WriteString(s string) (int, error) { return hashAdd(w, s), nil }
+
+func (w *hashWriter) Write(b []byte) (int, error) { return hashAdd(w, b), nil }
+
+func hashAdd[T string | []byte](w *hashWriter, s T) int {
+	n := len(s)
+	for len(s) > 0 {
+		if w.n == len(w.buf) {
+			w.flush()
+		}
+		c := copy(w.buf[w.n:], s)
+		w.n += c
+		s = s[c:]
+	}
+	return n
+}
+
+func (w *hashWriter) WriteByte(c byte) error {
+	if w.n == len(w.buf) {
+		w.flush()
+	}
+	w.buf[w.n] = c
+	w.n++
+	return nil
+}
+
+func (w *hashWriter) flush() {
+	w.h.Write(w.buf[:w.n])
+	w.n = 0
+}
+
+// Sum is the hash of everything written, in buf's space.
+func (w *hashWriter) Sum() []byte {
+	w.flush()
+	return w.h.Sum(w.buf[:0])
 }
 
 // rpcSigned reports whether a request carries an RPC v1 signature (its parameters hold it).
@@ -461,7 +554,13 @@ func parseRPC(r *http.Request, req *Request) (signed, error) {
 	}
 
 	var params strings.Builder
-	for _, k := range p.sortedKeys() {
+	keys := p.sortedKeys()
+	raw := 0
+	for _, k := range keys {
+		raw += len(k) + len(p[k]) + 2
+	}
+	params.Grow(raw + raw/2) // room for some escapes, so the builder seldom grows
+	for _, k := range keys {
 		if k == "Signature" {
 			continue
 		}
@@ -473,6 +572,7 @@ func parseRPC(r *http.Request, req *Request) (signed, error) {
 		percentEncode(&params, p[k])
 	}
 	var toSign strings.Builder
+	toSign.Grow(len(r.Method) + 5 + 2*params.Len())
 	toSign.WriteString(r.Method)
 	toSign.WriteString("&%2F&")
 	percentEncode(&toSign, params.String())
@@ -492,16 +592,31 @@ func parseRPC(r *http.Request, req *Request) (signed, error) {
 
 // percentEncode writes s escaped as RFC 3986 with only A-Za-z0-9-_.~ left alone, which is what
 // the SDKs' url.QueryEscape plus "+"->"%20", "*"->"%2A", "%7E"->"~" amounts to.
-func percentEncode(b *strings.Builder, s string) {
+func percentEncode(b percentWriter, s string) {
 	const upperHex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-			continue
+	for s != "" {
+		n := 0
+		for n < len(s) && unreserved(s[n]) {
+			n++
 		}
+		b.WriteString(s[:n])
+		if n == len(s) {
+			return
+		}
+		c := s[n]
 		b.WriteByte('%')
 		b.WriteByte(upperHex[c>>4])
 		b.WriteByte(upperHex[c&15])
+		s = s[n+1:]
 	}
+}
+
+// percentWriter is what percentEncode writes to: a strings.Builder, or a hashWriter.
+type percentWriter interface {
+	io.ByteWriter
+	io.StringWriter
+}
+
+func unreserved(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }

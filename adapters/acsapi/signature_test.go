@@ -162,6 +162,32 @@ func TestVerifyACS3(t *testing.T) {
 			r.Header.Add("x-acs-version", "2016-01-20")
 			return r
 		}, "IncompleteSignature"},
+		{"a signed header name outside letters, digits and dashes", func() *http.Request {
+			a := defaultACS3()
+			a.headers["x-acs-my_header"] = "v"
+			return a.signed()
+		}, ""},
+		{"a signed header name listed twice", func() *http.Request {
+			a := defaultACS3()
+			return a.request(strings.Replace(a.authorization(), "x-acs-version", "x-acs-version;x-acs-version", 1))
+		}, "IncompleteSignature"},
+		{"an upper-case signed header name", func() *http.Request {
+			a := defaultACS3()
+			return a.request(strings.Replace(a.authorization(), "x-acs-action;", "X-Acs-Action;", 1))
+		}, "IncompleteSignature"},
+		{"an empty signed header name", func() *http.Request {
+			a := defaultACS3()
+			return a.request(strings.Replace(a.authorization(), "host;", "host;;", 1))
+		}, "IncompleteSignature"},
+		{"a signed header not sent", func() *http.Request {
+			a := defaultACS3()
+			return a.request(strings.Replace(a.authorization(), "x-acs-version", "x-acs-version;x-acs-zz", 1))
+		}, "IncompleteSignature"},
+		{"a long signed header name", func() *http.Request {
+			a := defaultACS3()
+			a.headers["x-acs-"+strings.Repeat("a", 80)] = "v"
+			return a.signed()
+		}, ""},
 		{"malformed signature", func() *http.Request {
 			a := defaultACS3()
 			return a.request(acs3Algorithm + " Credential=testid,SignedHeaders=host,Signature=zz")

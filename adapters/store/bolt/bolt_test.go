@@ -229,6 +229,9 @@ func benchStore(b *testing.B, n int, now time.Time) *Store {
 				next = now.Add(-time.Hour)
 			}
 			sec := &core.Secret{Name: fmt.Sprintf("s%06d", i), Rotation: core.RotationPolicy{Enabled: true, NextRotation: next}}
+			if i%(n/1000) == 1 { // another 1,000 past their deletion time, for the expiry sweep
+				sec.PlannedDeleteTime = now.Add(-time.Hour)
+			}
 			if err := putSecret(tx, sec); err != nil {
 				return err
 			}
@@ -244,27 +247,30 @@ func benchStore(b *testing.B, n int, now time.Time) *Store {
 	return s
 }
 
-// BenchmarkDueSecrets compares the rotation sweep's query through the due index with the scan it
-// replaces, at two sizes with 1,000 due secrets each: the index stays flat, the scan grows.
+// BenchmarkDueSecrets compares the sweeps' queries (rotation, and the expiry sweep's deletions)
+// through the due index with the scan it replaces, at two sizes with 1,000 secrets due for each:
+// the index stays flat, the scan grows.
 func BenchmarkDueSecrets(b *testing.B) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, n := range []int{10_000, 100_000} {
 		s := benchStore(b, n, now)
-		b.Run(fmt.Sprintf("index/%d", n), func(b *testing.B) {
-			for b.Loop() {
-				if names, err := s.DueSecrets(ctx, core.DueRotation, now, 0); err != nil || len(names) != 1000 {
-					b.Fatalf("DueSecrets: %d names, %v", len(names), err)
+		for _, due := range core.DueIndexes {
+			b.Run(fmt.Sprintf("%s/index/%d", due, n), func(b *testing.B) {
+				for b.Loop() {
+					if names, err := s.DueSecrets(ctx, due, now, 0); err != nil || len(names) != 1000 {
+						b.Fatalf("DueSecrets: %d names, %v", len(names), err)
+					}
 				}
-			}
-		})
-		b.Run(fmt.Sprintf("scan/%d", n), func(b *testing.B) {
-			for b.Loop() {
-				if names, err := storetest.ScanDue(ctx, s, core.DueRotation, now); err != nil || len(names) != 1000 {
-					b.Fatalf("ScanDue: %d names, %v", len(names), err)
+			})
+			b.Run(fmt.Sprintf("%s/scan/%d", due, n), func(b *testing.B) {
+				for b.Loop() {
+					if names, err := storetest.ScanDue(ctx, s, due, now); err != nil || len(names) != 1000 {
+						b.Fatalf("ScanDue: %d names, %v", len(names), err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -287,8 +287,12 @@ func esc(name string) string {
 
 // secretKeys are the keys of one secret, all under the hash tag {s:NAME}: meta, stage, values.
 func (s *Store) secretKeys(name string) []string {
-	tag := s.prefix + "{s:" + esc(name) + "}:"
-	return []string{tag + "meta", tag + "stage", tag + "values"}
+	// One string holds the three, which are slices of it: the read path builds them per call.
+	e := esc(name)
+	all := s.prefix + "{s:" + e + "}:meta" + s.prefix + "{s:" + e + "}:stage" + s.prefix + "{s:" + e + "}:values"
+	tag := len(s.prefix) + len("{s:}:") + len(e)
+	meta, stage := tag+len("meta"), 2*tag+len("metastage")
+	return []string{all[:meta], all[meta:stage], all[stage:]}
 }
 
 // indexKeys are the listing index and its pending changes, under the tag {secrets}.

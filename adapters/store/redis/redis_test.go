@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -395,4 +396,16 @@ func TestLegacyRecords(t *testing.T) {
 			t.Fatalf("ListRecords after delete = %s, %v", docs, err)
 		}
 	})
+}
+
+// TestSecretKeyNames: the keys of a secret keep the names SCHEMA.md gives them, which data
+// already stored is found under.
+func TestSecretKeyNames(t *testing.T) {
+	s := &Store{prefix: "coffer:"}
+	for name, tag := range map[string]string{"app/db": "app/db", "a b": "~" + "YSBi", "": ""} {
+		want := []string{"coffer:{s:" + tag + "}:meta", "coffer:{s:" + tag + "}:stage", "coffer:{s:" + tag + "}:values"}
+		if got := s.secretKeys(name); !slices.Equal(got, want) {
+			t.Errorf("secretKeys(%q) = %q, want %q", name, got, want)
+		}
+	}
 }
