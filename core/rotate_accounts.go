@@ -109,26 +109,7 @@ func (r *Rotation) createAccounts(ctx context.Context, lease Lease, sec *Secret,
 	if err := r.start(ctx, lease, sec, t, rot, false, "", 0); err != nil {
 		return "", err
 	}
-	creator, ok := rot.(AccountCreator)
-	var err error
-	if !ok {
-		err = fmt.Errorf("the %s rotator creates no accounts", t.Kind())
-	}
-	for _, stage := range []string{StageCurrent, StagePrevious} {
-		v := sec.VersionByStage(stage)
-		if v == nil || err != nil {
-			continue
-		}
-		var value []byte
-		if value, err = r.svc.versionValue(ctx, sec, v.ID); err != nil {
-			break
-		}
-		err = r.call(ctx, func(c context.Context) error { return creator.CreateAccount(c, t, value) })
-		if err == nil {
-			err = r.call(ctx, func(c context.Context) error { return rot.Test(c, t, value) })
-		}
-	}
-	if err != nil {
+	if err := r.createEach(ctx, sec, t, rot); err != nil {
 		return "", r.fail(ctx, lease, sec.Name, st, err)
 	}
 	now := r.svc.now()
@@ -140,4 +121,29 @@ func (r *Rotation) createAccounts(ctx context.Context, lease Lease, sec *Secret,
 	}
 	r.opts.Events(RotationEvent{Time: now, Secret: sec.Name, Step: StepCreate, Attempt: st.Attempt, Done: true})
 	return st.VersionID, nil
+}
+
+// createEach creates and logs in as the account of ACSCurrent, then of ACSPrevious (DoubleUsers).
+func (r *Rotation) createEach(ctx context.Context, sec *Secret, t RotationTarget, rot Rotator) error {
+	creator, ok := rot.(AccountCreator)
+	if !ok {
+		return fmt.Errorf("the %s rotator creates no accounts", t.Kind())
+	}
+	for _, stage := range []string{StageCurrent, StagePrevious} {
+		v := sec.VersionByStage(stage)
+		if v == nil {
+			continue
+		}
+		value, err := r.svc.versionValue(ctx, sec, v.ID)
+		if err != nil {
+			return err
+		}
+		if err := r.call(ctx, func(c context.Context) error { return creator.CreateAccount(c, t, value) }); err != nil {
+			return err
+		}
+		if err := r.call(ctx, func(c context.Context) error { return rot.Test(c, t, value) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }

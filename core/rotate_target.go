@@ -22,7 +22,7 @@ type RotationTarget struct {
 	// credential a rotator uses to manage the account.
 	Admin []byte
 	// Privilege and DBName are ExtendedConfig's AccountPrivilege and DBName: what an
-	// AccountCreator grants the accounts it creates (validAutoPrivilege lists the values).
+	// AccountCreator grants the accounts it creates (autoPrivileges lists the values).
 	Privilege string
 	DBName    string
 }
