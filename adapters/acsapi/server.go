@@ -92,13 +92,21 @@ func (h *Handler) intend(ctx context.Context, c Call, resources []string) error 
 		Time: time.Now().UTC(), RequestID: id, AccessKeyID: c.Credential.AccessKeyID, Action: c.Action, Resources: resources,
 		SourceIP: ipString(c.SourceIP), Code: IntentCode,
 	}
-	actx, cancel := context.WithTimeout(ctx, auditTimeout)
-	defer cancel()
-	if err := h.Audit.Record(actx, rec); err != nil {
-		h.Log.LogAttrs(ctx, slog.LevelError, "audit record lost", slog.String("requestId", id), slog.String("cause", err.Error()))
+	if err := h.keep(ctx, rec); err != nil {
 		return core.TemporarilyUnavailable("the audit sink", err)
 	}
 	return nil
+}
+
+// keep writes an audit record within auditTimeout of ctx, logging a record it lost.
+func (h *Handler) keep(ctx context.Context, rec core.AuditRecord) error {
+	actx, cancel := context.WithTimeout(ctx, auditTimeout)
+	defer cancel()
+	err := h.Audit.Record(actx, rec)
+	if err != nil {
+		h.Log.LogAttrs(ctx, slog.LevelError, "audit record lost", slog.String("requestId", rec.RequestID), slog.String("cause", err.Error()))
+	}
+	return err
 }
 
 // IntentCode is the code of an intent record: the call was authorized and is about to run.
@@ -133,16 +141,10 @@ func (h *Handler) Account(r *http.Request, start time.Time, id string, ip netip.
 			SourceIP: ipString(ip), Status: status, Code: code, Reason: o.Reason, Latency: time.Since(start),
 		}
 		// The record outlives a client that hangs up, but not the deadline.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
-		err := h.Audit.Record(ctx, rec)
-		cancel()
-		if err != nil {
-			h.Log.LogAttrs(r.Context(), slog.LevelError, "audit record lost", slog.String("requestId", id), slog.String("cause", err.Error()))
-			if h.AuditFailClosed {
-				o.Err = core.TemporarilyUnavailable("the audit sink", err)
-				e := Classify(o.Err)
-				status, code = e.Status, e.Code
-			}
+		if err := h.keep(context.WithoutCancel(r.Context()), rec); err != nil && h.AuditFailClosed {
+			o.Err = core.TemporarilyUnavailable("the audit sink", err)
+			e := Classify(o.Err)
+			status, code = e.Status, e.Code
 		}
 	}
 	level := slog.LevelInfo
