@@ -128,7 +128,7 @@ func (b backend) start(t testing.TB, env map[string]string) *server {
 		srv.TLS = emu.App.TLS(tlsCfg)
 		srv.StartTLS()
 	} else {
-		srv.Listener = emulator.Listener(srv.Listener) // as emulator.Server serves plain HTTP
+		srv.Listener = emulator.Listener(srv.Listener, cfg.MaxSecretData) // as emulator.Server serves plain HTTP
 		srv.Start()
 	}
 	schedules, stop := context.WithCancel(ctx)

@@ -68,7 +68,8 @@ func TestOversizeHeadersAnswerJSON(t *testing.T) {
 		{"under the limit: served as usual", 900 << 10, http.StatusBadRequest, "MissingParameter"},
 	}
 	// The same at the emulator as functions/cmd/local serves it, not only in the tests' harness.
-	local, err, _, _ := startLocal(t, map[string]string{"COFFER_DATA_DIR": t.TempDir(), "PORT": "0"})
+	// Its COFFER_MAX_SECRET_DATA differs from the harness's default, and the 431 names each one's.
+	local, err, _, _ := startLocal(t, map[string]string{"COFFER_DATA_DIR": t.TempDir(), "PORT": "0", "COFFER_MAX_SECRET_DATA": "1000"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +78,7 @@ func TestOversizeHeadersAnswerJSON(t *testing.T) {
 	go func() { served <- local.Serve(ctx) }()
 	t.Cleanup(func() { stop(); <-served })
 	hosts := map[string]string{"harness": s.host, "emulator": strings.TrimPrefix(local.URL(), "http://")}
+	limits := map[string]string{"harness": "65536 bytes", "emulator": "1000 bytes"}
 	for _, tc := range cases {
 		for where, host := range hosts {
 			t.Run(where+": "+tc.name, func(t *testing.T) {
@@ -99,6 +101,9 @@ func TestOversizeHeadersAnswerJSON(t *testing.T) {
 				}
 				if res.StatusCode != tc.status || body.Code != tc.code || body.RequestId == "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 					t.Fatalf("got HTTP %d %s %+v, want %d %s", res.StatusCode, res.Header.Get("Content-Type"), body, tc.status, tc.code)
+				}
+				if tc.status == http.StatusRequestHeaderFieldsTooLarge && !strings.Contains(body.Message, limits[where]) {
+					t.Fatalf("the 431 names another secret limit than the server's %s: %s", limits[where], body.Message)
 				}
 			})
 		}

@@ -17,26 +17,33 @@ const plainTooLarge = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-T
 // Listener answers what net/http answers itself on ln's connections in the protocol's JSON
 // error shape, as every other refusal: a request line and headers over the server's
 // MaxHeaderBytes (SDKs send every parameter, SecretData too, in the query) get 431 with a Code.
-// It sees plain text only, so wrap the listener under an HTTP server, never under TLS.
-func Listener(ln net.Listener) net.Listener { return jsonErrorsListener{ln} }
+// maxData is the server's COFFER_MAX_SECRET_DATA, which the answer names. It sees plain text
+// only, so wrap the listener under an HTTP server, never under TLS.
+func Listener(ln net.Listener, maxData int) net.Listener { return jsonErrorsListener{ln, maxData} }
 
-type jsonErrorsListener struct{ net.Listener }
+type jsonErrorsListener struct {
+	net.Listener
+	maxData int
+}
 
 func (l jsonErrorsListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return jsonErrorsConn{c}, nil
+	return jsonErrorsConn{c, l.maxData}, nil
 }
 
-type jsonErrorsConn struct{ net.Conn }
+type jsonErrorsConn struct {
+	net.Conn
+	maxData int
+}
 
 func (c jsonErrorsConn) Write(b []byte) (int, error) {
 	if string(b) != plainTooLarge {
 		return c.Conn.Write(b)
 	}
-	if _, err := c.Conn.Write(tooLargeAnswer()); err != nil {
+	if _, err := c.Conn.Write(tooLargeAnswer(c.maxData)); err != nil {
 		return 0, err
 	}
 	return len(b), nil
@@ -52,14 +59,14 @@ func (c jsonErrorsConn) CloseWrite() error {
 }
 
 // tooLargeAnswer is the 431 in the protocol's shape, with a fresh RequestId.
-func tooLargeAnswer() []byte {
+func tooLargeAnswer(maxData int) []byte {
 	var rec answer
 	rec.header = http.Header{}
 	acsapi.WriteError(&rec, &http.Request{}, acsapi.NewRequestID(), &acsapi.Error{
 		Status: http.StatusRequestHeaderFieldsTooLarge,
 		Code:   "InvalidParameter",
 		Message: fmt.Sprintf("The request line and headers are larger than %d bytes. Parameters travel in the query: "+
-			"a secret value holds at most 65536 bytes unless the server sets COFFER_MAX_SECRET_DATA.", http.DefaultMaxHeaderBytes),
+			"a secret value holds at most %d bytes here (COFFER_MAX_SECRET_DATA).", http.DefaultMaxHeaderBytes, maxData),
 	})
 	res := http.Response{
 		StatusCode: rec.status, ProtoMajor: 1, ProtoMinor: 1, Header: rec.header, Close: true,

@@ -159,7 +159,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		if s.tls != nil {
 			errc <- srv.ServeTLS(s.ln, "", "")
 		} else {
-			errc <- srv.Serve(Listener(s.ln))
+			errc <- srv.Serve(Listener(s.ln, s.cfg.MaxSecretData))
 		}
 	}()
 	select {
