@@ -143,7 +143,7 @@ redis_start_sentinel() {
 # redis_create_sentinel DIR NAME REPLICAS [ARGS...] starts a primary and REPLICAS replicas with
 # ARGS in DIR/sentinel, waits until the replicas are in sync, then 3 sentinels, and waits until
 # every sentinel knows the replicas and the other two. It sets REDIS_SENTINEL_URL (a go-redis
-# Sentinel URL naming every sentinel) and REDIS_SENTINEL_PRIMARY (the primary's port).
+# Sentinel URL naming every sentinel).
 redis_create_sentinel() {
 	local dir=$1/sentinel name=$2 replicas=$3
 	shift 3
@@ -171,19 +171,19 @@ redis_create_sentinel() {
 		ok=1
 		for port in "${sentinels[@]}"; do
 			redis-cli -p "$port" sentinel master "$name" 2>/dev/null | tr -d '\r' | paste - - |
-				awk -v r="$replicas" '$1 == "num-slaves" && $2 != r { bad = 1 } $1 == "num-other-sentinels" && $2 != 2 { bad = 1 } END { exit bad }' || ok=0
+				awk -v r="$replicas" '$1 == "num-slaves" { seen++; if ($2 != r) bad = 1 } $1 == "num-other-sentinels" { seen++; if ($2 != 2) bad = 1 } END { exit bad || seen != 2 }' || ok=0
 		done
 		[ "$ok" = 1 ] && break
 		[ "$i" = 200 ] && { echo "the sentinels of $name did not find each other and the replicas" >&2; return 1; }
 		sleep 0.1
 	done
-	REDIS_SENTINEL_PRIMARY=$primary
 	REDIS_SENTINEL_URL="redis://127.0.0.1:${sentinels[0]}/0?master_name=$name&addr=127.0.0.1:${sentinels[1]}&addr=127.0.0.1:${sentinels[2]}"
 }
 
-stop_redis_all() {
-	local dir=$1 pidfile pid
-	for pidfile in "$dir"/single/redis-*.pid "$dir"/cluster/redis-*.pid "$dir"/sentinel/redis-*.pid; do
+# redis_stop_dir DIR stops every redis-server (node or sentinel) whose pid file is in DIR.
+redis_stop_dir() {
+	local pidfile pid
+	for pidfile in "$1"/redis-*.pid; do
 		[ -f "$pidfile" ] || continue
 		pid=$(cat "$pidfile")
 		kill "$pid" 2>/dev/null
@@ -191,4 +191,9 @@ stop_redis_all() {
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		rm -f "$pidfile"
 	done
+}
+
+stop_redis_all() {
+	local sub
+	for sub in single cluster sentinel; do redis_stop_dir "$1/$sub"; done
 }
