@@ -40,6 +40,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -84,14 +85,14 @@ type config struct {
 
 func main() {
 	var c config
-	flag.StringVar(&c.drill, "drill", "cluster-master", "cluster-master or cluster-credentials")
+	flag.StringVar(&c.drill, "drill", "cluster-master", "the drill: see the package comment")
 	flag.StringVar(&c.endpoint, "endpoint", "http://127.0.0.1:8080/", "Coffer's endpoint")
 	flag.StringVar(&c.redisURL, "redis", "", "the Cluster's URL, every node named (addr=...)")
 	flag.StringVar(&c.nodes, "nodes", "", "folder of the nodes' redis-PORT.pid files")
 	flag.StringVar(&c.table, "table", "", "append the result as a Markdown table row to this file")
 	flag.StringVar(&c.killedFile, "killed", "", "write the killed node's port to this file")
-	flag.StringVar(&c.id, "id", os.Getenv("COFFER_ADMIN_ACCESS_KEY_ID"), "admin access key id")
-	flag.StringVar(&c.secret, "secret", os.Getenv("COFFER_ADMIN_ACCESS_KEY_SECRET"), "admin access key secret")
+	flag.StringVar(&c.id, "id", "", "admin access key id (default $COFFER_ADMIN_ACCESS_KEY_ID)")
+	flag.StringVar(&c.secret, "secret", "", "admin access key secret (default $COFFER_ADMIN_ACCESS_KEY_SECRET)")
 	flag.IntVar(&c.secrets, "secrets", 30, "drill secrets, spread over every master")
 	flag.IntVar(&c.readers, "readers", 6, "concurrent readers")
 	flag.IntVar(&c.keys, "keys", 1, "reader access keys per master")
@@ -101,15 +102,24 @@ func main() {
 	flag.DurationVar(&c.slowest, "slowest", 8*time.Second, "bound: the slowest call (5 s deadline + audit + client)")
 	flag.StringVar(&c.work, "work", "", "folder for the servers a drill starts itself (crash-*, audit-*, ...)")
 	flag.StringVar(&c.cofferBin, "coffer", "", "the local emulator's binary, for the drills that start Coffer themselves")
-	flag.StringVar(&c.rootKey, "root-key", os.Getenv("COFFER_ROOT_KEY"), "base64 root key of the Coffer processes a drill starts")
+	flag.StringVar(&c.rootKey, "root-key", "", "base64 root key of the Coffer processes a drill starts (default $COFFER_ROOT_KEY)")
 	flag.IntVar(&c.writers, "writers", 4, "concurrent writers")
 	flag.IntVar(&c.kills, "kills", 6, "crash drills: how many kill -9s")
-	flag.StringVar(&c.postgres, "postgres", os.Getenv("COFFER_TEST_POSTGRES_URL"), "rotation drill: a PostgreSQL superuser URL")
-	flag.StringVar(&c.mariadb, "mariadb", os.Getenv("COFFER_TEST_MARIADB_URL"), "rotation drill: a MariaDB administrator URL (optional)")
+	flag.StringVar(&c.postgres, "postgres", "", "rotation drill: a PostgreSQL superuser URL (default $COFFER_TEST_POSTGRES_URL)")
+	flag.StringVar(&c.mariadb, "mariadb", "", "rotation drill: a MariaDB administrator URL, optional (default $COFFER_TEST_MARIADB_URL)")
 	flag.DurationVar(&c.resume, "resume", 10*time.Second, "rotation drill bound: resumed this long after the new process serves")
 	flag.IntVar(&c.rate, "rate", 200, "soak: calls per second")
 	flag.IntVar(&c.periods, "periods", 6, "soak: periods the run is cut into, the first compared with the last")
 	flag.Parse()
+	// Read after parsing, not as the flags' defaults: a usage message prints defaults, and these
+	// hold credentials.
+	for _, v := range []struct {
+		into *string
+		env  string
+	}{{&c.id, "COFFER_ADMIN_ACCESS_KEY_ID"}, {&c.secret, "COFFER_ADMIN_ACCESS_KEY_SECRET"}, {&c.rootKey, "COFFER_ROOT_KEY"},
+		{&c.postgres, "COFFER_TEST_POSTGRES_URL"}, {&c.mariadb, "COFFER_TEST_MARIADB_URL"}} {
+		*v.into = cmp.Or(*v.into, os.Getenv(v.env))
+	}
 	ok, err := run(c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "faults:", err)
