@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/alibabacloud-go/tea/tea"
 )
 
 // The audit drill (audit-down) runs Coffer with COFFER_AUDIT=stdout where stdout cannot be
@@ -114,11 +112,10 @@ func auditRun(c config, env []string, name string, ac auditCase) (auditResult, e
 				err = fmt.Errorf("GetSecretValue answered another value")
 			}
 		}
-		e := sdkError(err)
 		switch {
 		case err == nil:
 			r.ok++
-		case e != nil && tea.IntValue(e.StatusCode) == 503 && tea.StringValue(e.Code) == "ServiceUnavailableTemporary":
+		case answered503(err):
 			r.unavailable++
 		default:
 			r.other++

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -28,17 +29,11 @@ import (
 // target no more. The rotation is of a Generic secret whose webhook is the drill's: it holds the
 // frozen process's first apply (or test) call.
 
-// hookCall is one webhook call the drill's target received.
-type hookCall struct {
-	at   time.Time
-	step string
-}
-
 // rotationHook is a Generic rotation's webhook that records every call and holds the first call
 // of step hold until release is closed (hold "": none).
 type rotationHook struct {
 	mu      sync.Mutex
-	calls   []hookCall
+	calls   []time.Time // when each webhook call arrived
 	hold    string
 	held    chan time.Time // receives the held call's arrival
 	release chan struct{}
@@ -64,7 +59,7 @@ func (h *rotationHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(body, &call)
 	now := time.Now()
 	h.mu.Lock()
-	h.calls = append(h.calls, hookCall{at: now, step: call.Step})
+	h.calls = append(h.calls, now)
 	h.mu.Unlock()
 	if call.Step == h.hold {
 		first := false
@@ -78,12 +73,12 @@ func (h *rotationHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // since is the calls received at or after t.
-func (h *rotationHook) since(t time.Time) []hookCall {
+func (h *rotationHook) since(t time.Time) []time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []hookCall
+	var out []time.Time
 	for _, c := range h.calls {
-		if !c.at.Before(t) {
+		if !c.Before(t) {
 			out = append(out, c)
 		}
 	}
@@ -121,24 +116,13 @@ func (c *client) rotate(name, versionID string) error {
 	return err
 }
 
-// errorCode is a call's outcome as the caller saw it: OK, the protocol's code, or no answer.
-func errorCode(err error) string {
-	if err == nil {
-		return "OK"
-	}
-	if e := sdkError(err); e != nil {
-		return fmt.Sprintf("%d %s", tea.IntValue(e.StatusCode), tea.StringValue(e.Code))
-	}
-	return "no answer"
-}
-
-// twoCoffers starts a redis-server and two Coffer processes on it, each with env on top.
-func twoCoffers(c config, envA, envB []string) (rds *redisServer, ps [2]*coffer, cls [2]*client, err error) {
+// twoCoffers starts a redis-server and two Coffer processes on it.
+func twoCoffers(c config) (rds *redisServer, ps [2]*coffer, cls [2]*client, err error) {
 	if rds, err = scratchRedis(c); err != nil {
 		return nil, ps, cls, err
 	}
-	for i, extra := range [][]string{envA, envB} {
-		env := append([]string{"COFFER_ROOT_KEY=" + c.rootKey, "COFFER_AUDIT=off", "COFFER_REDIS_URL=" + rds.url()}, extra...)
+	for i := range ps {
+		env := []string{"COFFER_ROOT_KEY=" + c.rootKey, "COFFER_AUDIT=off", "COFFER_REDIS_URL=" + rds.url()}
 		if ps[i], cls[i], err = startCoffer(c, filepath.Join(c.work, "coffer-"+strconv.Itoa(i)+".log"), nil, env...); err != nil {
 			for _, p := range ps[:i] {
 				p.kill()
@@ -151,7 +135,7 @@ func twoCoffers(c config, envA, envB []string) (rds *redisServer, ps [2]*coffer,
 }
 
 func drillFence(c config) (bool, error) {
-	rds, ps, cls, err := twoCoffers(c, nil, nil)
+	rds, ps, cls, err := twoCoffers(c)
 	if err != nil {
 		return false, err
 	}
@@ -184,7 +168,6 @@ func fenceCase(c config, a *coffer, cls [2]*client, step string) (bool, error) {
 	const rotated = "r-fence"
 	answer := make(chan error, 1)
 	go func() { answer <- cls[0].rotate(name, rotated) }()
-	var frozen time.Time
 	select {
 	case <-hook.held:
 	case err := <-answer:
@@ -196,13 +179,8 @@ func fenceCase(c config, a *coffer, cls [2]*client, step string) (bool, error) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		return false, err
 	}
-	frozen = time.Now()
-	thawed := false
-	defer func() {
-		if !thawed {
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-	}()
+	frozen := time.Now()
+	defer func() { _ = syscall.Kill(pid, syscall.SIGCONT) }() // a thawed process ignores it
 	// The other process's sweep resumes the rotation once the frozen lease expires.
 	var done time.Time
 	for deadline := frozen.Add(c.resume + 20*time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -224,7 +202,6 @@ func fenceCase(c config, a *coffer, cls [2]*client, step string) (bool, error) {
 	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
 		return false, err
 	}
-	thawed = true
 	close(hook.release)
 	var frozenAnswer error
 	select {
@@ -247,10 +224,10 @@ func fenceCase(c config, a *coffer, cls [2]*client, step string) (bool, error) {
 		alive = false
 	default:
 	}
-	stale := !maps.EqualFunc(before, after, func(x, y []string) bool { return fmt.Sprint(x) == fmt.Sprint(y) })
+	stale := !maps.EqualFunc(before, after, slices.Equal[[]string])
 	firstTakeover := time.Duration(-1)
 	if len(took) > 0 {
-		firstTakeover = took[0].at.Sub(frozen)
+		firstTakeover = took[0].Sub(frozen)
 	}
 	problem := ""
 	switch {

@@ -570,7 +570,7 @@ func rotationHang(c config, hc hangCase) (bool, error) {
 	pass := problem == ""
 	verdict := verdictText(pass)
 	fmt.Printf("%s postgres %s: %s: RotateSecret answered %s after %s (bound 503 within %s); cause recorded %s after the hang began (bound %s): %q; after healing, the schedule's retry promoted %s (the hung attempt's was %s) %s later (bound %s)\n",
-		c.drill, hc.name, verdict, answerText(rerr), secs(answered), secs(networkDeadline), secs(recorded), secs(rotationHangBound), cause,
+		c.drill, hc.name, verdict, errorCode(rerr), secs(answered), secs(networkDeadline), secs(recorded), secs(rotationHangBound), cause,
 		current, pendingID, secs(done), secs(rotationRetryBound))
 	if problem != "" {
 		fmt.Printf("%s postgres %s: problem: %s\n", c.drill, hc.name, problem)
@@ -584,24 +584,6 @@ func rotationHang(c config, hc hangCase) (bool, error) {
 		promoted = "the hung attempt's version; ACSCurrent held the refused old password for " + secs(lockout)
 	}
 	appendRow(table, fmt.Sprintf("| %s | %s | %s after %s | %s | %s | %s | %s |\n",
-		hc.name, verdict, answerText(rerr), secs(answered), secs(recorded), strings.ReplaceAll(cause, "|", "/"), secs(done), promoted))
+		hc.name, verdict, errorCode(rerr), secs(answered), secs(recorded), strings.ReplaceAll(cause, "|", "/"), secs(done), promoted))
 	return pass, nil
-}
-
-// answered503 reports whether err is Coffer's answer 503 ServiceUnavailableTemporary (not a
-// missing answer: Coffer itself is up throughout this drill).
-func answered503(err error) bool {
-	e := sdkError(err)
-	return e != nil && tea.IntValue(e.StatusCode) == 503 && tea.StringValue(e.Code) == "ServiceUnavailableTemporary"
-}
-
-// answerText names what a call answered: "served", an HTTP status and code, or "no answer".
-func answerText(err error) string {
-	if err == nil {
-		return "served"
-	}
-	if e := sdkError(err); e != nil {
-		return strconv.Itoa(tea.IntValue(e.StatusCode)) + " " + tea.StringValue(e.Code)
-	}
-	return "no answer"
 }

@@ -182,6 +182,24 @@ func sdkError(err error) *tea.SDKError {
 	return nil
 }
 
+// answered503 reports whether err is Coffer's answer 503 ServiceUnavailableTemporary (not a
+// missing answer).
+func answered503(err error) bool {
+	e := sdkError(err)
+	return e != nil && tea.IntValue(e.StatusCode) == 503 && tea.StringValue(e.Code) == "ServiceUnavailableTemporary"
+}
+
+// errorCode is a call's outcome as the caller saw it: OK, the protocol's code, or no answer.
+func errorCode(err error) string {
+	if err == nil {
+		return "OK"
+	}
+	if e := sdkError(err); e != nil {
+		return fmt.Sprintf("%d %s", tea.IntValue(e.StatusCode), tea.StringValue(e.Code))
+	}
+	return "no answer"
+}
+
 // whileDown reports whether err is what a caller may see while Coffer is down or restarting: no
 // answer at all, or 503 ServiceUnavailableTemporary.
 func whileDown(err error) bool {
