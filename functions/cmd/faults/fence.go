@@ -207,7 +207,7 @@ func fenceCase(c config, a *coffer, cls [2]*client, step string) (bool, error) {
 	select {
 	case frozenAnswer = <-answer:
 	case <-time.After(15 * time.Second):
-		frozenAnswer = errors.New("no answer in 15 s")
+		frozenAnswer = errGaveUp
 	}
 	// Two of its renewal intervals: time for anything the thawed run would still do. Then its
 	// caller's retry (the same VersionId) must succeed without rotating again.
@@ -262,7 +262,13 @@ func fenceCase(c config, a *coffer, cls [2]*client, step string) (bool, error) {
 // it asked for is current, by the run that took over), 409 Rejected.Rotating, 503 (its own
 // deadline passed while frozen) or none (the client's did): a retry with the same VersionId then
 // succeeds.
+// errGaveUp is the drill giving up on an answer its client's own timeout should have ended.
+var errGaveUp = errors.New("no answer in 15 s")
+
 func settled(err error) bool {
+	if errors.Is(err, errGaveUp) {
+		return false // past its client's own 10 s timeout: the call hangs
+	}
 	switch errorCode(err) {
 	case "OK", "409 Rejected.Rotating", "503 ServiceUnavailableTemporary", "no answer":
 		return true

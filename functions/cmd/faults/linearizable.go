@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -162,6 +163,12 @@ func drillLinearizable(c config) (bool, error) {
 				case in.kind == "current" || in.kind == "previous":
 					failedReads.Add(1) // a read that failed tells nothing and changes nothing
 					continue
+				case errors.Is(err, errNotPromoted):
+					failedWrites.Add(1)
+					mu.Lock()
+					refused["rotate: "+err.Error()]++
+					mu.Unlock()
+					continue
 				case in.kind == "rotate" && errorCode(err) == "409 Rejected.Rotating":
 					busy.Add(1) // another rotation of the secret was in progress: not recorded
 					continue
@@ -209,5 +216,9 @@ func (c *client) promoted(name, v string) error {
 			return err // no answer
 		}
 	}
-	return fmt.Errorf("the rotation to %s answered OK but did not promote it within 15 s", v)
+	return errNotPromoted
 }
+
+// errNotPromoted is a RotateSecret that answered OK yet whose version was not promoted within 15 s:
+// a defect, not a write with no answer.
+var errNotPromoted = errors.New("answered OK, not promoted within 15 s")
