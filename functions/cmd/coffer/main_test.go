@@ -86,7 +86,7 @@ func startServerWith(t *testing.T, env map[string]string, pick func(*emulator.Em
 		srv.TLS = tlsCfg
 		srv.StartTLS()
 	} else {
-		srv.Listener = emulator.Listener(srv.Listener) // as emulator.Server serves plain HTTP
+		srv.Listener = emulator.Listener(srv.Listener, cfg.MaxSecretData) // as emulator.Server serves plain HTTP
 		srv.Start()
 	}
 	t.Cleanup(func() { srv.Close(); app.Close() })
