@@ -169,16 +169,14 @@ func (v *Verifier) Claim(ctx context.Context, c Credential) error {
 }
 
 // NonceTTL is how long the nonce of a request timestamped t, verified at now, is remembered: until
-// t leaves the accepted window (t+skew), when a replay is refused for its time anyway. So an
-// expiry is a function of the signed timestamp: a replay after a restart carries the expiry its
-// first claim had (the embedded store relies on it after a crash), and the store keeps no nonce
-// longer than it can be replayed. At least minNonceTTL, so that no claim expires as it is made.
+// t leaves the accepted window of any instance whose clock is within the skew of this one
+// (t+2·skew by this clock). Keeping it only to t+skew would let an instance whose clock is d behind
+// this one accept the replay for d after the nonce was forgotten. An expiry is a function of the
+// signed timestamp: a replay after a restart carries the expiry its first claim had (the embedded
+// store relies on it after a crash). For a fresh t it is at least the skew.
 func (v *Verifier) NonceTTL(t, now time.Time) time.Duration {
-	return max(t.Add(v.MaxSkew()).Sub(now), minNonceTTL)
+	return t.Add(2 * v.MaxSkew()).Sub(now)
 }
-
-// minNonceTTL is the least NonceTTL, for a timestamp at the edge of the window.
-const minNonceTTL = time.Second
 
 // check verifies the signature with the key's secret, or its public key for SHA256withRSA.
 func (v *Verifier) check(ctx context.Context, s *signed) error {

@@ -19,12 +19,12 @@ import (
 // transaction; Open finds the bound still set only when the last process stopped without Close
 // (killed, crashed, power lost), and then refuses a claim that would expire by the bound: it may
 // be the replay of a nonce claimed before the crash. A nonce's expiry is its request's signed
-// timestamp plus the allowed skew (acsapi.Verifier.NonceTTL), so a replay carries the expiry of its
+// timestamp plus twice the allowed skew (acsapi.Verifier.NonceTTL), so a replay carries the expiry of its
 // first claim, at most the bound, while a request signed after the restart expires later.
 //
 // What a crash may and may not allow:
 //   - it may cost availability: after a crash, a signed call answers 503 while its timestamp plus
-//     the skew is not past the bound, that is when it was signed up to boundStep (1 s) after the
+//     twice the skew is not past the bound, that is when it was signed up to boundStep (1 s) after the
 //     newest timestamp answered before the crash. Open waits out boundStep, and the second a
 //     signed timestamp is truncated by, after a crash, so a client whose clock agrees with the
 //     server's is not refused; one whose clock was ahead by d before the crash (or is behind by d
@@ -35,7 +35,7 @@ import (
 //   - a clean stop (Close) keeps the nonces and refuses nothing after it.
 
 // Memory holds every live nonce, about a hundred bytes each, as Redis does: 2,000 calls/s keep
-// some 180 MB for the default 15-minute skew (a nonce lives from its timestamp to timestamp+skew).
+// some 360 MB for the default 15-minute skew (a nonce lives from its timestamp to timestamp+2·skew).
 
 // boundStep is how far ahead of the latest expiry the durable bound is set, so it is written (one
 // fsync) at most once per boundStep under steady traffic.
