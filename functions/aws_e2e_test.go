@@ -688,3 +688,48 @@ func testAWSBatchGetSecretValueFilters(t *testing.T, b backend) {
 		t.Fatalf("a reader's named batch: %v, %+v", got, named.Errors)
 	}
 }
+
+// TestAWSKmsKeyIdPlacesSecret: AWS's CreateSecret names no KMS instance, so a KmsKeyId of an
+// instance's key puts the secret in that instance, and authorization judges it there: a key that
+// may create secrets only in the shared pool, and use the instance's key, is refused.
+func TestAWSKmsKeyIdPlacesSecret(t *testing.T) { forEachBackend(t, testAWSKmsKeyIdPlacesSecret) }
+
+func testAWSKmsKeyIdPlacesSecret(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	ctx := context.Background()
+	admin := s.client(t, "")
+	inst, _ := ok(call(admin, "CreateKmsInstance", map[string]string{"KmsInstanceName": "prod", "EndDate": "2099-01-01T00:00:00Z"})).must(t)["KmsInstanceId"].(string)
+	key := tea.StringValue(ok(admin.CreateKey(&kms.CreateKeyRequest{DKMSInstanceId: tea.String(inst)})).must(t).Body.KeyMetadata.KeyId)
+
+	c := awsClient(s.url, adminID, adminSecret)
+	ok(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("in-prod"), SecretString: aws.String("v"), KmsKeyId: aws.String(key)})).must(t)
+	d := ok(admin.DescribeSecret(&kms.DescribeSecretRequest{SecretName: tea.String("in-prod")})).must(t).Body
+	if tea.StringValue(d.DKMSInstanceId) != inst || tea.StringValue(d.EncryptionKeyId) != key {
+		t.Fatalf("a secret created with the instance's key: instance %q key %q, want %q %q", tea.StringValue(d.DKMSInstanceId), tea.StringValue(d.EncryptionKeyId), inst, key)
+	}
+	if got := ok(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("in-prod")})).must(t); aws.ToString(got.KmsKeyId) != key {
+		t.Fatalf("AWS DescribeSecret KmsKeyId = %q, want %q", aws.ToString(got.KmsKeyId), key)
+	}
+	_, err := c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("no-key"), SecretString: aws.String("v"), KmsKeyId: aws.String("key-missing")})
+	wantAWS(t, err, "ResourceNotFoundException")
+
+	for _, st := range []struct {
+		action string
+		query  map[string]string
+	}{
+		{"CreateNetworkRule", map[string]string{"Name": "anywhere", "SourcePrivateIp": `["0.0.0.0/0","::/0"]`}},
+		{"CreatePolicy", map[string]string{"Name": "sharedManage", "Permissions": `["CofferSecretManager"]`, "Resources": `["*"]`, "KmsInstance": "shared", "AccessControlRules": `{"NetworkRules":["anywhere"]}`}},
+		{"CreatePolicy", map[string]string{"Name": "prodKeys", "Permissions": `["CryptoServiceKeyUser"]`, "Resources": `["*"]`, "KmsInstance": inst, "AccessControlRules": `{"NetworkRules":["anywhere"]}`}},
+		{"CreateApplicationAccessPoint", map[string]string{"Name": "pool", "AuthenticationMethod": "AccessKey", "Policies": `["sharedManage","prodKeys"]`}},
+	} {
+		ok(call(admin, st.action, st.query)).must(t)
+	}
+	p := accessKey(t, admin, map[string]string{"AapName": "pool"})
+	pool := awsClient(s.url, p.id, p.secret)
+	ok(pool.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("in-pool"), SecretString: aws.String("v")})).must(t)
+	_, err = pool.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("smuggled"), SecretString: aws.String("v"), KmsKeyId: aws.String(key)})
+	wantAWS(t, err, "AccessDeniedException")
+	if _, err := admin.DescribeSecret(&kms.DescribeSecretRequest{SecretName: tea.String("smuggled")}); err == nil {
+		t.Fatal("a refused CreateSecret created its secret")
+	}
+}

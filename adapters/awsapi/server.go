@@ -6,9 +6,11 @@
 package awsapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/netip"
@@ -74,6 +76,9 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (o acsapi.Outcome, body 
 		return o, nil
 	}
 	op, err := act(s.raw, s.region)
+	if err == nil {
+		err = h.placeByKey(r.Context(), op)
+	}
 	if err != nil {
 		o.Err = err
 		return o, nil
@@ -182,4 +187,24 @@ func nameOf(id string) (string, error) {
 		return n[:i], nil
 	}
 	return n, nil
+}
+
+// placeByKey puts a secret created with a KmsKeyId in that key's KMS instance, which AWS's
+// CreateSecret cannot name: the key and its secret must share one, as on Alibaba. It runs before
+// authorization, which judges where the secret will live. An unknown key is left to it: the
+// caller is refused kms:GenerateDataKey on it, or told it is not found, as on the OpenAPI.
+func (h *Handler) placeByKey(ctx context.Context, op op) error {
+	id := op.params.String("EncryptionKeyId")
+	if op.acs != "CreateSecret" || id == "" {
+		return nil
+	}
+	k, err := h.API.Service.DescribeKey(ctx, id)
+	switch {
+	case core.KindOf(err) == core.KindNotFound || errors.Is(err, core.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	op.params["DKMSInstanceId"] = k.InstanceID
+	return nil
 }
