@@ -303,6 +303,33 @@ func testSDKSecretLifecycle(t *testing.T, b backend) {
 	}
 }
 
+// TestSDKRefusesUnservedKeyParameters: what Coffer cannot do for a key is refused, not dropped,
+// so nobody believes they imported key material, got an HSM, a key policy, tags or a filtered
+// list; a refused CreateKey creates nothing.
+func TestSDKRefusesUnservedKeyParameters(t *testing.T) {
+	s := newBackend(t, "embedded").start(t, nil)
+	c := s.client(t, "")
+	before := len(ok(c.ListKeys(&kms.ListKeysRequest{})).must(t).Body.Keys.Key)
+	for _, req := range []*kms.CreateKeyRequest{
+		{Origin: tea.String("EXTERNAL")},
+		{ProtectionLevel: tea.String("HSM")},
+		{Policy: tea.String(`{"Version":"1","Statement":[]}`)},
+		{Tags: tea.String(`[{"TagKey":"team","TagValue":"a"}]`)},
+		{KeySpec: tea.String("RSA_2048")},
+	} {
+		_, err := c.CreateKey(req)
+		wantCode(t, err, 400, "InvalidParameter")
+	}
+	ok(c.CreateKey(&kms.CreateKeyRequest{Origin: tea.String("Aliyun_KMS"), ProtectionLevel: tea.String("SOFTWARE")})).must(t)
+	if after := len(ok(c.ListKeys(&kms.ListKeysRequest{})).must(t).Body.Keys.Key); after != before+1 {
+		t.Fatalf("%d keys after five refused CreateKey calls and one served, want %d", after, before+1)
+	}
+	_, err := c.ListKeys(&kms.ListKeysRequest{Filters: tea.String(`[{"Key":"KeyState","Values":["Disabled"]}]`)})
+	wantCode(t, err, 400, "InvalidParameter")
+	_, err = call(c, "ListKmsInstances", map[string]string{"Filters": `[{"Key":"KmsInstanceState","Values":["InService"]}]`})
+	wantCode(t, err, 400, "InvalidParameter")
+}
+
 func TestSDKInstancesAndKeys(t *testing.T) { forEachBackend(t, testSDKInstancesAndKeys) }
 
 func testSDKInstancesAndKeys(t *testing.T, b backend) {

@@ -110,6 +110,9 @@ func getKmsInstance(ctx context.Context, svc *core.Service, p Params) (any, erro
 }
 
 func listKmsInstances(ctx context.Context, svc *core.Service, p Params) (any, error) {
+	if err := refuseUnserved(p, nil, "Filters"); err != nil {
+		return nil, err
+	}
 	v, err := view(ctx)
 	if err != nil {
 		return nil, err

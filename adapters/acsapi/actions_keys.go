@@ -2,6 +2,7 @@ package acsapi
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -44,11 +45,13 @@ func keyMetadata(k *core.Key) any {
 }
 
 func createKey(ctx context.Context, svc *core.Service, p Params) (any, error) {
-	if spec := p.String("KeySpec"); spec != "" && spec != "Aliyun_AES_256" {
-		return nil, core.Invalid("KeySpec", "only Aliyun_AES_256 is supported")
-	}
-	if usage := p.String("KeyUsage"); usage != "" && usage != "ENCRYPT/DECRYPT" {
-		return nil, core.Invalid("KeyUsage", "only ENCRYPT/DECRYPT is supported")
+	if err := refuseUnserved(p, map[string]string{
+		"KeySpec":         "Aliyun_AES_256",
+		"KeyUsage":        "ENCRYPT/DECRYPT",
+		"Origin":          "Aliyun_KMS",
+		"ProtectionLevel": "SOFTWARE",
+	}, "Policy", "Tags"); err != nil {
+		return nil, err
 	}
 	iv, err := keyRotation(p)
 	if err != nil {
@@ -74,6 +77,9 @@ func describeKey(ctx context.Context, svc *core.Service, p Params) (any, error) 
 }
 
 func listKeys(ctx context.Context, svc *core.Service, p Params) (any, error) {
+	if err := refuseUnserved(p, nil, "Filters"); err != nil {
+		return nil, err
+	}
 	v, err := view(ctx)
 	if err != nil {
 		return nil, err
@@ -133,4 +139,21 @@ func updateRotationPolicy(ctx context.Context, svc *core.Service, p Params) (any
 		return nil, err
 	}
 	return empty{}, svc.UpdateKeyRotationPolicy(ctx, p.String("KeyId"), iv)
+}
+
+// refuseUnserved answers 400 for a parameter Coffer does not act on rather than drop it, so a
+// caller never believes it got what it asked for (imported key material, an HSM, a key policy,
+// tags, a filtered list): only, for each name, the value Coffer's behaviour already is, or none.
+func refuseUnserved(p Params, only map[string]string, absent ...string) error {
+	for _, name := range slices.Sorted(maps.Keys(only)) {
+		if v := p.String(name); v != "" && v != only[name] {
+			return core.Invalid(name, "only %s is supported", only[name])
+		}
+	}
+	for _, name := range absent {
+		if p.String(name) != "" {
+			return core.Invalid(name, "Coffer does not support it here; leave it out")
+		}
+	}
+	return nil
 }
