@@ -1,10 +1,12 @@
 package acsapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -178,5 +180,26 @@ func TestSecretValueFieldsMatchEncodingJSON(t *testing.T) {
 				t.Fatal("the lengths differ")
 			}
 		})
+	}
+}
+
+// TestErrorsTableNamesEveryCode: every error's Recommend sends the user to README's Errors table,
+// so each code Coffer answers by kind or per resource must have its row there.
+func TestErrorsTableNamesEveryCode(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []Error
+	for _, e := range kindErrors {
+		codes = append(codes, e.Error)
+	}
+	for _, e := range notFoundErrors {
+		codes = append(codes, e)
+	}
+	for _, e := range codes {
+		if row := fmt.Sprintf("| %d | `%s` |", e.Status, e.Code); !bytes.Contains(readme, []byte(row)) {
+			t.Errorf("README's Errors table has no row %q", row)
+		}
 	}
 }
