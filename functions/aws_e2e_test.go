@@ -3,6 +3,8 @@ package functions_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
@@ -260,6 +263,45 @@ func testAWSSignatures(t *testing.T, b backend) {
 		resp, b := replayLast()
 		if resp.StatusCode != 400 || !strings.Contains(string(b), "InvalidSignatureException") || !strings.Contains(string(b), "served already") {
 			t.Fatalf("%s replayed answered %d %s", name, resp.StatusCode, b)
+		}
+	}
+}
+
+// TestAWSUnsignedInvocationRepeats: botocore (boto3, the AWS CLI) signs only content-type, host,
+// x-amz-date and x-amz-target, so two identical reads in one second, or a retry, carry the same
+// signature; both must be served (as AWS does), while an SDK that signs amz-sdk-invocation-id
+// has its replays refused (TestAWSSignatures).
+func TestAWSUnsignedInvocationRepeats(t *testing.T) {
+	forEachBackend(t, testAWSUnsignedInvocationRepeats)
+}
+
+func testAWSUnsignedInvocationRepeats(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	ctx := context.Background()
+	ok(awsClient(s.url, adminID, adminSecret).CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("boto"), SecretString: aws.String("same")})).must(t)
+	body := `{"SecretId":"boto"}`
+	req, _ := http.NewRequest("POST", s.url+"/", nil)
+	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	sum := sha256.Sum256([]byte(body))
+	creds := aws.Credentials{AccessKeyID: adminID, SecretAccessKey: adminSecret}
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", "eu-west-1", s.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if a := req.Header.Get("Authorization"); !strings.Contains(a, "SignedHeaders=content-type;host;x-amz-date;x-amz-target,") {
+		t.Fatalf("the request is not signed as botocore signs: %s", a)
+	}
+	for i := range 2 {
+		again := req.Clone(ctx)
+		again.Body = io.NopCloser(strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(got), `"SecretString":"same"`) {
+			t.Fatalf("identical call %d answered %d %s", i+1, resp.StatusCode, got)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,10 +84,7 @@ func (h *Handler) serve(r *http.Request, ip netip.Addr) (o acsapi.Outcome, body 
 		o.Err = err
 		return o, nil
 	}
-	// SigV4 has no nonce: the signature names the request, and X-Amz-Date, which it covers,
-	// bounds its life to the skew, so remembering it for the nonce TTL refuses every replay.
-	// The SDKs sign a fresh amz-sdk-invocation-id into each call, so two calls never collide.
-	cred := acsapi.NewCredential(s.accessKeyID, "sigv4:"+hex.EncodeToString(s.signature), op.acs, op.params, s.ttl)
+	cred := acsapi.NewCredential(s.accessKeyID, sigV4Nonce(s.signed), op.acs, op.params, s.ttl)
 	ctx, reason := core.WithAuditReason(r.Context())
 	res, resources, err := h.API.Dispatch(ctx, acsapi.Call{Action: op.acs, Params: op.params, Credential: cred, SourceIP: ip, Serve: op.serve, Read: op.read})
 	o.Resources, o.Reason = resources, *reason
@@ -207,4 +205,19 @@ func (h *Handler) placeByKey(ctx context.Context, op op) error {
 	}
 	op.params["DKMSInstanceId"] = k.InstanceID
 	return nil
+}
+
+// sigV4Nonce is the nonce of a SigV4 call, which has none of its own. The Go, JavaScript and
+// Java SDKs sign amz-sdk-invocation-id (fresh per call) and amz-sdk-request (the attempt), so two
+// calls, or two attempts of one, never share a signature: a repeated signature is a replay, and
+// is refused for as long as X-Amz-Date, which it covers, is within the skew. botocore (boto3, the
+// AWS CLI) signs neither: two identical calls in one second, or a retry, share a signature, and
+// refusing the second would fail a legitimate call. Such a call gets AWS's own protection, the
+// X-Amz-Date window, and a nonce of its own, random, which no other call claims.
+func sigV4Nonce(s signed) string {
+	nonce := "sigv4:" + hex.EncodeToString(s.signature)
+	if !slices.Contains(s.headers, "amz-sdk-invocation-id") || !slices.Contains(s.headers, "amz-sdk-request") {
+		nonce += ":" + acsapi.NewRequestID()
+	}
+	return nonce
 }
