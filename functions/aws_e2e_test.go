@@ -775,3 +775,33 @@ func testAWSKmsKeyIdPlacesSecret(t *testing.T, b backend) {
 		t.Fatal("a refused CreateSecret created its secret")
 	}
 }
+
+// TestAWSKeyFailures: a secret whose key is disabled answers AWS's DecryptionFailure on a read
+// (in a batch's Errors too) and EncryptionFailure on a write, as AWS names them.
+func TestAWSKeyFailures(t *testing.T) { forEachBackend(t, testAWSKeyFailures) }
+
+func testAWSKeyFailures(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	ctx := context.Background()
+	admin := s.client(t, "")
+	key := tea.StringValue(ok(admin.CreateKey(&kms.CreateKeyRequest{})).must(t).Body.KeyMetadata.KeyId)
+	c := awsClient(s.url, adminID, adminSecret)
+	ok(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("locked"), SecretString: aws.String("v"), KmsKeyId: aws.String(key)})).must(t)
+	ok(admin.DisableKey(&kms.DisableKeyRequest{KeyId: tea.String(key)})).must(t)
+
+	_, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("locked")})
+	wantAWS(t, err, "DecryptionFailure")
+	batch := ok(c.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{SecretIdList: []string{"locked"}})).must(t)
+	if len(batch.Errors) != 1 || aws.ToString(batch.Errors[0].ErrorCode) != "DecryptionFailure" {
+		t.Fatalf("batch read of a secret whose key is disabled: %+v", batch.Errors)
+	}
+	_, err = c.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: aws.String("locked"), SecretString: aws.String("w")})
+	wantAWS(t, err, "EncryptionFailure")
+	_, err = c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("new"), SecretString: aws.String("v"), KmsKeyId: aws.String(key)})
+	wantAWS(t, err, "EncryptionFailure")
+
+	ok(admin.EnableKey(&kms.EnableKeyRequest{KeyId: tea.String(key)})).must(t)
+	if got := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("locked")})).must(t); aws.ToString(got.SecretString) != "v" {
+		t.Fatalf("read after the key is enabled again: %+v", got)
+	}
+}

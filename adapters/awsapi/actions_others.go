@@ -200,7 +200,7 @@ func rotateSecret(raw []byte, region string) (op, error) {
 			named
 			VersionId string `json:"VersionId"`
 		}{named{arn(region, name), name}, r.VersionId}, err
-	}}, nil
+	}, errs: encrypting}, nil
 }
 
 // cancelRotateSecret is the OpenAPI's CancelSecretRotation: ACSCurrent stays and the pending

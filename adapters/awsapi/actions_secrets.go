@@ -53,7 +53,7 @@ func createSecret(raw []byte, region string) (op, error) {
 			named
 			VersionId string `json:"VersionId"`
 		}{named{arn(region, in.Name), in.Name}, vid}, nil
-	}}, nil
+	}, errs: encrypting}, nil
 }
 
 // acsCreateSecret is the OpenAPI's CreateSecret, which the AWS one runs before it answers a
@@ -286,7 +286,7 @@ func putVersion(region, secretID, clientToken string, stages []string, v value) 
 			VersionStages struct{ VersionStage []string }
 		}](body)
 		return versionAnswer{named{arn(region, name), name}, r.VersionId, awsStages(r.VersionStages.VersionStage)}, err
-	}}, nil
+	}, errs: encrypting}, nil
 }
 
 func updateSecret(raw []byte, region string) (op, error) {
@@ -316,7 +316,7 @@ func updateSecret(raw []byte, region string) (op, error) {
 	if in.Description != nil {
 		p["Description"] = *in.Description
 	}
-	return op{acs: "UpdateSecret", params: p, answer: namedAs(region, p["SecretName"])}, nil
+	return op{acs: "UpdateSecret", params: p, answer: namedAs(region, p["SecretName"]), errs: encrypting}, nil
 }
 
 func updateSecretVersionStage(raw []byte, region string) (op, error) {

@@ -57,8 +57,8 @@ var types = map[string]Error{
 	"Rejected.ResourceExist":          {Status: 400, Type: "ResourceExistsException"},
 	"Rejected.ResourceInDeleteWindow": {Status: 400, Type: "InvalidRequestException"},
 	"Rejected.Unavailable":            {Status: 400, Type: "InvalidRequestException"},
-	"Rejected.Disabled":               {Status: 400, Type: "InvalidRequestException"},
-	"Rejected.PendingDeletion":        {Status: 400, Type: "InvalidRequestException"},
+	"Rejected.Disabled":               {Status: 400, Type: "DecryptionFailure"},
+	"Rejected.PendingDeletion":        {Status: 400, Type: "DecryptionFailure"},
 	"Rejected.Rotating":               {Status: 400, Type: "InvalidRequestException"},
 	"Rejected.LimitExceeded":          {Status: 400, Type: "LimitExceededException"},
 	"Forbidden.NoPermission":          {Status: 400, Type: "AccessDeniedException"},
@@ -68,6 +68,10 @@ var types = map[string]Error{
 	"ServiceUnavailableTemporary":     {Status: 503, Type: "ServiceUnavailable"},
 	"InternalFailure":                 {Status: 500, Type: "InternalServiceError"},
 }
+
+// encrypting renames, for the actions that seal a new value, the failure of a key that cannot be
+// used: AWS answers EncryptionFailure there and DecryptionFailure where a value is read.
+var encrypting = map[string]string{"DecryptionFailure": "EncryptionFailure"}
 
 // classify returns the wire form of err: by the code the OpenAPI would answer, with its message
 // unless the mapping fixes one; this adapter's own errors already carry AWS's names.
