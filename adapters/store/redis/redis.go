@@ -292,7 +292,9 @@ func (s *Store) secretKeys(name string) []string {
 	all := s.prefix + "{s:" + e + "}:meta" + s.prefix + "{s:" + e + "}:stage" + s.prefix + "{s:" + e + "}:values"
 	tag := len(s.prefix) + len("{s:}:") + len(e)
 	meta, stage := tag+len("meta"), 2*tag+len("metastage")
-	return []string{all[:meta], all[meta:stage], all[stage:]}
+	keys := make([]string, 3, 4) // room for the nonce's key claimReadScript adds
+	keys[0], keys[1], keys[2] = all[:meta], all[meta:stage], all[stage:]
+	return keys
 }
 
 // indexKeys are the listing index and its pending changes, under the tag {secrets}.

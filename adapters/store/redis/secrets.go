@@ -30,14 +30,22 @@ return 1`)
 
 // KEYS: meta, stage, values. ARGV: version id or ”, stage. One round trip whether the version
 // is named by id or by stage; false when the secret is absent.
-var readVersionScript = redis.NewScript(`
+var readVersionScript = redis.NewScript(readVersionLua)
+
+// KEYS: meta, stage, values, nonce (under the secret's tag). ARGV: version id or ”, stage, the
+// nonce's ttl in ms. The nonce's SET NX PX, then readVersionScript's read: 0 when the nonce was
+// claimed before (nothing is read), else what readVersionScript answers.
+var claimReadScript = redis.NewScript(`
+if not redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[3]) then return 0 end` + readVersionLua)
+
+const readVersionLua = `
 local m = redis.call('GET', KEYS[1])
 if not m then return false end
 local id = ARGV[1]
 if id == '' then id = redis.call('HGET', KEYS[2], ARGV[2]) end
 local v = false
 if id then v = redis.call('HGET', KEYS[3], id) end
-return {m, v}`)
+return {m, v}`
 
 // KEYS: meta, stage, values. ARGV: SHA-1 of the meta the callback saw, new meta, number of stage
 // pairs, number of put pairs, stage pairs, put pairs, dropped ids. Every check runs before the
