@@ -47,7 +47,7 @@ func (s *Store) ClaimAndRead(ctx context.Context, nonce string, ttl time.Duratio
 			cmd = readVersionScript.Run(ctx, s.rdb, s.secretKeys(r.Name), r.VersionID, r.Stage)
 		}
 		f := &found[i]
-		f.Secret, f.Sealed, f.Err = s.versionOf(parent, r.Name, cmd)
+		f.Secret, f.Sealed, f.Err = s.versionOf(parent, r.Name, cmd, &s.decoded)
 	}
 	return true, found, nil
 }
@@ -66,6 +66,6 @@ func (s *Store) claimReadOne(parent, ctx context.Context, nonce string, ttl time
 	}
 	found := make([]core.VersionFound, 1)
 	f := &found[0]
-	f.Secret, f.Sealed, f.Err = s.versionOf(parent, r.Name, cmd)
+	f.Secret, f.Sealed, f.Err = s.versionOf(parent, r.Name, cmd, &s.decoded)
 	return true, found, nil
 }

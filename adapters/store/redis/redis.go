@@ -53,6 +53,7 @@ type Store struct {
 	// stripes serialise read-modify-write calls on one object inside this process, so concurrent
 	// requests of one function instance queue instead of failing each other's check-and-set.
 	stripes [64]chan struct{}
+	decoded decodedSecrets // the read path's (ClaimAndRead's) decoded metadata
 }
 
 // Open connects to the Redis at rawURL (no I/O happens until the first call):

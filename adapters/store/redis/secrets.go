@@ -168,11 +168,12 @@ func (s *Store) ReadVersion(ctx context.Context, name, versionID, stage string) 
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.versionOf(parent, name, readVersionScript.Run(ctx, s.rdb, s.secretKeys(name), versionID, stage))
+	return s.versionOf(parent, name, readVersionScript.Run(ctx, s.rdb, s.secretKeys(name), versionID, stage), nil)
 }
 
-// versionOf decodes what readVersionScript answered for name.
-func (s *Store) versionOf(parent context.Context, name string, cmd *redis.Cmd) (*core.Secret, []byte, error) {
+// versionOf decodes what readVersionScript answered for name: the metadata through decoded when
+// it is not nil (the value may then be shared), else afresh.
+func (s *Store) versionOf(parent context.Context, name string, cmd *redis.Cmd, decoded *decodedSecrets) (*core.Secret, []byte, error) {
 	res, err := cmd.Slice()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil, fmt.Errorf("secret %q: %w", name, core.ErrNotFound)
@@ -181,7 +182,12 @@ func (s *Store) versionOf(parent context.Context, name string, cmd *redis.Cmd) (
 		return nil, nil, s.fail(parent, "read version", err)
 	}
 	meta, _ := res[0].(string)
-	sec, err := decodeSecret(name, []byte(meta))
+	var sec *core.Secret
+	if decoded != nil {
+		sec, err = decoded.decode(name, meta)
+	} else {
+		sec, err = decodeSecret(name, []byte(meta))
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -80,4 +80,24 @@ func testClaimAndRead(t *testing.T, s core.Store) {
 	if fresh, found, err := s.ClaimAndRead(ctx, taken, time.Minute, reads[3:4]); err != nil || fresh || found != nil {
 		t.Fatalf("ClaimAndRead of a NonceOn nonce ClaimNonce took = %v, %v, %v; want not fresh", fresh, found, err)
 	}
+	// A store may keep what it decoded, but a read after a change sees the change, by either path.
+	for i, desc := range []string{"first", "second"} {
+		err := s.UpdateSecret(ctx, p+"a", func(sec *core.Secret) (core.SecretWrite, error) {
+			sec.Description = desc
+			return core.SecretWrite{Secret: sec}, nil
+		})
+		if err != nil {
+			t.Fatalf("UpdateSecret: %v", err)
+		}
+		lone := core.NonceOn(p+"a", p+"changed"+desc)
+		for _, c := range []struct {
+			nonce string
+			reads []core.VersionRead
+		}{{lone, reads[:1]}, {p + "changed" + desc, reads[:2]}} {
+			fresh, found, err := s.ClaimAndRead(ctx, c.nonce, time.Minute, c.reads)
+			if err != nil || !fresh || found[0].Err != nil || found[0].Secret.Description != desc {
+				t.Fatalf("ClaimAndRead %d of %d secrets after a change = %v, %+v, %v; want description %q", i, len(c.reads), fresh, found, err, desc)
+			}
+		}
+	}
 }
