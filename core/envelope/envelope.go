@@ -104,13 +104,33 @@ func Seal(kek []byte, keyID, keyVersion string, associatedData, plaintext []byte
 // Open authenticates and decrypts r with kek, the material of r.KeyID at r.KeyVersion. Any
 // authentication failure returns ErrAuthentication and no plaintext.
 func Open(kek []byte, r *Record, associatedData []byte) ([]byte, error) {
-	if r == nil {
-		return nil, errors.New("envelope: nil record")
+	k, err := NewKEK(kek)
+	if err != nil {
+		return nil, err
 	}
+	return k.Open(r, associatedData)
+}
+
+// KEK is a key encryption key (the 32-byte material of one key version) with its AES-GCM
+// instance built, for a caller that opens many records under the same key version. It holds no
+// state a call changes, so any number of goroutines may use one.
+type KEK struct{ wrapAEAD cipher.AEAD }
+
+// NewKEK prepares the material kek for opening records.
+func NewKEK(kek []byte) (*KEK, error) {
 	wrapAEAD, err := newWrapAEAD(kek)
 	if err != nil {
 		return nil, err
 	}
+	return &KEK{wrapAEAD}, nil
+}
+
+// Open is the package's Open with k's material.
+func (k *KEK) Open(r *Record, associatedData []byte) ([]byte, error) {
+	if r == nil {
+		return nil, errors.New("envelope: nil record")
+	}
+	wrapAEAD := k.wrapAEAD
 	aad := make([]byte, 0, r.headerLen()+len(associatedData))
 	aad = r.appendWrapAD(aad, associatedData)
 
