@@ -277,13 +277,51 @@ func casLoop(ctx context.Context, attempt func() (done bool, err error)) error {
 // names stay readable; anything else (braces or colons, which could move the hash tag or make
 // two names share a key) is base64url-encoded behind a '~', which no readable name contains.
 func esc(name string) string {
+	if readable(name) {
+		return name
+	}
+	var b strings.Builder
+	b.Grow(escLen(name))
+	writeEsc(&b, name)
+	return b.String()
+}
+
+// readable reports a name made of the characters Alibaba allows in secret names only.
+func readable(name string) bool {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_/+=.@-", c) >= 0) {
-			return "~" + base64.RawURLEncoding.EncodeToString([]byte(name))
+			return false
 		}
 	}
-	return name
+	return true
+}
+
+// escLen is len(esc(name)).
+func escLen(name string) int {
+	if readable(name) {
+		return len(name)
+	}
+	return 1 + base64.RawURLEncoding.EncodedLen(len(name))
+}
+
+// writeEsc writes esc(name) to b, so a key made of several parts costs one allocation.
+func writeEsc(b *strings.Builder, name string) {
+	if readable(name) {
+		b.WriteString(name)
+		return
+	}
+	b.WriteByte('~')
+	// 30 bytes (a multiple of 3: no padding between chunks) fit the stack copy a conversion of a
+	// string to a []byte that does not escape gets.
+	var chunk [40]byte
+	for len(name) > 0 {
+		n := min(len(name), 30)
+		m := base64.RawURLEncoding.EncodedLen(n)
+		base64.RawURLEncoding.Encode(chunk[:m], []byte(name[:n]))
+		b.Write(chunk[:m])
+		name = name[n:]
+	}
 }
 
 // secretKeys are the keys of one secret, all under the hash tag {s:NAME}: meta, stage, values.
@@ -331,8 +369,15 @@ func (s *Store) lockKeys(name string) []string {
 // names its credential (core.NonceBy) under the credential record's tag, so a signed call is
 // claimed on a master it reads from anyway; any other nonce has its own tag.
 func (s *Store) nonceKey(nonce string) string {
-	if secret, ok := core.NonceSecret(nonce); ok {
-		return s.prefix + "{s:" + esc(secret) + "}:n:" + esc(nonce)
+	if secret, ok := core.NonceSecret(nonce); ok { // every signed GetSecretValue: one allocation
+		var b strings.Builder
+		b.Grow(len(s.prefix) + len("{s:}:n:") + escLen(secret) + escLen(nonce))
+		b.WriteString(s.prefix)
+		b.WriteString("{s:")
+		writeEsc(&b, secret)
+		b.WriteString("}:n:")
+		writeEsc(&b, nonce)
+		return b.String()
 	}
 	if kind, id, ok := core.NonceCredential(nonce); ok {
 		return s.prefix + "{r:" + esc(kind) + ":" + esc(id) + "}:n:" + esc(nonce)
