@@ -135,10 +135,11 @@ func (h *Handler) Account(r *http.Request, start time.Time, id string, ip netip.
 		e := Classify(o.Err)
 		status, code = e.Status, e.Code
 	}
+	sourceIP := ipString(ip)
 	if h.Audit != nil {
 		rec := core.AuditRecord{
 			Time: start.UTC(), RequestID: id, AccessKeyID: o.Caller, ClaimedAccessKeyID: o.Claimed, Action: o.Action, Resources: o.Resources,
-			SourceIP: ipString(ip), Status: status, Code: code, Reason: o.Reason, Latency: time.Since(start),
+			SourceIP: sourceIP, Status: status, Code: code, Reason: o.Reason, Latency: time.Since(start),
 		}
 		// The record outlives a client that hangs up, but not the deadline.
 		if err := h.keep(context.WithoutCancel(r.Context()), rec); err != nil && h.AuditFailClosed {
@@ -153,7 +154,7 @@ func (h *Handler) Account(r *http.Request, start time.Time, id string, ip netip.
 	}
 	attrs := []slog.Attr{
 		slog.String("requestId", id), slog.String("action", o.Action), slog.String("accessKeyId", o.Caller),
-		slog.String("sourceIp", ipString(ip)), slog.Int("status", status), slog.Duration("latency", time.Since(start)),
+		slog.String("sourceIp", sourceIP), slog.Int("status", status), slog.Duration("latency", time.Since(start)),
 	}
 	if o.Reason != "" {
 		attrs = append(attrs, slog.String("reason", o.Reason))
