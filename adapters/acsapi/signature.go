@@ -216,9 +216,14 @@ func (v *Verifier) VerifyClientKey(ctx context.Context, id, toSign string, signa
 
 // matches reports, in constant time, whether the request's signature is the one secret makes.
 func (s *signed) matches(secret []byte) bool {
-	key := append(append(make([]byte, 0, len(secret)+len(s.keySuffix)), secret...), s.keySuffix...)
+	key := secret // hmac.New copies the key and changes nothing in it: no copy without a suffix
+	if s.keySuffix != "" {
+		key = append(append(make([]byte, 0, len(secret)+len(s.keySuffix)), secret...), s.keySuffix...)
+	}
 	mac := hmac.New(s.mac, key)
-	clear(key)
+	if s.keySuffix != "" {
+		clear(key)
+	}
 	mac.Write([]byte(s.toSign))
 	return hmac.Equal(mac.Sum(nil), s.signature)
 }
