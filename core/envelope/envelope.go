@@ -130,16 +130,16 @@ func (k *KEK) Open(r *Record, associatedData []byte) ([]byte, error) {
 	if r == nil {
 		return nil, errors.New("envelope: nil record")
 	}
-	wrapAEAD := k.wrapAEAD
-	aad := make([]byte, 0, r.headerLen()+len(associatedData))
-	aad = r.appendWrapAD(aad, associatedData)
-
-	var dk [keySize]byte
-	defer clear(dk[:])
-	if _, err := wrapAEAD.Open(dk[:0], nil, r.wrappedKey, aad); err != nil {
+	// One scratch allocation holds the data key (cleared on return) and the associated data, the
+	// header being the longer of the two strings.
+	buf := make([]byte, keySize+r.headerLen()+len(associatedData))
+	dk := buf[:keySize:keySize]
+	defer clear(dk)
+	aad := r.appendWrapAD(buf[keySize:keySize], associatedData)
+	if _, err := k.wrapAEAD.Open(dk[:0], nil, r.wrappedKey, aad); err != nil {
 		return nil, ErrAuthentication
 	}
-	valueAEAD, err := newAEAD(dk[:])
+	valueAEAD, err := newAEAD(dk)
 	if err != nil {
 		return nil, err
 	}
