@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/seed-4eefd85e/coffer/core"
@@ -49,7 +50,8 @@ func (d *decodedSecrets) decode(name, meta string) (*core.Secret, error) {
 			break
 		}
 	}
-	d.entries[name] = decodedSecret{meta: meta, sec: sec}
+	// A copy: meta may be a slice of a larger reply, which the entry must not keep alive.
+	d.entries[name] = decodedSecret{meta: strings.Clone(meta), sec: sec}
 	d.mu.Unlock()
 	return sec, nil
 }
