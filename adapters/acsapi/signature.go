@@ -3,7 +3,6 @@ package acsapi
 import (
 	"context"
 	"crypto"
-	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -59,9 +58,9 @@ type signed struct {
 	nonce       string
 	nonceName   string // where the nonce came from, for errors
 	timestamp   string
-	timeName    string           // where the timestamp came from, for errors
-	mac         func() hash.Hash // nil: an RSA signature (SHA256withRSA)
-	keySuffix   string           // appended to the secret to form the HMAC key
+	timeName    string   // where the timestamp came from, for errors
+	mac         *macHash // nil: an RSA signature (SHA256withRSA)
+	keySuffix   string   // appended to the secret to form the HMAC key
 	toSign      string
 	signature   []byte // as sent, decoded
 }
@@ -219,13 +218,9 @@ func (s *signed) matches(secret []byte) bool {
 	key := secret // hmac.New copies the key and changes nothing in it: no copy without a suffix
 	if s.keySuffix != "" {
 		key = append(append(make([]byte, 0, len(secret)+len(s.keySuffix)), secret...), s.keySuffix...)
+		defer clear(key)
 	}
-	mac := hmac.New(s.mac, key)
-	if s.keySuffix != "" {
-		clear(key)
-	}
-	mac.Write([]byte(s.toSign))
-	return hmac.Equal(mac.Sum(nil), s.signature)
+	return s.mac.equal(key, s.toSign, s.signature)
 }
 
 // MaxSkew is how far a request's timestamp may be from the server's clock, either way.
@@ -369,7 +364,7 @@ func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 		nonceName:   "x-acs-signature-nonce",
 		timestamp:   r.Header.Get("X-Acs-Date"),
 		timeName:    "x-acs-date",
-		mac:         sha256.New,
+		mac:         hmacSHA256,
 		toSign:      string(toSign[:]),
 		signature:   signature,
 	}, nil
@@ -530,7 +525,7 @@ func ClaimedKeyID(r *http.Request, req *Request) string {
 func parseRPC(r *http.Request, req *Request) (signed, error) {
 	p := req.Params
 	signature, err := base64.StdEncoding.DecodeString(p["Signature"])
-	mac := sha1.New
+	mac := hmacSHA1
 	switch p["SignatureMethod"] {
 	case "HMAC-SHA1":
 		if err != nil || len(signature) != sha1.Size {
