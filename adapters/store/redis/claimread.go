@@ -56,8 +56,7 @@ func (s *Store) ClaimAndRead(ctx context.Context, nonce string, ttl time.Duratio
 // one node and one round trip. The script either ran or did not, so any error but the absent
 // secret's is the claim's.
 func (s *Store) claimReadOne(parent, ctx context.Context, nonce string, ttl time.Duration, r core.VersionRead) (bool, []core.VersionFound, error) {
-	keys := append(s.secretKeys(r.Name), s.nonceKey(nonce))
-	cmd := claimReadScript.Run(ctx, s.rdb, keys, r.VersionID, r.Stage, ttlMillis(ttl))
+	cmd := claimReadScript.Run(ctx, s.rdb, s.claimKeys(r.Name, nonce), r.VersionID, r.Stage, ttlMillis(ttl))
 	if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return false, nil, s.fail(parent, "claim nonce", err)
 	}

@@ -325,15 +325,49 @@ func writeEsc(b *strings.Builder, name string) {
 }
 
 // secretKeys are the keys of one secret, all under the hash tag {s:NAME}: meta, stage, values.
-func (s *Store) secretKeys(name string) []string {
-	// One string holds the three, which are slices of it: the read path builds them per call.
-	e := esc(name)
-	all := s.prefix + "{s:" + e + "}:meta" + s.prefix + "{s:" + e + "}:stage" + s.prefix + "{s:" + e + "}:values"
-	tag := len(s.prefix) + len("{s:}:") + len(e)
-	meta, stage := tag+len("meta"), 2*tag+len("metastage")
-	keys := make([]string, 3, 4) // room for the nonce's key claimReadScript adds
-	keys[0], keys[1], keys[2] = all[:meta], all[meta:stage], all[stage:]
+func (s *Store) secretKeys(name string) []string { return s.claimKeys(name, "") }
+
+// claimKeys are secretKeys(name) and, for a nonce other than "", a fourth: nonceKey(nonce) of a
+// core.NonceOn nonce on name, as claimReadScript takes them. One string holds them all, which are
+// slices of it: the read path builds them per call.
+func (s *Store) claimKeys(name, nonce string) []string {
+	tag := len(s.prefix) + len("{s:}:") + escLen(name)
+	size := 3*tag + len("metastagevalues")
+	if nonce != "" {
+		size += tag + len("n:") + escLen(nonce)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, suffix := range [...]string{"meta", "stage", "values"} {
+		s.writeSecretTag(&b, name)
+		b.WriteString(suffix)
+	}
+	if nonce != "" {
+		s.writeNonceKey(&b, name, nonce)
+	}
+	all := b.String()
+	meta, stage, values := tag+len("meta"), 2*tag+len("metastage"), 3*tag+len("metastagevalues")
+	keys := make([]string, 3, 4)
+	keys[0], keys[1], keys[2] = all[:meta], all[meta:stage], all[stage:values]
+	if nonce != "" {
+		keys = append(keys, all[values:])
+	}
 	return keys
+}
+
+// writeSecretTag writes what every key of secret name starts with: P{s:NAME}:.
+func (s *Store) writeSecretTag(b *strings.Builder, name string) {
+	b.WriteString(s.prefix)
+	b.WriteString("{s:")
+	writeEsc(b, name)
+	b.WriteString("}:")
+}
+
+// writeNonceKey writes the key of nonce under secret's tag.
+func (s *Store) writeNonceKey(b *strings.Builder, secret, nonce string) {
+	s.writeSecretTag(b, secret)
+	b.WriteString("n:")
+	writeEsc(b, nonce)
 }
 
 // indexKeys are the listing index and its pending changes, under the tag {secrets}.
@@ -369,14 +403,10 @@ func (s *Store) lockKeys(name string) []string {
 // names its credential (core.NonceBy) under the credential record's tag, so a signed call is
 // claimed on a master it reads from anyway; any other nonce has its own tag.
 func (s *Store) nonceKey(nonce string) string {
-	if secret, ok := core.NonceSecret(nonce); ok { // every signed GetSecretValue: one allocation
+	if secret, ok := core.NonceSecret(nonce); ok { // one allocation (claimKeys makes it for a read)
 		var b strings.Builder
 		b.Grow(len(s.prefix) + len("{s:}:n:") + escLen(secret) + escLen(nonce))
-		b.WriteString(s.prefix)
-		b.WriteString("{s:")
-		writeEsc(&b, secret)
-		b.WriteString("}:n:")
-		writeEsc(&b, nonce)
+		s.writeNonceKey(&b, secret, nonce)
 		return b.String()
 	}
 	if kind, id, ok := core.NonceCredential(nonce); ok {
