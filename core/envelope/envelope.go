@@ -164,9 +164,15 @@ func Parse(record []byte) (*Record, error) {
 	d := decoder{buf: record[prefixSize:]}
 	keyID := d.field8("key id")
 	keyVersion := d.field8("key version")
+	// The two are one length byte apart: one string holds both (and that byte), one allocation.
+	var id, version string
+	if d.err == nil {
+		ids := string(record[prefixSize+1 : prefixSize+1+len(keyID)+1+len(keyVersion)])
+		id, version = ids[:len(keyID)], ids[len(ids)-len(keyVersion):]
+	}
 	r := &Record{
-		KeyID:      string(keyID),
-		KeyVersion: string(keyVersion),
+		KeyID:      id,
+		KeyVersion: version,
 		wrappedKey: d.field8("wrapped data key"),
 		nonce:      d.field8("nonce"),
 		ciphertext: d.field32("ciphertext"),
