@@ -331,7 +331,8 @@ func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 	canon.WriteByte('\n')
 	canon.WriteString(path)
 	canon.WriteByte('\n')
-	for i, k := range req.query.sortedKeys() {
+	var room [usualParams]string
+	for i, k := range req.query.sortedKeys(room[:]) {
 		if !plainName(k) {
 			return signed{}, errUnsignableName
 		}
@@ -552,7 +553,8 @@ func parseRPC(r *http.Request, req *Request) (signed, error) {
 	}
 
 	var params strings.Builder
-	keys := p.sortedKeys()
+	var room [usualParams]string
+	keys := p.sortedKeys(room[:])
 	raw := 0
 	for _, k := range keys {
 		raw += len(k) + len(p[k]) + 2
