@@ -34,8 +34,22 @@ type auditNoteKey struct{}
 // WithAuditReason gives ctx a slot in which the operation it serves may say why its call is out
 // of the ordinary; the protocol adapter reads *reason into the call's AuditRecord.Reason.
 func WithAuditReason(ctx context.Context) (context.Context, *string) {
-	reason := new(string)
-	return context.WithValue(ctx, auditNoteKey{}, reason), reason
+	c := &reasonCtx{Context: ctx}
+	return c, &c.reason
+}
+
+// reasonCtx is ctx with the slot, as context.WithValue(ctx, auditNoteKey{}, &reason) would
+// make it, in one allocation instead of two (the slot and the context): every call makes one.
+type reasonCtx struct {
+	context.Context
+	reason string
+}
+
+func (c *reasonCtx) Value(key any) any {
+	if key == (auditNoteKey{}) {
+		return &c.reason
+	}
+	return c.Context.Value(key)
 }
 
 // auditReason records reason in ctx's slot, if it has one.

@@ -23,7 +23,8 @@ type SignedRead struct {
 	NonceTTL   time.Duration
 }
 
-// ValueResult is one secret of a read: its value or why it failed.
+// ValueResult is one secret of a read: its value or why it failed. Value.Secret may be shared
+// with other reads (VersionFound): it is read, never changed.
 type ValueResult struct {
 	Value *SecretValue
 	Err   error

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"sync"
 	"time"
+
+	"github.com/seed-4eefd85e/coffer/core/envelope"
 )
 
 // maxCachedKeys bounds the unwrapped key material kept in memory per process.
@@ -24,8 +26,13 @@ type keyring struct {
 type keyringID struct{ kind, id, version string }
 
 // unwrapped is material with the wrapped bytes it came from: a lookup with other wrapped bytes
-// (a re-seeded access key, a restored key version) misses, so it is never served stale.
-type unwrapped struct{ wrapped, material []byte }
+// (a re-seeded access key, a restored key version) misses, so it is never served stale. kek is
+// a key version's material prepared for opening records, nil until the first open needs it; it
+// lives and dies with the entry.
+type unwrapped struct {
+	wrapped, material []byte
+	kek               *envelope.KEK
+}
 
 func newKeyring(root RootKey) *keyring {
 	return &keyring{root: root, cache: map[keyringID]unwrapped{}}
@@ -48,13 +55,41 @@ func (k *keyring) newVersion(ctx context.Context, keyID string, now time.Time) (
 		return KeyVersion{}, TemporarilyUnavailable("the root key", err)
 	}
 	v.WrappedMaterial = wrapped
-	k.put(keyringID{"material", keyID, v.ID}, unwrapped{wrapped, material})
+	k.put(keyringID{"material", keyID, v.ID}, unwrapped{wrapped: wrapped, material: material})
 	return v, nil
 }
 
 // material returns the unwrapped material of one key version.
 func (k *keyring) material(ctx context.Context, keyID string, v KeyVersion) ([]byte, error) {
 	return k.unwrap(ctx, keyringID{"material", keyID, v.ID}, v.WrappedMaterial, func() []byte { return materialAD(keyID, v.ID) })
+}
+
+// kek returns one key version's material prepared for opening records (envelope.KEK), built once
+// per cached material and kept beside it, so a record's open builds no AES-GCM instance for the
+// key version. Other wrapped bytes miss, as they do for material.
+func (k *keyring) kek(ctx context.Context, keyID string, v KeyVersion) (*envelope.KEK, error) {
+	id := keyringID{"material", keyID, v.ID}
+	k.mu.Lock()
+	e, ok := k.cache[id]
+	k.mu.Unlock()
+	if ok && e.kek != nil && bytes.Equal(e.wrapped, v.WrappedMaterial) {
+		return e.kek, nil
+	}
+	m, err := k.material(ctx, keyID, v)
+	if err != nil {
+		return nil, err
+	}
+	kek, err := envelope.NewKEK(m)
+	if err != nil {
+		return nil, &Error{Kind: KindInternal, Message: "a key version's material is not an AES-256 key", Err: err}
+	}
+	k.mu.Lock()
+	if e, ok := k.cache[id]; ok && bytes.Equal(e.wrapped, v.WrappedMaterial) {
+		e.kek = kek
+		k.cache[id] = e
+	}
+	k.mu.Unlock()
+	return kek, nil
 }
 
 // unwrap returns what the root key wrapped with the associated data ad gives, from the cache when
@@ -70,7 +105,7 @@ func (k *keyring) unwrap(ctx context.Context, id keyringID, wrapped []byte, ad f
 	if err != nil {
 		return nil, TemporarilyUnavailable("the root key", err)
 	}
-	k.put(id, unwrapped{wrapped, m})
+	k.put(id, unwrapped{wrapped: wrapped, material: m})
 	return m, nil
 }
 

@@ -197,7 +197,8 @@ type VersionRead struct {
 }
 
 // VersionFound is what one VersionRead found, as ReadVersion returns it; Err wraps ErrNotFound
-// when the secret is absent.
+// when the secret is absent. A ClaimAndRead's Secret may be shared with other reads of the same
+// stored metadata (a store may keep it decoded): it is read, never changed.
 type VersionFound struct {
 	Secret *Secret
 	Sealed []byte

@@ -235,11 +235,11 @@ func (s *Service) open(ctx context.Context, sec *Secret, versionID string, seale
 	if !ok {
 		return nil, &Error{Kind: KindInternal, Message: "a stored secret value names an unknown key version"}
 	}
-	kek, err := s.keys.material(ctx, key.ID, kv)
+	kek, err := s.keys.kek(ctx, key.ID, kv)
 	if err != nil {
 		return nil, err
 	}
-	pt, err := envelope.Open(kek, rec, envelope.AssociatedData(sec.InstanceID, sec.Name, versionID))
+	pt, err := kek.Open(rec, envelope.AssociatedData(sec.InstanceID, sec.Name, versionID))
 	if err != nil {
 		return nil, &Error{Kind: KindInternal, Message: "a stored secret value failed authentication", Err: err}
 	}

@@ -1,6 +1,7 @@
 package acsapi
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/seed-4eefd85e/coffer/core"
@@ -90,11 +91,18 @@ func Permission(action string, p Params) (string, []string, error) {
 		return core.AdminPermission, nil, nil
 	}
 	resources, err := of(p)
-	if a, ok := sameAs[action]; ok {
-		action = a
-	}
-	return "kms:" + action, resources, err
+	return permissionNames[action], resources, err
 }
+
+// permissionNames is the permission of each action in permissions, "kms:" + the action or the
+// action it is sameAs, made once rather than on every call.
+var permissionNames = func() map[string]string {
+	names := make(map[string]string, len(permissions))
+	for action := range permissions {
+		names[action] = "kms:" + cmp.Or(sameAs[action], action)
+	}
+	return names
+}()
 
 func fixed(resources ...string) resourcesOf {
 	return func(Params) ([]string, error) { return resources, nil }

@@ -301,12 +301,17 @@ func (p Params) Map(prefix string) map[string]string {
 	return out
 }
 
-// sortedKeys returns the parameter names in byte order, as both signature schemes sort them.
-func (p Params) sortedKeys() []string {
-	keys := make([]string, 0, len(p))
+// sortedKeys returns the parameter names in byte order, as both signature schemes sort them, in
+// room's array when it is large enough: a caller passing a stack array with room for a usual
+// request's parameters (usualParams) allocates nothing.
+func (p Params) sortedKeys(room []string) []string {
+	keys := slices.Grow(room[:0], len(p))
 	for k := range p {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	return keys
 }
+
+// usualParams is room for the parameters of most requests.
+const usualParams = 16

@@ -191,7 +191,12 @@ func NewRequestID() string {
 	hex.Encode(out[19:23], u[8:10])
 	out[23] = '-'
 	hex.Encode(out[24:], u[10:])
-	return string(bytes.ToUpper(out[:]))
+	for i, c := range out { // upper case in place: one allocation, the string
+		if 'a' <= c && c <= 'f' {
+			out[i] = c - 'a' + 'A'
+		}
+	}
+	return string(out[:])
 }
 
 // timeLayout is the only timestamp form Alibaba's responses use (UTC, second precision).

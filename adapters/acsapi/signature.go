@@ -3,7 +3,6 @@ package acsapi
 import (
 	"context"
 	"crypto"
-	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -59,9 +58,9 @@ type signed struct {
 	nonce       string
 	nonceName   string // where the nonce came from, for errors
 	timestamp   string
-	timeName    string           // where the timestamp came from, for errors
-	mac         func() hash.Hash // nil: an RSA signature (SHA256withRSA)
-	keySuffix   string           // appended to the secret to form the HMAC key
+	timeName    string   // where the timestamp came from, for errors
+	mac         *macHash // nil: an RSA signature (SHA256withRSA)
+	keySuffix   string   // appended to the secret to form the HMAC key
 	toSign      string
 	signature   []byte // as sent, decoded
 }
@@ -216,11 +215,12 @@ func (v *Verifier) VerifyClientKey(ctx context.Context, id, toSign string, signa
 
 // matches reports, in constant time, whether the request's signature is the one secret makes.
 func (s *signed) matches(secret []byte) bool {
-	key := append(append(make([]byte, 0, len(secret)+len(s.keySuffix)), secret...), s.keySuffix...)
-	mac := hmac.New(s.mac, key)
-	clear(key)
-	mac.Write([]byte(s.toSign))
-	return hmac.Equal(mac.Sum(nil), s.signature)
+	key := secret // hmac.New copies the key and changes nothing in it: no copy without a suffix
+	if s.keySuffix != "" {
+		key = append(append(make([]byte, 0, len(secret)+len(s.keySuffix)), secret...), s.keySuffix...)
+		defer clear(key)
+	}
+	return s.mac.equal(key, s.toSign, s.signature)
 }
 
 // MaxSkew is how far a request's timestamp may be from the server's clock, either way.
@@ -331,7 +331,8 @@ func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 	canon.WriteByte('\n')
 	canon.WriteString(path)
 	canon.WriteByte('\n')
-	for i, k := range req.query.sortedKeys() {
+	var room [usualParams]string
+	for i, k := range req.query.sortedKeys(room[:]) {
 		if !plainName(k) {
 			return signed{}, errUnsignableName
 		}
@@ -364,7 +365,7 @@ func parseACS3(r *http.Request, req *Request, fields string) (signed, error) {
 		nonceName:   "x-acs-signature-nonce",
 		timestamp:   r.Header.Get("X-Acs-Date"),
 		timeName:    "x-acs-date",
-		mac:         sha256.New,
+		mac:         hmacSHA256,
 		toSign:      string(toSign[:]),
 		signature:   signature,
 	}, nil
@@ -525,7 +526,7 @@ func ClaimedKeyID(r *http.Request, req *Request) string {
 func parseRPC(r *http.Request, req *Request) (signed, error) {
 	p := req.Params
 	signature, err := base64.StdEncoding.DecodeString(p["Signature"])
-	mac := sha1.New
+	mac := hmacSHA1
 	switch p["SignatureMethod"] {
 	case "HMAC-SHA1":
 		if err != nil || len(signature) != sha1.Size {
@@ -552,7 +553,8 @@ func parseRPC(r *http.Request, req *Request) (signed, error) {
 	}
 
 	var params strings.Builder
-	keys := p.sortedKeys()
+	var room [usualParams]string
+	keys := p.sortedKeys(room[:])
 	raw := 0
 	for _, k := range keys {
 		raw += len(k) + len(p[k]) + 2

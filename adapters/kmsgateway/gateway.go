@@ -42,7 +42,7 @@ func Wrap(api *acsapi.Handler) http.Handler { return &Handler{API: api} }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("x-kms-apiname") == "" {
+	if r.Header.Get("X-Kms-Apiname") == "" { // canonical already: Get need not make it so
 		h.API.ServeHTTP(w, r)
 		return
 	}

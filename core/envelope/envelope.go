@@ -104,22 +104,42 @@ func Seal(kek []byte, keyID, keyVersion string, associatedData, plaintext []byte
 // Open authenticates and decrypts r with kek, the material of r.KeyID at r.KeyVersion. Any
 // authentication failure returns ErrAuthentication and no plaintext.
 func Open(kek []byte, r *Record, associatedData []byte) ([]byte, error) {
-	if r == nil {
-		return nil, errors.New("envelope: nil record")
+	k, err := NewKEK(kek)
+	if err != nil {
+		return nil, err
 	}
+	return k.Open(r, associatedData)
+}
+
+// KEK is a key encryption key (the 32-byte material of one key version) with its AES-GCM
+// instance built, for a caller that opens many records under the same key version. It holds no
+// state a call changes, so any number of goroutines may use one.
+type KEK struct{ wrapAEAD cipher.AEAD }
+
+// NewKEK prepares the material kek for opening records.
+func NewKEK(kek []byte) (*KEK, error) {
 	wrapAEAD, err := newWrapAEAD(kek)
 	if err != nil {
 		return nil, err
 	}
-	aad := make([]byte, 0, r.headerLen()+len(associatedData))
-	aad = r.appendWrapAD(aad, associatedData)
+	return &KEK{wrapAEAD}, nil
+}
 
-	var dk [keySize]byte
-	defer clear(dk[:])
-	if _, err := wrapAEAD.Open(dk[:0], nil, r.wrappedKey, aad); err != nil {
+// Open is the package's Open with k's material.
+func (k *KEK) Open(r *Record, associatedData []byte) ([]byte, error) {
+	if r == nil {
+		return nil, errors.New("envelope: nil record")
+	}
+	// One scratch allocation holds the data key (cleared on return) and the associated data, the
+	// header being the longer of the two strings.
+	buf := make([]byte, keySize+r.headerLen()+len(associatedData))
+	dk := buf[:keySize:keySize]
+	defer clear(dk)
+	aad := r.appendWrapAD(buf[keySize:keySize], associatedData)
+	if _, err := k.wrapAEAD.Open(dk[:0], nil, r.wrappedKey, aad); err != nil {
 		return nil, ErrAuthentication
 	}
-	valueAEAD, err := newAEAD(dk[:])
+	valueAEAD, err := newAEAD(dk)
 	if err != nil {
 		return nil, err
 	}
@@ -144,9 +164,15 @@ func Parse(record []byte) (*Record, error) {
 	d := decoder{buf: record[prefixSize:]}
 	keyID := d.field8("key id")
 	keyVersion := d.field8("key version")
+	// The two are one length byte apart: one string holds both (and that byte), one allocation.
+	var id, version string
+	if d.err == nil {
+		ids := string(record[prefixSize+1 : prefixSize+1+len(keyID)+1+len(keyVersion)])
+		id, version = ids[:len(keyID)], ids[len(ids)-len(keyVersion):]
+	}
 	r := &Record{
-		KeyID:      string(keyID),
-		KeyVersion: string(keyVersion),
+		KeyID:      id,
+		KeyVersion: version,
 		wrappedKey: d.field8("wrapped data key"),
 		nonce:      d.field8("nonce"),
 		ciphertext: d.field32("ciphertext"),

@@ -53,6 +53,7 @@ type Store struct {
 	// stripes serialise read-modify-write calls on one object inside this process, so concurrent
 	// requests of one function instance queue instead of failing each other's check-and-set.
 	stripes [64]chan struct{}
+	decoded decodedSecrets // the read path's (ClaimAndRead's) decoded metadata
 }
 
 // Open connects to the Redis at rawURL (no I/O happens until the first call):
@@ -276,23 +277,97 @@ func casLoop(ctx context.Context, attempt func() (done bool, err error)) error {
 // names stay readable; anything else (braces or colons, which could move the hash tag or make
 // two names share a key) is base64url-encoded behind a '~', which no readable name contains.
 func esc(name string) string {
+	if readable(name) {
+		return name
+	}
+	var b strings.Builder
+	b.Grow(escLen(name))
+	writeEsc(&b, name)
+	return b.String()
+}
+
+// readable reports a name made of the characters Alibaba allows in secret names only.
+func readable(name string) bool {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_/+=.@-", c) >= 0) {
-			return "~" + base64.RawURLEncoding.EncodeToString([]byte(name))
+			return false
 		}
 	}
-	return name
+	return true
+}
+
+// escLen is len(esc(name)).
+func escLen(name string) int {
+	if readable(name) {
+		return len(name)
+	}
+	return 1 + base64.RawURLEncoding.EncodedLen(len(name))
+}
+
+// writeEsc writes esc(name) to b, so a key made of several parts costs one allocation.
+func writeEsc(b *strings.Builder, name string) {
+	if readable(name) {
+		b.WriteString(name)
+		return
+	}
+	b.WriteByte('~')
+	// 30 bytes (a multiple of 3: no padding between chunks) fit the stack copy a conversion of a
+	// string to a []byte that does not escape gets.
+	var chunk [40]byte
+	for len(name) > 0 {
+		n := min(len(name), 30)
+		m := base64.RawURLEncoding.EncodedLen(n)
+		base64.RawURLEncoding.Encode(chunk[:m], []byte(name[:n]))
+		b.Write(chunk[:m])
+		name = name[n:]
+	}
 }
 
 // secretKeys are the keys of one secret, all under the hash tag {s:NAME}: meta, stage, values.
-func (s *Store) secretKeys(name string) []string {
-	// One string holds the three, which are slices of it: the read path builds them per call.
-	e := esc(name)
-	all := s.prefix + "{s:" + e + "}:meta" + s.prefix + "{s:" + e + "}:stage" + s.prefix + "{s:" + e + "}:values"
-	tag := len(s.prefix) + len("{s:}:") + len(e)
-	meta, stage := tag+len("meta"), 2*tag+len("metastage")
-	return []string{all[:meta], all[meta:stage], all[stage:]}
+func (s *Store) secretKeys(name string) []string { return s.claimKeys(name, "") }
+
+// claimKeys are secretKeys(name) and, for a nonce other than "", a fourth: nonceKey(nonce) of a
+// core.NonceOn nonce on name, as claimReadScript takes them. One string holds them all, which are
+// slices of it: the read path builds them per call.
+func (s *Store) claimKeys(name, nonce string) []string {
+	tag := len(s.prefix) + len("{s:}:") + escLen(name)
+	size := 3*tag + len("metastagevalues")
+	if nonce != "" {
+		size += tag + len("n:") + escLen(nonce)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, suffix := range [...]string{"meta", "stage", "values"} {
+		s.writeSecretTag(&b, name)
+		b.WriteString(suffix)
+	}
+	if nonce != "" {
+		s.writeNonceKey(&b, name, nonce)
+	}
+	all := b.String()
+	meta, stage, values := tag+len("meta"), 2*tag+len("metastage"), 3*tag+len("metastagevalues")
+	keys := make([]string, 3, 4)
+	keys[0], keys[1], keys[2] = all[:meta], all[meta:stage], all[stage:values]
+	if nonce != "" {
+		keys = append(keys, all[values:])
+	}
+	return keys
+}
+
+// writeSecretTag writes what every key of secret name starts with: P{s:NAME}:.
+func (s *Store) writeSecretTag(b *strings.Builder, name string) {
+	b.WriteString(s.prefix)
+	b.WriteString("{s:")
+	writeEsc(b, name)
+	b.WriteString("}:")
+}
+
+// writeNonceKey writes the key of nonce under secret's tag.
+func (s *Store) writeNonceKey(b *strings.Builder, secret, nonce string) {
+	s.writeSecretTag(b, secret)
+	b.WriteString("n:")
+	writeEsc(b, nonce)
 }
 
 // indexKeys are the listing index and its pending changes, under the tag {secrets}.
@@ -328,8 +403,11 @@ func (s *Store) lockKeys(name string) []string {
 // names its credential (core.NonceBy) under the credential record's tag, so a signed call is
 // claimed on a master it reads from anyway; any other nonce has its own tag.
 func (s *Store) nonceKey(nonce string) string {
-	if secret, ok := core.NonceSecret(nonce); ok {
-		return s.prefix + "{s:" + esc(secret) + "}:n:" + esc(nonce)
+	if secret, ok := core.NonceSecret(nonce); ok { // one allocation (claimKeys makes it for a read)
+		var b strings.Builder
+		b.Grow(len(s.prefix) + len("{s:}:n:") + escLen(secret) + escLen(nonce))
+		s.writeNonceKey(&b, secret, nonce)
+		return b.String()
 	}
 	if kind, id, ok := core.NonceCredential(nonce); ok {
 		return s.prefix + "{r:" + esc(kind) + ":" + esc(id) + "}:n:" + esc(nonce)

@@ -29,15 +29,42 @@ for i = 3 + 2 * n, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
 return 1`)
 
 // KEYS: meta, stage, values. ARGV: version id or ”, stage. One round trip whether the version
-// is named by id or by stage; false when the secret is absent.
-var readVersionScript = redis.NewScript(`
+// is named by id or by stage; false when the secret is absent, else one string (splitRead): one
+// reply rather than an array of two costs the client fewer allocations.
+var readVersionScript = redis.NewScript(readVersionLua)
+
+// KEYS: meta, stage, values, nonce (under the secret's tag). ARGV: version id or ”, stage, the
+// nonce's ttl in ms. The nonce's SET NX PX, then readVersionScript's read: 0 when the nonce was
+// claimed before (nothing is read), else what readVersionScript answers.
+var claimReadScript = redis.NewScript(`
+if not redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[3]) then return 0 end` + readVersionLua)
+
+const readVersionLua = `
 local m = redis.call('GET', KEYS[1])
 if not m then return false end
 local id = ARGV[1]
 if id == '' then id = redis.call('HGET', KEYS[2], ARGV[2]) end
 local v = false
 if id then v = redis.call('HGET', KEYS[3], id) end
-return {m, v}`)
+if v then return '1' .. #m .. ':' .. m .. v end
+return '0' .. #m .. ':' .. m`
+
+// splitRead splits readVersionScript's answer for a present secret: '1' when the version was
+// found or '0', the metadata's length in decimal, ':', the metadata, then the sealed value.
+func splitRead(reply string) (meta string, sealed []byte, ok bool) {
+	if reply == "" || reply[0] != '0' && reply[0] != '1' {
+		return "", nil, false
+	}
+	digits, rest, ok := strings.Cut(reply[1:], ":")
+	n, err := strconv.Atoi(digits)
+	if !ok || err != nil || n < 0 || n > len(rest) {
+		return "", nil, false
+	}
+	if reply[0] == '1' {
+		sealed = []byte(rest[n:])
+	}
+	return rest[:n], sealed, true
+}
 
 // KEYS: meta, stage, values. ARGV: SHA-1 of the meta the callback saw, new meta, number of stage
 // pairs, number of put pairs, stage pairs, put pairs, dropped ids. Every check runs before the
@@ -160,27 +187,33 @@ func (s *Store) ReadVersion(ctx context.Context, name, versionID, stage string) 
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.versionOf(parent, name, readVersionScript.Run(ctx, s.rdb, s.secretKeys(name), versionID, stage))
+	return s.versionOf(parent, name, readVersionScript.Run(ctx, s.rdb, s.secretKeys(name), versionID, stage), nil)
 }
 
-// versionOf decodes what readVersionScript answered for name.
-func (s *Store) versionOf(parent context.Context, name string, cmd *redis.Cmd) (*core.Secret, []byte, error) {
-	res, err := cmd.Slice()
+// versionOf decodes what readVersionScript answered for name: the metadata through decoded when
+// it is not nil (the value may then be shared), else afresh.
+func (s *Store) versionOf(parent context.Context, name string, cmd *redis.Cmd, decoded *decodedSecrets) (*core.Secret, []byte, error) {
+	reply, err := cmd.Text()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil, fmt.Errorf("secret %q: %w", name, core.ErrNotFound)
 	}
 	if err != nil {
 		return nil, nil, s.fail(parent, "read version", err)
 	}
-	meta, _ := res[0].(string)
-	sec, err := decodeSecret(name, []byte(meta))
+	meta, sealed, ok := splitRead(reply)
+	if !ok {
+		return nil, nil, fmt.Errorf("redis store: read secret %q: a malformed reply", name)
+	}
+	var sec *core.Secret
+	if decoded != nil {
+		sec, err = decoded.decode(name, meta)
+	} else {
+		sec, err = decodeSecret(name, []byte(meta))
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	if v, ok := res[1].(string); ok {
-		return sec, []byte(v), nil
-	}
-	return sec, nil, nil
+	return sec, sealed, nil
 }
 
 // UpdateSecret implements core.SecretStore as check-and-set: read the meta, run fn, then one
