@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +23,8 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/seed-4eefd85e/coffer/adapters/rotators/generic"
 )
 
 // awsClient is AWS's own Secrets Manager SDK pointed at endpoint, signing as id, with no retries
@@ -803,5 +807,68 @@ func testAWSKeyFailures(t *testing.T, b backend) {
 	ok(admin.EnableKey(&kms.EnableKeyRequest{KeyId: tea.String(key)})).must(t)
 	if got := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("locked")})).must(t); aws.ToString(got.SecretString) != "v" {
 		t.Fatalf("read after the key is enabled again: %+v", got)
+	}
+}
+
+// TestAWSRotateSecret: RotateSecret through AWS's SDK runs Coffer's rotator for the secret (a
+// Generic one: a generated password, a webhook told to apply it). While the webhook holds apply,
+// the new version is AWSPENDING and AWSCURRENT still the old one; once it answers, the new
+// version is AWSCURRENT and the old one AWSPREVIOUS.
+func TestAWSRotateSecret(t *testing.T) { forEachBackend(t, testAWSRotateSecret) }
+
+func testAWSRotateSecret(t *testing.T, b backend) {
+	s := b.start(t, nil)
+	ctx := context.Background()
+	admin := s.client(t, "")
+	release := make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var call generic.Call
+		body, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(body, &call)
+		if call.Step == "apply" {
+			<-release
+		}
+	}))
+	defer hook.Close()
+	ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("hook-key"), VersionId: tea.String("v1"), SecretData: tea.String("hook-signing-secret-0123")})).must(t)
+	ok(admin.CreateSecret(&kms.CreateSecretRequest{
+		SecretName: tea.String("rotated"), VersionId: tea.String("v1"), SecretData: tea.String("initial"),
+		ExtendedConfig: map[string]any{"CustomData": map[string]any{"Generator": map[string]any{"PasswordLength": 24}, "WebhookUrl": hook.URL, "WebhookSecretName": "hook-key"}},
+	})).must(t)
+
+	c := awsClient(s.url, adminID, adminSecret)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("rotated"), ClientRequestToken: aws.String("r1")})
+		done <- err
+	}()
+	stages := func() map[string][]string {
+		return ok(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("rotated")})).must(t).VersionIdsToStages
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(stages()["r1"], []string{"AWSPENDING"}) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("no AWSPENDING version while apply is held: %v", stages())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("rotated")})).must(t); aws.ToString(got.SecretString) != "initial" {
+		t.Fatalf("AWSCURRENT during the rotation = %q, want the old value", aws.ToString(got.SecretString))
+	}
+	pending := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("rotated"), VersionStage: aws.String("AWSPENDING")}))
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("RotateSecret: %v", err)
+	}
+	cur := ok(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("rotated")})).must(t)
+	if aws.ToString(cur.VersionId) != "r1" || len(aws.ToString(cur.SecretString)) != 24 || !slices.Equal(cur.VersionStages, []string{"AWSCURRENT"}) {
+		t.Fatalf("after the rotation: version %q, value of %d characters, stages %v", aws.ToString(cur.VersionId), len(aws.ToString(cur.SecretString)), cur.VersionStages)
+	}
+	if p := pending.must(t); aws.ToString(p.SecretString) != aws.ToString(cur.SecretString) {
+		t.Fatal("the AWSPENDING value read during the rotation is not the one promoted")
+	}
+	if got := stages(); !slices.Equal(got["v1"], []string{"AWSPREVIOUS"}) {
+		t.Fatalf("stages after the rotation: %v", got)
 	}
 }
