@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/seed-4eefd85e/coffer/core"
@@ -133,9 +135,15 @@ func WriteError(w http.ResponseWriter, r *http.Request, requestID string, err er
 // is a bug and answers InternalFailure.
 func WriteJSON(w http.ResponseWriter, r *http.Request, status int, requestID string, body any) {
 	if a, ok := body.(fieldsAppender); ok {
-		out := make([]byte, 0, len(`{"RequestId":"",}`)+len(requestID)+a.fieldsSize())
+		buf := answers.Get().(*[]byte)
+		out := slices.Grow((*buf)[:0], len(`{"RequestId":"",}`)+len(requestID)+a.fieldsSize())
 		out = jsonstr.Append(append(out, `{"RequestId":`...), requestID, false)
-		write(w, status, append(a.appendFields(append(out, ',')), '}'))
+		out = append(a.appendFields(append(out, ',')), '}')
+		write(w, status, out) // every ResponseWriter here copies what it is given
+		// The answer may hold a secret value: wiped before another answer reuses the memory.
+		clear(out)
+		*buf = out[:0]
+		answers.Put(buf)
 		return
 	}
 	fields := []byte("{}")
@@ -157,6 +165,9 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, status int, requestID str
 	}
 	write(w, status, append(out, fields[1:]...))
 }
+
+// answers are the buffers hand-laid answers are written into, reused across calls.
+var answers = sync.Pool{New: func() any { return new([]byte) }}
 
 func write(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
