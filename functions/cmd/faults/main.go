@@ -95,7 +95,7 @@ func main() {
 	flag.StringVar(&c.secret, "secret", "", "admin access key secret (default $COFFER_ADMIN_ACCESS_KEY_SECRET)")
 	flag.IntVar(&c.secrets, "secrets", 30, "drill secrets, spread over every master")
 	flag.IntVar(&c.readers, "readers", 6, "concurrent readers")
-	flag.IntVar(&c.keys, "keys", 1, "reader access keys per master")
+	flag.IntVar(&c.keys, "keys", 1, "reader access keys per master (per server: sentinel, network)")
 	flag.DurationVar(&c.before, "before", 3*time.Second, "load before the kill")
 	flag.DurationVar(&c.after, "after", 5*time.Second, "load after the promotion")
 	flag.DurationVar(&c.recover, "recover", 2*time.Second, "bound: served again this long after the promotion")
