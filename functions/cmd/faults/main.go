@@ -29,8 +29,8 @@
 //     its writes are fenced out (fence.go);
 //   - skew: instances whose clocks disagree (COFFER_LOCAL_CLOCK_OFFSET): signature windows,
 //     replays, leases and deletion windows (skew.go);
-//   - soak: mixed calls at a fixed -rate for -after, the first period compared with the last
-//     (soak.go).
+//   - soak: mixed calls at -share (80%) of the peak it measures first (or -rate) for -after, the
+//     first period compared with the last (soak.go).
 //
 // Drill sentinel runs on a Sentinel-managed primary the script started (-redis, its Sentinel URL;
 // -nodes, the folder of its pid files), with one Coffer on it: kill -9 the primary under load
@@ -81,6 +81,8 @@ type config struct {
 
 	// The soak.
 	rate, periods int
+	peak          time.Duration
+	share         float64
 }
 
 func main() {
@@ -108,7 +110,9 @@ func main() {
 	flag.StringVar(&c.postgres, "postgres", "", "rotation drill: a PostgreSQL superuser URL (default $COFFER_TEST_POSTGRES_URL)")
 	flag.StringVar(&c.mariadb, "mariadb", "", "rotation drill: a MariaDB administrator URL, optional (default $COFFER_TEST_MARIADB_URL)")
 	flag.DurationVar(&c.resume, "resume", 10*time.Second, "rotation drill bound: resumed this long after the new process serves")
-	flag.IntVar(&c.rate, "rate", 200, "soak: calls per second")
+	flag.IntVar(&c.rate, "rate", 0, "soak: calls per second (0: -share of the peak a closed-loop burst of -peak reaches first)")
+	flag.DurationVar(&c.peak, "peak", 5*time.Second, "soak: how long the burst that measures the peak runs")
+	flag.Float64Var(&c.share, "share", 0.8, "soak: the share of the peak it runs at")
 	flag.IntVar(&c.periods, "periods", 6, "soak: periods the run is cut into, the first compared with the last")
 	flag.Parse()
 	// Read after parsing, not as the flags' defaults: a usage message prints defaults, and these
