@@ -83,6 +83,7 @@ type config struct {
 	rate, periods int
 	peak          time.Duration
 	share         float64
+	flat          bool
 }
 
 func main() {
@@ -114,6 +115,7 @@ func main() {
 	flag.DurationVar(&c.peak, "peak", 5*time.Second, "soak: how long the burst that measures the peak runs")
 	flag.Float64Var(&c.share, "share", 0.8, "soak: the share of the peak it runs at")
 	flag.IntVar(&c.periods, "periods", 6, "soak: periods the run is cut into, the first compared with the last")
+	flag.BoolVar(&c.flat, "flat", false, "soak: bound p99 and RSS of the last period by the first's (else shown only)")
 	flag.Parse()
 	// Read after parsing, not as the flags' defaults: a usage message prints defaults, and these
 	// hold credentials.

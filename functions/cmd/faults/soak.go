@@ -24,8 +24,10 @@ import (
 // than the SDK) may be out of this client's reach on this machine. The rate is held open-loop:
 // calls are scheduled every 10 ms whether or not the earlier ones have been answered, and each
 // call's latency counts from its scheduled moment, so a Coffer that falls behind shows it. The
-// run is cut into -periods; the first period and the last are compared: p99 within 1.2x, the
-// process's RSS within 10%, its open files (connections: what leaked goroutines blocked on the
+// run is cut into -periods; the first period and the last are compared: with -flat (--long) p99
+// within 1.2x and the process's RSS within 10% (without it both are shown only: over a minute on a
+// shared machine p99 of milliseconds moves by half with the neighbours' load, and RSS grows as
+// pools and caches warm up, so a bound there would judge the machine, not Coffer), its open files (connections: what leaked goroutines blocked on the
 // network would hold) at most fdSlack more, and its goroutines at most goroutineSlack more.
 // Goroutines are counted in the Go runtime's own scheduler trace (schedTrace, written to the
 // process's stderr), so Coffer needs no debug endpoint for them; its threads are shown, not
@@ -318,12 +320,17 @@ func drillSoak(c config) (bool, error) {
 	p99First, p99Last := first.p99(), last.p99()
 	p99Ratio := float64(p99Last) / float64(max(p99First, time.Microsecond))
 	rssRatio := float64(last.rss) / float64(max(first.rss, 1))
-	pass := alive && failed == 0 && burstFailed == 0 && dropped.Load() == 0 && p99Ratio <= 1.2 && rssRatio <= 1.1 &&
+	flat := p99Ratio <= 1.2 && rssRatio <= 1.1
+	pass := alive && failed == 0 && burstFailed == 0 && dropped.Load() == 0 && (flat || !c.flat) &&
 		last.fds <= first.fds+fdSlack && last.goroutines <= first.goroutines+goroutineSlack
+	bounds := "bound 1.2x and 1.1x"
+	if !c.flat {
+		bounds = "shown, not bounded without --long"
+	}
 	achieved := float64(calls.Load()) / time.Since(start).Seconds()
-	fmt.Printf("%s: %s: %s at %d calls/s (achieved %.0f/s, one in ten a write), %d clients: %d calls, %d failed, %d dropped (bound 0 each); p99 first period %s, last %s (%.2fx, bound 1.2x); RSS %d kB then %d kB (%.2fx, bound 1.1x); open files %d then %d (bound: %d more at most); goroutines %d then %d (bound: %d more at most); threads %d then %d; process %s\n",
+	fmt.Printf("%s: %s: %s at %d calls/s (achieved %.0f/s, one in ten a write), %d clients: %d calls, %d failed, %d dropped (bound 0 each); p99 first period %s, last %s (%.2fx); RSS %d kB then %d kB (%.2fx) (%s); open files %d then %d (bound: %d more at most); goroutines %d then %d (bound: %d more at most); threads %d then %d; process %s\n",
 		c.drill, verdictText(pass), secs(c.after), rate, achieved, len(clients), calls.Load(), failed, dropped.Load(),
-		ms(p99First), ms(p99Last), p99Ratio, first.rss, last.rss, rssRatio, first.fds, last.fds, fdSlack,
+		ms(p99First), ms(p99Last), p99Ratio, first.rss, last.rss, rssRatio, bounds, first.fds, last.fds, fdSlack,
 		first.goroutines, last.goroutines, goroutineSlack, first.threads, last.threads, aliveText(!alive))
 	for _, e := range []error{burstErr, firstErr} {
 		if e != nil {
