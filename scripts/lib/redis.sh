@@ -124,11 +124,15 @@ redis_create_cluster() {
 }
 
 # redis_start_sentinel DIR PORT NAME PRIMARY_PORT starts a sentinel watching the primary NAME:
-# quorum 2, a primary silent for 1 s is down, and a failover that stalls is retried after 3 s.
+# quorum 2, a primary silent for 2 s is down, and a failover that stalls is retried after 3 s.
+# Not 1 s: a sentinel pings and reconnects once a second, and on a switch it starts timing the
+# new primary before its first reconnection, which may come a second later; with 1 s it then
+# judged the healthy new primary down and, a second replica being there, failed over again
+# (scripts/faults, Sentinel drill).
 redis_start_sentinel() {
 	local dir=$1 port=$2 name=$3 primary=$4
 	# The sentinel rewrites its file with what it learns (replicas, other sentinels, epochs).
-	printf '%s\n' "sentinel monitor $name 127.0.0.1 $primary 2" "sentinel down-after-milliseconds $name 1000" \
+	printf '%s\n' "sentinel monitor $name 127.0.0.1 $primary 2" "sentinel down-after-milliseconds $name 2000" \
 		"sentinel failover-timeout $name 3000" "sentinel parallel-syncs $name 1" >"$dir/sentinel-$port.conf" || return
 	redis-server "$dir/sentinel-$port.conf" --sentinel --port "$port" --bind 127.0.0.1 --dir "$dir" \
 		--daemonize yes --pidfile "$dir/redis-$port.pid" --logfile "$dir/redis-$port.log" || return

@@ -29,8 +29,8 @@
 //     its writes are fenced out (fence.go);
 //   - skew: instances whose clocks disagree (COFFER_LOCAL_CLOCK_OFFSET): signature windows,
 //     replays, leases and deletion windows (skew.go);
-//   - soak: mixed calls at a fixed -rate for -after, the first period compared with the last
-//     (soak.go).
+//   - soak: mixed calls at -share (80%) of the peak it measures first (or -rate) for -after, the
+//     first period compared with the last (soak.go).
 //
 // Drill sentinel runs on a Sentinel-managed primary the script started (-redis, its Sentinel URL;
 // -nodes, the folder of its pid files), with one Coffer on it: kill -9 the primary under load
@@ -81,6 +81,9 @@ type config struct {
 
 	// The soak.
 	rate, periods int
+	peak          time.Duration
+	share         float64
+	flat          bool
 }
 
 func main() {
@@ -95,7 +98,7 @@ func main() {
 	flag.StringVar(&c.secret, "secret", "", "admin access key secret (default $COFFER_ADMIN_ACCESS_KEY_SECRET)")
 	flag.IntVar(&c.secrets, "secrets", 30, "drill secrets, spread over every master")
 	flag.IntVar(&c.readers, "readers", 6, "concurrent readers")
-	flag.IntVar(&c.keys, "keys", 1, "reader access keys per master")
+	flag.IntVar(&c.keys, "keys", 1, "reader access keys per master (per server: sentinel, network)")
 	flag.DurationVar(&c.before, "before", 3*time.Second, "load before the kill")
 	flag.DurationVar(&c.after, "after", 5*time.Second, "load after the promotion")
 	flag.DurationVar(&c.recover, "recover", 2*time.Second, "bound: served again this long after the promotion")
@@ -108,8 +111,11 @@ func main() {
 	flag.StringVar(&c.postgres, "postgres", "", "rotation drill: a PostgreSQL superuser URL (default $COFFER_TEST_POSTGRES_URL)")
 	flag.StringVar(&c.mariadb, "mariadb", "", "rotation drill: a MariaDB administrator URL, optional (default $COFFER_TEST_MARIADB_URL)")
 	flag.DurationVar(&c.resume, "resume", 10*time.Second, "rotation drill bound: resumed this long after the new process serves")
-	flag.IntVar(&c.rate, "rate", 200, "soak: calls per second")
+	flag.IntVar(&c.rate, "rate", 0, "soak: calls per second (0: -share of the peak a closed-loop burst of -peak reaches first)")
+	flag.DurationVar(&c.peak, "peak", 5*time.Second, "soak: how long the burst that measures the peak runs")
+	flag.Float64Var(&c.share, "share", 0.8, "soak: the share of the peak it runs at")
 	flag.IntVar(&c.periods, "periods", 6, "soak: periods the run is cut into, the first compared with the last")
+	flag.BoolVar(&c.flat, "flat", false, "soak: bound p99 and RSS of the last period by the first's (else shown only)")
 	flag.Parse()
 	// Read after parsing, not as the flags' defaults: a usage message prints defaults, and these
 	// hold credentials.

@@ -306,7 +306,7 @@ func networkRedis(c config) (bool, error) {
 	defer rds.kill()
 	defer rp.close()
 	defer p.kill()
-	w, err := flatWorld(p.endpoint, admin, c.secrets)
+	w, err := flatWorld(p.endpoint, admin, c.secrets, c.keys)
 	if err != nil {
 		return false, err
 	}
