@@ -15,11 +15,18 @@ import (
 // TestOpenAPIFidelity calls, through the official SDK, the parts of Alibaba's API that real
 // clients send as Alibaba serves them: secrets named by ARN, BatchGetSecretValue's SecretsList and
 // DryRun (issue 15, section 2).
-func TestOpenAPIFidelity(t *testing.T) { forEachBackend(t, testOpenAPIFidelity) }
+func TestOpenAPIFidelity(t *testing.T) {
+	// Both of the Go SDK's signature modes, as issue 15 asks: ACS3 (the default) and RPC v1.
+	for name, mode := range map[string]string{"ACS3": "", "RPC": "v2"} {
+		t.Run(name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b backend) { testOpenAPIFidelity(t, b, mode) })
+		})
+	}
+}
 
-func testOpenAPIFidelity(t *testing.T, b backend) {
+func testOpenAPIFidelity(t *testing.T, b backend, mode string) {
 	s := b.start(t, nil)
-	admin := s.client(t, "")
+	admin := s.client(t, mode)
 	created := ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("fid/db"), VersionId: tea.String("v1"), SecretData: tea.String("first value")})).must(t)
 	ok(admin.PutSecretValue(&kms.PutSecretValueRequest{SecretName: tea.String("fid/db"), VersionId: tea.String("v2"), SecretData: tea.String("second value")})).must(t)
 	ok(admin.CreateSecret(&kms.CreateSecretRequest{SecretName: tea.String("fid/denied"), VersionId: tea.String("v1"), SecretData: tea.String("denied value"),
