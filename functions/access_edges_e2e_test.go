@@ -111,7 +111,7 @@ func TestFailedSignatureAudited(t *testing.T) {
 }
 
 // TestSecretARNs: a secret named by ARN is the same secret, with the same authorization, in
-// every action, the batch read included.
+// every action, the batch read and the writes included.
 func TestSecretARNs(t *testing.T) {
 	e := newEdges(t, newBackend(t, "embedded"))
 	e.secret(t, "app/db", "db-value")
@@ -140,6 +140,24 @@ func TestSecretARNs(t *testing.T) {
 			t.Fatalf("BatchGetSecretValue by ARN: %s", got)
 		}
 	}
+	// Writes by ARN act on, and are authorized as, the secret the ARN names.
+	mgr := e.s.via(t, e.grant(t, "mgr", []string{"CofferSecretManager"}, []string{"secret/app/*"}), "", "")
+	ok(mgr.PutSecretValue(&kms.PutSecretValueRequest{SecretName: tea.String(arn("app/db")), VersionId: tea.String("v2"), SecretData: tea.String("db-two")})).must(t)
+	ok(mgr.UpdateSecretVersionStage(&kms.UpdateSecretVersionStageRequest{SecretName: tea.String(arn("app/db")), VersionStage: tea.String("ACSCurrent"), MoveToVersion: tea.String("v1")})).must(t)
+	ok(mgr.UpdateSecret(&kms.UpdateSecretRequest{SecretName: tea.String(arn("app/db")), Description: tea.String("by arn")})).must(t)
+	d := ok(e.admin.DescribeSecret(&kms.DescribeSecretRequest{SecretName: tea.String("app/db")})).must(t).Body
+	cur := ok(e.admin.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String("app/db")})).must(t).Body
+	if tea.StringValue(d.Description) != "by arn" || tea.StringValue(cur.VersionId) != "v1" {
+		t.Fatalf("writes by ARN: description %q, ACSCurrent %q", tea.StringValue(d.Description), tea.StringValue(cur.VersionId))
+	}
+	ok(mgr.DeleteSecret(&kms.DeleteSecretRequest{SecretName: tea.String(arn("app/db")), RecoveryWindowInDays: tea.String("7")})).must(t)
+	ok(mgr.RestoreSecret(&kms.RestoreSecretRequest{SecretName: tea.String(arn("app/db"))})).must(t)
+	_, err := mgr.PutSecretValue(&kms.PutSecretValueRequest{SecretName: tea.String(arn("other/db")), VersionId: tea.String("v2"), SecretData: tea.String("x")})
+	wantCode(t, err, 403, "Forbidden.NoPermission")
+	_, err = mgr.DeleteSecret(&kms.DeleteSecretRequest{SecretName: tea.String(arn("other/db")), ForceDeleteWithoutRecovery: tea.String("true")})
+	wantCode(t, err, 403, "Forbidden.NoPermission")
+	ok(e.admin.GetSecretValue(&kms.GetSecretValueRequest{SecretName: tea.String("other/db")})).must(t)
+
 	// The batch tag actions take ARNs in ResourceId.N as they are authorized.
 	ok(call(e.admin, "TagResources", map[string]string{"ResourceType": "secret", "ResourceId.1": arn("app/db"), "Tag.1.Key": "team", "Tag.1.Value": "a"})).must(t)
 	tags := jsonOf(ok(call(e.admin, "ListTagResources", map[string]string{"ResourceType": "secret", "ResourceId.1": "app/db"})).must(t))
