@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/seed-4eefd85e/coffer/internal/httpbuf"
 )
 
 // HTTPHandler adapts h to API Gateway HTTP API (payload format 2.0) and Function URL events,
@@ -22,9 +24,9 @@ func HTTPHandler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRe
 			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest, Body: err.Error(),
 				Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8"}}, nil
 		}
-		w := &responseWriter{header: http.Header{}}
+		w := httpbuf.New()
 		h.ServeHTTP(w, r)
-		return w.response(), nil
+		return response(w), nil
 	}
 }
 
@@ -75,40 +77,22 @@ type errBadEvent string
 
 func (e errBadEvent) Error() string { return "bad HTTP event: " + string(e) }
 
-// responseWriter collects a response; a Lambda answer is one JSON document, so nothing streams.
-type responseWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *responseWriter) Header() http.Header { return w.header }
-
-func (w *responseWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-func (w *responseWriter) Write(b []byte) (int, error) {
+// response is the Lambda answer of what w collected; a Lambda answer is one JSON document, so
+// nothing streams.
+func response(w *httpbuf.Writer) events.APIGatewayV2HTTPResponse {
 	w.WriteHeader(http.StatusOK)
-	return w.body.Write(b)
-}
-
-func (w *responseWriter) response() events.APIGatewayV2HTTPResponse {
-	w.WriteHeader(http.StatusOK)
-	resp := events.APIGatewayV2HTTPResponse{StatusCode: w.status, Headers: map[string]string{}}
-	for k, vs := range w.header {
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: w.Status, Headers: map[string]string{}}
+	for k, vs := range w.Head {
 		if k == "Set-Cookie" {
 			resp.Cookies = append(resp.Cookies, vs...)
 			continue
 		}
 		resp.Headers[k] = strings.Join(vs, ",")
 	}
-	if w.body.Len() > 0 && !textual(w.header.Get("Content-Type")) {
-		resp.Body, resp.IsBase64Encoded = base64.StdEncoding.EncodeToString(w.body.Bytes()), true
+	if w.Body.Len() > 0 && !textual(w.Head.Get("Content-Type")) {
+		resp.Body, resp.IsBase64Encoded = base64.StdEncoding.EncodeToString(w.Body.Bytes()), true
 	} else {
-		resp.Body = w.body.String()
+		resp.Body = w.Body.String()
 	}
 	return resp
 }
