@@ -20,8 +20,9 @@ import (
 // calls for -after (60 s; 10 min with --long): GetSecretValue of about 20 secrets, one call in
 // ten a PutSecretValue of a new version. The rate is -share (80%) of the peak the drill measures
 // first with the same mix, clients and server (a closed-loop burst of -peak), unless -rate sets
-// it (the short mode does): a rate measured elsewhere (scripts/bench's loadgen, a cheaper client
-// than the SDK) may be out of this client's reach on this machine. The rate is held open-loop:
+// it (the short mode does; the burst still runs, to fill the Redis pool before the first period):
+// a rate measured elsewhere (scripts/bench's loadgen, a cheaper client than the SDK) may be out
+// of this client's reach on this machine. The rate is held open-loop:
 // calls are scheduled every 10 ms whether or not the earlier ones have been answered, and each
 // call's latency counts from its scheduled moment, so a Coffer that falls behind shows it. The
 // run is cut into -periods; the first period and the last are compared: with -flat (--long) p99
@@ -224,13 +225,17 @@ func drillSoak(c config) (bool, error) {
 		}
 	}
 	var writes atomic.Int64
-	rate, peakRate, burstFailed := c.rate, 0.0, 0
-	var burstErr error
+	// The burst runs with -rate too: it fills the Redis pool (it grows on demand up to its size),
+	// so that the first period's open files count it full and growth past it is a leak.
+	peakRate, burstFailed, burstErr := peak(clients, names, &writes, c.peak)
+	rate := c.rate
 	if rate == 0 {
-		peakRate, burstFailed, burstErr = peak(clients, names, &writes, c.peak)
 		rate = max(1, int(peakRate*c.share))
 		fmt.Printf("%s: peak %.0f calls/s (closed loop, %d clients, %s, %d failed); the soak runs at %.0f%% of it, %d calls/s\n",
 			c.drill, peakRate, soakClients, secs(c.peak), burstFailed, c.share*100, rate)
+	} else {
+		fmt.Printf("%s: warm-up burst %.0f calls/s (closed loop, %d clients, %s, %d failed); the soak runs at -rate %d calls/s\n",
+			c.drill, peakRate, soakClients, secs(c.peak), burstFailed, rate)
 	}
 	// Only traces begun once the soak runs: the part of one written before is not counted.
 	st, err := os.Stat(log)
@@ -343,9 +348,9 @@ func drillSoak(c config) (bool, error) {
 		gs = append(gs, strconv.Itoa(per.goroutines))
 	}
 	fmt.Printf("%s: p99 by period: %s; goroutines by period (the fewest): %s\n", c.drill, strings.Join(curve, ", "), strings.Join(gs, ", "))
-	peakText := "(rate set)"
-	if peakRate > 0 {
-		peakText = fmt.Sprintf("%.0f", peakRate)
+	peakText := fmt.Sprintf("%.0f", peakRate)
+	if c.rate != 0 {
+		peakText += " (warm-up; rate set)"
 	}
 	appendRow(c.table, fmt.Sprintf("| %s | %s | %s | %s | %d (%.0f achieved) | %d | %d | %d | %s → %s (%.2fx) | %.1f → %.1f MiB (%.2fx) | %d → %d | %d → %d | %d → %d |\n",
 		c.drill, verdictText(pass), secs(c.after), peakText, rate, achieved, calls.Load(), failed+burstFailed, dropped.Load(),
