@@ -463,10 +463,24 @@ try {
     await row.locator(".ok", { hasText: "Backup made" }).waitFor();
   });
 
-  await check("sign out forgets the key", async () => {
+  await check("sign out forgets the key and draws the sign-in form once", async () => {
+    assert.notEqual(await page.evaluate(() => location.hash), "", "sign out must start from a view for the hashchange case");
+    // Sign-out's hashchange used to draw a second, empty form over the first, wiping what was
+    // being typed: count the forms drawn.
+    await page.evaluate(() => {
+      const w = window as unknown as { signinForms: number };
+      w.signinForms = 0;
+      new MutationObserver((records) => {
+        for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLFormElement && n.matches("form.signin")) w.signinForms++;
+      }).observe(document.getElementById("main")!, { childList: true });
+    });
     await page.click("#signout");
     await page.locator("form.signin").waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    await page.waitForFunction(() => location.hash === "");
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
+    assert.equal(await page.evaluate(() => (window as unknown as { signinForms: number }).signinForms), 1, "the sign-in form was drawn more than once");
+    assert.equal(await page.locator("nav .may").innerText(), "", "the last key's rights are still shown");
   });
 
   assert.deepEqual(problems, [], "the page logged errors");

@@ -45,12 +45,20 @@ function signIn(main) {
         },
     }, h("h1", {}, "Sign in to Coffer"), h("p", {}, "The access key stays in this tab (sessionStorage) and signs each call here; it is never sent."), h("label", {}, "Endpoint", endpoint), h("label", {}, "AccessKeyId", id), h("label", {}, "AccessKeySecret", secretInput), h("button", { type: "submit" }, "Sign in"));
     main.replaceChildren(form, slot);
-    document.getElementById("nav").hidden = true;
+    const nav = document.getElementById("nav");
+    nav.hidden = true;
+    // The last key's rights must not show, even for a moment, beside the next key.
+    nav.querySelector(".may").textContent = "";
+    nav.querySelector(".may").removeAttribute("title");
 }
+// signOut routes once: clearing a non-empty hash fires hashchange, which routes; a second
+// render would replace a sign-in form someone is already typing into.
 function signOut() {
     sessionStorage.removeItem(storageKey);
-    location.hash = "";
-    route();
+    if (location.hash)
+        location.hash = "";
+    else
+        route();
 }
 // offered are the actions the console may offer; sign-in asks which this key may call.
 const offered = [
