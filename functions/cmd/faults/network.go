@@ -552,6 +552,9 @@ func rotationHang(c config, hc hangCase) (bool, error) {
 		switch {
 		case current == "":
 			problem = "the rotation was not retried to success"
+			if st, err := admin.rotationState(name); err == nil && st != nil {
+				problem += fmt.Sprintf(" (RotationState: step %v, attempt %v, next attempt %v, last error %q)", st["Step"], st["Attempt"], st["NextAttempt"], st["LastError"])
+			}
 		case done > rotationRetryBound:
 			problem = "the retry succeeded after the bound"
 		case !hc.midStream && current == pendingID:
@@ -580,10 +583,16 @@ func rotationHang(c config, hc hangCase) (bool, error) {
 		table = strings.TrimSuffix(c.table, ".md") + "-rotation.md" // a table of its own
 	}
 	promoted := "a fresh version"
-	if current == pendingID {
+	switch current {
+	case "":
+		promoted = "none"
+	case pendingID:
 		promoted = "the hung attempt's version; ACSCurrent held the refused old password for " + secs(lockout)
 	}
+	if problem != "" {
+		verdict += ": " + problem // the row alone must tell a failure's cause
+	}
 	appendRow(table, fmt.Sprintf("| %s | %s | %s after %s | %s | %s | %s | %s |\n",
-		hc.name, verdict, errorCode(rerr), secs(answered), secs(recorded), strings.ReplaceAll(cause, "|", "/"), secs(done), promoted))
+		hc.name, strings.ReplaceAll(verdict, "|", "/"), errorCode(rerr), secs(answered), secs(recorded), strings.ReplaceAll(cause, "|", "/"), secs(done), promoted))
 	return pass, nil
 }
