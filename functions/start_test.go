@@ -29,16 +29,20 @@ func startLocal(t *testing.T, vars map[string]string) (*emulator.Server, error, 
 	if err != nil {
 		return nil, err, "", ""
 	}
-	var out, logs bytes.Buffer
+	var out, buf bytes.Buffer
+	// The logger and the audit sink each lock only themselves, and the server keeps writing.
+	logs := &lockedWriter{w: &buf}
 	var environ []string
 	for k, v := range vars {
 		environ = append(environ, k+"="+v)
 	}
-	srv, err := emulator.Start(ctx, cfg, lookuper, environ, functions.Options{Out: &out, Log: functions.NewLogger(&logs, "info"), AuditOut: &logs})
+	srv, err := emulator.Start(ctx, cfg, lookuper, environ, functions.Options{Out: &out, Log: functions.NewLogger(logs, "info"), AuditOut: logs})
 	if srv != nil {
 		t.Cleanup(func() { srv.Close() })
 	}
-	return srv, err, out.String(), logs.String()
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	return srv, err, out.String(), buf.String()
 }
 
 // A start that fails (the port taken, a bad function setting) creates no admin key, so the next
