@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/alibabacloud-go/tea/tea"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
 )
 
 // coffer is one emulator process the drill starts, kills and restarts itself, so it knows the
@@ -196,6 +198,12 @@ func errorCode(err error) string {
 	}
 	if e := sdkError(err); e != nil {
 		return fmt.Sprintf("%d %s", tea.IntValue(e.StatusCode), tea.StringValue(e.Code))
+	}
+	// The AWS SDK's: the exception's name, with the status of the response that carried it.
+	var ae smithy.APIError
+	var re *awshttp.ResponseError
+	if errors.As(err, &ae) && errors.As(err, &re) {
+		return fmt.Sprintf("%d %s", re.HTTPStatusCode(), ae.ErrorCode())
 	}
 	return "no answer"
 }

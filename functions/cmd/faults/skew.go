@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,17 +17,23 @@ import (
 
 	kms "github.com/alibabacloud-go/kms-20160120/v3/client"
 	"github.com/alibabacloud-go/tea/tea"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // The clock-skew drill (skew) runs Coffer processes on one redis-server, each with its clock
 // moved by COFFER_LOCAL_CLOCK_OFFSET, as function instances whose clocks disagree, and a client
-// on the true clock:
+// on the true clock, signing with the Alibaba SDK (the OpenAPI) and, in the sigv4 rows, with
+// AWS's (SigV4, the Secrets Manager protocol):
 //   - signatures: instances 14 min ahead and behind serve its signed calls, 16 min ahead and
-//     behind refuse them with 400 IllegalTimestamp (the window is 15 min either way);
+//     behind refuse them (the window is 15 min either way) with 400 IllegalTimestamp, or with
+//     AWS's 400 InvalidSignatureException (Signature expired);
 //   - replay: a call served by an instance 14.5 min ahead is sent again, byte for byte, to one on
 //     the true clock, at once and past the time its timestamp leaves the first instance's own
 //     window: both refused (its nonce is shared, and kept until the timestamp leaves the window
-//     of an instance a full skew behind the claimer);
+//     of an instance a full skew behind the claimer), with 400 SignatureNonceUsed or AWS's 400
+//     InvalidSignatureException;
 //   - lease: an instance 10 min ahead sweeps every second while one on the true clock holds a
 //     rotation's lease in a slow step (its webhook answers after 4 s, two lease renewals): it
 //     must not take the rotation over (leases run on the store's clock);
@@ -67,7 +75,17 @@ func drillSkew(c config) (bool, error) {
 	}
 	pass := true
 	for _, check := range []func() (bool, error){
-		func() (bool, error) { return skewSignatures(c, at, name) },
+		func() (bool, error) {
+			return skewSignatures(c, at, "signatures", "400 IllegalTimestamp", func(sc *skewCoffer) error {
+				_, _, err := sc.cl.getVersion(name, "", "")
+				return err
+			})
+		},
+		func() (bool, error) {
+			return skewSignatures(c, at, "sigv4 signatures", "400 InvalidSignatureException", func(sc *skewCoffer) error {
+				return awsGet(c, sc.p.endpoint, nil, name)
+			})
+		},
 		func() (bool, error) { return skewReplay(c, at[14*time.Minute+30*time.Second], at[0], name) },
 		func() (bool, error) { return skewLease(c, at[0], at[10*time.Minute], run) },
 		func() (bool, error) { return skewDeletion(c, rds, at[10*time.Minute], at[0], run) },
@@ -96,21 +114,33 @@ func skewRow(c config, check string, pass bool, figures string) {
 	appendRow(c.table, fmt.Sprintf("| %s | %s | %s | %s |\n", c.drill, check, verdictText(pass), figures))
 }
 
-// skewSignatures calls each instance with the true clock's signature.
-func skewSignatures(c config, at map[time.Duration]*skewCoffer, name string) (bool, error) {
+// awsGet reads the secret name with AWS's SDK from the instance at endpoint (through hc, the
+// SDK's own client if nil), signing as the admin. It does not retry: a refusal is seen as is.
+func awsGet(c config, endpoint string, hc sm.HTTPClient, name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := sm.New(sm.Options{
+		Region: "eu-west-1", BaseEndpoint: aws.String(endpoint), Retryer: aws.NopRetryer{}, HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider(c.id, c.secret, ""),
+	}).GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(name)})
+	return err
+}
+
+// skewSignatures calls each instance with get, signed on the true clock; outside is the answer
+// of an instance whose clock is outside the window.
+func skewSignatures(c config, at map[time.Duration]*skewCoffer, check, outside string, get func(*skewCoffer) error) (bool, error) {
 	pass := true
 	var parts []string
 	for _, off := range []time.Duration{14 * time.Minute, -14 * time.Minute, 16 * time.Minute, -16 * time.Minute} {
-		_, _, err := at[off].cl.getVersion(name, "", "")
 		want := "OK"
 		if off > skewWindow || off < -skewWindow {
-			want = "400 IllegalTimestamp"
+			want = outside
 		}
-		got := errorCode(err)
+		got := errorCode(get(at[off]))
 		pass = pass && got == want
 		parts = append(parts, fmt.Sprintf("%+.0f min: %s (want %s)", off.Minutes(), got, want))
 	}
-	skewRow(c, "signatures", pass, strings.Join(parts, "; "))
+	skewRow(c, check, pass, strings.Join(parts, "; "))
 	return pass, nil
 }
 
@@ -181,41 +211,69 @@ func (rec *replayProxy) replay(endpoint string) (string, error) {
 		return "OK", nil
 	}
 	var code string
-	if i := bytes.Index(b, []byte(`"Code":"`)); i >= 0 {
-		code, _, _ = strings.Cut(string(b[i+len(`"Code":"`):]), `"`)
+	for _, key := range []string{`"Code":"`, `"__type":"`} { // the OpenAPI's error, AWS's
+		if i := bytes.Index(b, []byte(key)); i >= 0 {
+			code, _, _ = strings.Cut(string(b[i+len(key):]), `"`)
+			break
+		}
 	}
 	return fmt.Sprintf("%d %s", res.StatusCode, code), nil
 }
 
-// skewReplay sends a call through ahead (its nonce claimed there) and replays it on onTime.
+// skewReplay sends a call of each protocol through ahead (its nonce claimed there) and replays
+// each on onTime at once and, after one shared wait, again.
 func skewReplay(c config, ahead, onTime *skewCoffer, name string) (bool, error) {
-	rec, err := newReplayProxy()
-	if err != nil {
-		return false, err
+	type replayed struct {
+		check, want   string
+		send          func(proxy string) error
+		rec           *replayProxy
+		sent          time.Time
+		atOnce, later string
 	}
-	cl, err := newClient(ahead.p.endpoint, c.id, c.secret)
-	if err != nil {
-		return false, err
+	cases := []*replayed{
+		{check: "replay", want: "400 SignatureNonceUsed", send: func(proxy string) error {
+			cl, err := newClient(ahead.p.endpoint, c.id, c.secret)
+			if err != nil {
+				return err
+			}
+			cl.rt.HttpProxy = tea.String(proxy)
+			_, _, err = cl.getVersion(name, "", "")
+			return err
+		}},
+		{check: "sigv4 replay", want: "400 InvalidSignatureException", send: func(proxy string) error {
+			u, err := url.Parse(proxy)
+			if err != nil {
+				return err
+			}
+			return awsGet(c, ahead.p.endpoint, &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(u)}}, name)
+		}},
 	}
-	cl.rt.HttpProxy = tea.String(rec.url)
-	sent := time.Now()
-	if _, _, err := cl.getVersion(name, "", ""); err != nil {
-		return false, fmt.Errorf("the call through the instance %s ahead: %w", ahead.offset, err)
-	}
-	atOnce, err := rec.replay(onTime.p.endpoint)
-	if err != nil {
-		return false, err
+	var err error
+	for _, r := range cases {
+		if r.rec, err = newReplayProxy(); err != nil {
+			return false, err
+		}
+		r.sent = time.Now()
+		if err := r.send(r.rec.url); err != nil {
+			return false, fmt.Errorf("the %s call through the instance %s ahead: %w", r.check, ahead.offset, err)
+		}
+		if r.atOnce, err = r.rec.replay(onTime.p.endpoint); err != nil {
+			return false, err
+		}
 	}
 	// A nonce kept only until the timestamp left the claimer's own window would be gone by now.
 	ownWindow := max(skewWindow-ahead.offset, time.Second)
-	time.Sleep(time.Until(sent.Add(ownWindow + time.Second)))
-	later, err := rec.replay(onTime.p.endpoint)
-	if err != nil {
-		return false, err
+	time.Sleep(time.Until(cases[len(cases)-1].sent.Add(ownWindow + time.Second)))
+	pass := true
+	for _, r := range cases {
+		if r.later, err = r.rec.replay(onTime.p.endpoint); err != nil {
+			return false, err
+		}
+		ok := r.atOnce == r.want && r.later == r.want
+		skewRow(c, r.check, ok, fmt.Sprintf("a GetSecretValue served by the instance %+.1f min ahead, replayed on the true clock's: at once %s; %s later, past the timestamp's window on the instance ahead, %s (want %s both times: OK is a replay served)",
+			ahead.offset.Minutes(), r.atOnce, secs(time.Since(r.sent)), r.later, r.want))
+		pass = pass && ok
 	}
-	pass := atOnce == "400 SignatureNonceUsed" && later == "400 SignatureNonceUsed"
-	skewRow(c, "replay", pass, fmt.Sprintf("a GetSecretValue served by the instance %+.1f min ahead, replayed on the true clock's: at once %s; %s later, past the timestamp's window on the instance ahead, %s (want 400 SignatureNonceUsed both times: OK is a replay served)",
-		ahead.offset.Minutes(), atOnce, secs(time.Since(sent)), later))
 	return pass, nil
 }
 
