@@ -98,7 +98,7 @@ func (p *coffer) ready() error {
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-p.exited:
-			return fmt.Errorf("coffer on port %s exited at start; see %s", p.port, p.stderr)
+			return &exitedAtStart{port: p.port, log: p.stderr, last: lastLine(p.stderr)}
 		default:
 		}
 		// Any answer in the protocol's shape will do: a process failing closed answers 503.
@@ -107,6 +107,20 @@ func (p *coffer) ready() error {
 		}
 	}
 	return fmt.Errorf("coffer on port %s never served: %w", p.port, err)
+}
+
+// exitedAtStart is a process that exited before it served: its log's last line says why.
+type exitedAtStart struct{ port, log, last string }
+
+func (e *exitedAtStart) Error() string {
+	return fmt.Sprintf("coffer on port %s exited at start (%q); see %s", e.port, e.last, e.log)
+}
+
+// lastLine is the last non-empty line of the file at path, or "" if it cannot be read.
+func lastLine(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
 }
 
 func freePort() (string, error) {
@@ -217,13 +231,24 @@ func whileDown(err error) bool {
 // startCoffer starts an emulator from -coffer (stdout: where its audit records go; nil: its log)
 // and returns it with a client signing as the admin; the caller kills it.
 func startCoffer(c config, log string, stdout *os.File, env ...string) (*coffer, *client, error) {
-	p, err := newCoffer(c.cofferBin, log, env...)
-	if err != nil {
-		return nil, nil, err
-	}
-	p.stdout = stdout
-	if err := p.start(); err != nil {
-		return nil, nil, err
+	var p *coffer
+	for attempt := 1; ; attempt++ {
+		var err error
+		if p, err = newCoffer(c.cofferBin, log, env...); err != nil {
+			return nil, nil, err
+		}
+		p.stdout = stdout
+		err = p.start()
+		// Between freePort and the bind, the port may be taken as the local port of one of the
+		// thousands of connections concurrent drills dial, from the same range: a fresh one will do.
+		var ex *exitedAtStart
+		if errors.As(err, &ex) && strings.Contains(ex.last, "address already in use") && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		break
 	}
 	cl, err := newClient(p.endpoint, c.id, c.secret)
 	if err != nil {
