@@ -231,10 +231,9 @@ func whileDown(err error) bool {
 // startCoffer starts an emulator from -coffer (stdout: where its audit records go; nil: its log)
 // and returns it with a client signing as the admin; the caller kills it.
 func startCoffer(c config, log string, stdout *os.File, env ...string) (*coffer, *client, error) {
-	var p *coffer
 	for attempt := 1; ; attempt++ {
-		var err error
-		if p, err = newCoffer(c.cofferBin, log, env...); err != nil {
+		p, err := newCoffer(c.cofferBin, log, env...)
+		if err != nil {
 			return nil, nil, err
 		}
 		p.stdout = stdout
@@ -242,18 +241,17 @@ func startCoffer(c config, log string, stdout *os.File, env ...string) (*coffer,
 		// Between freePort and the bind, the port may be taken as the local port of one of the
 		// thousands of connections concurrent drills dial, from the same range: a fresh one will do.
 		var ex *exitedAtStart
-		if errors.As(err, &ex) && strings.Contains(ex.last, "address already in use") && attempt < 3 {
+		if attempt < 3 && errors.As(err, &ex) && strings.Contains(ex.last, "address already in use") {
 			continue
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		break
+		cl, err := newClient(p.endpoint, c.id, c.secret)
+		if err != nil {
+			p.kill()
+			return nil, nil, err
+		}
+		return p, cl, nil
 	}
-	cl, err := newClient(p.endpoint, c.id, c.secret)
-	if err != nil {
-		p.kill()
-		return nil, nil, err
-	}
-	return p, cl, nil
 }
