@@ -67,8 +67,9 @@ function signIn(main: HTMLElement): void {
   const nav = document.getElementById("nav")!;
   nav.hidden = true;
   // The last key's rights must not show, even for a moment, beside the next key.
-  nav.querySelector(".may")!.textContent = "";
-  nav.querySelector(".may")!.removeAttribute("title");
+  const may = nav.querySelector(".may")!;
+  may.textContent = "";
+  may.removeAttribute("title");
 }
 
 // signOut routes once: clearing a non-empty hash fires hashchange, which routes; a second
